@@ -1,0 +1,116 @@
+#include "config/server_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/yaml_util.h"
+
+namespace infergate::config {
+namespace {
+
+using core::Status;
+using core::StatusOr;
+
+Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "onnxruntime", {"intra_op_threads", "inter_op_threads", "allow_spinning"}));
+  if (node["intra_op_threads"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["intra_op_threads"], "intra_op_threads", 0, 1024));
+    out->intra_op_threads = static_cast<int>(n);
+  }
+  if (node["inter_op_threads"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["inter_op_threads"], "inter_op_threads", 1, 1024));
+    out->inter_op_threads = static_cast<int>(n);
+  }
+  if (node["allow_spinning"]) {
+    ASSIGN_OR_RETURN(out->allow_spinning, r.Bool(node["allow_spinning"], "allow_spinning"));
+  }
+  return Status::Ok();
+}
+
+Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
+  RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
+                              {"model_repository", "model_control_mode", "repository_poll_secs",
+                               "log_level", "onnxruntime"}));
+  if (root["model_repository"]) {
+    ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
+    c->model_repository = p;
+  }
+  if (root["model_control_mode"]) {
+    ASSIGN_OR_RETURN(std::string m, r.String(root["model_control_mode"], "model_control_mode"));
+    auto mode = ParseModelControlMode(m);
+    if (!mode.ok()) return r.Error(root["model_control_mode"], "model_control_mode", mode.status().message());
+    c->model_control_mode = *mode;
+  }
+  if (root["repository_poll_secs"]) {
+    ASSIGN_OR_RETURN(c->repository_poll_secs, r.Double(root["repository_poll_secs"], "repository_poll_secs"));
+  }
+  if (root["log_level"]) {
+    ASSIGN_OR_RETURN(c->log_level, r.String(root["log_level"], "log_level"));
+  }
+  if (root["onnxruntime"]) RETURN_IF_ERROR(ParseOrt(r, root["onnxruntime"], &c->onnxruntime));
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view ModelControlModeName(ModelControlMode mode) {
+  switch (mode) {
+    case ModelControlMode::kNone: return "none";
+    case ModelControlMode::kPoll: return "poll";
+    case ModelControlMode::kExplicit: return "explicit";
+  }
+  return "poll";
+}
+
+StatusOr<ModelControlMode> ParseModelControlMode(std::string_view name) {
+  if (name == "none") return ModelControlMode::kNone;
+  if (name == "poll") return ModelControlMode::kPoll;
+  if (name == "explicit") return ModelControlMode::kExplicit;
+  return core::InvalidArgument("model control mode must be none, poll or explicit, got '" +
+                               std::string(name) + "'");
+}
+
+StatusOr<ServerConfig> ParseServerConfig(std::string_view yaml, std::string_view origin) {
+  ServerConfig config;
+  YamlReader reader(origin);
+  try {
+    YAML::Node root = YAML::Load(std::string(yaml));
+    if (root.IsNull()) return config;
+    RETURN_IF_ERROR(ParseRoot(reader, root, &config));
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(std::string(origin) + ": line " + std::to_string(e.mark.line + 1) +
+                                 ": " + e.msg);
+  }
+  return config;
+}
+
+StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return core::NotFound(file.string() + ": cannot be read");
+  std::ostringstream text;
+  text << in.rdbuf();
+  ASSIGN_OR_RETURN(ServerConfig config, ParseServerConfig(text.str(), file.string()));
+  // Relative paths in the file are relative to the file's folder.
+  if (!config.model_repository.empty() && config.model_repository.is_relative()) {
+    config.model_repository = file.parent_path() / config.model_repository;
+  }
+  return config;
+}
+
+Status ValidateServerConfig(const ServerConfig& c) {
+  if (c.model_repository.empty()) {
+    return core::InvalidArgument("no model repository: give --model-repository DIR or model_repository in the config file");
+  }
+  if (c.repository_poll_secs <= 0) {
+    return core::InvalidArgument("repository_poll_secs must be > 0, got " + std::to_string(c.repository_poll_secs));
+  }
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
+  bool known = false;
+  for (auto l : kLevels) known = known || l == c.log_level;
+  if (!known) return core::InvalidArgument("log_level must be trace, debug, info, warn or error, got '" + c.log_level + "'");
+  return Status::Ok();
+}
+
+}  // namespace infergate::config

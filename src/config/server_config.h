@@ -1,0 +1,45 @@
+// The server's own configuration (infergate.yaml), as typed structs. Command
+// line flags override the file; both are validated here, once.
+// docs/configuration.md and examples/infergate.yaml list every key.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace infergate::config {
+
+enum class ModelControlMode {
+  kNone,      // load the repository at start-up only
+  kPoll,      // also re-scan it every repository_poll_secs
+  kExplicit,  // load what is there at start-up; then only the repository API loads/unloads
+};
+std::string_view ModelControlModeName(ModelControlMode mode);
+core::StatusOr<ModelControlMode> ParseModelControlMode(std::string_view name);
+
+struct OrtConfig {
+  int intra_op_threads = 0;   // 0: one per core
+  int inter_op_threads = 1;
+  bool allow_spinning = false;
+};
+
+struct ServerConfig {
+  std::filesystem::path model_repository;
+  ModelControlMode model_control_mode = ModelControlMode::kPoll;
+  double repository_poll_secs = 2.0;
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  OrtConfig onnxruntime;
+};
+
+// Parses YAML text; `origin` names it in errors. Keys not given keep the
+// defaults above.
+core::StatusOr<ServerConfig> ParseServerConfig(std::string_view yaml, std::string_view origin);
+core::StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file);
+
+// Checks cross-field rules after flags were applied.
+core::Status ValidateServerConfig(const ServerConfig& config);
+
+}  // namespace infergate::config

@@ -1,0 +1,43 @@
+// Injected time. Everything that waits (batcher delays, deadlines, window
+// TTLs, back-off) reads time through a Clock so tests can drive it without
+// sleeping.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+namespace infergate::core {
+
+using Duration = std::chrono::steady_clock::duration;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  // Thread-safe.
+  virtual TimePoint Now() const = 0;
+};
+
+// The process's monotonic clock.
+class SteadyClock final : public Clock {
+ public:
+  TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  // One shared instance; stateless, so sharing it is not a global state.
+  static const SteadyClock& Instance() {
+    static const SteadyClock clock;
+    return clock;
+  }
+};
+
+// A clock that moves only when told to. Thread-safe.
+class ManualClock final : public Clock {
+ public:
+  explicit ManualClock(TimePoint start = TimePoint{}) : now_(start.time_since_epoch().count()) {}
+  TimePoint Now() const override { return TimePoint(Duration(now_.load())); }
+  void Advance(Duration d) { now_ += d.count(); }
+
+ private:
+  std::atomic<Duration::rep> now_;
+};
+
+}  // namespace infergate::core

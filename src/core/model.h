@@ -1,0 +1,88 @@
+// The Backend and ModelInstance interfaces: the only way core reaches an
+// execution engine. Small on purpose, so tests can fake them.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/datatype.h"
+#include "core/infer.h"
+#include "core/shape.h"
+#include "core/status.h"
+
+namespace infergate::core {
+
+// One input or output as the model file declares it.
+struct TensorSpec {
+  std::string name;
+  DataType dtype = DataType::kInvalid;
+  Shape shape;                         // -1 for a dynamic dimension
+  std::vector<std::string> dim_names;  // symbolic names ("batch"), "" where none; same length as shape
+  std::string doc;
+};
+
+// What a model file says about itself.
+struct ModelSignature {
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::map<std::string, int64_t> opsets;  // domain ("" is ai.onnx) -> version
+  std::string producer_name;
+  std::string producer_version;
+  std::string graph_name;
+  std::string domain;
+  std::string description;
+  int64_t model_version = 0;  // the file's own version field
+  std::map<std::string, std::string> metadata;  // custom metadata_props
+};
+
+// Engine settings a model's config may set; the backend maps them.
+struct RuntimeOptions {
+  // 0: run on the process-wide thread pool shared by all models (default).
+  // N > 0: this model gets its own pool of N threads.
+  int intra_op_threads = 0;
+  // "disable", "basic", "extended" or "all".
+  std::string graph_optimization_level = "all";
+};
+
+// One loaded copy of a model (an ORT session).
+//
+// Thread-safety: Run may be called from several threads at once.
+class ModelInstance {
+ public:
+  virtual ~ModelInstance() = default;
+
+  virtual const ModelSignature& signature() const = 0;
+
+  // Runs the model once. `inputs` must name every model input once with the
+  // declared type and a fitting shape; an error names the offending input.
+  // `output_names` empty means all outputs, in signature order. On success
+  // `outputs` holds one tensor per requested output; their bytes may be owned
+  // by the engine and are kept alive by the tensors.
+  virtual Status Run(const std::vector<InferInput>& inputs,
+                     const std::vector<std::string>& output_names,
+                     std::vector<InferOutput>* outputs) = 0;
+};
+
+// Loads model files. Thread-safety: Load may be called from several threads.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  // Runtime name and version, e.g. "onnxruntime 1.30.0".
+  virtual std::string version() const = 0;
+  // Loads `file`; the error names the file and what was wrong with it.
+  virtual StatusOr<std::unique_ptr<ModelInstance>> Load(const std::filesystem::path& file,
+                                                        const RuntimeOptions& options) = 0;
+};
+
+// Checks `inputs` against `specs`: every spec present exactly once, no
+// unknown names, matching dtype and shape, and bytes that agree with the
+// shape. Errors name the input.
+Status ValidateInputs(const std::vector<TensorSpec>& specs, const std::vector<InferInput>& inputs);
+
+}  // namespace infergate::core

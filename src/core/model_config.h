@@ -1,0 +1,80 @@
+// A model's configuration: what config.yaml says, completed from the model
+// file. Field names follow Triton's model configuration where the concept is
+// the same. The YAML parsing lives in src/config; this is the typed result and
+// the rules that complete and check it against the model's signature.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/datatype.h"
+#include "core/model.h"
+#include "core/shape.h"
+#include "core/status.h"
+
+namespace infergate::core {
+
+// Which version directories are served.
+struct VersionPolicy {
+  enum class Kind { kLatest, kAll, kSpecific };
+  Kind kind = Kind::kLatest;
+  int64_t latest = 1;              // kLatest: how many of the highest versions
+  std::vector<int64_t> specific;   // kSpecific: exactly these
+
+  // The versions to serve out of those present on disk (any order in, ascending out).
+  std::vector<int64_t> Select(std::vector<int64_t> available) const;
+  std::string ToString() const;    // "latest: 1", "all", "specific: [1, 3]"
+};
+
+struct TensorConfig {
+  std::string name;
+  DataType dtype = DataType::kInvalid;
+  // Per-request dims. With max_batch_size > 0 they exclude the batch
+  // dimension, as in Triton. -1 for any size.
+  Shape dims;
+};
+
+// Triton's dynamic_batching block (used by the scheduler).
+struct DynamicBatchingConfig {
+  std::vector<int64_t> preferred_batch_size;
+  int64_t max_queue_delay_microseconds = 0;
+  int64_t max_queue_size = 0;                // 0: the server default
+  int64_t default_timeout_microseconds = 0;  // 0: no deadline
+};
+
+inline constexpr int64_t kUnsetBatchSize = -1;
+// max_batch_size when config.yaml does not set it and the model's first
+// dimension is dynamic in every input and output.
+inline constexpr int64_t kDefaultMaxBatchSize = 32;
+
+struct ModelConfig {
+  std::string name;
+  std::string platform = "onnxruntime_onnx";
+  std::string backend = "onnxruntime";
+  std::string default_model_filename = "model.onnx";
+  int64_t max_batch_size = kUnsetBatchSize;  // 0: no batching
+  VersionPolicy version_policy;
+  int instance_count = 1;
+  std::vector<TensorConfig> inputs;
+  std::vector<TensorConfig> outputs;
+  bool has_dynamic_batching = false;
+  DynamicBatchingConfig dynamic_batching;
+  RuntimeOptions runtime;
+  std::string description;
+  // Top-level keys filled in from the model file rather than config.yaml
+  // ("max_batch_size", "input", "output", "input.x.dims", ...).
+  std::set<std::string> autofilled;
+};
+
+// Fills what the config leaves open from the model's signature and checks
+// that what it does say agrees with the model (names, types, dims, batching).
+// Errors name the key and the model file's view.
+Status CompleteConfig(const ModelSignature& signature, ModelConfig* config);
+
+// The specs a single request is checked against: config dims with a leading
+// -1 batch dimension when max_batch_size > 0.
+std::vector<TensorSpec> RequestInputSpecs(const ModelConfig& config);
+
+}  // namespace infergate::core

@@ -1,0 +1,158 @@
+// ModelRepository: the model directory on disk, loaded.
+//
+//   <root>/<model>/config.yaml          optional, parsed by the injected ConfigParser
+//   <root>/<model>/<version>/model.onnx  version = a positive integer folder name
+//
+// The repository scans the folder, loads the versions each model's
+// version_policy selects, and keeps them in step with the disk when Poll() is
+// called (by the server's poll thread, or by the repository API): versions that
+// appear are loaded, versions whose files change are reloaded and swapped in,
+// versions that disappear are unloaded. Requests in flight hold a
+// shared_ptr<const ModelVersion>, so a swap or an unload never drops them: the
+// old version is destroyed when its last request completes. One broken model
+// or version never stops the others; every version has a state and a reason.
+//
+// Thread-safety: every public method may be called from any thread. Poll(),
+// Load() and Unload() serialise among themselves (loading happens on the
+// calling thread, outside the lookup lock, so Get() never waits for a load).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/model_config.h"
+#include "core/status.h"
+
+namespace infergate::core {
+
+enum class ModelState { kLoading, kReady, kUnavailable };
+std::string_view ModelStateName(ModelState state);  // "LOADING", "READY", "UNAVAILABLE"
+
+// A loaded, immutable model version with its instances (sessions).
+class ModelVersion {
+ public:
+  ModelVersion(ModelConfig config, int64_t version, std::filesystem::path file,
+               std::vector<std::unique_ptr<ModelInstance>> instances);
+
+  const std::string& name() const { return config_.name; }
+  int64_t version() const { return version_; }
+  const ModelConfig& config() const { return config_; }
+  const ModelSignature& signature() const { return instances_.front()->signature(); }
+  const std::filesystem::path& file() const { return file_; }
+  size_t instance_count() const { return instances_.size(); }
+  // Precondition: i < instance_count().
+  ModelInstance& instance(size_t i) const { return *instances_[i]; }
+
+ private:
+  ModelConfig config_;
+  int64_t version_;
+  std::filesystem::path file_;
+  std::vector<std::unique_ptr<ModelInstance>> instances_;
+};
+
+struct VersionStatus {
+  int64_t version = 0;
+  ModelState state = ModelState::kUnavailable;
+  std::string reason;  // why it is not READY; empty when READY
+};
+
+struct ModelStatus {
+  std::string name;
+  std::string reason;  // a model-level problem (bad config.yaml, no versions)
+  std::vector<VersionStatus> versions;  // ascending
+};
+
+// Parses <model dir>/config.yaml (which may be absent: `file` does not exist)
+// into a config whose name defaults to `model_name`.
+using ConfigParser =
+    std::function<StatusOr<ModelConfig>(const std::filesystem::path& file, const std::string& model_name)>;
+
+// Called from the thread that polled: kVersionReady just before Get() can
+// return the version, kVersionRemoved just after Get() stopped returning it.
+// Listeners must not call back into the repository's Poll/Load/Unload.
+struct RepositoryEvent {
+  enum class Kind { kVersionReady, kVersionRemoved };
+  Kind kind;
+  std::shared_ptr<const ModelVersion> version;
+};
+using RepositoryListener = std::function<void(const RepositoryEvent&)>;
+
+class ModelRepository {
+ public:
+  struct Options {
+    std::filesystem::path root;
+    Backend* backend = nullptr;  // not owned; outlives the repository
+    ConfigParser parse_config;
+  };
+
+  static StatusOr<std::unique_ptr<ModelRepository>> Create(Options options);
+
+  // Brings the loaded set in line with the disk. Models unloaded through
+  // Unload() stay unloaded until Load().
+  void Poll();
+  // Loads (or reloads) one model from disk now; NotFound if the folder is
+  // missing, the load error if no version became READY.
+  Status Load(const std::string& model);
+  // Unloads every version of `model`; requests in flight finish.
+  Status Unload(const std::string& model);
+
+  // The READY version `version` of `model`, or the newest READY one for
+  // kLatestVersion. NotFound for unknown models or versions; Unavailable when
+  // the model is known but the version is not READY (the reason included).
+  StatusOr<std::shared_ptr<const ModelVersion>> Get(const std::string& model,
+                                                    int64_t version = kLatestVersion) const;
+
+  // Every model the repository knows (on disk or loaded), by name.
+  std::vector<ModelStatus> Index() const;
+
+  // Registers a listener for load/unload events. Call before the first Poll.
+  void AddListener(RepositoryListener listener);
+
+  const std::filesystem::path& root() const { return options_.root; }
+
+ private:
+  explicit ModelRepository(Options options);
+
+  // What the files of a version looked like when it was loaded.
+  struct Fingerprint {
+    std::filesystem::file_time_type mtime{};
+    uintmax_t size = 0;
+    std::filesystem::file_time_type config_mtime{};
+    uintmax_t config_size = 0;
+    bool operator==(const Fingerprint&) const = default;
+  };
+  struct VersionEntry {
+    VersionStatus status;
+    Fingerprint fingerprint;
+    std::shared_ptr<const ModelVersion> loaded;  // set while READY
+  };
+  struct ModelEntry {
+    std::string reason;
+    bool unloaded_by_request = false;
+    std::map<int64_t, VersionEntry> versions;
+  };
+
+  void SyncModel(const std::string& name);  // precondition: sync_mu_ held
+  void RemoveModel(const std::string& name);
+  void SetVersion(const std::string& name, int64_t version, VersionEntry entry);
+  void Notify(RepositoryEvent::Kind kind, std::shared_ptr<const ModelVersion> version);
+  StatusOr<std::shared_ptr<const ModelVersion>> LoadVersion(const ModelConfig& base, int64_t version,
+                                                            const std::filesystem::path& file);
+
+  Options options_;
+  std::mutex sync_mu_;  // serialises Poll, Load, Unload
+  std::vector<RepositoryListener> listeners_;
+  mutable std::mutex mu_;  // guards models_
+  std::map<std::string, ModelEntry> models_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace infergate::core

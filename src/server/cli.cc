@@ -1,0 +1,83 @@
+#include "server/cli.h"
+
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "config/server_config.h"
+#include "server/inspect.h"
+#include "server/server.h"
+
+namespace infergate::server {
+namespace {
+
+struct ServeFlags {
+  std::string config_file;
+  std::string model_repository;
+  std::string model_control_mode;
+  double repository_poll_secs = 0;
+  std::string log_level;
+};
+
+// File first, then flags on top.
+core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
+  config::ServerConfig c;
+  if (!f.config_file.empty()) {
+    ASSIGN_OR_RETURN(c, config::ParseServerConfigFile(f.config_file));
+  }
+  if (!f.model_repository.empty()) c.model_repository = f.model_repository;
+  if (!f.model_control_mode.empty()) {
+    ASSIGN_OR_RETURN(c.model_control_mode, config::ParseModelControlMode(f.model_control_mode));
+  }
+  if (f.repository_poll_secs > 0) c.repository_poll_secs = f.repository_poll_secs;
+  if (!f.log_level.empty()) c.log_level = f.log_level;
+  RETURN_IF_ERROR(config::ValidateServerConfig(c));
+  return c;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"infergate: an ML inference server for IoT (ONNX models over MQTT, HTTP and gRPC)"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("infergate ") + INFERGATE_VERSION);
+
+  ServeFlags serve;
+  auto* serve_cmd = app.add_subcommand("serve", "Serve a model repository until SIGINT/SIGTERM");
+  serve_cmd->add_option("--config", serve.config_file, "Server config file (YAML); flags override it")
+      ->check(CLI::ExistingFile);
+  serve_cmd->add_option("--model-repository", serve.model_repository, "Model repository folder");
+  serve_cmd->add_option("--model-control-mode", serve.model_control_mode,
+                        "none | poll | explicit (default poll)");
+  serve_cmd->add_option("--repository-poll-secs", serve.repository_poll_secs,
+                        "Seconds between repository scans in poll mode (default 2)");
+  serve_cmd->add_option("--log-level", serve.log_level, "trace | debug | info | warn | error");
+
+  std::string inspect_path;
+  bool inspect_json = false;
+  auto* inspect_cmd = app.add_subcommand(
+      "inspect", "Show a model's signature, effective config and whether it loads");
+  inspect_cmd->add_option("path", inspect_path, ".onnx file, model folder or repository")->required();
+  inspect_cmd->add_flag("--json", inspect_json, "Print JSON instead of text");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (*inspect_cmd) {
+    spdlog::set_level(spdlog::level::warn);
+    return RunInspect(inspect_path, inspect_json);
+  }
+  auto config = BuildServerConfig(serve);
+  if (!config.ok()) {
+    std::cerr << "infergate serve: " << config.status().message() << "\n";
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+  return RunServe(std::move(*config));
+}
+
+}  // namespace infergate::server

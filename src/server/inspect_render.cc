@@ -1,0 +1,177 @@
+// Text and JSON renderings of InspectReport.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <sstream>
+
+#include "server/inspect.h"
+
+namespace infergate::server {
+namespace {
+
+std::string OpsetName(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
+
+// "[batch, 64]" using symbolic names where the model has them.
+std::string ModelShape(const core::TensorSpec& spec) {
+  std::string s = "[";
+  for (size_t i = 0; i < spec.shape.size(); ++i) {
+    if (i) s += ", ";
+    if (spec.shape[i] >= 0) s += std::to_string(spec.shape[i]);
+    else if (i < spec.dim_names.size() && !spec.dim_names[i].empty()) s += spec.dim_names[i];
+    else s += "?";
+  }
+  return s + "]";
+}
+
+std::string Pad(std::string s, size_t width) {
+  if (s.size() < width) s.append(width - s.size(), ' ');
+  return s;
+}
+
+std::string Mark(const core::ModelConfig& c, const std::string& key) {
+  return c.autofilled.count(key) ? "   # auto: from the model file" : "";
+}
+
+const core::TensorConfig* FindConfig(const std::vector<core::TensorConfig>& list, const std::string& name) {
+  for (const auto& t : list) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+void RenderTensors(std::ostringstream& out, const char* title, const std::vector<core::TensorSpec>& specs,
+                   const std::vector<core::TensorConfig>& configs, bool batched) {
+  out << title << "\n";
+  size_t w = 6;
+  for (const auto& s : specs) w = std::max(w, s.name.size() + 2);
+  out << "  " << Pad("name", w) << Pad("type", 7) << Pad("model shape", 18) << "one request sends\n";
+  for (const auto& s : specs) {
+    const core::TensorConfig* c = FindConfig(configs, s.name);
+    std::string per_request = c ? core::ShapeToString(c->dims) : "?";
+    if (c && batched) per_request = "[n," + per_request.substr(1) + "  (n <= max_batch_size)";
+    out << "  " << Pad(s.name, w) << Pad(std::string(core::DataTypeName(s.dtype)), 7)
+        << Pad(ModelShape(s), 18) << per_request << "\n";
+  }
+}
+
+void RenderConfig(std::ostringstream& out, const core::ModelConfig& c) {
+  out << "Effective config.yaml\n";
+  out << "  name: " << c.name << "\n";
+  out << "  platform: " << c.platform << "\n";
+  out << "  max_batch_size: " << c.max_batch_size << Mark(c, "max_batch_size") << "\n";
+  out << "  version_policy: {" << c.version_policy.ToString() << "}\n";
+  out << "  instance_count: " << c.instance_count << "\n";
+  for (const auto* kind : {"input", "output"}) {
+    const auto& list = std::string(kind) == "input" ? c.inputs : c.outputs;
+    out << "  " << kind << ":" << Mark(c, kind) << "\n";
+    for (const auto& t : list) {
+      out << "    - {name: " << t.name << ", data_type: " << core::DataTypeName(t.dtype)
+          << ", dims: " << core::ShapeToString(t.dims) << "}"
+          << Mark(c, std::string(kind) + "." + t.name) << "\n";
+    }
+  }
+  if (c.has_dynamic_batching) {
+    out << "  dynamic_batching: {max_queue_delay_microseconds: "
+        << c.dynamic_batching.max_queue_delay_microseconds << "}\n";
+  }
+  out << "  onnxruntime: {intra_op_threads: " << c.runtime.intra_op_threads
+      << ", graph_optimization_level: " << c.runtime.graph_optimization_level << "}\n";
+}
+
+nlohmann::json TensorSpecsJson(const std::vector<core::TensorSpec>& specs) {
+  auto arr = nlohmann::json::array();
+  for (const auto& s : specs) {
+    arr.push_back({{"name", s.name}, {"datatype", core::DataTypeName(s.dtype)}, {"shape", s.shape},
+                   {"dim_names", s.dim_names}});
+  }
+  return arr;
+}
+
+nlohmann::json TensorConfigsJson(const std::vector<core::TensorConfig>& list) {
+  auto arr = nlohmann::json::array();
+  for (const auto& t : list) {
+    arr.push_back({{"name", t.name}, {"data_type", core::DataTypeName(t.dtype)}, {"dims", t.dims}});
+  }
+  return arr;
+}
+
+}  // namespace
+
+std::string RenderInspectText(const InspectReport& r) {
+  std::ostringstream out;
+  out << "Model " << r.model_name;
+  if (!r.model_dir.empty()) out << "  (" << r.model_dir.string() << ")";
+  out << "\n";
+  if (!r.model_dir.empty()) {
+    out << "  versions on disk:  ";
+    for (auto v : r.versions_on_disk) out << v << " ";
+    out << "\n  served by policy:  ";
+    for (auto v : r.versions_served) out << v << " ";
+    out << " (version_policy {" << r.config.version_policy.ToString() << "})\n";
+  }
+  if (!r.file.empty()) out << "  file:              " << r.file.string() << " (" << r.file_size << " bytes)\n";
+  out << "  loads in " << r.runtime << ": " << (r.loads ? "yes" : "NO: " + r.load_error) << "\n";
+  if (!r.config_error.empty()) out << "  config problem:    " << r.config_error << "\n";
+  if (!r.loads) return out.str();
+  const auto& sig = r.signature;
+  out << "  producer:          " << (sig.producer_name.empty() ? "-" : sig.producer_name + " " + sig.producer_version) << "\n";
+  out << "  opsets:            ";
+  for (const auto& [domain, v] : sig.opsets) out << OpsetName(domain) << " " << v << "  ";
+  out << "\n";
+  if (!sig.graph_name.empty()) out << "  graph:             " << sig.graph_name << "\n";
+  if (!sig.description.empty()) out << "  description:       " << sig.description << "\n";
+  for (const auto& [k, v] : sig.metadata) out << "  metadata:          " << k << " = " << v << "\n";
+  out << "\n";
+  bool batched = r.config.max_batch_size > 0;
+  RenderTensors(out, "Inputs", sig.inputs, r.config.inputs, batched);
+  RenderTensors(out, "Outputs", sig.outputs, r.config.outputs, batched);
+  out << "\n";
+  RenderConfig(out, r.config);
+  return out.str();
+}
+
+std::string RenderInspectJson(const std::vector<InspectReport>& reports) {
+  auto arr = nlohmann::json::array();
+  for (const auto& r : reports) {
+    nlohmann::json j;
+    j["name"] = r.model_name;
+    j["model_dir"] = r.model_dir.string();
+    j["file"] = r.file.string();
+    j["file_size"] = r.file_size;
+    j["version"] = r.version;
+    j["versions_on_disk"] = r.versions_on_disk;
+    j["versions_served"] = r.versions_served;
+    j["runtime"] = r.runtime;
+    j["loads"] = r.loads;
+    if (!r.load_error.empty()) j["load_error"] = r.load_error;
+    if (!r.config_error.empty()) j["config_error"] = r.config_error;
+    if (r.loads) {
+      const auto& s = r.signature;
+      nlohmann::json opsets = nlohmann::json::object();
+      for (const auto& [d, v] : s.opsets) opsets[OpsetName(d)] = v;
+      j["signature"] = {{"inputs", TensorSpecsJson(s.inputs)},
+                        {"outputs", TensorSpecsJson(s.outputs)},
+                        {"opsets", opsets},
+                        {"producer_name", s.producer_name},
+                        {"producer_version", s.producer_version},
+                        {"graph_name", s.graph_name},
+                        {"description", s.description},
+                        {"metadata", s.metadata}};
+      const auto& c = r.config;
+      j["config"] = {{"name", c.name},
+                     {"platform", c.platform},
+                     {"max_batch_size", c.max_batch_size},
+                     {"version_policy", c.version_policy.ToString()},
+                     {"instance_count", c.instance_count},
+                     {"input", TensorConfigsJson(c.inputs)},
+                     {"output", TensorConfigsJson(c.outputs)},
+                     {"onnxruntime", {{"intra_op_threads", c.runtime.intra_op_threads},
+                                      {"graph_optimization_level", c.runtime.graph_optimization_level}}},
+                     {"autofilled", c.autofilled}};
+    }
+    arr.push_back(std::move(j));
+  }
+  return arr.dump(2);
+}
+
+}  // namespace infergate::server

@@ -1,0 +1,124 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "backends/onnxruntime/ort_backend.h"
+#include "config/model_config_yaml.h"
+
+namespace infergate::server {
+
+core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig config) {
+  RETURN_IF_ERROR(config::ValidateServerConfig(config));
+  ort::OrtBackendOptions ort_options;
+  ort_options.intra_op_threads = config.onnxruntime.intra_op_threads;
+  ort_options.inter_op_threads = config.onnxruntime.inter_op_threads;
+  ort_options.allow_spinning = config.onnxruntime.allow_spinning;
+  ASSIGN_OR_RETURN(auto backend, ort::OrtBackend::Create(ort_options));
+  core::ModelRepository::Options repo_options;
+  repo_options.root = config.model_repository;
+  repo_options.backend = backend.get();
+  repo_options.parse_config = &config::ParseModelConfigFile;
+  ASSIGN_OR_RETURN(auto repository, core::ModelRepository::Create(std::move(repo_options)));
+  return std::unique_ptr<Server>(
+      new Server(std::move(config), std::move(backend), std::move(repository)));
+}
+
+Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backend,
+               std::unique_ptr<core::ModelRepository> repository)
+    : config_(std::move(config)),
+      backend_(std::move(backend)),
+      repository_(std::move(repository)),
+      dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)) {}
+
+Server::~Server() { Stop(); }
+
+core::Status Server::Start() {
+  spdlog::info("infergate starting; runtime {}", backend_->version());
+  spdlog::info("model repository {} (model control mode: {})", config_.model_repository.string(),
+               config::ModelControlModeName(config_.model_control_mode));
+  repository_->Poll();
+  LogRepositoryState();
+  if (config_.model_control_mode == config::ModelControlMode::kPoll) {
+    poll_thread_ = std::thread([this] { PollLoop(); });
+  }
+  return core::Status::Ok();
+}
+
+void Server::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (poll_thread_.joinable()) poll_thread_.join();
+}
+
+void Server::PollLoop() {
+  const auto interval = std::chrono::duration<double>(config_.repository_poll_secs);
+  std::unique_lock lock(mu_);
+  while (!stop_cv_.wait_for(lock, interval, [this] { return stopping_; })) {
+    lock.unlock();
+    repository_->Poll();
+    LogRepositoryState();
+    lock.lock();
+  }
+}
+
+void Server::LogRepositoryState() {
+  std::map<std::pair<std::string, int64_t>, core::VersionStatus> now;
+  auto index = repository_->Index();
+  if (index.empty() && logged_.empty()) spdlog::warn("the model repository holds no models");
+  for (const auto& model : index) {
+    if (!model.reason.empty() && logged_model_reasons_[model.name] != model.reason) {
+      spdlog::warn("model {}: {}", model.name, model.reason);
+    }
+    logged_model_reasons_[model.name] = model.reason;
+    for (const auto& v : model.versions) {
+      now[{model.name, v.version}] = v;
+      auto old = logged_.find({model.name, v.version});
+      if (old != logged_.end() && old->second.state == v.state && old->second.reason == v.reason) continue;
+      if (v.state == core::ModelState::kReady) {
+        spdlog::info("model {} version {} READY", model.name, v.version);
+      } else {
+        spdlog::warn("model {} version {} {}: {}", model.name, v.version,
+                     core::ModelStateName(v.state), v.reason);
+      }
+    }
+  }
+  for (const auto& [key, status] : logged_) {
+    if (!now.count(key)) spdlog::info("model {} version {} unloaded", key.first, key.second);
+  }
+  logged_ = std::move(now);
+}
+
+int RunServe(config::ServerConfig config) {
+  // Block the stop signals before any thread starts so that only sigwait sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = Server::Create(std::move(config));
+  if (!server.ok()) {
+    spdlog::error("{}", server.status().message());
+    return 2;
+  }
+  if (auto st = (*server)->Start(); !st.ok()) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  spdlog::info("infergate ready");
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  (*server)->Stop();
+  spdlog::info("infergate stopped");
+  return 0;
+}
+
+}  // namespace infergate::server

@@ -1,0 +1,70 @@
+// Server: builds every component from the ServerConfig and owns them.
+// Nothing in the process is global; everything is created here and passed down.
+//
+// Thread-safety: Create, Start and Stop are called from the main thread.
+// The repository poll thread is owned here.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "config/server_config.h"
+#include "core/dispatcher.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "core/model_repository.h"
+#include "core/status.h"
+
+namespace infergate::server {
+
+class Server {
+ public:
+  static core::StatusOr<std::unique_ptr<Server>> Create(config::ServerConfig config);
+  ~Server();
+
+  // Loads the repository and starts polling (in poll mode).
+  core::Status Start();
+  // Stops polling; requests in flight complete. Idempotent.
+  void Stop();
+
+  core::ModelRepository& repository() { return *repository_; }
+  core::InferenceService& inference() { return *dispatcher_; }
+  core::MetricsRegistry& metrics() { return metrics_; }
+  const config::ServerConfig& config() const { return config_; }
+
+ private:
+  Server(config::ServerConfig config, std::unique_ptr<core::Backend> backend,
+         std::unique_ptr<core::ModelRepository> repository);
+  void PollLoop();
+  // Logs what changed in the repository since the last call (every version at
+  // the first call). Called from the thread that polls.
+  void LogRepositoryState();
+
+  // Declaration order is destruction order in reverse: the dispatcher drains
+  // its schedulers before the repository and the backend go away.
+  config::ServerConfig config_;
+  core::MetricsRegistry metrics_;
+  std::unique_ptr<core::Backend> backend_;
+  std::unique_ptr<core::ModelRepository> repository_;
+  std::unique_ptr<core::Dispatcher> dispatcher_;
+
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;  // GUARDED_BY(mu_)
+  std::thread poll_thread_;
+  // What LogRepositoryState last reported; only touched by the polling thread
+  // (the main thread before the poll thread starts).
+  std::map<std::pair<std::string, int64_t>, core::VersionStatus> logged_;
+  std::map<std::string, std::string> logged_model_reasons_;
+};
+
+// Runs `infergate serve`: the server until SIGINT or SIGTERM. Returns the exit code.
+int RunServe(config::ServerConfig config);
+
+}  // namespace infergate::server

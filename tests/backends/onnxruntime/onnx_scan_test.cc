@@ -1,0 +1,166 @@
+#include "backends/onnxruntime/onnx_scan.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/onnxruntime/onnx_writer.h"
+#include "backends/onnxruntime/ort_test_util.h"
+
+namespace infergate::ort {
+namespace {
+
+namespace onnx = testing::onnx;
+using testing::ProtoWriter;
+
+std::vector<uint8_t> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::span<const uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// A minimal valid graph: INPUT0 -> Identity -> OUTPUT0, FP32 [batch, 4].
+onnx::GraphParts IdentityGraph() {
+  onnx::GraphParts g;
+  g.nodes.push_back(onnx::Node("Identity", {"INPUT0"}, {"OUTPUT0"}));
+  g.inputs.push_back(onnx::ValueInfo("INPUT0", onnx::TensorType(onnx::kFloat, {-1, 4}), "raw readings"));
+  g.outputs.push_back(onnx::ValueInfo("OUTPUT0", onnx::TensorType(onnx::kFloat, {-1, 4})));
+  return g;
+}
+
+TEST(OnnxScanTest, ReadsOpsetsAndProducerVersionOfATestModel) {
+  auto bytes = ReadFile(testing::ModelPath("mlp16.onnx"));
+  OnnxFileFacts facts = ScanOnnxModel(bytes);
+  EXPECT_TRUE(facts.well_formed);
+  EXPECT_EQ(facts.ir_version, 8);
+  EXPECT_EQ(facts.producer_version, "1");
+  EXPECT_EQ(facts.opsets, (std::map<std::string, int64_t>{{"", 17}}));
+  EXPECT_FALSE(facts.has_sparse);
+}
+
+TEST(OnnxScanTest, ReadsSeveralOpsetDomainsAndNormalisesAiOnnx) {
+  std::string model = onnx::Model(onnx::Graph(IdentityGraph()),
+                                  {{"ai.onnx", 13}, {"ai.onnx.ml", 3}, {"com.example", 1}});
+  OnnxFileFacts facts = ScanOnnxModel(AsBytes(model));
+  EXPECT_TRUE(facts.well_formed);
+  EXPECT_EQ(facts.opsets,
+            (std::map<std::string, int64_t>{{"", 13}, {"ai.onnx.ml", 3}, {"com.example", 1}}));
+  EXPECT_EQ(facts.producer_version, "2");
+}
+
+TEST(OnnxScanTest, ReadsDocStringsOfTheMainGraphsInputsAndOutputs) {
+  std::string model = onnx::Model(onnx::Graph(IdentityGraph()));
+  OnnxFileFacts facts = ScanOnnxModel(AsBytes(model));
+  EXPECT_EQ(facts.input_docs, (std::map<std::string, std::string>{{"INPUT0", "raw readings"}}));
+  EXPECT_TRUE(facts.output_docs.empty());
+}
+
+TEST(OnnxScanTest, FindsTheLargestSparseInitializer) {
+  onnx::GraphParts g = IdentityGraph();
+  g.sparse_initializers.push_back(onnx::SparseFloat("small", {10, 10}));
+  g.sparse_initializers.push_back(onnx::SparseFloat("big", {1000, 2000}, /*packed_dims=*/true));
+  g.sparse_initializers.push_back(onnx::SparseFloat("medium", {100, 100}));
+  OnnxFileFacts facts = ScanOnnxModel(AsBytes(onnx::Model(onnx::Graph(g))));
+  EXPECT_TRUE(facts.well_formed);
+  ASSERT_TRUE(facts.has_sparse);
+  EXPECT_EQ(facts.largest_sparse.name, "big");
+  EXPECT_EQ(facts.largest_sparse.data_type, onnx::kFloat);
+  EXPECT_EQ(facts.largest_sparse.dims, (std::vector<int64_t>{1000, 2000}));
+  EXPECT_EQ(facts.largest_sparse.dense_bytes, 1000u * 2000u * 4u);
+}
+
+TEST(OnnxScanTest, FindsSparseConstantValuesInsideSubgraphs) {
+  // If node whose then_branch holds a Constant with a sparse_value.
+  ProtoWriter sparse_attr;
+  sparse_attr.Bytes(1, "sparse_value").Varint(20, 11).Message(22, onnx::SparseFloat("hidden", {1 << 20, 1 << 10}));
+  onnx::GraphParts branch;
+  branch.name = "then";
+  branch.nodes.push_back(onnx::Node("Constant", {}, {"c"}, {sparse_attr}));
+  branch.outputs.push_back(onnx::ValueInfo("c", onnx::TensorType(onnx::kFloat, {-1, -1})));
+  ProtoWriter then_attr;
+  then_attr.Bytes(1, "then_branch").Varint(20, 5).Message(6, onnx::Graph(branch));
+  onnx::GraphParts g = IdentityGraph();
+  g.nodes.push_back(onnx::Node("If", {"cond"}, {"x"}, {then_attr}));
+  OnnxFileFacts facts = ScanOnnxModel(AsBytes(onnx::Model(onnx::Graph(g))));
+  EXPECT_TRUE(facts.well_formed);
+  ASSERT_TRUE(facts.has_sparse);
+  EXPECT_EQ(facts.largest_sparse.name, "hidden");
+  EXPECT_EQ(facts.largest_sparse.dense_bytes, uint64_t{1} << 32);
+}
+
+TEST(OnnxScanTest, OverflowingOrNegativeSparseDimsSaturate) {
+  constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
+  for (const auto& dims : {std::vector<int64_t>{int64_t{1} << 40, int64_t{1} << 40},
+                           std::vector<int64_t>{-5, 4}}) {
+    onnx::GraphParts g = IdentityGraph();
+    g.sparse_initializers.push_back(onnx::SparseFloat("s", dims));
+    OnnxFileFacts facts = ScanOnnxModel(AsBytes(onnx::Model(onnx::Graph(g))));
+    ASSERT_TRUE(facts.has_sparse);
+    EXPECT_EQ(facts.largest_sparse.dense_bytes, kMax);
+  }
+}
+
+TEST(OnnxScanTest, EveryTruncationOfAModelIsReadSafely) {
+  auto bytes = ReadFile(testing::ModelPath("mlp16.onnx"));
+  ASSERT_FALSE(bytes.empty());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    OnnxFileFacts facts = ScanOnnxModel(std::span<const uint8_t>(bytes.data(), n));
+    // Only a cut exactly between two top-level fields still parses.
+    if (facts.well_formed) {
+      EXPECT_LE(facts.opsets.size(), 1u);
+    }
+  }
+}
+
+TEST(OnnxScanTest, RandomBytesAndFlippedBytesAreReadSafely) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<uint8_t> junk(static_cast<size_t>(round % 300));
+    for (auto& b : junk) b = static_cast<uint8_t>(byte(rng));
+    ScanOnnxModel(junk);
+  }
+  auto bytes = ReadFile(testing::ModelPath("add_sub.onnx"));
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    auto copy = bytes;
+    copy[i] ^= 0xFF;
+    ScanOnnxModel(copy);
+  }
+}
+
+TEST(OnnxScanTest, TextIsNotWellFormed) {
+  auto bytes = ReadFile(testing::ModelPath("corrupt_not_onnx.onnx"));
+  OnnxFileFacts facts = ScanOnnxModel(bytes);
+  EXPECT_FALSE(facts.well_formed);
+}
+
+TEST(OnnxScanTest, NestingDeeperThanTheLimitStopsTheScanWithoutOverflowingTheStack) {
+  ProtoWriter graph = onnx::Graph(IdentityGraph());
+  for (int depth = 0; depth < 300; ++depth) {
+    ProtoWriter attr;
+    attr.Bytes(1, "body").Varint(20, 5).Message(6, graph);
+    onnx::GraphParts outer;
+    outer.nodes.push_back(onnx::Node("Loop", {}, {}, {attr}));
+    graph = onnx::Graph(outer);
+  }
+  OnnxFileFacts facts = ScanOnnxModel(AsBytes(onnx::Model(graph)));
+  EXPECT_FALSE(facts.well_formed);
+}
+
+TEST(OnnxScanTest, EmptyInputIsAnEmptyModel) {
+  OnnxFileFacts facts = ScanOnnxModel({});
+  EXPECT_TRUE(facts.well_formed);
+  EXPECT_TRUE(facts.opsets.empty());
+}
+
+}  // namespace
+}  // namespace infergate::ort

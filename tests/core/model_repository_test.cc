@@ -1,0 +1,187 @@
+#include "core/model_repository.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "config/model_config_yaml.h"
+#include "testing/fake_backend.h"
+#include "testing/temp_dir.h"
+
+namespace infergate::core {
+namespace {
+
+using testing::FakeBackend;
+using testing::TempDir;
+
+class ModelRepositoryTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ModelRepository> Make() {
+    ModelRepository::Options o;
+    o.root = dir_.path();
+    o.backend = &backend_;
+    o.parse_config = &config::ParseModelConfigFile;
+    auto repo = ModelRepository::Create(std::move(o));
+    EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+    return std::move(*repo);
+  }
+
+  static Status RunOnce(const ModelVersion& v) {
+    auto in = Tensor::FromValues<float>(DataType::kFp32, {1, 4}, {1, 2, 3, 4});
+    std::vector<InferOutput> out;
+    return v.instance(0).Run({{"x", in, {}}}, {}, &out);
+  }
+
+  TempDir dir_;
+  FakeBackend backend_;
+};
+
+TEST_F(ModelRepositoryTest, LoadsEveryModelAndReportsBrokenOnes) {
+  dir_.Write("good/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("broken/1/model.onnx", "BROKEN");
+  dir_.Write("empty/README", "no versions here");
+  dir_.Write("badconfig/config.yaml", "max_batch_size: [1, 2]\n");
+  dir_.Write("badconfig/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+
+  auto good = repo->Get("good");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ((*good)->version(), 1);
+  EXPECT_EQ((*good)->config().max_batch_size, kDefaultMaxBatchSize);
+  EXPECT_TRUE(RunOnce(**good).ok());
+
+  auto broken = repo->Get("broken");
+  EXPECT_EQ(broken.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(broken.status().message().find("not a model"), std::string::npos) << broken.status().message();
+  EXPECT_EQ(repo->Get("nope").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(repo->Get("good", 7).status().code(), StatusCode::kNotFound);
+
+  std::map<std::string, ModelStatus> index;
+  for (auto& m : repo->Index()) index[m.name] = m;
+  ASSERT_EQ(index.size(), 4u);
+  EXPECT_EQ(index["good"].versions[0].state, ModelState::kReady);
+  EXPECT_EQ(index["broken"].versions[0].state, ModelState::kUnavailable);
+  EXPECT_NE(index["empty"].reason.find("no version folders"), std::string::npos);
+  EXPECT_NE(index["badconfig"].reason.find("config.yaml: line 1: key 'max_batch_size'"),
+            std::string::npos)
+      << index["badconfig"].reason;
+}
+
+TEST_F(ModelRepositoryTest, AddReplaceRemoveVersions) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  std::vector<std::string> events;
+  repo->AddListener([&](const RepositoryEvent& e) {
+    events.push_back((e.kind == RepositoryEvent::Kind::kVersionReady ? "ready " : "removed ") +
+                     std::to_string(e.version->version()));
+  });
+  repo->Poll();
+  auto v1 = *repo->Get("m");
+
+  dir_.Write("m/2/model.onnx", "FP32 x y -1 4");
+  repo->Poll();
+  EXPECT_EQ((*repo->Get("m"))->version(), 2);
+  EXPECT_EQ(repo->Get("m", 1).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(RunOnce(*v1).ok()) << "a request holding version 1 still runs after it was unloaded";
+
+  int loads = backend_.loads;
+  repo->Poll();
+  EXPECT_EQ(backend_.loads, loads) << "an unchanged version is not reloaded";
+
+  dir_.Write("m/2/model.onnx", "FP32 x y -1 4      ");
+  repo->Poll();
+  EXPECT_EQ(backend_.loads, loads + 1) << "a changed file is reloaded";
+
+  dir_.Write("m/2/model.onnx", "BROKEN and longer");
+  repo->Poll();
+  auto kept = repo->Get("m");
+  ASSERT_TRUE(kept.ok()) << "a failed reload keeps the version loaded before";
+  EXPECT_NE(repo->Index()[0].versions[0].reason.find("reload failed"), std::string::npos);
+
+  std::filesystem::remove_all(dir_.path() / "m" / "2");
+  repo->Poll();
+  EXPECT_EQ((*repo->Get("m"))->version(), 1);
+
+  std::filesystem::remove_all(dir_.path() / "m");
+  repo->Poll();
+  EXPECT_EQ(repo->Get("m").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(events, (std::vector<std::string>{"ready 1", "ready 2", "removed 1", "ready 2",
+                                              "removed 2", "ready 1", "removed 2", "removed 1"}));
+}
+
+TEST_F(ModelRepositoryTest, VersionPolicyAndConfigChanges) {
+  dir_.Write("m/config.yaml", "version_policy: {all: {}}\n");
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("m/3/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+  EXPECT_TRUE(repo->Get("m", 1).ok());
+  EXPECT_TRUE(repo->Get("m", 3).ok());
+
+  dir_.Write("m/config.yaml", "version_policy: {specific: [1]}\nmax_batch_size: 4\n");
+  repo->Poll();
+  auto v1 = repo->Get("m", 1);
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ((*v1)->config().max_batch_size, 4) << "a config change reloads the versions";
+  EXPECT_EQ(repo->Get("m", 3).status().code(), StatusCode::kNotFound);
+
+  dir_.Write("m/config.yaml", "max_batch_size: banana\n");
+  repo->Poll();
+  EXPECT_TRUE(repo->Get("m", 1).ok()) << "a broken config keeps what was loaded";
+  EXPECT_NE(repo->Index()[0].reason.find("still serving"), std::string::npos);
+}
+
+TEST_F(ModelRepositoryTest, ExplicitUnloadAndLoad) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+  ASSERT_TRUE(repo->Unload("m").ok());
+  EXPECT_EQ(repo->Get("m").status().code(), StatusCode::kUnavailable);
+  repo->Poll();
+  EXPECT_FALSE(repo->Get("m").ok()) << "polling does not bring back an unloaded model";
+  ASSERT_TRUE(repo->Load("m").ok());
+  EXPECT_TRUE(repo->Get("m").ok());
+  EXPECT_EQ(repo->Load("missing").code(), StatusCode::kNotFound);
+  EXPECT_EQ(repo->Load("../etc").code(), StatusCode::kNotFound);
+  EXPECT_EQ(repo->Unload("missing").code(), StatusCode::kNotFound);
+  dir_.Write("bad/1/model.onnx", "BROKEN");
+  Status st = repo->Load("bad");
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("not a model"), std::string::npos) << st.message();
+}
+
+TEST_F(ModelRepositoryTest, RequestsKeepRunningThroughReloads) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0}, runs{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([&] {
+      while (!stop) {
+        auto v = repo->Get("m");
+        if (!v.ok() || !RunOnce(**v).ok()) failures++;
+        runs++;
+      }
+    });
+  }
+  for (int round = 2; round < 30; ++round) {
+    dir_.Write("m/" + std::to_string(round) + "/model.onnx", "FP32 x y -1 4");
+    repo->Poll();
+    dir_.Write("m/" + std::to_string(round) + "/model.onnx", "FP32 x y -1 4 ");
+    repo->Poll();
+    std::filesystem::remove_all(dir_.path() / "m" / std::to_string(round - 1));
+    repo->Poll();
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_GT(runs, 0);
+  EXPECT_EQ((*repo->Get("m"))->version(), 29);
+}
+
+}  // namespace
+}  // namespace infergate::core

@@ -1,0 +1,231 @@
+#!/usr/bin/python3
+"""Generates the small ONNX models used by infergate's tests.
+
+Run from anywhere with Debian's python3-onnx and python3-numpy installed:
+
+    /usr/bin/python3 tests/models/make_test_models.py
+
+The output is deterministic (fixed seeds, fixed construction order), so a
+re-run rewrites byte-identical files. See README.md next to this script for
+what each model is for.
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+SCRIPT_VERSION = "1"
+PRODUCER_NAME = "infergate-testdata"
+IR_VERSION = 8
+OPSET = 17
+
+OUT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# Name used in file names -> ONNX element type. The names follow the
+# datatype spelling of the KServe v2 protocol in lower case.
+IDENTITY_TYPES = [
+    ("bool", TensorProto.BOOL),
+    ("uint8", TensorProto.UINT8),
+    ("uint16", TensorProto.UINT16),
+    ("uint32", TensorProto.UINT32),
+    ("uint64", TensorProto.UINT64),
+    ("int8", TensorProto.INT8),
+    ("int16", TensorProto.INT16),
+    ("int32", TensorProto.INT32),
+    ("int64", TensorProto.INT64),
+    ("fp16", TensorProto.FLOAT16),
+    ("bf16", TensorProto.BFLOAT16),
+    ("fp32", TensorProto.FLOAT),
+    ("fp64", TensorProto.DOUBLE),
+    ("string", TensorProto.STRING),
+]
+
+
+def make_model(graph, doc, opsets=None):
+    if opsets is None:
+        opsets = [helper.make_opsetid("", OPSET)]
+    model = helper.make_model(graph, opset_imports=opsets,
+                              producer_name=PRODUCER_NAME)
+    model.ir_version = IR_VERSION
+    model.producer_version = SCRIPT_VERSION
+    model.doc_string = doc
+    return model
+
+
+def save_checked(model, filename):
+    onnx.checker.check_model(model, full_check=True)
+    path = os.path.join(OUT_DIR, filename)
+    onnx.save(model, path)
+    # Read back and check again, so the file on disk is known to be valid.
+    onnx.checker.check_model(onnx.load(path), full_check=True)
+    return path
+
+
+def save_unchecked(model, filename):
+    path = os.path.join(OUT_DIR, filename)
+    with open(path, "wb") as f:
+        f.write(model.SerializeToString())
+    return path
+
+
+def identity_model(type_name, elem_type):
+    x = helper.make_tensor_value_info("INPUT0", elem_type, ["batch", "n"])
+    y = helper.make_tensor_value_info("OUTPUT0", elem_type, ["batch", "n"])
+    node = helper.make_node("Identity", ["INPUT0"], ["OUTPUT0"], name="identity")
+    graph = helper.make_graph([node], "identity_" + type_name, [x], [y])
+    return make_model(graph, f"Identity over a {type_name} tensor [batch, n]: OUTPUT0 = INPUT0.")
+
+
+def mlp16_weights():
+    rng = np.random.default_rng(16)
+    w1 = (rng.standard_normal((16, 32)) / np.sqrt(16)).astype(np.float32)
+    b1 = (rng.standard_normal(32) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((32, 4)) / np.sqrt(32)).astype(np.float32)
+    b2 = (rng.standard_normal(4) * 0.1).astype(np.float32)
+    return w1, b1, w2, b2
+
+
+def mlp16_model(batch_dim):
+    w1, b1, w2, b2 = mlp16_weights()
+    inits = [
+        numpy_helper.from_array(w1, "fc1.weight"),
+        numpy_helper.from_array(b1, "fc1.bias"),
+        numpy_helper.from_array(w2, "fc2.weight"),
+        numpy_helper.from_array(b2, "fc2.bias"),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["fc1"], name="fc1"),
+        helper.make_node("Relu", ["fc1"], ["relu1"], name="relu1"),
+        helper.make_node("Gemm", ["relu1", "fc2.weight", "fc2.bias"], ["logits"], name="fc2"),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], name="softmax", axis=-1),
+    ]
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch_dim, 16])
+    y = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [batch_dim, 4])
+    fixed = batch_dim == 1
+    graph = helper.make_graph(
+        nodes, "mlp16_fixed" if fixed else "mlp16", [x], [y], initializer=inits,
+        doc_string=("Gemm(16->32), Relu, Gemm(32->4), Softmax over the last axis; "
+                    "random weights (numpy seed 16)."))
+    if fixed:
+        doc = "16-feature MLP with a fixed [1, 16] input: a model that cannot batch."
+    else:
+        doc = "16-feature MLP with a dynamic batch dimension."
+    model = make_model(graph, doc)
+    if not fixed:
+        helper.set_model_props(model, {
+            "author": "infergate tests",
+            "description": "16-feature MLP with a dynamic batch dimension",
+        })
+    return model
+
+
+def mlp16_reference(x):
+    """numpy evaluation of mlp16, for checking the graph by hand."""
+    w1, b1, w2, b2 = mlp16_weights()
+    h = np.maximum(x @ w1 + b1, 0)
+    z = h @ w2 + b2
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def add_sub_model():
+    a = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", 4])
+    b = helper.make_tensor_value_info("INPUT1", TensorProto.FLOAT, ["batch", 4])
+    s = helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, ["batch", 4])
+    d = helper.make_tensor_value_info("OUTPUT1", TensorProto.FLOAT, ["batch", 4])
+    nodes = [
+        helper.make_node("Add", ["INPUT0", "INPUT1"], ["OUTPUT0"], name="add"),
+        helper.make_node("Sub", ["INPUT0", "INPUT1"], ["OUTPUT1"], name="sub"),
+    ]
+    graph = helper.make_graph(nodes, "add_sub", [a, b], [s, d])
+    return make_model(graph, "Two inputs, two outputs: OUTPUT0 = INPUT0 + INPUT1, "
+                             "OUTPUT1 = INPUT0 - INPUT1 (FP32 [batch, 4]).")
+
+
+def string_upper_model():
+    x = helper.make_tensor_value_info("text", TensorProto.STRING, ["n"])
+    y = helper.make_tensor_value_info("upper", TensorProto.STRING, ["n"])
+    # ONNX Runtime's default locale on Linux is en_US.UTF-8, which slim
+    # systems and containers often lack (the session then fails to load);
+    # glibc's built-in C.UTF-8 is always there.
+    node = helper.make_node("StringNormalizer", ["text"], ["upper"], name="upper",
+                            case_change_action="UPPER", locale="C.UTF-8")
+    graph = helper.make_graph([node], "string_upper", [x], [y])
+    return make_model(graph, "Upper-cases a 1-D string tensor (StringNormalizer, "
+                             "locale C.UTF-8).")
+
+
+def unsupported_op_model():
+    x = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, ["batch", 4])
+    node = helper.make_node("NoSuchOperator", ["INPUT0"], ["OUTPUT0"], name="nosuch")
+    graph = helper.make_graph([node], "unsupported_op", [x], [y])
+    return make_model(graph, "Well-formed protobuf whose only node uses an operator that "
+                             "does not exist (NoSuchOperator); loading must fail cleanly.")
+
+
+def huge_dims_model():
+    # Built by hand: helper.make_tensor would refuse dims that disagree with
+    # the data. The declared size is 4e15 bytes; only 16 bytes are present.
+    w = TensorProto()
+    w.name = "huge"
+    w.data_type = TensorProto.FLOAT
+    w.dims.extend([1000000000, 1000000])
+    w.raw_data = np.arange(4, dtype="<f4").tobytes()
+    x = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, [1000000000, 1000000])
+    node = helper.make_node("Add", ["INPUT0", "huge"], ["OUTPUT0"], name="add")
+    graph = helper.make_graph([node], "huge_dims", [x], [y], initializer=[w])
+    return make_model(graph, "Initializer declaring dims [1000000000, 1000000] FP32 but "
+                             "carrying only 16 bytes of raw_data; loading must fail "
+                             "without trying to allocate it.")
+
+
+def self_test():
+    """Numeric checks of the graphs that compute something, in numpy."""
+    x = np.random.default_rng(0).standard_normal((3, 16)).astype(np.float32)
+    p = mlp16_reference(x)
+    assert p.shape == (3, 4) and np.allclose(p.sum(axis=1), 1, atol=1e-6)
+
+
+def main():
+    written = []
+    for type_name, elem_type in IDENTITY_TYPES:
+        written.append(save_checked(identity_model(type_name, elem_type),
+                                    f"identity_{type_name}.onnx"))
+
+    mlp16_path = save_checked(mlp16_model("batch"), "mlp16.onnx")
+    written.append(mlp16_path)
+    written.append(save_checked(mlp16_model(1), "mlp16_fixed.onnx"))
+    written.append(save_checked(add_sub_model(), "add_sub.onnx"))
+    written.append(save_checked(string_upper_model(), "string_upper.onnx"))
+
+    # Files that must be rejected.
+    with open(mlp16_path, "rb") as f:
+        mlp16_bytes = f.read()
+    path = os.path.join(OUT_DIR, "corrupt_truncated.onnx")
+    with open(path, "wb") as f:
+        f.write(mlp16_bytes[:len(mlp16_bytes) * 60 // 100])
+    written.append(path)
+
+    path = os.path.join(OUT_DIR, "corrupt_not_onnx.onnx")
+    with open(path, "wb") as f:
+        f.write(b"this is not an ONNX model\n")
+    written.append(path)
+
+    written.append(save_unchecked(unsupported_op_model(), "unsupported_op.onnx"))
+    written.append(save_unchecked(huge_dims_model(), "huge_dims.onnx"))
+
+    self_test()
+    for p in written:
+        size = os.path.getsize(p)
+        assert size < 200 * 1024, p
+        print(f"{os.path.relpath(p, OUT_DIR):28s} {size:7d} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
