@@ -1,4 +1,5 @@
 #include "core/status.h"
+#include "core/status_map.h"
 
 #include <gtest/gtest.h>
 
@@ -48,6 +49,32 @@ TEST(StatusTest, StatusOrFromOkStatusIsAnError) {
   StatusOr<int> v(Status::Ok());
   EXPECT_FALSE(v.ok());
   EXPECT_EQ(v.status().code(), StatusCode::kInternal);
+}
+
+}  // namespace
+}  // namespace infergate::core
+
+namespace infergate::core {
+namespace {
+
+TEST(StatusMapTest, EachTransportGetsItsCode) {
+  EXPECT_EQ(HttpStatusFor(StatusCode::kOk), 200);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kNotFound), 404);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 413);
+  EXPECT_EQ(GrpcCodeFor(StatusCode::kInvalidArgument), 3);
+  EXPECT_EQ(GrpcCodeFor(StatusCode::kDeadlineExceeded), 4);
+  EXPECT_EQ(GrpcCodeFor(StatusCode::kNotFound), 5);
+  EXPECT_EQ(GrpcCodeFor(StatusCode::kResourceExhausted), 8);
+  EXPECT_EQ(GrpcCodeFor(StatusCode::kUnavailable), 14);
+  EXPECT_EQ(MqttReasonCodeFor(StatusCode::kInvalidArgument), 0x99);
+  EXPECT_EQ(MqttReasonCodeFor(StatusCode::kOk), 0);
+  for (int c = 1; c <= static_cast<int>(StatusCode::kInternal); ++c) {
+    EXPECT_GE(HttpStatusFor(static_cast<StatusCode>(c)), 400) << c;
+    EXPECT_NE(GrpcCodeFor(static_cast<StatusCode>(c)), 0) << c;
+    EXPECT_GE(MqttReasonCodeFor(static_cast<StatusCode>(c)), 0x80) << c;
+  }
 }
 
 }  // namespace
