@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -128,6 +129,8 @@ struct BadFile {
   StatusCode code;
   std::string reason;
 };
+// Names the case in test listings (ctest shows it) instead of its bytes.
+void PrintTo(const BadFile& bad, std::ostream* os) { *os << bad.file; }
 
 class OrtBadFileTest : public ::testing::TestWithParam<BadFile> {};
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,6 +37,8 @@ struct TypeCase {
   DataType dtype;
   std::vector<uint64_t> bit_patterns;  // 6 values: shape [2, 3]
 };
+// Names the case in test listings (ctest shows it) instead of its bytes.
+void PrintTo(const TypeCase& c, std::ostream* os) { *os << c.file_suffix; }
 
 // Edge values as bit patterns: extremes, signed zero, denormals,
 // infinities and NaNs with payloads (compared bytewise, so a NaN payload
