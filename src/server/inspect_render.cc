@@ -43,14 +43,18 @@ void RenderTensors(std::ostringstream& out, const char* title, const std::vector
                    const std::vector<core::TensorConfig>& configs, bool batched) {
   out << title << "\n";
   size_t w = 6;
-  for (const auto& s : specs) w = std::max(w, s.name.size() + 2);
-  out << "  " << Pad("name", w) << Pad("type", 7) << Pad("model shape", 18) << "one request sends\n";
+  size_t shape_w = 18;
+  for (const auto& s : specs) {
+    w = std::max(w, s.name.size() + 2);
+    shape_w = std::max(shape_w, ModelShape(s).size() + 2);
+  }
+  out << "  " << Pad("name", w) << Pad("type", 7) << Pad("model shape", shape_w) << "one request sends\n";
   for (const auto& s : specs) {
     const core::TensorConfig* c = FindConfig(configs, s.name);
     std::string per_request = c ? core::ShapeToString(c->dims) : "?";
     if (c && batched) per_request = "[n," + per_request.substr(1) + "  (n <= max_batch_size)";
     out << "  " << Pad(s.name, w) << Pad(std::string(core::DataTypeName(s.dtype)), 7)
-        << Pad(ModelShape(s), 18) << per_request << "\n";
+        << Pad(ModelShape(s), shape_w) << per_request << "\n";
   }
 }
 
@@ -71,8 +75,11 @@ void RenderConfig(std::ostringstream& out, const core::ModelConfig& c) {
     }
   }
   if (c.has_dynamic_batching) {
-    out << "  dynamic_batching: {max_queue_delay_microseconds: "
-        << c.dynamic_batching.max_queue_delay_microseconds << "}\n";
+    const core::DynamicBatchingConfig& db = c.dynamic_batching;
+    out << "  dynamic_batching: {preferred_batch_size: " << core::ShapeToString(db.preferred_batch_size)
+        << ", max_queue_delay_microseconds: " << db.max_queue_delay_microseconds
+        << ", max_queue_size: " << db.max_queue_size
+        << ", default_timeout_microseconds: " << db.default_timeout_microseconds << "}\n";
   }
   out << "  onnxruntime: {intra_op_threads: " << c.runtime.intra_op_threads
       << ", graph_optimization_level: " << c.runtime.graph_optimization_level << "}\n";
