@@ -42,6 +42,7 @@ class MqttTestClient {
     mosquitto_lib_init();
     mosq_ = mosquitto_new(id.c_str(), true, this);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, mqtt5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(mosq_, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
       static_cast<MqttTestClient*>(self)->Signal([&](MqttTestClient* c) { c->connack_ = rc; });
     });
