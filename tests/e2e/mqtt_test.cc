@@ -68,10 +68,11 @@ class MqttE2ETest : public ::testing::Test {
 
   // Starts infergate with `mqtt_yaml` (lines indented by two) in its mqtt: section.
   std::unique_ptr<Process> StartInfergate(const std::string& client_id, const std::string& mqtt_yaml = "",
-                                          std::vector<std::string> flags = {}) {
+                                          std::vector<std::string> flags = {}, std::string broker = "") {
+    if (broker.empty()) broker = broker_.url();
     auto config = dir_.Write(client_id + ".yaml",
                              "model_repository: models\nmodel_control_mode: none\nmqtt:\n"
-                             "  broker: " + broker_.url() + "\n  client_id: " + client_id +
+                             "  broker: " + broker + "\n  client_id: " + client_id +
                                  "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" + mqtt_yaml);
     std::vector<std::string> argv = {INFERGATE_BINARY, "serve", "--config", config.string()};
     argv.insert(argv.end(), flags.begin(), flags.end());
@@ -138,6 +139,10 @@ TEST_F(MqttE2ETest, ConfiguredRoutesCaptureTheDeviceAndExpandTheReplyTopic) {
       version: 1
       reply_topic: lines/{line}/{device}/{model}/out
       qos: 0
+    - topic: exact/+device/infer
+      model: vibration_anomaly
+      reply_topic: exact/{device}/result
+      qos: 2
 )");
   ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to lines/\\+/\\+/infer")) << server->Output();
   auto client = Client("device-2");
@@ -162,6 +167,13 @@ TEST_F(MqttE2ETest, ConfiguredRoutesCaptureTheDeviceAndExpandTheReplyTopic) {
   ASSERT_TRUE(r2) << server->Output();
   EXPECT_EQ(IdOf(r2->payload), "j");
   EXPECT_NE(r2->payload.find("\"model_version\":\"1\""), std::string::npos) << r2->payload;
+
+  ASSERT_TRUE(client->Subscribe("exact/+/result", 2));
+  ASSERT_TRUE(client->Publish("exact/d9/infer", V2Request("q2"), Opts(2)));
+  auto r3 = client->WaitOn("exact/d9/result");
+  ASSERT_TRUE(r3) << server->Output();
+  EXPECT_EQ(r3->qos, 2);
+  EXPECT_EQ(IdOf(r3->payload), "q2");
 }
 
 TEST_F(MqttE2ETest, EveryQos1RequestIsAnswered) {
@@ -308,6 +320,69 @@ TEST_F(MqttE2ETest, TwoInstancesInAShareGroupAnswerEachRequestExactlyOnce) {
   EXPECT_GT(na, 0) << a->Output();
   EXPECT_GT(nb, 0) << b->Output();
   EXPECT_EQ(na + nb, kRequests);
+}
+
+// A CA, a broker certificate for 127.0.0.1 and a client certificate, made with
+// the openssl command line. Readable by all: mosquitto started as root reads
+// them after dropping to its own user.
+bool MakeCertificates(const fs::path& dir) {
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  const std::string d = dir.string() + "/";
+  const std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 ";
+  const std::string quiet = " >/dev/null 2>&1";
+  return std::system(("openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d + "ca.crt -subj '/CN=test CA'" + quiet).c_str()) == 0 &&
+         std::system(("openssl req -x509" + ec + "-keyout " + d + "server.key -out " + d + "server.crt -subj '/CN=127.0.0.1' "
+                      "-addext subjectAltName=IP:127.0.0.1 -CA " + d + "ca.crt -CAkey " + d + "ca.key" + quiet).c_str()) == 0 &&
+         std::system(("openssl req -x509" + ec + "-keyout " + d + "client.key -out " + d + "client.crt -subj '/CN=infergate' "
+                      "-CA " + d + "ca.crt -CAkey " + d + "ca.key" + quiet).c_str()) == 0 &&
+         std::system(("chmod a+r " + d + "*" + quiet).c_str()) == 0;
+}
+
+TEST_F(MqttE2ETest, ConnectsOverTlsWithAClientCertificate) {
+  TempDir certs;
+  ASSERT_TRUE(MakeCertificates(certs.path()));
+  const std::string c = certs.path().string() + "/";
+  const int tls_port = testing::FreeLoopbackPort();
+  // Devices use the plain listener; infergate the TLS one, which demands a client certificate.
+  MosquittoBroker broker("listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + c + "ca.crt\ncertfile " + c +
+                         "server.crt\nkeyfile " + c + "server.key\nrequire_certificate true\n");
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  const std::string tls = "  tls:\n    ca_file: " + c + "ca.crt\n    cert_file: " + c + "client.crt\n    key_file: " + c +
+                          "client.key\n";
+  auto server = StartInfergate("ig-tls", tls, {}, "mqtts://127.0.0.1:" + std::to_string(tls_port));
+  ASSERT_TRUE(server->WaitForLine("mqtt: connected to mqtts://127.0.0.1:")) << server->Output();
+  ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to")) << server->Output();
+  MqttTestClient client(broker.port(), "device-tls");
+  ASSERT_TRUE(client.Connect());
+  ASSERT_TRUE(client.Subscribe("reply/#"));
+  ASSERT_TRUE(client.Publish("infergate/models/vibration_anomaly/infer", V2Request("t"), Opts(1, "reply/tls")));
+  auto r = client.WaitOn("reply/tls");
+  ASSERT_TRUE(r) << server->Output();
+  EXPECT_EQ(IdOf(r->payload), "t");
+
+  // Without the client certificate the broker refuses the handshake; infergate keeps retrying.
+  auto refused = StartInfergate("ig-tls-nocert", "  tls:\n    ca_file: " + c + "ca.crt\n", {},
+                                "mqtts://127.0.0.1:" + std::to_string(tls_port));
+  ASSERT_TRUE(refused->WaitForLine("mqtt: (cannot connect to|connection to) mqtts://.*; re")) << refused->Output();
+}
+
+TEST_F(MqttE2ETest, PersistentSessionKeepsRequestsWhileInfergateIsAway) {
+  const std::string persistent = "  clean_session: false\n  session_expiry_secs: 300\n";
+  auto first = StartInfergate("ig-persist", persistent);
+  ASSERT_TRUE(first->WaitForLine("mqtt: subscribed to")) << first->Output();
+  EXPECT_EQ(first->Stop(SIGTERM), 0);
+  auto client = Client("device-7");
+  ASSERT_TRUE(client->Subscribe("infergate/models/+/result", 1));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(client->Publish("infergate/models/vibration_anomaly/infer", V2Request("p" + std::to_string(i)), Opts(1)));
+  }
+  ASSERT_TRUE(client->WaitPublished(20));  // the broker holds them for the absent session
+  auto second = StartInfergate("ig-persist", persistent);
+  auto replies = client->WaitForCount(20, 30s);
+  std::set<std::string> ids;
+  for (const auto& r : replies) ids.insert(IdOf(r.payload));
+  EXPECT_EQ(ids.size(), 20u) << second->Output();
 }
 
 }  // namespace
