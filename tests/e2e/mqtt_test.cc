@@ -385,5 +385,21 @@ TEST_F(MqttE2ETest, PersistentSessionKeepsRequestsWhileInfergateIsAway) {
   EXPECT_EQ(ids.size(), 20u) << second->Output();
 }
 
+TEST(MqttConfigE2ETest, ABadRouteStopsStartUpWithAMessageNamingIt) {
+  TempDir dir;
+  auto config = dir.Write("infergate.yaml",
+                          "model_repository: .\nmqtt:\n  broker: mqtt://127.0.0.1:1\n  routes:\n"
+                          "    - {topic: a/+dev/x, model: m, reply_topic: \"a/{device}\"}\n");
+  Process server({INFERGATE_BINARY, "serve", "--config", config.string()});
+  EXPECT_EQ(server.Wait(), 2) << server.Output();
+  EXPECT_NE(server.Output().find("mqtt.routes[0] (a/+dev/x): reply topic 'a/{device}': unknown name {device}"),
+            std::string::npos)
+      << server.Output();
+  Process bad_url({INFERGATE_BINARY, "serve", "--model-repository", dir.path().string(), "--mqtt-broker",
+                   "tcp://127.0.0.1:1883"});
+  EXPECT_EQ(bad_url.Wait(), 2);
+  EXPECT_NE(bad_url.Output().find("unknown scheme"), std::string::npos) << bad_url.Output();
+}
+
 }  // namespace
 }  // namespace infergate

@@ -165,7 +165,9 @@ void MqttFrontend::OnConnected(bool session_present) {
   }
 }
 
-void MqttFrontend::OnDisconnected() {}
+void MqttFrontend::OnDisconnected() {
+  metrics_->GetCounter("infergate_mqtt_disconnects_total", "MQTT connections lost").Increment();
+}
 
 void MqttFrontend::OnMessage(IncomingMessage message) {
   const int max = config_.max_inflight;
