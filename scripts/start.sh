@@ -24,4 +24,5 @@ else
   echo "start: mosquitto broker on 127.0.0.1:$mqtt_port (log: ${TMPDIR:-/tmp}/infergate-mosquitto.log)" >&2
 fi
 
-"$build/src/infergate" serve --config "$root/examples/infergate.yaml" "$@"
+"$build/src/infergate" serve --config "$root/examples/infergate.yaml" \
+  --mqtt-broker "mqtt://127.0.0.1:$mqtt_port" "$@"

@@ -32,7 +32,7 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
-                               "log_level", "onnxruntime"}));
+                               "log_level", "onnxruntime", "mqtt"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -50,6 +50,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
     ASSIGN_OR_RETURN(c->log_level, r.String(root["log_level"], "log_level"));
   }
   if (root["onnxruntime"]) RETURN_IF_ERROR(ParseOrt(r, root["onnxruntime"], &c->onnxruntime));
+  if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
   return Status::Ok();
 }
 
@@ -110,6 +111,7 @@ Status ValidateServerConfig(const ServerConfig& c) {
   bool known = false;
   for (auto l : kLevels) known = known || l == c.log_level;
   if (!known) return core::InvalidArgument("log_level must be trace, debug, info, warn or error, got '" + c.log_level + "'");
+  RETURN_IF_ERROR(ValidateMqttConfig(c.mqtt));
   return Status::Ok();
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "config/mqtt_config.h"
 #include "core/status.h"
 
 namespace infergate::config {
@@ -32,6 +33,7 @@ struct ServerConfig {
   double repository_poll_secs = 2.0;
   std::string log_level = "info";  // trace, debug, info, warn, error
   OrtConfig onnxruntime;
+  MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

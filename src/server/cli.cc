@@ -18,6 +18,10 @@ struct ServeFlags {
   std::string model_control_mode;
   double repository_poll_secs = 0;
   std::string log_level;
+  std::string mqtt_broker;
+  std::string mqtt_client_id;
+  std::string mqtt_topic_prefix;
+  std::string mqtt_share_group;
 };
 
 // File first, then flags on top.
@@ -32,6 +36,10 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   }
   if (f.repository_poll_secs > 0) c.repository_poll_secs = f.repository_poll_secs;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (!f.mqtt_broker.empty()) c.mqtt.broker = f.mqtt_broker;
+  if (!f.mqtt_client_id.empty()) c.mqtt.client_id = f.mqtt_client_id;
+  if (!f.mqtt_topic_prefix.empty()) c.mqtt.topic_prefix = f.mqtt_topic_prefix;
+  if (!f.mqtt_share_group.empty()) c.mqtt.share_group = f.mqtt_share_group;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -53,6 +61,14 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--repository-poll-secs", serve.repository_poll_secs,
                         "Seconds between repository scans in poll mode (default 2)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace | debug | info | warn | error");
+  serve_cmd->add_option("--mqtt-broker", serve.mqtt_broker,
+                        "MQTT broker, mqtt://host:port or mqtts://host:port (default: MQTT off)");
+  serve_cmd->add_option("--mqtt-client-id", serve.mqtt_client_id,
+                        "MQTT client id (default infergate-<hostname>-<pid>)");
+  serve_cmd->add_option("--mqtt-topic-prefix", serve.mqtt_topic_prefix,
+                        "Prefix of the default route and status topics (default infergate)");
+  serve_cmd->add_option("--mqtt-share-group", serve.mqtt_share_group,
+                        "Subscribe as $share/NAME/... so instances split the load");
 
   std::string inspect_path;
   bool inspect_json = false;

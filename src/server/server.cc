@@ -7,6 +7,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "frontends/mqtt/mqtt_frontend.h"
 
 namespace infergate::server {
 
@@ -22,8 +23,13 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   repo_options.backend = backend.get();
   repo_options.parse_config = &config::ParseModelConfigFile;
   ASSIGN_OR_RETURN(auto repository, core::ModelRepository::Create(std::move(repo_options)));
-  return std::unique_ptr<Server>(
-      new Server(std::move(config), std::move(backend), std::move(repository)));
+  std::unique_ptr<Server> server(new Server(std::move(config), std::move(backend), std::move(repository)));
+  if (!server->config_.mqtt.broker.empty()) {
+    ASSIGN_OR_RETURN(server->mqtt_,
+                     mqtt::MqttFrontend::Create(server->config_.mqtt, server->dispatcher_.get(),
+                                                &server->metrics_, &core::SteadyClock::Instance()));
+  }
+  return server;
 }
 
 Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backend,
@@ -44,6 +50,7 @@ core::Status Server::Start() {
   if (config_.model_control_mode == config::ModelControlMode::kPoll) {
     poll_thread_ = std::thread([this] { PollLoop(); });
   }
+  if (mqtt_) mqtt_->Start();
   return core::Status::Ok();
 }
 
@@ -53,6 +60,7 @@ void Server::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
+  if (mqtt_) mqtt_->Stop();  // drains: its requests finish while the models are still loaded
   stop_cv_.notify_all();
   if (poll_thread_.joinable()) poll_thread_.join();
 }

@@ -21,6 +21,10 @@
 #include "core/model_repository.h"
 #include "core/status.h"
 
+namespace infergate::mqtt {
+class MqttFrontend;
+}
+
 namespace infergate::server {
 
 class Server {
@@ -53,6 +57,8 @@ class Server {
   std::unique_ptr<core::Backend> backend_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  // Frontends: destroyed before the dispatcher they submit to.
+  std::unique_ptr<mqtt::MqttFrontend> mqtt_;  // null while mqtt.broker is empty
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -1,0 +1,81 @@
+// The `mqtt:` section of infergate.yaml as typed structs. Parsed and checked
+// for shape here; topic filters and reply templates are checked by the MQTT
+// frontend when it is created (it owns their syntax).
+// docs/configuration.md and examples/infergate.yaml list every key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace YAML {
+class Node;
+}
+
+namespace infergate::config {
+
+class YamlReader;
+
+// How a route's payload is turned into a request.
+enum class PayloadFormat {
+  kV2Json,     // a KServe v2 JSON inference request body (as over HTTP)
+  kRaw,        // little-endian tensor bytes; name, type and shape from `input`
+  kTelemetry,  // the model's device contract (not served yet: refused at start-up)
+};
+std::string_view PayloadFormatName(PayloadFormat format);
+
+// The tensor a `raw` payload fills.
+struct RawInputConfig {
+  std::string name;
+  std::string datatype;       // "FP32", ...
+  std::vector<int64_t> shape; // the full shape, batch dimension included
+};
+
+struct MqttRouteConfig {
+  std::string topic;          // filter with captures, e.g. "plant/+device/vibration"
+  std::string model;
+  int64_t version = 0;        // 0: the newest READY version
+  PayloadFormat format = PayloadFormat::kV2Json;
+  RawInputConfig input;       // format raw only
+  std::string reply_topic;    // template, e.g. "plant/{device}/anomaly"
+  int qos = 1;                // subscription QoS and reply QoS
+  bool retain = false;        // retain replies
+};
+
+struct MqttTlsConfig {
+  std::string ca_file;    // empty with mqtts://: the system's CA store
+  std::string cert_file;  // client certificate (with key_file)
+  std::string key_file;
+  bool insecure = false;  // skip the server host name check (testing only)
+};
+
+struct MqttConfig {
+  std::string broker;            // mqtt://host:port or mqtts://host:port; empty: MQTT off
+  std::string client_id;         // empty: "infergate-<hostname>-<pid>"
+  std::string protocol_version = "5";  // "5" or "3.1.1"
+  std::string username;
+  std::string password;
+  MqttTlsConfig tls;
+  int keepalive_secs = 30;
+  bool clean_session = true;
+  int64_t session_expiry_secs = 3600;  // MQTT 5, persistent sessions only
+  std::string topic_prefix = "infergate";
+  std::string share_group;       // non-empty: subscribe as $share/<group>/<filter>
+  bool default_route = true;     // <prefix>/models/+/infer
+  int default_qos = 1;           // the default route's subscription and reply QoS
+  int max_inflight = 256;        // requests submitted and not yet answered
+  int64_t max_payload_bytes = 4 * 1024 * 1024;
+  double reconnect_min_secs = 0.5;
+  double reconnect_max_secs = 30.0;
+  std::vector<MqttRouteConfig> routes;
+};
+
+// Reads the `mqtt:` mapping into `out` (keys not given keep their defaults).
+core::Status ParseMqttConfig(const YamlReader& reader, const YAML::Node& node, MqttConfig* out);
+
+// Cross-field checks after flags were applied.
+core::Status ValidateMqttConfig(const MqttConfig& config);
+
+}  // namespace infergate::config

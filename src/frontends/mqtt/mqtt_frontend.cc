@@ -1,0 +1,283 @@
+#include "frontends/mqtt/mqtt_frontend.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cctype>
+
+#include "core/status_map.h"
+#include "frontends/mqtt/codec.h"
+
+namespace infergate::mqtt {
+
+struct MqttFrontend::Shared {
+  std::mutex mu;
+  MqttClient* client = nullptr;  // GUARDED_BY(mu); null once stopped
+  std::condition_variable drained;
+  std::atomic<int> inflight{0};
+  std::atomic<int> waiting{0};
+  core::MetricsRegistry* metrics = nullptr;
+  core::Counter* requests = nullptr;
+  core::Counter* replies = nullptr;
+  core::Counter* reply_failures = nullptr;
+  core::Gauge* inflight_gauge = nullptr;
+
+  void CountRejected(std::string_view reason) {
+    metrics->GetCounter("infergate_mqtt_requests_rejected_total",
+                        "MQTT requests answered with an error, by reason",
+                        {{"reason", std::string(reason)}})
+        .Increment();
+  }
+  // Hands `message` to the client unless the frontend has stopped.
+  void Send(const OutgoingMessage& message) {
+    std::lock_guard lock(mu);
+    if (!client) {
+      reply_failures->Increment();
+      return;
+    }
+    if (auto st = client->Publish(message); !st.ok()) {
+      reply_failures->Increment();
+      spdlog::warn("{}", st.message());
+      return;
+    }
+    replies->Increment();
+  }
+};
+
+namespace {
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+OutgoingMessage ErrorMessage(const std::string& topic, const std::optional<std::string>& correlation,
+                             int qos, const core::Status& status, std::string_view id) {
+  OutgoingMessage m;
+  m.topic = topic;
+  m.payload = EncodeError(status, id);
+  m.qos = qos;
+  m.correlation_data = correlation;
+  m.content_type = "application/json";
+  m.user_properties = {{"reason_code", std::to_string(core::MqttReasonCodeFor(status.code()))},
+                       {"status", std::string(core::StatusCodeName(status.code()))}};
+  return m;
+}
+
+}  // namespace
+
+std::string DefaultClientId() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = 0;
+  return "infergate-" + std::string(host[0] ? host : "host") + "-" + std::to_string(getpid());
+}
+
+core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
+    const config::MqttConfig& config, core::InferenceService* inference,
+    core::MetricsRegistry* metrics, const core::Clock* clock) {
+  ASSIGN_OR_RETURN(BrokerUrl url, ParseBrokerUrl(config.broker));
+  ASSIGN_OR_RETURN(std::vector<Route> routes, BuildRoutes(config));
+  if (routes.empty()) return core::InvalidArgument("mqtt: no routes (default_route is off and routes is empty)");
+  std::unique_ptr<MqttFrontend> f(new MqttFrontend(config, std::move(routes), inference, metrics, clock));
+  ClientOptions o;
+  o.broker = url;
+  o.client_id = config.client_id.empty() ? DefaultClientId() : config.client_id;
+  o.mqtt5 = config.protocol_version == "5";
+  o.username = config.username;
+  o.password = config.password;
+  o.tls_ca_file = config.tls.ca_file;
+  o.tls_cert_file = config.tls.cert_file;
+  o.tls_key_file = config.tls.key_file;
+  o.tls_insecure = config.tls.insecure;
+  o.keepalive_secs = config.keepalive_secs;
+  o.clean_session = config.clean_session;
+  o.session_expiry_secs = static_cast<uint32_t>(config.session_expiry_secs);
+  o.status_topic = config.topic_prefix + "/status/" + o.client_id;
+  o.reconnect_min = std::chrono::duration_cast<core::Duration>(
+      std::chrono::duration<double>(config.reconnect_min_secs));
+  o.reconnect_max = std::chrono::duration_cast<core::Duration>(
+      std::chrono::duration<double>(config.reconnect_max_secs));
+  o.clock = clock;
+  ASSIGN_OR_RETURN(f->client_, MqttClient::Create(std::move(o), f.get()));
+  f->shared_->client = f->client_.get();
+  return f;
+}
+
+MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
+                           core::InferenceService* inference, core::MetricsRegistry* metrics,
+                           const core::Clock* clock)
+    : config_(std::move(config)),
+      routes_(std::move(routes)),
+      inference_(inference),
+      metrics_(metrics),
+      clock_(clock),
+      shared_(std::make_shared<Shared>()) {
+  shared_->metrics = metrics;
+  shared_->requests = &metrics->GetCounter("infergate_mqtt_requests_total",
+                                           "MQTT requests submitted for inference");
+  shared_->replies = &metrics->GetCounter("infergate_mqtt_replies_total",
+                                          "MQTT replies (results and errors) handed to the client");
+  shared_->reply_failures = &metrics->GetCounter(
+      "infergate_mqtt_reply_failures_total", "MQTT replies the client library refused or that came after stop");
+  shared_->inflight_gauge = &metrics->GetGauge("infergate_mqtt_inflight_requests",
+                                               "MQTT requests submitted and not yet answered");
+}
+
+MqttFrontend::~MqttFrontend() { Stop(std::chrono::seconds(0)); }
+
+void MqttFrontend::Start() {
+  spdlog::info("mqtt: connecting to {} as {}", config_.broker, client_->options().client_id);
+  for (const auto& r : routes_) spdlog::info("mqtt: {} -> {}", r.name, r.model.empty() ? "{model}" : r.model);
+  client_->Start();
+}
+
+void MqttFrontend::Stop(core::Duration drain) {
+  if (stopped_ || !client_) return;
+  stopped_ = true;
+  client_->SetReadPaused(true);
+  {
+    std::unique_lock lock(shared_->mu);
+    shared_->drained.wait_for(lock, drain, [this] {
+      return shared_->inflight.load() == 0 && shared_->waiting.load() == 0;
+    });
+    if (shared_->inflight.load() || shared_->waiting.load()) {
+      spdlog::warn("mqtt: stopping with {} requests in flight and {} waiting", shared_->inflight.load(),
+                   shared_->waiting.load());
+    }
+  }
+  client_->Stop(std::chrono::seconds(5));
+  {
+    std::lock_guard lock(shared_->mu);
+    shared_->client = nullptr;
+  }
+  spdlog::info("mqtt: stopped; {} requests answered", shared_->replies->value());
+}
+
+void MqttFrontend::OnConnected(bool session_present) {
+  metrics_->GetCounter("infergate_mqtt_connects_total", "Successful MQTT connections (first and reconnects)")
+      .Increment();
+  (void)session_present;  // subscribe anyway: cheap, and the broker may have lost them
+  for (const auto& r : routes_) {
+    std::string filter = r.pattern.filter();
+    if (!config_.share_group.empty()) filter = "$share/" + config_.share_group + "/" + filter;
+    if (auto st = client_->Subscribe(filter, r.qos); !st.ok()) spdlog::error("{}", st.message());
+  }
+}
+
+void MqttFrontend::OnDisconnected() {
+  metrics_->GetCounter("infergate_mqtt_disconnects_total", "MQTT connections lost").Increment();
+}
+
+void MqttFrontend::OnMessage(IncomingMessage message) {
+  const int max = config_.max_inflight;
+  if (stopped_) {
+    // Read while the client flushes its last replies: refused, never dropped.
+    ReplyTarget target = TargetFor(message, MatchRoute(routes_, message.topic));
+    Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", "");
+  } else if (shared_->inflight.load() < max && waiting_.empty()) {
+    Process(std::move(message));
+  } else if (static_cast<int>(waiting_.size()) < max) {
+    waiting_.push_back(std::move(message));
+    shared_->waiting = static_cast<int>(waiting_.size());
+  } else {
+    ReplyTarget target = TargetFor(message, MatchRoute(routes_, message.topic));
+    Refuse(target, core::Unavailable("overloaded: " + std::to_string(max) + " MQTT requests in flight"),
+           "overloaded", "");
+  }
+  UpdatePause();
+}
+
+void MqttFrontend::OnIdle() {
+  while (!waiting_.empty() && shared_->inflight.load() < config_.max_inflight) {
+    IncomingMessage m = std::move(waiting_.front());
+    waiting_.pop_front();
+    shared_->waiting = static_cast<int>(waiting_.size());
+    Process(std::move(m));
+  }
+  UpdatePause();
+  if (waiting_.empty() && shared_->inflight.load() == 0) {
+    std::lock_guard lock(shared_->mu);
+    shared_->drained.notify_all();
+  }
+}
+
+void MqttFrontend::UpdatePause() {
+  bool pause = stopped_ || !waiting_.empty() || shared_->inflight.load() >= config_.max_inflight;
+  client_->SetReadPaused(pause);
+}
+
+void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
+                          std::string_view id) {
+  shared_->CountRejected(reason);
+  if (target.topic.empty()) {
+    spdlog::debug("mqtt: {} (no reply topic)", status.message());
+    return;
+  }
+  shared_->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, status, id));
+}
+
+MqttFrontend::ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
+                                                  const std::optional<RouteMatch>& match) {
+  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false};
+  if (!match) return target;
+  target.qos = match->route->qos;
+  if (target.topic.empty()) {
+    Captures values = match->captures;
+    values.emplace_back("model", match->route->ModelFor(match->captures));
+    target.topic = match->route->reply_topic.Expand(values);
+    target.retain = match->route->retain;
+  }
+  return target;
+}
+
+void MqttFrontend::Process(IncomingMessage message) {
+  auto match = MatchRoute(routes_, message.topic);
+  ReplyTarget target = TargetFor(message, match);
+  if (!match) {
+    return Refuse(target, core::NotFound("no route for topic '" + message.topic + "'"), "no_route", "");
+  }
+  if (static_cast<int64_t>(message.payload->size()) > config_.max_payload_bytes) {
+    return Refuse(target,
+                  core::ResourceExhausted("payload of " + std::to_string(message.payload->size()) +
+                                          " bytes exceeds mqtt.max_payload_bytes (" +
+                                          std::to_string(config_.max_payload_bytes) + ")"),
+                  "too_large", "");
+  }
+  auto request = decoder_.Decode(*match->route, match->captures, message.payload);
+  if (!request.ok()) return Refuse(target, request.status(), "malformed", "");
+  auto& req = *request;
+  if (message.expiry_secs) req->deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
+  std::shared_ptr<Shared> shared = shared_;
+  req->on_complete = [shared, target](std::unique_ptr<core::InferResponse> response) {
+    if (response->status.ok()) {
+      auto body = EncodeResponse(*response);
+      if (body.ok()) {
+        OutgoingMessage m;
+        m.topic = target.topic;
+        m.payload = std::move(*body);
+        m.qos = target.qos;
+        m.retain = target.retain;
+        m.correlation_data = target.correlation_data;
+        m.content_type = "application/json";
+        shared->Send(m);
+      } else {
+        shared->CountRejected("encode");
+        shared->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, body.status(), response->id));
+      }
+    } else {
+      shared->CountRejected(Lower(core::StatusCodeName(response->status.code())));
+      shared->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, response->status, response->id));
+    }
+    int left = --shared->inflight;
+    shared->inflight_gauge->Set(left);
+    std::lock_guard lock(shared->mu);  // notify under the lock: Stop may be about to wait
+    if (left == 0) shared->drained.notify_all();
+    if (shared->client) shared->client->Wake();  // a waiting message may go now
+  };
+  shared_->inflight_gauge->Set(++shared_->inflight);
+  shared_->requests->Increment();
+  inference_->Submit(std::move(req));
+}
+
+}  // namespace infergate::mqtt

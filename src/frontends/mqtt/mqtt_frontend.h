@@ -1,0 +1,95 @@
+// MqttFrontend: devices publish requests to a broker; infergate answers
+// through it.
+//
+// A message arrives on the client's network thread, is matched to a route,
+// checked (size, in-flight bound), decoded and submitted to the
+// InferenceService; the reply is encoded and published from the completion
+// callback (a scheduler thread; libmosquitto's publish is thread-safe and the
+// network thread writes it). The reply goes to the MQTT 5 Response Topic with
+// the Correlation Data when the request has one, else to the route's reply
+// topic. Errors are replied the same way as {"error": "..."} with user
+// properties `reason_code` (MQTT 5 reason code from core/status_map.h) and
+// `status`.
+//
+// Back-pressure: at most max_inflight requests are submitted at once. At the
+// bound the network thread stops reading (the broker holds further messages);
+// messages that were already read wait in a queue of the same size; a message
+// beyond both is answered at once with an "overloaded" error.
+//
+// Thread-safety: Create, Start and Stop from the controlling thread; the
+// listener methods run on the client's network thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/mqtt_config.h"
+#include "core/clock.h"
+#include "core/dispatcher.h"
+#include "core/metrics.h"
+#include "core/status.h"
+#include "frontends/mqtt/codec.h"
+#include "frontends/mqtt/mqtt_client.h"
+#include "frontends/mqtt/route.h"
+
+namespace infergate::mqtt {
+
+class MqttFrontend final : public MqttClientListener {
+ public:
+  // The pointers are not owned and outlive the frontend. Errors name the key.
+  static core::StatusOr<std::unique_ptr<MqttFrontend>> Create(const config::MqttConfig& config,
+                                                             core::InferenceService* inference,
+                                                             core::MetricsRegistry* metrics,
+                                                             const core::Clock* clock);
+  ~MqttFrontend() override;
+
+  // Starts connecting (in the background; the broker may come later).
+  void Start();
+  // Stops reading, waits up to `drain` for requests in flight to be answered,
+  // publishes the offline status and disconnects. Idempotent.
+  void Stop(core::Duration drain = std::chrono::seconds(10));
+
+  void OnConnected(bool session_present) override;
+  void OnDisconnected() override;
+  void OnMessage(IncomingMessage message) override;
+  void OnIdle() override;
+
+ private:
+  struct Shared;  // what completion callbacks hold on to
+  struct ReplyTarget {
+    std::string topic;
+    std::optional<std::string> correlation_data;
+    int qos = 0;
+    bool retain = false;
+  };
+
+  MqttFrontend(config::MqttConfig config, std::vector<Route> routes, core::InferenceService* inference,
+               core::MetricsRegistry* metrics, const core::Clock* clock);
+  // Response Topic when the request has one, else the route's reply topic.
+  static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match);
+  void Process(IncomingMessage message);
+  void Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
+              std::string_view id);
+  void UpdatePause();
+
+  config::MqttConfig config_;
+  std::vector<Route> routes_;
+  core::InferenceService* inference_;
+  core::MetricsRegistry* metrics_;
+  const core::Clock* clock_;
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<MqttClient> client_;
+  std::deque<IncomingMessage> waiting_;  // network thread only
+  RequestDecoder decoder_;               // network thread only
+  std::atomic<bool> stopped_{false};
+};
+
+// "infergate-<hostname>-<pid>": the client id used when none is configured.
+std::string DefaultClientId();
+
+}  // namespace infergate::mqtt

@@ -1,0 +1,68 @@
+#include "frontends/mqtt/route.h"
+
+namespace infergate::mqtt {
+namespace {
+
+core::StatusOr<Route> BuildOne(const config::MqttRouteConfig& c, size_t index) {
+  Route r;
+  r.name = "mqtt.routes[" + std::to_string(index) + "] (" + c.topic + ")";
+  auto fail = [&](const core::Status& st) { return st.WithPrefix(r.name); };
+  auto pattern = TopicPattern::Parse(c.topic);
+  if (!pattern.ok()) return fail(pattern.status());
+  r.pattern = std::move(*pattern);
+  auto names = r.pattern.capture_names();
+  names.push_back("model");
+  auto reply = TopicTemplate::Parse(c.reply_topic, names);
+  if (!reply.ok()) return fail(reply.status());
+  r.reply_topic = std::move(*reply);
+  r.model = c.model;
+  r.version = c.version;
+  r.format = c.format;
+  r.qos = c.qos;
+  r.retain = c.retain;
+  if (c.format == config::PayloadFormat::kRaw) {
+    r.raw_input = c.input.name;
+    r.raw_dtype = core::DataTypeFromName(c.input.datatype);
+    if (r.raw_dtype == core::DataType::kInvalid || r.raw_dtype == core::DataType::kBytes) {
+      return fail(core::InvalidArgument("input.datatype '" + c.input.datatype +
+                                        "' is not a fixed-size tensor type (FP32, INT64, ...)"));
+    }
+    r.raw_shape = core::Shape(c.input.shape.begin(), c.input.shape.end());
+  }
+  return r;
+}
+
+}  // namespace
+
+std::string Route::ModelFor(const Captures& captures) const {
+  if (!model.empty()) return model;
+  const std::string* m = FindCapture(captures, "model");
+  return m ? *m : "";
+}
+
+core::StatusOr<std::vector<Route>> BuildRoutes(const config::MqttConfig& config) {
+  std::vector<Route> routes;
+  for (size_t i = 0; i < config.routes.size(); ++i) {
+    ASSIGN_OR_RETURN(Route r, BuildOne(config.routes[i], i));
+    routes.push_back(std::move(r));
+  }
+  if (config.default_route) {
+    config::MqttRouteConfig d;
+    d.topic = config.topic_prefix + "/models/+model/infer";
+    d.reply_topic = config.topic_prefix + "/models/{model}/result";
+    d.qos = config.default_qos;
+    ASSIGN_OR_RETURN(Route r, BuildOne(d, config.routes.size()));
+    r.name = "default route (" + d.topic + ")";
+    routes.push_back(std::move(r));
+  }
+  return routes;
+}
+
+std::optional<RouteMatch> MatchRoute(const std::vector<Route>& routes, std::string_view topic) {
+  for (const auto& r : routes) {
+    if (auto captures = r.pattern.Match(topic)) return RouteMatch{&r, std::move(*captures)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace infergate::mqtt

@@ -1,0 +1,115 @@
+#include "frontends/mqtt/route.h"
+
+#include <gtest/gtest.h>
+
+#include "config/server_config.h"
+#include "frontends/mqtt/codec.h"
+
+namespace infergate::mqtt {
+namespace {
+
+config::MqttConfig ParseMqtt(const std::string& yaml) {
+  auto c = config::ParseServerConfig(yaml, "infergate.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? c->mqtt : config::MqttConfig{};
+}
+
+TEST(RouteTest, ConfiguredRoutesComeBeforeTheDefaultRoute) {
+  auto config = ParseMqtt(R"(
+mqtt:
+  broker: mqtt://127.0.0.1:1883
+  topic_prefix: site1
+  routes:
+    - topic: plant/+device/vibration
+      model: vibration_anomaly
+      version: 2
+      format: raw
+      input: {name: accel, datatype: FP32, shape: [1, 4]}
+      reply_topic: plant/{device}/anomaly
+      qos: 2
+      retain: true
+)");
+  auto routes = BuildRoutes(config);
+  ASSERT_TRUE(routes.ok()) << routes.status().ToString();
+  ASSERT_EQ(routes->size(), 2u);
+  auto m = MatchRoute(*routes, "plant/p9/vibration");
+  ASSERT_TRUE(m.has_value());
+  EXPECT_EQ(m->route->ModelFor(m->captures), "vibration_anomaly");
+  EXPECT_EQ(m->route->reply_topic.Expand(m->captures), "plant/p9/anomaly");
+  EXPECT_EQ(m->route->qos, 2);
+  EXPECT_TRUE(m->route->retain);
+  auto d = MatchRoute(*routes, "site1/models/mlp/infer");
+  ASSERT_TRUE(d.has_value());
+  EXPECT_EQ(d->route->ModelFor(d->captures), "mlp");
+  EXPECT_EQ(d->route->reply_topic.Expand({{"model", "mlp"}}), "site1/models/mlp/result");
+  EXPECT_FALSE(MatchRoute(*routes, "site1/models/mlp/other").has_value());
+}
+
+TEST(RouteTest, BadRoutesAreNamed) {
+  auto config = ParseMqtt(R"(
+mqtt:
+  routes:
+    - {topic: "a/+dev/x", model: m, reply_topic: "a/{device}/y"}
+)");
+  auto routes = BuildRoutes(config);
+  ASSERT_FALSE(routes.ok());
+  EXPECT_NE(routes.status().message().find("mqtt.routes[0] (a/+dev/x)"), std::string::npos)
+      << routes.status().message();
+  EXPECT_NE(routes.status().message().find("{device}"), std::string::npos);
+}
+
+TEST(RouteTest, ConfigErrorsNameTheLineAndKey) {
+  auto bad_key = config::ParseServerConfig("mqtt:\n  brokr: x\n", "infergate.yaml");
+  ASSERT_FALSE(bad_key.ok());
+  EXPECT_NE(bad_key.status().message().find("line 2: key 'brokr'"), std::string::npos);
+  auto bad_format = config::ParseServerConfig(
+      "mqtt:\n  routes:\n    - {topic: a, model: m, reply_topic: b, format: csv}\n", "infergate.yaml");
+  ASSERT_FALSE(bad_format.ok());
+  EXPECT_NE(bad_format.status().message().find("expected v2-json, raw or telemetry"), std::string::npos);
+  auto no_input = config::ParseServerConfig(
+      "mqtt:\n  routes:\n    - {topic: a, model: m, reply_topic: b, format: raw}\n", "infergate.yaml");
+  ASSERT_FALSE(no_input.ok());
+  config::MqttConfig c;
+  c.protocol_version = "4";
+  EXPECT_FALSE(config::ValidateMqttConfig(c).ok());
+  c.protocol_version = "3.1.1";
+  c.share_group = "a/b";
+  EXPECT_FALSE(config::ValidateMqttConfig(c).ok());
+}
+
+TEST(CodecTest, RawPayloadBecomesOneTensorOfTheRoutesShape) {
+  auto config = ParseMqtt(R"(
+mqtt:
+  default_route: false
+  routes:
+    - topic: d/+device/raw
+      model: m
+      format: raw
+      input: {name: x, datatype: FP32, shape: [1, 2]}
+      reply_topic: d/{device}/out
+)");
+  auto routes = BuildRoutes(config);
+  ASSERT_TRUE(routes.ok());
+  float values[2] = {1.5f, -2.0f};
+  auto payload = std::make_shared<const std::string>(reinterpret_cast<const char*>(values), sizeof(values));
+  RequestDecoder decoder;
+  auto req = decoder.Decode(routes->front(), {{"device", "a"}}, payload);
+  ASSERT_TRUE(req.ok()) << req.status().ToString();
+  EXPECT_EQ((*req)->model_name, "m");
+  ASSERT_EQ((*req)->inputs.size(), 1u);
+  EXPECT_EQ((*req)->inputs[0].tensor.shape(), (core::Shape{1, 2}));
+  EXPECT_EQ((*req)->inputs[0].tensor.As<float>()[1], -2.0f);
+  auto short_payload = std::make_shared<const std::string>("abc");
+  auto bad = decoder.Decode(routes->front(), {}, short_payload);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("must be 8 bytes"), std::string::npos);
+}
+
+TEST(CodecTest, ErrorBodyIsJsonWithTheIdEchoed) {
+  EXPECT_EQ(EncodeError(core::NotFound("unknown model \"x\"\n"), "r1"),
+            R"({"error":"unknown model \"x\"\n","id":"r1"})");
+  EXPECT_EQ(EncodeError(core::InvalidArgument("bad"), ""), R"({"error":"bad"})");
+}
+
+}  // namespace
+}  // namespace infergate::mqtt
