@@ -7,6 +7,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "pipeline/plan.h"
 
 namespace infergate::server {
 
@@ -21,6 +22,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   repo_options.root = config.model_repository;
   repo_options.backend = backend.get();
   repo_options.parse_config = &config::ParseModelConfigFile;
+  repo_options.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   ASSIGN_OR_RETURN(auto repository, core::ModelRepository::Create(std::move(repo_options)));
   return std::unique_ptr<Server>(
       new Server(std::move(config), std::move(backend), std::move(repository)));
