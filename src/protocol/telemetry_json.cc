@@ -138,6 +138,17 @@ void WriteValue(JsonWriter& w, const Telemetry::Value& v) {
   }
 }
 
+// A score that came from an FP32 output is written as that float's shortest
+// form (0.9364494, not 0.936449408531189).
+void WriteScore(JsonWriter& w, double v) {
+  const auto f = static_cast<float>(v);
+  if (std::isfinite(v) && static_cast<double>(f) == v) {
+    w.Float(f);
+  } else {
+    w.Double(v);
+  }
+}
+
 void WriteNode(JsonWriter& w, const Node& node) {
   w.BeginObject();
   for (const auto& [key, child] : node.children) {
@@ -218,7 +229,7 @@ std::string EncodeResult(const pipeline::Result& r) {
   if (!f.label.empty()) w.Member(f.label, std::string_view(r.label));
   if (!f.score.empty()) {
     w.Key(f.score);
-    w.Double(r.score);
+    WriteScore(w, r.score);
   }
   if (!f.alert.empty()) w.Member(f.alert, r.alert);
   if (!f.top_k.empty() && !r.top_k.empty()) {
@@ -228,7 +239,7 @@ std::string EncodeResult(const pipeline::Result& r) {
       w.BeginObject();
       w.Member("label", std::string_view(s.label));
       w.Key("score");
-      w.Double(s.score);
+      WriteScore(w, s.score);
       w.EndObject();
     }
     w.EndArray();
