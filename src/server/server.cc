@@ -33,7 +33,9 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
     : config_(std::move(config)),
       backend_(std::move(backend)),
       repository_(std::move(repository)),
-      dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)) {}
+      dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)),
+      contracts_(std::make_unique<pipeline::DeviceContracts>(
+          repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {}
 
 Server::~Server() { Stop(); }
 

@@ -20,6 +20,7 @@
 #include "core/model.h"
 #include "core/model_repository.h"
 #include "core/status.h"
+#include "pipeline/contracts.h"
 
 namespace infergate::server {
 
@@ -36,6 +37,8 @@ class Server {
   core::ModelRepository& repository() { return *repository_; }
   core::InferenceService& inference() { return *dispatcher_; }
   core::MetricsRegistry& metrics() { return metrics_; }
+  // Device contracts of the loaded models (telemetry -> requests -> results).
+  pipeline::DeviceContracts& contracts() { return *contracts_; }
   const config::ServerConfig& config() const { return config_; }
 
  private:
@@ -53,6 +56,7 @@ class Server {
   std::unique_ptr<core::Backend> backend_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::unique_ptr<pipeline::DeviceContracts> contracts_;
 
   std::mutex mu_;
   std::condition_variable stop_cv_;
