@@ -12,7 +12,7 @@ double Seconds(core::TimePoint t) { return std::chrono::duration<double>(t.time_
 // Bytes a device entry holds besides its window: the entry, its list and map
 // nodes, the id, the last reading, the state and waiting windows.
 size_t EntryBytes(const std::string& id, const std::vector<double>& last_row,
-                  const std::vector<std::vector<double>>& state, const std::deque<std::vector<double>>& pending) {
+                  const std::vector<std::vector<double>>& state, const std::vector<std::vector<double>>& pending) {
   size_t bytes = 160 + 2 * id.capacity() + last_row.capacity() * sizeof(double);
   for (const auto& s : state) bytes += sizeof(s) + s.capacity() * sizeof(double);
   for (const auto& p : pending) bytes += sizeof(p) + p.capacity() * sizeof(double);
@@ -160,7 +160,7 @@ void ContractRunner::QueueWindows(Device* d, std::vector<std::vector<double>> wi
       continue;
     }
     if (d->pending.size() == kMaxPendingWindows) {
-      d->pending.pop_front();
+      d->pending.erase(d->pending.begin());
       Refuse(Reject::kBacklog, core::Status::Ok()).IgnoreError();
     }
     d->pending.push_back(std::move(w));
@@ -263,7 +263,7 @@ ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id, 
     if (!d->pending.empty()) {
       std::vector<std::vector<double>> next;
       next.push_back(std::move(d->pending.front()));
-      d->pending.pop_front();
+      d->pending.erase(d->pending.begin());
       QueueWindows(d, std::move(next), &out.next);
     }
     Account(d);

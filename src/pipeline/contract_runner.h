@@ -43,7 +43,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -119,7 +118,8 @@ class ContractRunner {
     WindowBuffer window;
     std::vector<double> last_row;             // empty before the first reading
     std::vector<std::vector<double>> state;   // per StatePlan
-    std::deque<std::vector<double>> pending;  // stateful: windows waiting for the state
+    std::vector<std::vector<double>> pending;  // stateful: windows waiting for the state (a std::deque
+                                               // would allocate 512 bytes per device even when empty)
     bool in_flight = false;
     bool discard_state = false;  // reset while a request was in flight: ignore its state
     bool has_label = false;

@@ -8,7 +8,14 @@ namespace infergate::pipeline {
 
 using Kind = core::DeviceWindow::Kind;
 
-WindowBuffer::WindowBuffer(const core::DeviceWindow* spec, int64_t row_width) : spec_(spec), width_(row_width) {}
+WindowBuffer::WindowBuffer(const core::DeviceWindow* spec, int64_t row_width) : spec_(spec), width_(row_width) {
+  if (spec_->kind == Kind::kCount) {
+    // A count window never holds more than count + 1 readings: reserve exactly
+    // that rather than let growth double it (memory per device is what bounds a fleet).
+    times_.reserve(static_cast<size_t>(spec_->count + 1));
+    values_.reserve(static_cast<size_t>((spec_->count + 1) * width_));
+  }
+}
 
 int64_t WindowBuffer::Slot(double t) const {
   // A small tolerance so that t = k * period lands in slot k despite rounding.
