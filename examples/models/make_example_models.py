@@ -733,6 +733,7 @@ runs; nothing is downloaded.
 ```
 examples/
   sample_requests/          KServe v2 request bodies and their expected outputs
+  device_simulator.py       simulated devices publishing telemetry to an MQTT broker
 examples/models/
   vibration_anomaly/        config.yaml, 1/model.onnx
   predictive_maintenance/   config.yaml, 1/model.onnx
@@ -820,6 +821,26 @@ Confusion matrix (rows: true class, columns: predicted):
 | | normal | bearing_wear | overheating | imbalance |
 |---|---|---|---|---|
 {conf_rows}
+
+## Device contracts
+
+Each `config.yaml` ends with a `device:` section (docs/configuration.md) that
+lets a device send telemetry in its own terms and get a verdict back:
+
+- `vibration_anomaly`: a sensor sends acceleration samples, one or a few per
+  message (`{{"accel": [0.12, 0.31, -0.05, 0.44], "ts": 1732540000.125}}`);
+  infergate keeps the last 64 of each device, runs the model every 32, and
+  reports `anomaly` when `anomaly_score` exceeds the threshold above, only
+  when a device's verdict changes (`on: change`).
+- `predictive_maintenance`: a pump sends one telemetry row per message with
+  the five named fields (`hours_since_service` may be left out: the last value
+  is used); the reply names the predicted state and the two most likely ones,
+  again only when the state changes.
+
+`infergate inspect examples/models/<model>` shows, for each, an example
+message, the tensors the model sees and the reply. `../device_simulator.py`
+publishes such telemetry to an MQTT broker, from healthy devices and from
+devices that turn faulty (`--fault-after SECONDS`).
 
 ## Sample requests
 
