@@ -247,7 +247,10 @@ ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id, 
   }
   std::lock_guard lock(mu_);
   Device* d = Find(device_id);  // null when it was evicted or reset meanwhile
-  if (d && out.status.ok() && stateful_ && !d->discard_state) CarryState(d, response, &out.status);
+  // A stateful device's response carries its state only while that request is
+  // the one in flight: not after a reset, nor for an entry evicted and made anew.
+  const bool carry = d && stateful_ && d->in_flight && !d->discard_state;
+  if (carry && out.status.ok()) CarryState(d, response, &out.status);
   if (result && out.status.ok()) {
     const bool send = ShouldSend(plan_.contract.result.on, *result, d && d->has_label ? &d->last_label : nullptr);
     if (d) {

@@ -1,6 +1,8 @@
 #include "pipeline/readings.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace infergate::pipeline {
 namespace {
@@ -149,12 +151,6 @@ std::string_view RejectName(Reject reason) {
     case Reject::kBacklog: return "backlog";
   }
   return "?";
-}
-
-std::string DescribeValue(const Telemetry::Value& value) {
-  if (std::holds_alternative<double>(value)) return "a number";
-  if (const auto* a = std::get_if<std::vector<double>>(&value)) return "an array of " + std::to_string(a->size()) + " numbers";
-  return "a string";
 }
 
 StatusOr<Readings> ExtractReadings(const ContractPlan& plan, const Telemetry& t, const std::vector<double>* last_row,

@@ -159,6 +159,20 @@ TEST_F(ContractRunnerTest, TtlEvictionResetsStateAndFreesMemory) {
   EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}));
 }
 
+TEST_F(ContractRunnerTest, ResponseForAnEvictedDeviceDoesNotLeakIntoItsNewEntry) {
+  auto runner = Make(kStatefulYaml);
+  for (double v : {1, 2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
+  ASSERT_EQ(runner->Accept("d1", V(4))->size(), 1u);  // in flight
+  clock_.Advance(seconds(61));
+  ASSERT_TRUE(runner->Accept("d1", V(1)).ok()) << "evicted, then known afresh";
+  auto late = runner->Interpret("d1", Response(0.9, {9, 9}));
+  EXPECT_TRUE(late.status.ok());
+  for (double v : {2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
+  auto reqs = runner->Accept("d1", V(4));
+  ASSERT_EQ(reqs->size(), 1u);
+  EXPECT_EQ(Input(*reqs->front(), "h_in"), (std::vector<double>{0, 0}));
+}
+
 TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
   auto runner = Make(kStatefulYaml);
   ASSERT_TRUE(runner->Accept("a", V(1)).ok());
