@@ -75,7 +75,11 @@ void WindowBuffer::AddCount(Added* out) {
     values_.erase(values_.begin(), values_.begin() + width_);
   }
   if (static_cast<int64_t>(times_.size()) == spec_->count && since_emit_ >= spec_->hop) {
-    out->windows.push_back(values_);
+    if (static_cast<int64_t>(out->windows.size()) < kMaxWindowsPerAdd) {
+      out->windows.push_back(values_);
+    } else {
+      ++out->skipped;  // one message completing this many windows: the rest are not sent
+    }
     since_emit_ = 0;
     emitted_ = true;
     emitted_upto_ = times_.back();

@@ -11,8 +11,10 @@
 //          previous value (fill: previous) or is 0 (fill: zero). A window is
 //          complete when a reading falls in a slot after its end; a window
 //          every `hop_secs`. A reading in a slot before the open window is
-//          late and refused. When one reading completes many windows (a long
-//          pause), at most kMaxWindowsPerAdd are sent and the rest skipped.
+//          late and refused.
+//   Either kind: when one message completes more than kMaxWindowsPerAdd
+//          windows (a long pause, a large burst), that many are sent and the
+//          rest skipped (counted).
 //   max_gap_secs > 0: a pause longer than that between readings (in time
 //          order) drops the buffered readings and starts afresh.
 //

@@ -57,6 +57,16 @@ TEST(CountWindowTest, HopEqualToCountDoesNotOverlap) {
   EXPECT_EQ(added.windows, (Windows{{1, 10, 2, 20}, {3, 30, 4, 40}}));
 }
 
+TEST(CountWindowTest, LargeBurstSendsAtMostTheCap) {
+  auto spec = CountWindow(2, 1);
+  WindowBuffer b(&spec, 1);
+  std::vector<double> burst(100, 1.0);
+  WindowBuffer::Added added;
+  ASSERT_TRUE(b.Add(0, 0, burst.data(), 100, &added).ok());
+  EXPECT_EQ(static_cast<int64_t>(added.windows.size()), kMaxWindowsPerAdd);
+  EXPECT_EQ(static_cast<int64_t>(added.windows.size()) + added.skipped, 99);
+}
+
 TEST(CountWindowTest, OutOfOrderReadingTakesItsPlace) {
   auto spec = CountWindow(3, 3);
   WindowBuffer b(&spec, 1);
