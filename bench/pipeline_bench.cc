@@ -14,7 +14,6 @@
 // device's window is full: what the memory gauge accounts, and (in
 // MemoryPerDevice, run first) how much the process's resident set grew.
 #include <benchmark/benchmark.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -52,15 +51,16 @@ struct Fleet {
     runner = std::move(*pipeline::ContractRunner::Create(*config, 1, {&clock, nullptr}));
     for (int d = 0; d < kDevices; ++d) {
       ids.push_back("device-" + std::to_string(d));
-      bodies.push_back("{\"v\": " + std::to_string(0.001 * d) + ", \"ts\": " + std::to_string(1000 + d) + "}");
+      bodies.push_back("{\"v\": " + std::to_string(0.001 * d) +
+                       ", \"ts\": " + std::to_string(1000 + d) + "}");
     }
   }
 };
 
 void Report(benchmark::State& state, const Fleet& fleet) {
   state.SetItemsProcessed(state.iterations());
-  state.counters["bytes_per_device"] =
-      static_cast<double>(fleet.runner->memory_bytes()) / static_cast<double>(fleet.runner->device_count());
+  state.counters["bytes_per_device"] = static_cast<double>(fleet.runner->memory_bytes()) /
+                                       static_cast<double>(fleet.runner->device_count());
 }
 
 // Resident set size of this process, in bytes.
@@ -84,11 +84,13 @@ void BM_MemoryPerDevice(benchmark::State& state) {
     const double before = RssBytes();
     state.ResumeTiming();
     for (int i = 0; i < 31; ++i) {
-      for (int d = 0; d < kDevices; ++d) benchmark::DoNotOptimize(fleet.runner->Accept(fleet.ids[d], decoded[d]));
+      for (int d = 0; d < kDevices; ++d)
+        benchmark::DoNotOptimize(fleet.runner->Accept(fleet.ids[d], decoded[d]));
     }
     state.PauseTiming();
     state.counters["rss_bytes_per_device"] = (RssBytes() - before) / kDevices;
-    state.counters["accounted_bytes_per_device"] = static_cast<double>(fleet.runner->memory_bytes()) / kDevices;
+    state.counters["accounted_bytes_per_device"] =
+        static_cast<double>(fleet.runner->memory_bytes()) / kDevices;
     state.ResumeTiming();
   }
 }
@@ -138,7 +140,9 @@ void BM_Interpret(benchmark::State& state) {
   core::InferResponse response;
   response.model_name = "m";
   response.outputs.push_back(
-      {"probs", pipeline::ToTensor(core::DataType::kFp32, {1, 4}, std::vector<double>{0.7, 0.1, 0.15, 0.05}), {}});
+      {"probs",
+       pipeline::ToTensor(core::DataType::kFp32, {1, 4}, std::vector<double>{0.7, 0.1, 0.15, 0.05}),
+       {}});
   size_t d = 0;
   for (auto _ : state) {
     auto outcome = fleet.runner->Interpret(fleet.ids[d], response);

@@ -103,8 +103,8 @@ Status ParseField(const YamlReader& r, const YAML::Node& node, const std::string
     field->path = field->name;
     return Status::Ok();
   }
-  RETURN_IF_ERROR(r.CheckKeys(node, where, {"name", "path", "type", "length", "unit", "normalize",
-                                            "missing", "example"}));
+  RETURN_IF_ERROR(r.CheckKeys(
+      node, where, {"name", "path", "type", "length", "unit", "normalize", "missing", "example"}));
   if (!node["name"]) return r.Error(node, where, "every field needs a name");
   ASSIGN_OR_RETURN(field->name, r.String(node["name"], where + ".name"));
   const std::string key = where + "." + field->name;
@@ -116,7 +116,8 @@ Status ParseField(const YamlReader& r, const YAML::Node& node, const std::string
     return r.Error(node, key + ".path", "expected a dotted path such as sensors.vib");
   }
   if (node["type"]) {
-    ASSIGN_OR_RETURN(field->integer, OneOf<bool>(r, node["type"], key + ".type", {{"float", false}, {"int", true}}));
+    ASSIGN_OR_RETURN(field->integer, OneOf<bool>(r, node["type"], key + ".type",
+                                                 {{"float", false}, {"int", true}}));
   }
   if (node["length"]) {
     ASSIGN_OR_RETURN(field->length, r.Int(node["length"], key + ".length", 0, 1 << 20));
@@ -142,7 +143,8 @@ Status ParseInputs(const YamlReader& r, const YAML::Node& node, DeviceContract* 
   for (const auto& item : node) {
     RETURN_IF_ERROR(r.CheckKeys(item, "device.inputs", {"name", "fields"}));
     core::DeviceInput input;
-    if (!item["name"]) return r.Error(item, "device.inputs", "every input needs a name (a model input)");
+    if (!item["name"])
+      return r.Error(item, "device.inputs", "every input needs a name (a model input)");
     ASSIGN_OR_RETURN(input.name, r.String(item["name"], "device.inputs.name"));
     const std::string where = "device.inputs." + input.name + ".fields";
     if (!item["fields"] || !item["fields"].IsSequence() || item["fields"].size() == 0) {
@@ -173,8 +175,10 @@ Status ParseTimeWindow(const YamlReader& r, const YAML::Node& node, DeviceWindow
   for (const char* k : {"length_secs", "period_secs"}) {
     if (!node[k]) return r.Error(node, "device.window", std::string("a time window needs ") + k);
   }
-  ASSIGN_OR_RETURN(w->length_secs, Seconds(r, node["length_secs"], "device.window.length_secs", false));
-  ASSIGN_OR_RETURN(w->period_secs, Seconds(r, node["period_secs"], "device.window.period_secs", false));
+  ASSIGN_OR_RETURN(w->length_secs,
+                   Seconds(r, node["length_secs"], "device.window.length_secs", false));
+  ASSIGN_OR_RETURN(w->period_secs,
+                   Seconds(r, node["period_secs"], "device.window.period_secs", false));
   w->hop_secs = w->length_secs;
   if (node["hop_secs"]) {
     ASSIGN_OR_RETURN(w->hop_secs, Seconds(r, node["hop_secs"], "device.window.hop_secs", false));
@@ -190,21 +194,24 @@ Status ParseTimeWindow(const YamlReader& r, const YAML::Node& node, DeviceWindow
                    "must be a whole multiple of period_secs and at most length_secs");
   }
   if (node["fill"]) {
-    ASSIGN_OR_RETURN(w->fill, OneOf<DeviceWindow::Fill>(r, node["fill"], "device.window.fill",
-                                                        {{"previous", DeviceWindow::Fill::kPrevious},
-                                                         {"zero", DeviceWindow::Fill::kZero}}));
+    ASSIGN_OR_RETURN(w->fill,
+                     OneOf<DeviceWindow::Fill>(r, node["fill"], "device.window.fill",
+                                               {{"previous", DeviceWindow::Fill::kPrevious},
+                                                {"zero", DeviceWindow::Fill::kZero}}));
   }
   return Status::Ok();
 }
 
 Status ParseWindow(const YamlReader& r, const YAML::Node& node, DeviceWindow* w) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "device.window", {"count", "hop", "length_secs", "hop_secs",
-                                                      "period_secs", "fill", "max_gap_secs"}));
+  RETURN_IF_ERROR(r.CheckKeys(
+      node, "device.window",
+      {"count", "hop", "length_secs", "hop_secs", "period_secs", "fill", "max_gap_secs"}));
   const bool count = node["count"] || node["hop"];
   const bool time = node["length_secs"] || node["hop_secs"] || node["period_secs"] || node["fill"];
   if (count == time) {
-    return r.Error(node, "device.window",
-                   "give a count window {count, hop} or a time window {length_secs, hop_secs, period_secs}");
+    return r.Error(
+        node, "device.window",
+        "give a count window {count, hop} or a time window {length_secs, hop_secs, period_secs}");
   }
   if (count) {
     if (!node["count"]) return r.Error(node, "device.window", "a count window needs count");
@@ -213,13 +220,15 @@ Status ParseWindow(const YamlReader& r, const YAML::Node& node, DeviceWindow* w)
     RETURN_IF_ERROR(ParseTimeWindow(r, node, w));
   }
   if (node["max_gap_secs"]) {
-    ASSIGN_OR_RETURN(w->max_gap_secs, Seconds(r, node["max_gap_secs"], "device.window.max_gap_secs", true));
+    ASSIGN_OR_RETURN(w->max_gap_secs,
+                     Seconds(r, node["max_gap_secs"], "device.window.max_gap_secs", true));
   }
   return Status::Ok();
 }
 
 Status ParseState(const YamlReader& r, const YAML::Node& node, DeviceContract* c) {
-  if (!node.IsSequence()) return r.Error(node, "device.state", "expected a list of {input, output}");
+  if (!node.IsSequence())
+    return r.Error(node, "device.state", "expected a list of {input, output}");
   for (const auto& item : node) {
     RETURN_IF_ERROR(r.CheckKeys(item, "device.state", {"input", "output", "initial"}));
     if (!item["input"] || !item["output"]) {
@@ -256,15 +265,17 @@ Status ParseReplyFields(const YamlReader& r, const YAML::Node& node, core::Reply
 Status ParseResultKindAndOn(const YamlReader& r, const YAML::Node& node, DeviceResult* res) {
   res->kind = node["labels"] ? DeviceResult::Kind::kClasses : DeviceResult::Kind::kScore;
   if (node["kind"]) {
-    ASSIGN_OR_RETURN(res->kind, OneOf<DeviceResult::Kind>(r, node["kind"], "device.result.kind",
-                                                          {{"score", DeviceResult::Kind::kScore},
-                                                           {"classes", DeviceResult::Kind::kClasses}}));
+    ASSIGN_OR_RETURN(res->kind,
+                     OneOf<DeviceResult::Kind>(r, node["kind"], "device.result.kind",
+                                               {{"score", DeviceResult::Kind::kScore},
+                                                {"classes", DeviceResult::Kind::kClasses}}));
   }
   if (node["on"]) {
-    ASSIGN_OR_RETURN(res->on, OneOf<DeviceResult::On>(r, node["on"], "device.result.on",
-                                                      {{"always", DeviceResult::On::kAlways},
-                                                       {"change", DeviceResult::On::kChange},
-                                                       {"threshold", DeviceResult::On::kThreshold}}));
+    ASSIGN_OR_RETURN(res->on,
+                     OneOf<DeviceResult::On>(r, node["on"], "device.result.on",
+                                             {{"always", DeviceResult::On::kAlways},
+                                              {"change", DeviceResult::On::kChange},
+                                              {"threshold", DeviceResult::On::kThreshold}}));
   }
   return Status::Ok();
 }
@@ -285,7 +296,8 @@ Status ParseResult(const YamlReader& r, const YAML::Node& node, DeviceResult* re
   }
   if (node["threshold"]) {
     ASSIGN_OR_RETURN(double t, r.Double(node["threshold"], "device.result.threshold"));
-    if (!std::isfinite(t)) return r.Error(node["threshold"], "device.result.threshold", "expected a finite number");
+    if (!std::isfinite(t))
+      return r.Error(node["threshold"], "device.result.threshold", "expected a finite number");
     res->threshold = t;
   }
   if (node["direction"]) {
@@ -296,22 +308,28 @@ Status ParseResult(const YamlReader& r, const YAML::Node& node, DeviceResult* re
     ASSIGN_OR_RETURN(res->alert_label, r.String(node["alert_label"], "device.result.alert_label"));
   }
   if (node["normal_label"]) {
-    ASSIGN_OR_RETURN(res->normal_label, r.String(node["normal_label"], "device.result.normal_label"));
+    ASSIGN_OR_RETURN(res->normal_label,
+                     r.String(node["normal_label"], "device.result.normal_label"));
   }
   if (node["alert_labels"]) {
-    ASSIGN_OR_RETURN(res->alert_labels, StringList(r, node["alert_labels"], "device.result.alert_labels"));
+    ASSIGN_OR_RETURN(res->alert_labels,
+                     StringList(r, node["alert_labels"], "device.result.alert_labels"));
   }
   if (node["fields"]) RETURN_IF_ERROR(ParseReplyFields(r, node["fields"], &res->fields));
-  if (res->kind == DeviceResult::Kind::kScore && res->on == DeviceResult::On::kThreshold && !res->threshold) {
+  if (res->kind == DeviceResult::Kind::kScore && res->on == DeviceResult::On::kThreshold &&
+      !res->threshold) {
     return r.Error(node, "device.result.threshold", "on: threshold needs a threshold");
   }
   if (res->kind == DeviceResult::Kind::kClasses && res->on == DeviceResult::On::kThreshold &&
       res->alert_labels.empty()) {
-    return r.Error(node, "device.result.alert_labels", "on: threshold with classes needs alert_labels");
+    return r.Error(node, "device.result.alert_labels",
+                   "on: threshold with classes needs alert_labels");
   }
   for (const auto& l : res->alert_labels) {
-    if (!res->labels.empty() && std::find(res->labels.begin(), res->labels.end(), l) == res->labels.end()) {
-      return r.Error(node["alert_labels"], "device.result.alert_labels", "'" + l + "' is not one of labels");
+    if (!res->labels.empty() &&
+        std::find(res->labels.begin(), res->labels.end(), l) == res->labels.end()) {
+      return r.Error(node["alert_labels"], "device.result.alert_labels",
+                     "'" + l + "' is not one of labels");
     }
   }
   return Status::Ok();
@@ -322,16 +340,19 @@ Status ParseDeviceLimits(const YamlReader& r, const YAML::Node& node, DeviceCont
     ASSIGN_OR_RETURN(c->id_field, r.String(node["id_field"], "device.id_field"));
   }
   if (node["timestamp_field"]) {
-    ASSIGN_OR_RETURN(c->timestamp_field, r.String(node["timestamp_field"], "device.timestamp_field"));
+    ASSIGN_OR_RETURN(c->timestamp_field,
+                     r.String(node["timestamp_field"], "device.timestamp_field"));
   }
   if (node["reset_field"]) {
     ASSIGN_OR_RETURN(c->reset_field, r.String(node["reset_field"], "device.reset_field"));
   }
   if (node["max_devices"]) {
-    ASSIGN_OR_RETURN(c->max_devices, r.Int(node["max_devices"], "device.max_devices", 1, 10'000'000));
+    ASSIGN_OR_RETURN(c->max_devices,
+                     r.Int(node["max_devices"], "device.max_devices", 1, 10'000'000));
   }
   if (node["idle_ttl_secs"]) {
-    ASSIGN_OR_RETURN(c->idle_ttl_secs, Seconds(r, node["idle_ttl_secs"], "device.idle_ttl_secs", false));
+    ASSIGN_OR_RETURN(c->idle_ttl_secs,
+                     Seconds(r, node["idle_ttl_secs"], "device.idle_ttl_secs", false));
   }
   return Status::Ok();
 }
@@ -339,8 +360,9 @@ Status ParseDeviceLimits(const YamlReader& r, const YAML::Node& node, DeviceCont
 }  // namespace
 
 Status ParseDeviceContract(const YamlReader& r, const YAML::Node& node, DeviceContract* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "device", {"id_field", "timestamp_field", "reset_field", "max_devices",
-                                               "idle_ttl_secs", "inputs", "window", "state", "result"}));
+  RETURN_IF_ERROR(r.CheckKeys(node, "device",
+                              {"id_field", "timestamp_field", "reset_field", "max_devices",
+                               "idle_ttl_secs", "inputs", "window", "state", "result"}));
   if (!node["inputs"]) return r.Error(node, "device.inputs", "the device section needs inputs");
   RETURN_IF_ERROR(ParseDeviceLimits(r, node, out));
   RETURN_IF_ERROR(ParseInputs(r, node["inputs"], out));

@@ -32,14 +32,14 @@ struct FieldNormalization {
 
 // One named value of a reading.
 struct DeviceField {
-  std::string name;  // as the contract names it
-  std::string path;  // where it is in the telemetry ("sensors.vib.x"); defaults to name
+  std::string name;      // as the contract names it
+  std::string path;      // where it is in the telemetry ("sensors.vib.x"); defaults to name
   bool integer = false;  // type: int (values must be whole numbers) or float (default)
   int64_t length = 0;    // 0: a scalar; L > 0: L values per reading
   std::string unit;      // documentation ("g", "degC"); shown by inspect
   FieldNormalization normalize;
   MissingPolicy missing = MissingPolicy::kReject;
-  double default_value = 0;     // kDefault: the value used (every element of an array)
+  double default_value = 0;       // kDefault: the value used (every element of an array)
   std::optional<double> example;  // the value inspect's example message shows
   bool operator==(const DeviceField&) const = default;
 
@@ -147,7 +147,7 @@ struct DeviceContract {
 };
 
 std::string_view MissingPolicyName(MissingPolicy policy);  // "reject", "default", "last"
-std::string_view WindowKindName(DeviceWindow::Kind kind);   // "none", "count", "time"
-std::string_view ResultOnName(DeviceResult::On on);         // "always", "change", "threshold"
+std::string_view WindowKindName(DeviceWindow::Kind kind);  // "none", "count", "time"
+std::string_view ResultOnName(DeviceResult::On on);        // "always", "change", "threshold"
 
 }  // namespace infergate::core

@@ -7,12 +7,15 @@
 namespace infergate::pipeline {
 namespace {
 
-double Seconds(core::TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
+double Seconds(core::TimePoint t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
 
 // Bytes a device entry holds besides its window: the entry, its list and map
 // nodes, the id, the last reading, the state and waiting windows.
 size_t EntryBytes(const std::string& id, const std::vector<double>& last_row,
-                  const std::vector<std::vector<double>>& state, const std::vector<std::vector<double>>& pending) {
+                  const std::vector<std::vector<double>>& state,
+                  const std::vector<std::vector<double>>& pending) {
   size_t bytes = 160 + 2 * id.capacity() + last_row.capacity() * sizeof(double);
   for (const auto& s : state) bytes += sizeof(s) + s.capacity() * sizeof(double);
   for (const auto& p : pending) bytes += sizeof(p) + p.capacity() * sizeof(double);
@@ -21,8 +24,8 @@ size_t EntryBytes(const std::string& id, const std::vector<double>& last_row,
 
 }  // namespace
 
-core::StatusOr<std::unique_ptr<ContractRunner>> ContractRunner::Create(const core::ModelConfig& config, int64_t version,
-                                                                       Options options) {
+core::StatusOr<std::unique_ptr<ContractRunner>> ContractRunner::Create(
+    const core::ModelConfig& config, int64_t version, Options options) {
   ASSIGN_OR_RETURN(ContractPlan plan, PlanContract(config, version));
   return std::unique_ptr<ContractRunner>(new ContractRunner(std::move(plan), options));
 }
@@ -30,25 +33,33 @@ core::StatusOr<std::unique_ptr<ContractRunner>> ContractRunner::Create(const cor
 ContractRunner::ContractRunner(ContractPlan plan, Options options)
     : plan_(std::move(plan)),
       options_(options),
-      ttl_(std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(plan_.contract.idle_ttl_secs))),
+      ttl_(std::chrono::duration_cast<core::Duration>(
+          std::chrono::duration<double>(plan_.contract.idle_ttl_secs))),
       stateful_(!plan_.state.empty()) {
   if (!options_.metrics) return;
   auto& m = *options_.metrics;
   const core::Labels model = {{"model", plan_.model_name}};
-  devices_gauge_ = &m.GetGauge("infergate_pipeline_devices", "Devices whose windows and state are held", model);
+  devices_gauge_ =
+      &m.GetGauge("infergate_pipeline_devices", "Devices whose windows and state are held", model);
   memory_gauge_ = &m.GetGauge("infergate_pipeline_device_memory_bytes",
                               "Bytes held for devices: windows, last readings, state, ids", model);
   for (size_t i = 0; i < std::size(kAllRejects); ++i) {
-    rejected_[i] = &m.GetCounter("infergate_pipeline_telemetry_rejected_total", "Telemetry messages refused, by reason",
-                                 {{"model", plan_.model_name}, {"reason", std::string(RejectName(kAllRejects[i]))}});
+    rejected_[i] = &m.GetCounter(
+        "infergate_pipeline_telemetry_rejected_total", "Telemetry messages refused, by reason",
+        {{"model", plan_.model_name}, {"reason", std::string(RejectName(kAllRejects[i]))}});
   }
-  evicted_ = &m.GetCounter("infergate_pipeline_devices_evicted_total", "Devices forgotten after idle_ttl_secs", model);
-  windows_ = &m.GetCounter("infergate_pipeline_windows_total", "Inference requests built from device windows", model);
-  skipped_ = &m.GetCounter("infergate_pipeline_windows_skipped_total",
-                           "Complete windows not sent because one reading completed too many", model);
-  sent_ = &m.GetCounter("infergate_pipeline_results_total", "Results, by whether the on: rule sent them",
+  evicted_ = &m.GetCounter("infergate_pipeline_devices_evicted_total",
+                           "Devices forgotten after idle_ttl_secs", model);
+  windows_ = &m.GetCounter("infergate_pipeline_windows_total",
+                           "Inference requests built from device windows", model);
+  skipped_ =
+      &m.GetCounter("infergate_pipeline_windows_skipped_total",
+                    "Complete windows not sent because one reading completed too many", model);
+  sent_ = &m.GetCounter("infergate_pipeline_results_total",
+                        "Results, by whether the on: rule sent them",
                         {{"model", plan_.model_name}, {"sent", "true"}});
-  quiet_ = &m.GetCounter("infergate_pipeline_results_total", "Results, by whether the on: rule sent them",
+  quiet_ = &m.GetCounter("infergate_pipeline_results_total",
+                         "Results, by whether the on: rule sent them",
                          {{"model", plan_.model_name}, {"sent", "false"}});
 }
 
@@ -58,7 +69,8 @@ ContractRunner::~ContractRunner() {
   if (memory_gauge_) memory_gauge_->Add(-static_cast<double>(memory_));
 }
 
-core::StatusOr<std::string> ContractRunner::DeviceId(std::string_view route_id, const Telemetry& telemetry) {
+core::StatusOr<std::string> ContractRunner::DeviceId(std::string_view route_id,
+                                                     const Telemetry& telemetry) {
   auto id = DeviceIdOf(plan_.contract, route_id, telemetry);
   if (!id.ok()) return Refuse(Reject::kNoDeviceId, id.status());
   return id;
@@ -77,7 +89,8 @@ ContractRunner::Device* ContractRunner::Find(const std::string& id) {
 }
 
 void ContractRunner::Account(Device* d) {
-  const size_t now = sizeof(Device) + d->window.MemoryBytes() + EntryBytes(d->id, d->last_row, d->state, d->pending);
+  const size_t now = sizeof(Device) + d->window.MemoryBytes() +
+                     EntryBytes(d->id, d->last_row, d->state, d->pending);
   memory_ = memory_ - d->memory + now;
   if (memory_gauge_) memory_gauge_->Add(static_cast<double>(now) - static_cast<double>(d->memory));
   d->memory = now;
@@ -112,7 +125,8 @@ void ContractRunner::ResetDevice(Device* d) {
   d->has_label = false;
   d->discard_state = d->in_flight;
   d->state.clear();
-  for (const auto& s : plan_.state) d->state.emplace_back(static_cast<size_t>(s.elements), s.initial);
+  for (const auto& s : plan_.state)
+    d->state.emplace_back(static_cast<size_t>(s.elements), s.initial);
 }
 
 bool ContractRunner::Reset(const std::string& device_id) {
@@ -125,7 +139,8 @@ bool ContractRunner::Reset(const std::string& device_id) {
   return true;
 }
 
-std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(const Device& d, const std::vector<double>& window) const {
+std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(
+    const Device& d, const std::vector<double>& window) const {
   auto req = std::make_unique<core::InferRequest>();
   req->model_name = plan_.model_name;
   req->model_version = plan_.model_version;
@@ -138,7 +153,9 @@ std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(const Device& d
     req->inputs.push_back({in.name, ToTensor(in.dtype, in.shape, values), {}});
   }
   for (size_t i = 0; i < plan_.state.size(); ++i) {
-    req->inputs.push_back({plan_.state[i].input, ToTensor(plan_.state[i].dtype, plan_.state[i].shape, d.state[i]), {}});
+    req->inputs.push_back({plan_.state[i].input,
+                           ToTensor(plan_.state[i].dtype, plan_.state[i].shape, d.state[i]),
+                           {}});
   }
   req->outputs.push_back({plan_.contract.result.output, {}});
   for (const auto& s : plan_.state) {
@@ -168,20 +185,22 @@ void ContractRunner::QueueWindows(Device* d, std::vector<std::vector<double>> wi
   if (windows_) windows_->Increment(out->size());
 }
 
-core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner::Accept(const std::string& device_id,
-                                                                                        const Telemetry& telemetry) {
+core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner::Accept(
+    const std::string& device_id, const Telemetry& telemetry) {
   const core::TimePoint now = options_.clock->Now();
   std::lock_guard lock(mu_);
   EvictIdleLocked(now);
   Device* d = Find(device_id);
   Reject reason{};
-  auto readings = ExtractReadings(plan_, telemetry, d && !d->last_row.empty() ? &d->last_row : nullptr, &reason);
+  auto readings = ExtractReadings(plan_, telemetry,
+                                  d && !d->last_row.empty() ? &d->last_row : nullptr, &reason);
   if (!readings.ok()) return Refuse(reason, readings.status());
   if (!d) {
     if (lru_.size() >= static_cast<size_t>(plan_.contract.max_devices)) {
       return Refuse(Reject::kMaxDevices,
-                    core::ResourceExhausted("device '" + device_id + "' refused: " + std::to_string(lru_.size()) +
-                                            " devices are tracked, the most device.max_devices allows"));
+                    core::ResourceExhausted(
+                        "device '" + device_id + "' refused: " + std::to_string(lru_.size()) +
+                        " devices are tracked, the most device.max_devices allows"));
     }
     lru_.emplace_back(device_id, &plan_.contract.window, plan_.row_width);
     index_[device_id] = std::prev(lru_.end());
@@ -192,7 +211,9 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
     ResetDevice(d);
   }
   const double t = readings->timestamp.value_or(Seconds(now));
-  const double spacing = plan_.contract.window.kind == core::DeviceWindow::Kind::kTime ? plan_.contract.window.period_secs : 0;
+  const double spacing = plan_.contract.window.kind == core::DeviceWindow::Kind::kTime
+                             ? plan_.contract.window.period_secs
+                             : 0;
   WindowBuffer::Added added;
   core::Status st = d->window.Add(t, spacing, readings->values.data(), readings->count, &added);
   std::vector<std::unique_ptr<core::InferRequest>> out;
@@ -209,7 +230,8 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
   return out;
 }
 
-void ContractRunner::CarryState(Device* d, const core::InferResponse& response, core::Status* status) {
+void ContractRunner::CarryState(Device* d, const core::InferResponse& response,
+                                core::Status* status) {
   for (size_t i = 0; i < plan_.state.size(); ++i) {
     const auto& s = plan_.state[i];
     const core::InferOutput* o = nullptr;
@@ -222,8 +244,9 @@ void ContractRunner::CarryState(Device* d, const core::InferResponse& response, 
     }
     auto values = ToDoubles(o->tensor, "state output '" + s.output + "'");
     if (!values.ok() || static_cast<int64_t>(values->size()) != s.elements) {
-      *status = values.ok() ? core::Internal("state output '" + s.output + "' has " + std::to_string(values->size()) +
-                                             " values, expected " + std::to_string(s.elements))
+      *status = values.ok() ? core::Internal("state output '" + s.output + "' has " +
+                                             std::to_string(values->size()) + " values, expected " +
+                                             std::to_string(s.elements))
                             : values.status();
       return;
     }
@@ -231,7 +254,8 @@ void ContractRunner::CarryState(Device* d, const core::InferResponse& response, 
   }
 }
 
-ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id, const core::InferResponse& response) {
+ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id,
+                                                  const core::InferResponse& response) {
   Outcome out;
   std::optional<Result> result;
   if (!response.status.ok()) {
@@ -252,7 +276,8 @@ ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id, 
   const bool carry = d && stateful_ && d->in_flight && !d->discard_state;
   if (carry && out.status.ok()) CarryState(d, response, &out.status);
   if (result && out.status.ok()) {
-    const bool send = ShouldSend(plan_.contract.result.on, *result, d && d->has_label ? &d->last_label : nullptr);
+    const bool send =
+        ShouldSend(plan_.contract.result.on, *result, d && d->has_label ? &d->last_label : nullptr);
     if (d) {
       d->last_label = result->label;
       d->has_label = true;

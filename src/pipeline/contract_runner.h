@@ -28,10 +28,10 @@
 //
 // Metrics (label model=<name>):
 //   infergate_pipeline_devices                   gauge, devices tracked
-//   infergate_pipeline_device_memory_bytes       gauge, bytes held for them (windows, last readings, state, ids)
-//   infergate_pipeline_telemetry_rejected_total  counter, {reason}: see Reject in readings.h
-//   infergate_pipeline_devices_evicted_total     counter, idle devices forgotten
-//   infergate_pipeline_windows_total             counter, requests built
+//   infergate_pipeline_device_memory_bytes       gauge, bytes held for them (windows, last
+//   readings, state, ids) infergate_pipeline_telemetry_rejected_total  counter, {reason}: see
+//   Reject in readings.h infergate_pipeline_devices_evicted_total     counter, idle devices
+//   forgotten infergate_pipeline_windows_total             counter, requests built
 //   infergate_pipeline_windows_skipped_total     counter, complete windows not sent (see window.h)
 //   infergate_pipeline_results_total             counter, {sent="true"|"false"} by the on: rule
 //
@@ -71,13 +71,13 @@ class ContractRunner {
  public:
   struct Options {
     const core::Clock* clock = &core::SteadyClock::Instance();  // not owned
-    core::MetricsRegistry* metrics = nullptr;                    // not owned; may be null
+    core::MetricsRegistry* metrics = nullptr;                   // not owned; may be null
   };
 
   // `config` is a completed model config with a device section; requests
   // name `version`. Errors as PlanContract.
-  static core::StatusOr<std::unique_ptr<ContractRunner>> Create(const core::ModelConfig& config, int64_t version,
-                                                                Options options);
+  static core::StatusOr<std::unique_ptr<ContractRunner>> Create(const core::ModelConfig& config,
+                                                                int64_t version, Options options);
   ~ContractRunner();
   ContractRunner(const ContractRunner&) = delete;
   ContractRunner& operator=(const ContractRunner&) = delete;
@@ -90,12 +90,12 @@ class ContractRunner {
   // of the windows it completed (none while the window fills). Errors name
   // the field (INVALID_ARGUMENT) or say the device table is full
   // (RESOURCE_EXHAUSTED); a refused message changes nothing.
-  core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> Accept(const std::string& device_id,
-                                                                          const Telemetry& telemetry);
+  core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> Accept(
+      const std::string& device_id, const Telemetry& telemetry);
 
   struct Outcome {
-    core::Status status;                                    // the inference's error, or the result's
-    std::optional<Result> result;                           // set when the on: rule says send
+    core::Status status;           // the inference's error, or the result's
+    std::optional<Result> result;  // set when the on: rule says send
     std::vector<std::unique_ptr<core::InferRequest>> next;  // stateful: the next window, to submit
   };
   // Reads `response` to a request Accept (or Interpret) built for `device_id`:
@@ -113,13 +113,15 @@ class ContractRunner {
 
  private:
   struct Device {
-    Device(std::string id_in, const core::DeviceWindow* spec, int64_t width) : id(std::move(id_in)), window(spec, width) {}
+    Device(std::string id_in, const core::DeviceWindow* spec, int64_t width)
+        : id(std::move(id_in)), window(spec, width) {}
     std::string id;
     WindowBuffer window;
-    std::vector<double> last_row;             // empty before the first reading
-    std::vector<std::vector<double>> state;   // per StatePlan
-    std::vector<std::vector<double>> pending;  // stateful: windows waiting for the state (a std::deque
-                                               // would allocate 512 bytes per device even when empty)
+    std::vector<double> last_row;            // empty before the first reading
+    std::vector<std::vector<double>> state;  // per StatePlan
+    std::vector<std::vector<double>>
+        pending;  // stateful: windows waiting for the state (a std::deque
+                  // would allocate 512 bytes per device even when empty)
     bool in_flight = false;
     bool discard_state = false;  // reset while a request was in flight: ignore its state
     bool has_label = false;
@@ -135,11 +137,13 @@ class ContractRunner {
   void Erase(DeviceList::iterator it);          // REQUIRES(mu_)
   void ResetDevice(Device* d);                  // REQUIRES(mu_)
   void Account(Device* d);                      // REQUIRES(mu_)
-  std::unique_ptr<core::InferRequest> BuildRequest(const Device& d, const std::vector<double>& window) const;
+  std::unique_ptr<core::InferRequest> BuildRequest(const Device& d,
+                                                   const std::vector<double>& window) const;
   core::Status Refuse(Reject reason, core::Status status);
   void QueueWindows(Device* d, std::vector<std::vector<double>> windows,
                     std::vector<std::unique_ptr<core::InferRequest>>* out);  // REQUIRES(mu_)
-  void CarryState(Device* d, const core::InferResponse& response, core::Status* status);  // REQUIRES(mu_)
+  void CarryState(Device* d, const core::InferResponse& response,
+                  core::Status* status);  // REQUIRES(mu_)
 
   const ContractPlan plan_;
   const Options options_;
@@ -149,7 +153,7 @@ class ContractRunner {
   mutable std::mutex mu_;
   DeviceList lru_;  // GUARDED_BY(mu_): least recently seen first
   std::unordered_map<std::string, DeviceList::iterator> index_;  // GUARDED_BY(mu_)
-  size_t memory_ = 0;  // GUARDED_BY(mu_)
+  size_t memory_ = 0;                                            // GUARDED_BY(mu_)
 
   // Metrics; null when no registry was given.
   core::Gauge* devices_gauge_ = nullptr;

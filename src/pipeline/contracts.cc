@@ -27,13 +27,16 @@ void DeviceContracts::OnEvent(const core::RepositoryEvent& event) {
   runners_[v.name()][v.version()] = std::move(runner);
 }
 
-core::StatusOr<std::shared_ptr<ContractRunner>> DeviceContracts::Get(const std::string& model) const {
+core::StatusOr<std::shared_ptr<ContractRunner>> DeviceContracts::Get(
+    const std::string& model) const {
   std::lock_guard lock(mu_);
   auto it = runners_.find(model);
-  if (it == runners_.end() || it->second.empty()) return core::NotFound("no loaded model '" + model + "'");
+  if (it == runners_.end() || it->second.empty())
+    return core::NotFound("no loaded model '" + model + "'");
   const auto& newest = it->second.rbegin()->second;
   if (!newest) {
-    return core::FailedPrecondition("model '" + model + "' has no device section in its config.yaml; "
+    return core::FailedPrecondition("model '" + model +
+                                    "' has no device section in its config.yaml; "
                                     "telemetry needs one (docs/configuration.md)");
   }
   return newest;

@@ -41,7 +41,8 @@ class DeviceContracts {
   ContractRunner::Options options_;
   mutable std::mutex mu_;
   // model -> version -> runner (null: the version has no device section).
-  std::map<std::string, std::map<int64_t, std::shared_ptr<ContractRunner>>> runners_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::map<int64_t, std::shared_ptr<ContractRunner>>>
+      runners_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace infergate::pipeline

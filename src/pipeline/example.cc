@@ -5,7 +5,8 @@
 
 namespace infergate::pipeline {
 
-Telemetry ExampleReading(const core::DeviceContract& contract, std::string_view device_id, double ts) {
+Telemetry ExampleReading(const core::DeviceContract& contract, std::string_view device_id,
+                         double ts) {
   Telemetry t;
   if (!contract.id_field.empty()) t.fields[contract.id_field] = std::string(device_id);
   for (const auto& in : contract.inputs) {

@@ -14,6 +14,7 @@ namespace infergate::pipeline {
 // One reading with every field at its example value (the field's `example`,
 // else its normalisation mean or min, else 0; arrays repeat it), the device
 // id under id_field when there is one, and `ts` under timestamp_field.
-Telemetry ExampleReading(const core::DeviceContract& contract, std::string_view device_id, double ts);
+Telemetry ExampleReading(const core::DeviceContract& contract, std::string_view device_id,
+                         double ts);
 
 }  // namespace infergate::pipeline

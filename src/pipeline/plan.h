@@ -21,11 +21,11 @@
 namespace infergate::pipeline {
 
 struct InputPlan {
-  std::string name;          // model input
+  std::string name;  // model input
   core::DataType dtype = core::DataType::kInvalid;
-  core::Shape shape;         // of one request, with the batch dimension of 1 when the model batches
-  int64_t offset = 0;        // first value of this input in a reading's row
-  int64_t width = 0;         // values per reading
+  core::Shape shape;   // of one request, with the batch dimension of 1 when the model batches
+  int64_t offset = 0;  // first value of this input in a reading's row
+  int64_t width = 0;   // values per reading
 };
 
 struct StatePlan {
@@ -39,7 +39,7 @@ struct StatePlan {
 
 struct ContractPlan {
   std::string model_name;
-  int64_t model_version = 0;  // requests name this version
+  int64_t model_version = 0;      // requests name this version
   core::DeviceContract contract;  // result.output and kind filled in
   std::vector<InputPlan> inputs;
   int64_t row_width = 0;  // values per reading, all inputs together

@@ -25,13 +25,15 @@ void Classes(const DeviceResult& spec, const std::vector<double>& scores, Result
   std::iota(order.begin(), order.end(), 0);
   const size_t k = std::min<size_t>(static_cast<size_t>(spec.top_k), order.size());
   // Highest score first; the lower index wins a tie (as argmax does).
-  std::partial_sort(order.begin(), order.begin() + k, order.end(),
-                    [&](size_t a, size_t b) { return scores[a] > scores[b] || (scores[a] == scores[b] && a < b); });
+  std::partial_sort(order.begin(), order.begin() + k, order.end(), [&](size_t a, size_t b) {
+    return scores[a] > scores[b] || (scores[a] == scores[b] && a < b);
+  });
   auto name = [&](size_t i) { return i < spec.labels.size() ? spec.labels[i] : std::to_string(i); };
   for (size_t i = 0; i < k; ++i) out->top_k.push_back({name(order[i]), scores[order[i]]});
   out->label = name(order[0]);
   out->score = scores[order[0]];
-  const bool alert_label = std::find(spec.alert_labels.begin(), spec.alert_labels.end(), out->label) != spec.alert_labels.end();
+  const bool alert_label = std::find(spec.alert_labels.begin(), spec.alert_labels.end(),
+                                     out->label) != spec.alert_labels.end();
   out->alert = alert_label && (!spec.threshold || out->score >= *spec.threshold);
 }
 
@@ -58,8 +60,8 @@ core::StatusOr<Result> Postprocess(const ContractPlan& plan, const core::InferRe
     Score(spec, values[0], &out);
   } else {
     if (!spec.labels.empty() && values.size() != spec.labels.size()) {
-      return core::Internal("output '" + spec.output + "' holds " + std::to_string(values.size()) + " scores for " +
-                            std::to_string(spec.labels.size()) + " labels");
+      return core::Internal("output '" + spec.output + "' holds " + std::to_string(values.size()) +
+                            " scores for " + std::to_string(spec.labels.size()) + " labels");
     }
     Classes(spec, values, &out);
   }
@@ -68,9 +70,12 @@ core::StatusOr<Result> Postprocess(const ContractPlan& plan, const core::InferRe
 
 bool ShouldSend(DeviceResult::On on, const Result& result, const std::string* previous_label) {
   switch (on) {
-    case DeviceResult::On::kAlways: return true;
-    case DeviceResult::On::kChange: return previous_label == nullptr || *previous_label != result.label;
-    case DeviceResult::On::kThreshold: return result.alert;
+    case DeviceResult::On::kAlways:
+      return true;
+    case DeviceResult::On::kChange:
+      return previous_label == nullptr || *previous_label != result.label;
+    case DeviceResult::On::kThreshold:
+      return result.alert;
   }
   return true;
 }

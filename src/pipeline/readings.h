@@ -30,11 +30,11 @@ enum class Reject {
   kLate,        // older than a window already sent
   kMaxDevices,  // the device table is full
   kNoDeviceId,
-  kBacklog,     // a stateful device has too many windows waiting for its state
+  kBacklog,  // a stateful device has too many windows waiting for its state
 };
-inline constexpr Reject kAllRejects[] = {Reject::kMissingField, Reject::kWrongType, Reject::kNotFinite,
-                                         Reject::kWrongLength,  Reject::kLate,      Reject::kMaxDevices,
-                                         Reject::kNoDeviceId,   Reject::kBacklog};
+inline constexpr Reject kAllRejects[] = {
+    Reject::kMissingField, Reject::kWrongType,  Reject::kNotFinite,  Reject::kWrongLength,
+    Reject::kLate,         Reject::kMaxDevices, Reject::kNoDeviceId, Reject::kBacklog};
 std::string_view RejectName(Reject reason);  // "missing_field", ...
 
 struct Readings {
@@ -52,7 +52,7 @@ core::StatusOr<Readings> ExtractReadings(const ContractPlan& plan, const Telemet
 // The device id under contract.id_field (a string or a whole number), or
 // `route_id` when the contract has no id_field. INVALID_ARGUMENT naming the
 // field when neither gives one.
-core::StatusOr<std::string> DeviceIdOf(const core::DeviceContract& contract, std::string_view route_id,
-                                       const Telemetry& telemetry);
+core::StatusOr<std::string> DeviceIdOf(const core::DeviceContract& contract,
+                                       std::string_view route_id, const Telemetry& telemetry);
 
 }  // namespace infergate::pipeline

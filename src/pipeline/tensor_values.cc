@@ -17,8 +17,10 @@ T Convert(double v) {
     return v != 0;
   } else {
     const double r = std::nearbyint(v);
-    if (!(r > static_cast<double>(std::numeric_limits<T>::lowest()))) return std::numeric_limits<T>::lowest();
-    if (!(r < static_cast<double>(std::numeric_limits<T>::max()))) return std::numeric_limits<T>::max();
+    if (!(r > static_cast<double>(std::numeric_limits<T>::lowest())))
+      return std::numeric_limits<T>::lowest();
+    if (!(r < static_cast<double>(std::numeric_limits<T>::max())))
+      return std::numeric_limits<T>::max();
     return static_cast<T>(r);
   }
 }
@@ -50,18 +52,41 @@ core::Tensor ToTensor(core::DataType type, core::Shape shape, std::span<const do
   using core::DataType;
   std::vector<uint8_t> bytes;
   switch (type) {
-    case DataType::kBool: bytes = Pack<bool>(values); break;
-    case DataType::kUint8: bytes = Pack<uint8_t>(values); break;
-    case DataType::kUint16: bytes = Pack<uint16_t>(values); break;
-    case DataType::kUint32: bytes = Pack<uint32_t>(values); break;
-    case DataType::kUint64: bytes = Pack<uint64_t>(values); break;
-    case DataType::kInt8: bytes = Pack<int8_t>(values); break;
-    case DataType::kInt16: bytes = Pack<int16_t>(values); break;
-    case DataType::kInt32: bytes = Pack<int32_t>(values); break;
-    case DataType::kInt64: bytes = Pack<int64_t>(values); break;
-    case DataType::kFp32: bytes = Pack<float>(values); break;
-    case DataType::kFp64: bytes = Pack<double>(values); break;
-    default: break;
+    case DataType::kBool:
+      bytes = Pack<bool>(values);
+      break;
+    case DataType::kUint8:
+      bytes = Pack<uint8_t>(values);
+      break;
+    case DataType::kUint16:
+      bytes = Pack<uint16_t>(values);
+      break;
+    case DataType::kUint32:
+      bytes = Pack<uint32_t>(values);
+      break;
+    case DataType::kUint64:
+      bytes = Pack<uint64_t>(values);
+      break;
+    case DataType::kInt8:
+      bytes = Pack<int8_t>(values);
+      break;
+    case DataType::kInt16:
+      bytes = Pack<int16_t>(values);
+      break;
+    case DataType::kInt32:
+      bytes = Pack<int32_t>(values);
+      break;
+    case DataType::kInt64:
+      bytes = Pack<int64_t>(values);
+      break;
+    case DataType::kFp32:
+      bytes = Pack<float>(values);
+      break;
+    case DataType::kFp64:
+      bytes = Pack<double>(values);
+      break;
+    default:
+      break;
   }
   return core::Tensor::FromBytes(type, std::move(shape), std::move(bytes));
 }
@@ -69,23 +94,36 @@ core::Tensor ToTensor(core::DataType type, core::Shape shape, std::span<const do
 core::StatusOr<std::vector<double>> ToDoubles(const core::Tensor& t, std::string_view what) {
   using core::DataType;
   if (!IsNumeric(t.dtype())) {
-    return core::InvalidArgument(std::string(what) + " is " + std::string(core::DataTypeName(t.dtype())) +
+    return core::InvalidArgument(std::string(what) + " is " +
+                                 std::string(core::DataTypeName(t.dtype())) +
                                  ", not a numeric tensor");
   }
   RETURN_IF_ERROR(t.Validate(what));
   switch (t.dtype()) {
-    case DataType::kBool: return Unpack<bool>(t);
-    case DataType::kUint8: return Unpack<uint8_t>(t);
-    case DataType::kUint16: return Unpack<uint16_t>(t);
-    case DataType::kUint32: return Unpack<uint32_t>(t);
-    case DataType::kUint64: return Unpack<uint64_t>(t);
-    case DataType::kInt8: return Unpack<int8_t>(t);
-    case DataType::kInt16: return Unpack<int16_t>(t);
-    case DataType::kInt32: return Unpack<int32_t>(t);
-    case DataType::kInt64: return Unpack<int64_t>(t);
-    case DataType::kFp32: return Unpack<float>(t);
-    case DataType::kFp64: return Unpack<double>(t);
-    default: break;
+    case DataType::kBool:
+      return Unpack<bool>(t);
+    case DataType::kUint8:
+      return Unpack<uint8_t>(t);
+    case DataType::kUint16:
+      return Unpack<uint16_t>(t);
+    case DataType::kUint32:
+      return Unpack<uint32_t>(t);
+    case DataType::kUint64:
+      return Unpack<uint64_t>(t);
+    case DataType::kInt8:
+      return Unpack<int8_t>(t);
+    case DataType::kInt16:
+      return Unpack<int16_t>(t);
+    case DataType::kInt32:
+      return Unpack<int32_t>(t);
+    case DataType::kInt64:
+      return Unpack<int64_t>(t);
+    case DataType::kFp32:
+      return Unpack<float>(t);
+    case DataType::kFp64:
+      return Unpack<double>(t);
+    default:
+      break;
   }
   return core::Internal("unreachable datatype");
 }

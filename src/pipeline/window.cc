@@ -8,7 +8,8 @@ namespace infergate::pipeline {
 
 using Kind = core::DeviceWindow::Kind;
 
-WindowBuffer::WindowBuffer(const core::DeviceWindow* spec, int64_t row_width) : spec_(spec), width_(row_width) {
+WindowBuffer::WindowBuffer(const core::DeviceWindow* spec, int64_t row_width)
+    : spec_(spec), width_(row_width) {
   if (spec_->kind == Kind::kCount) {
     // A count window never holds more than count + 1 readings: reserve exactly
     // that rather than let growth double it (memory per device is what bounds a fleet).
@@ -24,12 +25,14 @@ int64_t WindowBuffer::Slot(double t) const {
 
 core::Status WindowBuffer::CheckLate(double t) const {
   if (spec_->kind == Kind::kCount && emitted_ && t < emitted_upto_ && !times_.empty()) {
-    return core::InvalidArgument("reading at t=" + std::to_string(t) + " s is older than the last window sent (up to t=" +
+    return core::InvalidArgument("reading at t=" + std::to_string(t) +
+                                 " s is older than the last window sent (up to t=" +
                                  std::to_string(emitted_upto_) + " s); late readings are dropped");
   }
   if (spec_->kind == Kind::kTime && started_ && Slot(t) < start_slot_) {
-    return core::InvalidArgument("reading at t=" + std::to_string(t) + " s is older than the open window (from t=" +
-                                 std::to_string(start_slot_ * spec_->period_secs) + " s); late readings are dropped");
+    return core::InvalidArgument(
+        "reading at t=" + std::to_string(t) + " s is older than the open window (from t=" +
+        std::to_string(start_slot_ * spec_->period_secs) + " s); late readings are dropped");
   }
   return core::Status::Ok();
 }
@@ -41,9 +44,11 @@ void WindowBuffer::Insert(double t, const double* row) {
   values_.insert(values_.begin() + index * width_, row, row + width_);
 }
 
-core::Status WindowBuffer::Add(double t, double spacing, const double* values, int64_t count, Added* out) {
+core::Status WindowBuffer::Add(double t, double spacing, const double* values, int64_t count,
+                               Added* out) {
   if (spec_->kind == Kind::kNone) {
-    for (int64_t i = 0; i < count; ++i) out->windows.emplace_back(values + i * width_, values + (i + 1) * width_);
+    for (int64_t i = 0; i < count; ++i)
+      out->windows.emplace_back(values + i * width_, values + (i + 1) * width_);
     return core::Status::Ok();
   }
   if (spec_->max_gap_secs > 0 && has_newest_ && t - newest_ > spec_->max_gap_secs) Clear();

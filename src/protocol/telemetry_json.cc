@@ -19,7 +19,9 @@ class Flattener {
   Flattener(const TelemetryLimits& limits, Telemetry* out) : limits_(limits), out_(out) {}
 
   Status Object(od::object object, const std::string& prefix, size_t depth) {
-    if (depth > limits_.max_depth) return core::ResourceExhausted("telemetry nests deeper than " + std::to_string(limits_.max_depth));
+    if (depth > limits_.max_depth)
+      return core::ResourceExhausted("telemetry nests deeper than " +
+                                     std::to_string(limits_.max_depth));
     for (auto member : object) {
       std::string_view key;
       if (auto e = member.unescaped_key().get(key)) return Malformed(e);
@@ -33,12 +35,14 @@ class Flattener {
 
  private:
   Status Malformed(simdjson::error_code e) {
-    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") + simdjson::error_message(e));
+    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") +
+                                 simdjson::error_message(e));
   }
 
   Status Put(const std::string& path, Telemetry::Value v) {
     if (out_->fields.size() >= limits_.max_fields && !out_->fields.count(path)) {
-      return core::ResourceExhausted("telemetry holds more than " + std::to_string(limits_.max_fields) + " fields");
+      return core::ResourceExhausted("telemetry holds more than " +
+                                     std::to_string(limits_.max_fields) + " fields");
     }
     out_->fields[path] = std::move(v);
     return Status::Ok();
@@ -83,8 +87,11 @@ class Flattener {
     return core::InvalidArgument("field '" + path + "': unsupported JSON value");
   }
 
-  Status Array(od::value& value, const std::string& path, size_t depth, std::vector<double>* numbers) {
-    if (depth > limits_.max_depth) return core::ResourceExhausted("telemetry nests deeper than " + std::to_string(limits_.max_depth));
+  Status Array(od::value& value, const std::string& path, size_t depth,
+               std::vector<double>* numbers) {
+    if (depth > limits_.max_depth)
+      return core::ResourceExhausted("telemetry nests deeper than " +
+                                     std::to_string(limits_.max_depth));
     od::array array;
     if (auto e = value.get_array().get(array)) return Malformed(e);
     for (auto element : array) {
@@ -104,12 +111,13 @@ class Flattener {
       } else if (type == od::json_type::number) {
         if (auto e = item.get_double().get(d)) return Malformed(e);
       } else {
-        return core::InvalidArgument("field '" + path + "': an array may hold only numbers; element " +
+        return core::InvalidArgument("field '" + path +
+                                     "': an array may hold only numbers; element " +
                                      std::to_string(numbers->size()) + " is not one");
       }
       if (numbers->size() == limits_.max_array_elements) {
-        return core::ResourceExhausted("field '" + path + "': more than " + std::to_string(limits_.max_array_elements) +
-                                       " numbers");
+        return core::ResourceExhausted("field '" + path + "': more than " +
+                                       std::to_string(limits_.max_array_elements) + " numbers");
       }
       numbers->push_back(d);
     }
@@ -170,7 +178,9 @@ struct TelemetryDecoder::Impl {
   std::string scratch;
 };
 
-TelemetryDecoder::TelemetryDecoder(TelemetryLimits limits) : impl_(std::make_unique<Impl>()) { impl_->limits = limits; }
+TelemetryDecoder::TelemetryDecoder(TelemetryLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+}
 TelemetryDecoder::~TelemetryDecoder() = default;
 
 Status TelemetryDecoder::Decode(std::string_view body, pipeline::Telemetry* out) {
@@ -179,22 +189,28 @@ Status TelemetryDecoder::Decode(std::string_view body, pipeline::Telemetry* out)
   impl_->scratch.reserve(body.size() + simdjson::SIMDJSON_PADDING);
   impl_->scratch.assign(body.data(), body.size());
   od::document doc;
-  if (auto e = impl_->parser.iterate(impl_->scratch.data(), body.size(), impl_->scratch.capacity()).get(doc)) {
-    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") + simdjson::error_message(e));
+  if (auto e = impl_->parser.iterate(impl_->scratch.data(), body.size(), impl_->scratch.capacity())
+                   .get(doc)) {
+    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") +
+                                 simdjson::error_message(e));
   }
   od::object root;
   if (auto e = doc.get_object().get(root)) {
-    if (e == simdjson::INCORRECT_TYPE) return core::InvalidArgument("telemetry must be a JSON object");
-    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") + simdjson::error_message(e));
+    if (e == simdjson::INCORRECT_TYPE)
+      return core::InvalidArgument("telemetry must be a JSON object");
+    return core::InvalidArgument(std::string("telemetry is not valid JSON: ") +
+                                 simdjson::error_message(e));
   }
   Flattener flattener(impl_->limits, out);
   RETURN_IF_ERROR(flattener.Object(root, "", 0));
   const char* rest = nullptr;
-  if (doc.current_location().get(rest) == simdjson::SUCCESS) return core::InvalidArgument("telemetry is not valid JSON: trailing content after the object");
+  if (doc.current_location().get(rest) == simdjson::SUCCESS)
+    return core::InvalidArgument("telemetry is not valid JSON: trailing content after the object");
   return Status::Ok();
 }
 
-core::StatusOr<pipeline::Telemetry> DecodeTelemetry(std::string_view body, const TelemetryLimits& limits) {
+core::StatusOr<pipeline::Telemetry> DecodeTelemetry(std::string_view body,
+                                                    const TelemetryLimits& limits) {
   TelemetryDecoder decoder(limits);
   pipeline::Telemetry t;
   RETURN_IF_ERROR(decoder.Decode(body, &t));
@@ -208,7 +224,8 @@ std::string EncodeTelemetry(const pipeline::Telemetry& telemetry) {
     size_t start = 0;
     while (true) {
       const size_t dot = path.find('.', start);
-      node = &node->children[path.substr(start, dot == std::string::npos ? std::string::npos : dot - start)];
+      node = &node->children[path.substr(
+          start, dot == std::string::npos ? std::string::npos : dot - start)];
       if (dot == std::string::npos) break;
       start = dot + 1;
     }

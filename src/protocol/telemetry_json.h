@@ -28,9 +28,9 @@
 namespace infergate::protocol {
 
 struct TelemetryLimits {
-  size_t max_fields = 1024;           // paths in one message
+  size_t max_fields = 1024;             // paths in one message
   size_t max_array_elements = 1 << 20;  // numbers in one array
-  size_t max_depth = 16;              // nesting of objects and arrays
+  size_t max_depth = 16;                // nesting of objects and arrays
 };
 
 class TelemetryDecoder {
@@ -51,7 +51,8 @@ class TelemetryDecoder {
 };
 
 // One-off decode with a temporary decoder (tests, tools).
-core::StatusOr<pipeline::Telemetry> DecodeTelemetry(std::string_view body, const TelemetryLimits& limits = {});
+core::StatusOr<pipeline::Telemetry> DecodeTelemetry(std::string_view body,
+                                                    const TelemetryLimits& limits = {});
 
 // The telemetry as a JSON object, dotted paths written as nested objects.
 std::string EncodeTelemetry(const pipeline::Telemetry& telemetry);

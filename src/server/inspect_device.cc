@@ -37,7 +37,8 @@ void RunExample(const pipeline::ContractRunner& runner, core::ModelInstance& ins
 
 }  // namespace
 
-DeviceView InspectDevice(const core::ModelConfig& config, int64_t version, core::ModelInstance* instance) {
+DeviceView InspectDevice(const core::ModelConfig& config, int64_t version,
+                         core::ModelInstance* instance) {
   DeviceView view;
   core::ManualClock clock;
   auto runner = pipeline::ContractRunner::Create(config, version, {&clock, nullptr});
@@ -46,11 +47,14 @@ DeviceView InspectDevice(const core::ModelConfig& config, int64_t version, core:
     return view;
   }
   const auto& contract = (*runner)->plan().contract;
-  const double period = contract.window.kind == core::DeviceWindow::Kind::kTime ? contract.window.period_secs : 1.0;
+  const double period =
+      contract.window.kind == core::DeviceWindow::Kind::kTime ? contract.window.period_secs : 1.0;
   const int64_t limit = std::min<int64_t>(kMaxExampleReadings, (*runner)->plan().rows + 1);
-  view.telemetry_json = protocol::EncodeTelemetry(pipeline::ExampleReading(contract, "device-1", 0));
+  view.telemetry_json =
+      protocol::EncodeTelemetry(pipeline::ExampleReading(contract, "device-1", 0));
   for (int64_t i = 0; i < limit; ++i) {
-    auto requests = (*runner)->Accept("device-1", pipeline::ExampleReading(contract, "device-1", i * period));
+    auto requests =
+        (*runner)->Accept("device-1", pipeline::ExampleReading(contract, "device-1", i * period));
     if (!requests.ok()) {
       view.error = "the example reading is refused: " + requests.status().message();
       return view;

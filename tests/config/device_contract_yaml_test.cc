@@ -1,6 +1,6 @@
-#include "config/model_config_yaml.h"
-
 #include <gtest/gtest.h>
+
+#include "config/model_config_yaml.h"
 
 namespace infergate::config {
 namespace {
@@ -84,7 +84,8 @@ TEST(DeviceContractYamlTest, Defaults) {
   EXPECT_EQ(d.result.kind, core::DeviceResult::Kind::kScore);
   EXPECT_EQ(d.result.on, core::DeviceResult::On::kAlways);
   EXPECT_EQ(d.result.fields.label, "label");
-  auto count = ParseModelConfig("device: {inputs: [{name: x, fields: [a]}], window: {count: 8}}\n", "c", "m");
+  auto count = ParseModelConfig("device: {inputs: [{name: x, fields: [a]}], window: {count: 8}}\n",
+                                "c", "m");
   EXPECT_EQ(count->device->window.hop, 8) << "hop defaults to count";
 }
 
@@ -94,40 +95,56 @@ TEST(DeviceContractYamlTest, ErrorsNameLineAndKey) {
     const char* expect;
   };
   const Case cases[] = {
-      {"device: {inputs: [{name: x, fields: [a]}], windw: {}}\n", "key 'windw': unknown key in device"},
+      {"device: {inputs: [{name: x, fields: [a]}], windw: {}}\n",
+       "key 'windw': unknown key in device"},
       {"device: {window: {count: 4}}\n", "key 'device.inputs': the device section needs inputs"},
       {"device:\n  inputs: [{name: x, fields: [{name: a, type: double}]}]\n",
        "line 2: key 'device.inputs.x.fields.a.type': expected float or int, got 'double'"},
-      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0}}]}]}\n", "give both mean and std"},
-      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0, std: 0}}]}]}\n", "a std > 0"},
-      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {min: 1, max: 1}}]}]}\n", "expected finite min < max"},
-      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0, std: 1, min: 0, max: 1}}]}]}\n",
+      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0}}]}]}\n",
+       "give both mean and std"},
+      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0, std: 0}}]}]}\n",
+       "a std > 0"},
+      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {min: 1, max: 1}}]}]}\n",
+       "expected finite min < max"},
+      {"device: {inputs: [{name: x, fields: [{name: a, normalize: {mean: 0, std: 1, min: 0, max: "
+       "1}}]}]}\n",
        "give {mean, std} or {min, max}"},
       {"device: {inputs: [{name: x, fields: [{name: a, missing: sometimes}]}]}\n",
        "expected reject, last or {default: VALUE}, got 'sometimes'"},
       {"device: {inputs: [{name: x, fields: [{name: a, path: .b}]}]}\n", "expected a dotted path"},
-      {"device: {inputs: [{name: x, fields: []}]}\n", "key 'device.inputs.x.fields': expected a list of fields"},
+      {"device: {inputs: [{name: x, fields: []}]}\n",
+       "key 'device.inputs.x.fields': expected a list of fields"},
       {"device: {inputs: [{name: x, fields: [a]}], window: {count: 4, hop: 5}}\n",
        "key 'device.window.hop': expected an integer from 1 to 4, got 5"},
-      {"device: {inputs: [{name: x, fields: [a]}], window: {count: 4, length_secs: 1}}\n", "give a count window"},
+      {"device: {inputs: [{name: x, fields: [a]}], window: {count: 4, length_secs: 1}}\n",
+       "give a count window"},
       {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.3}}\n",
        "must be a whole multiple of period_secs"},
-      {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.1, hop_secs: 2}}\n",
+      {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.1, "
+       "hop_secs: 2}}\n",
        "key 'device.window.hop_secs'"},
-      {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.1, fill: linear}}\n",
+      {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.1, "
+       "fill: linear}}\n",
        "expected previous or zero, got 'linear'"},
       {"device: {inputs: [{name: x, fields: [a]}], max_devices: 0}\n", "key 'device.max_devices'"},
-      {"device: {inputs: [{name: x, fields: [a]}], idle_ttl_secs: 0}\n", "key 'device.idle_ttl_secs': expected seconds > 0"},
-      {"device: {inputs: [{name: x, fields: [a]}], state: [{input: h}]}\n", "every state needs an input and an output"},
+      {"device: {inputs: [{name: x, fields: [a]}], idle_ttl_secs: 0}\n",
+       "key 'device.idle_ttl_secs': expected seconds > 0"},
+      {"device: {inputs: [{name: x, fields: [a]}], state: [{input: h}]}\n",
+       "every state needs an input and an output"},
       {"device: {inputs: [{name: x, fields: [a]}], result: {on: sometimes}}\n",
        "expected always, change or threshold, got 'sometimes'"},
-      {"device: {inputs: [{name: x, fields: [a]}], result: {on: threshold}}\n", "on: threshold needs a threshold"},
+      {"device: {inputs: [{name: x, fields: [a]}], result: {on: threshold}}\n",
+       "on: threshold needs a threshold"},
       {"device: {inputs: [{name: x, fields: [a]}], result: {labels: [a], on: threshold}}\n",
        "on: threshold with classes needs alert_labels"},
-      {"device: {inputs: [{name: x, fields: [a]}], result: {labels: [a, b], alert_labels: [c]}}\n", "'c' is not one of labels"},
-      {"device: {inputs: [{name: x, fields: [a]}], result: {kind: regression}}\n", "expected score or classes"},
-      {"device: {inputs: [{name: x, fields: [a]}], result: {direction: up, threshold: 1}}\n", "expected above or below"},
-      {"device: {inputs: [{name: x, fields: [a]}], result: {fields: {lable: l}}}\n", "key 'lable': unknown key in device.result.fields"},
+      {"device: {inputs: [{name: x, fields: [a]}], result: {labels: [a, b], alert_labels: [c]}}\n",
+       "'c' is not one of labels"},
+      {"device: {inputs: [{name: x, fields: [a]}], result: {kind: regression}}\n",
+       "expected score or classes"},
+      {"device: {inputs: [{name: x, fields: [a]}], result: {direction: up, threshold: 1}}\n",
+       "expected above or below"},
+      {"device: {inputs: [{name: x, fields: [a]}], result: {fields: {lable: l}}}\n",
+       "key 'lable': unknown key in device.result.fields"},
   };
   for (const auto& c : cases) {
     auto r = ParseModelConfig(c.yaml, "config.yaml", "m");

@@ -47,7 +47,8 @@ TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
   testing::TempDir dir;
   const int port = FreePort();
   ASSERT_GT(port, 0);
-  dir.Write("mosquitto.conf", "listener " + std::to_string(port) + " 127.0.0.1\nallow_anonymous true\n");
+  dir.Write("mosquitto.conf",
+            "listener " + std::to_string(port) + " 127.0.0.1\nallow_anonymous true\n");
   Process broker({"/usr/sbin/mosquitto", "-v", "-c", (dir.path() / "mosquitto.conf").string()});
   ASSERT_TRUE(broker.WaitForLine("mosquitto version .* running")) << broker.Output();
 
@@ -59,11 +60,13 @@ TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
 
   const fs::path simulator = kExamples.parent_path() / "device_simulator.py";
   Process sim({"/usr/bin/python3", simulator.string(), "--port", std::to_string(port), "--devices",
-               std::to_string(devices), "--count", std::to_string(rounds), "--rate", "200", "--qos", "1"});
+               std::to_string(devices), "--count", std::to_string(rounds), "--rate", "200", "--qos",
+               "1"});
   EXPECT_EQ(sim.Wait(), 0) << sim.Output();
   ASSERT_EQ(sub.Wait(), 0) << sub.Output();
 
-  auto config = config::ParseModelConfigFile(kExamples / "vibration_anomaly" / "config.yaml", "vibration_anomaly");
+  auto config = config::ParseModelConfigFile(kExamples / "vibration_anomaly" / "config.yaml",
+                                             "vibration_anomaly");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   core::ManualClock clock;
   auto runner = pipeline::ContractRunner::Create(*config, 1, {&clock, nullptr});

@@ -20,18 +20,23 @@ TEST(InspectDeviceE2ETest, VibrationContractText) {
   Process p({INFERGATE_BINARY, "inspect", (kExamples / "vibration_anomaly").string()});
   EXPECT_EQ(p.Wait(), 0) << p.Output();
   const std::string& out = p.Output();
-  EXPECT_NE(out.find("window:     count: the last 64 readings, every 32 readings"), std::string::npos) << out;
-  EXPECT_NE(out.find("A device sends (64 messages like this before the first inference):\n  {\"accel\":0,\"ts\":0}"),
+  EXPECT_NE(out.find("window:     count: the last 64 readings, every 32 readings"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("A device sends (64 messages like this before the first inference):\n  "
+                     "{\"accel\":0,\"ts\":0}"),
             std::string::npos)
       << out;
   EXPECT_NE(out.find("accel       FP32  [1,64]"), std::string::npos) << out;
-  EXPECT_NE(out.find("The device is told:\n  {\"device\":\"device-1\",\"label\":\"normal\",\"anomaly_score\":"),
+  EXPECT_NE(out.find("The device is told:\n  "
+                     "{\"device\":\"device-1\",\"label\":\"normal\",\"anomaly_score\":"),
             std::string::npos)
       << out;
 }
 
 TEST(InspectDeviceE2ETest, ClassifierContractJson) {
-  Process p({INFERGATE_BINARY, "inspect", "--json", (kExamples / "predictive_maintenance").string()});
+  Process p(
+      {INFERGATE_BINARY, "inspect", "--json", (kExamples / "predictive_maintenance").string()});
   EXPECT_EQ(p.Wait(), 0) << p.Output();
   auto j = nlohmann::json::parse(p.Output(), nullptr, false);
   ASSERT_FALSE(j.is_discarded()) << p.Output();
@@ -45,11 +50,15 @@ TEST(InspectDeviceE2ETest, ClassifierContractJson) {
 TEST(InspectDeviceE2ETest, ContractThatDoesNotFitIsAConfigProblem) {
   testing::TempDir repo;
   fs::create_directories(repo.path() / "v" / "1");
-  fs::copy_file(kExamples / "vibration_anomaly" / "1" / "model.onnx", repo.path() / "v" / "1" / "model.onnx");
-  repo.Write("v/config.yaml", "device: {inputs: [{name: accel, fields: [a]}], window: {count: 32}, result: {output: anomaly_score}}\n");
+  fs::copy_file(kExamples / "vibration_anomaly" / "1" / "model.onnx",
+                repo.path() / "v" / "1" / "model.onnx");
+  repo.Write("v/config.yaml",
+             "device: {inputs: [{name: accel, fields: [a]}], window: {count: 32}, result: {output: "
+             "anomaly_score}}\n");
   Process p({INFERGATE_BINARY, "inspect", (repo.path() / "v").string()});
   EXPECT_EQ(p.Wait(), 1) << p.Output();
-  EXPECT_NE(p.Output().find("config problem:    config.yaml: device.inputs.accel: a window of 32 reading(s) x 1 value(s) "
+  EXPECT_NE(p.Output().find("config problem:    config.yaml: device.inputs.accel: a window of 32 "
+                            "reading(s) x 1 value(s) "
                             "gives 32 values, but input 'accel' takes [64]"),
             std::string::npos)
       << p.Output();

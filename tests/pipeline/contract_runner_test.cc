@@ -48,7 +48,8 @@ class ContractRunnerTest : public ::testing::Test {
   static core::InferResponse Response(double score, std::vector<double> h) {
     core::InferResponse r;
     r.model_name = "m";
-    r.outputs.push_back({"score", ToTensor(core::DataType::kFp32, {1, 1}, std::vector<double>{score}), {}});
+    r.outputs.push_back(
+        {"score", ToTensor(core::DataType::kFp32, {1, 1}, std::vector<double>{score}), {}});
     r.outputs.push_back({"h_out", ToTensor(core::DataType::kFp32, {1, 2}, h), {}});
     return r;
   }
@@ -110,10 +111,12 @@ TEST_F(ContractRunnerTest, StateIsCarriedOneInferenceAtATimeAndReset) {
 
   EXPECT_TRUE(runner->Reset("d1"));
   EXPECT_FALSE(runner->Reset("unknown"));
-  for (double v : {7, 8, 9}) EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "reset empties the window";
+  for (double v : {7, 8, 9})
+    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "reset empties the window";
   reqs = std::move(*runner->Accept("d1", V(10)));
   ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0})) << "reset restores the initial state";
+  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}))
+      << "reset restores the initial state";
 }
 
 TEST_F(ContractRunnerTest, ResetFieldInTelemetryAndFailedInferenceKeepsState) {
@@ -153,7 +156,8 @@ TEST_F(ContractRunnerTest, TtlEvictionResetsStateAndFreesMemory) {
   EXPECT_EQ(Metric("infergate_pipeline_devices{model=\"m\"}"), 0);
   EXPECT_EQ(Metric("infergate_pipeline_devices_evicted_total{model=\"m\"}"), 1);
 
-  for (double v : {1, 2, 3}) EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "the window starts afresh";
+  for (double v : {1, 2, 3})
+    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "the window starts afresh";
   reqs = std::move(*runner->Accept("d1", V(4)));
   ASSERT_EQ(reqs.size(), 1u);
   EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}));
@@ -181,8 +185,10 @@ TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
   auto refused = runner->Accept("c", V(1));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), core::StatusCode::kResourceExhausted);
-  EXPECT_NE(refused.status().message().find("device 'c' refused: 2 devices are tracked"), std::string::npos);
-  EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"max_devices\"}"), 1);
+  EXPECT_NE(refused.status().message().find("device 'c' refused: 2 devices are tracked"),
+            std::string::npos);
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"max_devices\"}"), 1);
   EXPECT_TRUE(runner->Accept("b", V(2)).ok()) << "known devices still get in";
   clock_.Advance(seconds(31));  // a idle for 61 s, b for 31 s
   EXPECT_TRUE(runner->Accept("c", V(1)).ok()) << "a was evicted";
@@ -197,10 +203,13 @@ TEST_F(ContractRunnerTest, BadTelemetryIsCountedAndChangesNothing) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("field 'v'"), std::string::npos);
   EXPECT_EQ(runner->device_count(), 0u) << "a refused first message creates no device";
-  EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"wrong_type\"}"), 1);
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"wrong_type\"}"), 1);
   auto id = runner->DeviceId("", Telemetry{});
   EXPECT_FALSE(id.ok());
-  EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"no_device_id\"}"), 1);
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"no_device_id\"}"),
+      1);
 }
 
 TEST_F(ContractRunnerTest, TimeWindowWithArrivalTimes) {
@@ -251,14 +260,16 @@ TEST_F(ContractRunnerTest, OnChangeTellsOnlyWhenTheLabelChanges) {
     r.outputs.push_back({"probs", ToTensor(core::DataType::kFp32, {1, 4}, p), {}});
     return r;
   };
-  EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value()) << "the first is sent";
+  EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value())
+      << "the first is sent";
   // Interpret for an unknown device still interprets; Accept creates the device.
   Telemetry t;
   t.fields["sensors.temp"] = 20.0;
   t.fields["rpm"] = 100.0;
   ASSERT_EQ(runner->Accept("d", t)->size(), 1u);
   EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value());
-  EXPECT_FALSE(runner->Interpret("d", probs({0.8, 0.1, 0, 0.1})).result.has_value()) << "still normal";
+  EXPECT_FALSE(runner->Interpret("d", probs({0.8, 0.1, 0, 0.1})).result.has_value())
+      << "still normal";
   auto changed = runner->Interpret("d", probs({0.1, 0.8, 0, 0.1}));
   ASSERT_TRUE(changed.result.has_value());
   EXPECT_EQ(changed.result->label, "bearing_wear");
@@ -283,7 +294,8 @@ device:
   // 31 readings of one value and their times: at least 2 * 31 doubles each.
   EXPECT_GE(per_device, 2 * 31 * sizeof(double));
   EXPECT_LT(per_device, 4096);
-  EXPECT_EQ(Metric("infergate_pipeline_device_memory_bytes{model=\"m\"}"), static_cast<double>(runner->memory_bytes()));
+  EXPECT_EQ(Metric("infergate_pipeline_device_memory_bytes{model=\"m\"}"),
+            static_cast<double>(runner->memory_bytes()));
   EXPECT_EQ(Metric("infergate_pipeline_devices{model=\"m\"}"), 100);
 }
 

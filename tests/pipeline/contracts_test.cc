@@ -30,9 +30,11 @@ TEST(ContractLoadTest, ContractIsCheckedWhenAVersionLoads) {
   ::infergate::testing::TempDir dir;
   ::infergate::testing::FakeBackend backend;
   dir.Write("fits/config.yaml",
-            "device: {inputs: [{name: x, fields: [v]}], window: {count: 4}, result: {labels: [a, b, c, d]}}\n");
+            "device: {inputs: [{name: x, fields: [v]}], window: {count: 4}, result: {labels: [a, "
+            "b, c, d]}}\n");
   dir.Write("fits/1/model.onnx", kModel);
-  dir.Write("misfit/config.yaml", "device: {inputs: [{name: x, fields: [v]}], window: {count: 3}}\n");
+  dir.Write("misfit/config.yaml",
+            "device: {inputs: [{name: x, fields: [v]}], window: {count: 3}}\n");
   dir.Write("misfit/1/model.onnx", kModel);
   auto repo = MakeRepository(dir, &backend);
   repo->Poll();
@@ -44,8 +46,8 @@ TEST(ContractLoadTest, ContractIsCheckedWhenAVersionLoads) {
 
   auto misfit = repo->Get("misfit");
   EXPECT_EQ(misfit.status().code(), core::StatusCode::kUnavailable);
-  EXPECT_NE(misfit.status().message().find(
-                "config.yaml: device.inputs.x: a window of 3 reading(s) x 1 value(s) gives 3 values, but input 'x' takes [4]"),
+  EXPECT_NE(misfit.status().message().find("config.yaml: device.inputs.x: a window of 3 reading(s) "
+                                           "x 1 value(s) gives 3 values, but input 'x' takes [4]"),
             std::string::npos)
       << misfit.status().message();
 }
@@ -54,7 +56,8 @@ TEST(DeviceContractsTest, FollowsTheRepository) {
   ::infergate::testing::TempDir dir;
   ::infergate::testing::FakeBackend backend;
   const std::string contract =
-      "device: {inputs: [{name: x, fields: [v]}], window: {count: 4}, result: {labels: [a, b, c, d]}}\n";
+      "device: {inputs: [{name: x, fields: [v]}], window: {count: 4}, result: {labels: [a, b, c, "
+      "d]}}\n";
   dir.Write("dev/config.yaml", contract);
   dir.Write("dev/1/model.onnx", kModel);
   dir.Write("plain/1/model.onnx", kModel);

@@ -35,7 +35,8 @@ class ModelRunTest : public ::testing::Test {
     o.check_config = &CheckContract;
     repo_ = std::move(*core::ModelRepository::Create(std::move(o)));
     dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);
-    contracts_ = std::make_unique<DeviceContracts>(repo_.get(), ContractRunner::Options{&clock_, &metrics_});
+    contracts_ =
+        std::make_unique<DeviceContracts>(repo_.get(), ContractRunner::Options{&clock_, &metrics_});
     repo_->Poll();
   }
 
@@ -85,7 +86,8 @@ Telemetry Value(double v) {
 
 TEST_F(ModelRunTest, StateIsCarriedThroughTheRealModelAndReset) {
   fs::create_directories(dir_.path() / "mean" / "1");
-  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx", dir_.path() / "mean" / "1" / "model.onnx");
+  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx",
+                dir_.path() / "mean" / "1" / "model.onnx");
   dir_.Write("mean/config.yaml", R"(
 max_batch_size: 8
 dynamic_batching: {}
@@ -100,7 +102,8 @@ device:
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
   for (double v : {1, 2, 3}) EXPECT_FALSE(Send(**runner, "d", Value(v)).has_value());
   auto first = Send(**runner, "d", Value(4));
-  ASSERT_TRUE(first && first->status.ok() && first->result) << (first ? first->status.ToString() : "");
+  ASSERT_TRUE(first && first->status.ok() && first->result)
+      << (first ? first->status.ToString() : "");
   EXPECT_FLOAT_EQ(first->result->score, 2.5f);
   for (double v : {5, 6, 7}) Send(**runner, "d", Value(v));
   auto second = Send(**runner, "d", Value(8));
@@ -113,7 +116,8 @@ device:
 
   ASSERT_TRUE((*runner)->Reset("d"));
   for (double v : {10, 10, 10}) Send(**runner, "d", Value(v));
-  EXPECT_FLOAT_EQ(Send(**runner, "d", Value(10))->result->score, 10.f) << "reset: the mean starts over";
+  EXPECT_FLOAT_EQ(Send(**runner, "d", Value(10))->result->score, 10.f)
+      << "reset: the mean starts over";
 }
 
 // The sample windows of examples/sample_requests, sent as telemetry in bursts
@@ -124,7 +128,8 @@ TEST_F(ModelRunTest, VibrationContractReportsChanges) {
   fs::create_directories(dir_.path() / "vibration_anomaly" / "1");
   fs::copy_file(examples / "vibration_anomaly" / "1" / "model.onnx",
                 dir_.path() / "vibration_anomaly" / "1" / "model.onnx");
-  fs::copy_file(examples / "vibration_anomaly" / "config.yaml", dir_.path() / "vibration_anomaly" / "config.yaml");
+  fs::copy_file(examples / "vibration_anomaly" / "config.yaml",
+                dir_.path() / "vibration_anomaly" / "config.yaml");
   Serve();
   auto runner = contracts_->Get("vibration_anomaly");
   ASSERT_TRUE(runner.ok()) << runner.status().ToString();
@@ -138,8 +143,10 @@ TEST_F(ModelRunTest, VibrationContractReportsChanges) {
     const std::string data = body.substr(begin, body.find(']', begin) - begin);
     return *protocol::DecodeTelemetry("{\"accel\": [" + data + "]}");  // the 64 samples
   };
-  const auto healthy = std::get<std::vector<double>>(window("vibration_anomaly.json").fields.at("accel"));
-  const auto faulty = std::get<std::vector<double>>(window("vibration_anomaly_faulty.json").fields.at("accel"));
+  const auto healthy =
+      std::get<std::vector<double>>(window("vibration_anomaly.json").fields.at("accel"));
+  const auto faulty =
+      std::get<std::vector<double>>(window("vibration_anomaly_faulty.json").fields.at("accel"));
 
   std::vector<std::string> told;
   double ts = 0;

@@ -18,7 +18,8 @@ TEST(PlanTest, ResolvesOffsetsShapesAndResult) {
   EXPECT_EQ(plan->row_width, 3);
   EXPECT_EQ(plan->rows, 1);
   EXPECT_EQ(plan->contract.result.output, "probs") << "the only output is taken";
-  EXPECT_EQ(plan->contract.result.kind, core::DeviceResult::Kind::kClasses) << "labels imply classes";
+  EXPECT_EQ(plan->contract.result.kind, core::DeviceResult::Kind::kClasses)
+      << "labels imply classes";
   EXPECT_EQ(plan->result_elements, 4);
   EXPECT_EQ(plan->model_version, 3);
 }
@@ -30,7 +31,8 @@ output: [{name: score, data_type: FP32, dims: [1]}]
 device:
   inputs: [{name: accel, fields: [x, y, z]}]
   window: {count: 128, hop: 64}
-)"), 1);
+)"),
+                           1);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->inputs[0].shape, (core::Shape{128, 3})) << "max_batch_size 0: no batch dimension";
 }
@@ -44,7 +46,8 @@ device:
   inputs: [{name: x, fields: [v]}]
   state: [{input: h_in, output: h_out}]
   result: {threshold: 0.5}
-)"), 1);
+)"),
+                           1);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->contract.result.output, "y") << "state outputs are not candidates";
   ASSERT_EQ(plan->state.size(), 1u);
@@ -60,19 +63,27 @@ struct BadPlan {
 TEST(PlanTest, ContractsThatDoNotFitTheModelNameTheKey) {
   const std::string io =
       "input: [{name: accel, data_type: FP32, dims: [64]}]\n"
-      "output: [{name: rec, data_type: FP32, dims: [64]}, {name: score, data_type: FP32, dims: [1]}]\n";
+      "output: [{name: rec, data_type: FP32, dims: [64]}, {name: score, data_type: FP32, dims: "
+      "[1]}]\n";
   const BadPlan cases[] = {
-      {"device: {inputs: [{name: accell, fields: [a]}], result: {output: score}}", "device.inputs.accell: the model has no input 'accell'"},
-      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 32}, result: {output: score}}",
-       "device.inputs.accel: a window of 32 reading(s) x 1 value(s) gives 32 values, but input 'accel' takes [64]"},
-      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}}", "device.result.output: the model has outputs 'rec', 'score'"},
+      {"device: {inputs: [{name: accell, fields: [a]}], result: {output: score}}",
+       "device.inputs.accell: the model has no input 'accell'"},
+      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 32}, result: {output: "
+       "score}}",
+       "device.inputs.accel: a window of 32 reading(s) x 1 value(s) gives 32 values, but input "
+       "'accel' takes [64]"},
+      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}}",
+       "device.result.output: the model has outputs 'rec', 'score'"},
       {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}, result: {output: rec}}",
        "output 'rec' holds 64 values per request; kind score reads one"},
-      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}, result: {output: score, labels: [a, b]}}",
+      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}, result: {output: "
+       "score, labels: [a, b]}}",
        "device.result.labels: 2 labels, but output 'score' holds 1"},
-      {"device: {inputs: [{name: accel, fields: [{name: a, length: 32}, {name: a, length: 32}]}], result: {output: score}}",
+      {"device: {inputs: [{name: accel, fields: [{name: a, length: 32}, {name: a, length: 32}]}], "
+       "result: {output: score}}",
        "field 'a' is listed twice"},
-      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}, state: [{input: h, output: score}], result: {output: score}}",
+      {"device: {inputs: [{name: accel, fields: [a]}], window: {count: 64}, state: [{input: h, "
+       "output: score}], result: {output: score}}",
        "device.state.h: the model has no input 'h'"},
   };
   for (const auto& c : cases) {
@@ -89,8 +100,10 @@ input: [{name: a, data_type: FP32, dims: [1]}, {name: b, data_type: FP32, dims: 
 output: [{name: y, data_type: FP32, dims: [1]}]
 device: {inputs: [{name: a, fields: [a]}]}
 )"));
-  EXPECT_NE(st.message().find("model input 'b' is filled by neither"), std::string::npos) << st.message();
-  EXPECT_TRUE(CheckContract(ConfigFromYaml("max_batch_size: 2\n")).ok()) << "no device section: nothing to check";
+  EXPECT_NE(st.message().find("model input 'b' is filled by neither"), std::string::npos)
+      << st.message();
+  EXPECT_TRUE(CheckContract(ConfigFromYaml("max_batch_size: 2\n")).ok())
+      << "no device section: nothing to check";
 }
 
 }  // namespace

@@ -8,7 +8,8 @@
 namespace infergate::pipeline {
 namespace {
 
-core::InferResponse Response(const std::string& output, std::vector<double> values, core::DataType type = core::DataType::kFp32) {
+core::InferResponse Response(const std::string& output, std::vector<double> values,
+                             core::DataType type = core::DataType::kFp32) {
   core::InferResponse r;
   r.model_name = "m";
   r.model_version = 2;

@@ -44,7 +44,8 @@ TEST(ReadingsTest, MissingFieldPolicies) {
 
   t.fields.erase("rpm");  // missing: last
   auto no_last = ExtractReadings(plan, t, nullptr, &reason);
-  EXPECT_NE(no_last.status().message().find("field 'rpm' is missing and the device sent no earlier value"),
+  EXPECT_NE(no_last.status().message().find(
+                "field 'rpm' is missing and the device sent no earlier value"),
             std::string::npos);
   EXPECT_EQ(reason, Reject::kMissingField);
   const std::vector<double> last = {9, 0.75, 9};
@@ -75,15 +76,21 @@ TEST(ReadingsTest, EveryBadTelemetryCaseNamesTheField) {
   burst_with_nan.fields["load"] = std::vector<double>{1, nan};
   const BadTelemetry cases[] = {
       {"missing", missing, Reject::kMissingField, "field 'sensors.temp' is missing"},
-      {"string", with("sensors.temp", std::string("hot")), Reject::kWrongType, "field 'sensors.temp': expected a number, got a string"},
-      {"not an integer", with("rpm", 1500.5), Reject::kWrongType, "field 'rpm': expected an integer, got 1500.5"},
-      {"NaN", with("sensors.temp", nan), Reject::kNotFinite, "field 'sensors.temp': NaN is not a valid reading"},
-      {"infinity", with("load", std::numeric_limits<double>::infinity()), Reject::kNotFinite, "field 'load': infinity"},
+      {"string", with("sensors.temp", std::string("hot")), Reject::kWrongType,
+       "field 'sensors.temp': expected a number, got a string"},
+      {"not an integer", with("rpm", 1500.5), Reject::kWrongType,
+       "field 'rpm': expected an integer, got 1500.5"},
+      {"NaN", with("sensors.temp", nan), Reject::kNotFinite,
+       "field 'sensors.temp': NaN is not a valid reading"},
+      {"infinity", with("load", std::numeric_limits<double>::infinity()), Reject::kNotFinite,
+       "field 'load': infinity"},
       {"NaN inside a burst", burst_with_nan, Reject::kNotFinite, "field 'load': NaN"},
-      {"empty array", with("load", std::vector<double>{}), Reject::kWrongLength, "field 'load': expected a number per reading, got an array of 0"},
+      {"empty array", with("load", std::vector<double>{}), Reject::kWrongLength,
+       "field 'load': expected a number per reading, got an array of 0"},
       {"burst lengths disagree", with("load", std::vector<double>{1, 2}), Reject::kWrongLength,
        "field 'load': holds 2 reading(s), but field 'rpm' holds 1"},
-      {"timestamp not a number", with("ts", std::string("noon")), Reject::kWrongType, "field 'ts': expected a number, got a string"},
+      {"timestamp not a number", with("ts", std::string("noon")), Reject::kWrongType,
+       "field 'ts': expected a number, got a string"},
   };
   for (const auto& c : cases) {
     Reject reason{};
@@ -91,7 +98,8 @@ TEST(ReadingsTest, EveryBadTelemetryCaseNamesTheField) {
     ASSERT_FALSE(r.ok()) << c.what;
     EXPECT_EQ(r.status().code(), core::StatusCode::kInvalidArgument) << c.what;
     EXPECT_EQ(reason, c.reason) << c.what;
-    EXPECT_NE(r.status().message().find(c.expect), std::string::npos) << c.what << ": " << r.status().message();
+    EXPECT_NE(r.status().message().find(c.expect), std::string::npos)
+        << c.what << ": " << r.status().message();
   }
 }
 
@@ -102,7 +110,8 @@ output: [{name: s, data_type: FP32, dims: [1]}]
 device:
   inputs: [{name: accel, fields: [{name: xyz, length: 3}]}]
   window: {count: 4}
-)"), 1);
+)"),
+                           1);
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   Reject reason{};
   Telemetry t;
@@ -112,13 +121,16 @@ device:
   EXPECT_EQ(r->count, 2);
   t.fields["xyz"] = std::vector<double>{1, 2, 3, 4};
   auto bad = ExtractReadings(*plan, t, nullptr, &reason);
-  EXPECT_NE(bad.status().message().find("field 'xyz': expected 3 numbers per reading, got an array of 4"),
-            std::string::npos)
+  EXPECT_NE(
+      bad.status().message().find("field 'xyz': expected 3 numbers per reading, got an array of 4"),
+      std::string::npos)
       << bad.status().message();
   EXPECT_EQ(reason, Reject::kWrongLength);
   t.fields["xyz"] = 1.0;
   bad = ExtractReadings(*plan, t, nullptr, &reason);
-  EXPECT_NE(bad.status().message().find("field 'xyz': expected an array of 3 numbers, got a number"), std::string::npos);
+  EXPECT_NE(
+      bad.status().message().find("field 'xyz': expected an array of 3 numbers, got a number"),
+      std::string::npos);
 }
 
 TEST(ReadingsTest, DeviceIdFromFieldOrRoute) {
@@ -131,7 +143,8 @@ TEST(ReadingsTest, DeviceIdFromFieldOrRoute) {
   EXPECT_EQ(*DeviceIdOf(c, "", t), "42");
   t.fields["meta.id"] = std::vector<double>{1};
   auto bad = DeviceIdOf(c, "", t);
-  EXPECT_NE(bad.status().message().find("field 'meta.id': expected a string or a whole number"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("field 'meta.id': expected a string or a whole number"),
+            std::string::npos);
 }
 
 }  // namespace

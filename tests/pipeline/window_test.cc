@@ -14,8 +14,8 @@ core::DeviceWindow CountWindow(int64_t count, int64_t hop, double max_gap = 0) {
   return w;
 }
 
-core::DeviceWindow TimeWindow(double length, double hop, double period, core::DeviceWindow::Fill fill,
-                              double max_gap = 0) {
+core::DeviceWindow TimeWindow(double length, double hop, double period,
+                              core::DeviceWindow::Fill fill, double max_gap = 0) {
   core::DeviceWindow w;
   w.kind = core::DeviceWindow::Kind::kTime;
   w.length_secs = length;
@@ -27,11 +27,14 @@ core::DeviceWindow TimeWindow(double length, double hop, double period, core::De
 }
 
 // Adds one scalar reading; returns the windows it completed.
-std::vector<std::vector<double>> AddOne(WindowBuffer& b, double t, double v, core::Status* st = nullptr) {
+std::vector<std::vector<double>> AddOne(WindowBuffer& b, double t, double v,
+                                        core::Status* st = nullptr) {
   WindowBuffer::Added added;
   core::Status s = b.Add(t, 0, &v, 1, &added);
-  if (st) *st = s;
-  else EXPECT_TRUE(s.ok()) << s.ToString();
+  if (st)
+    *st = s;
+  else
+    EXPECT_TRUE(s.ok()) << s.ToString();
   return added.windows;
 }
 
@@ -83,7 +86,8 @@ TEST(CountWindowTest, LateReadingIsRefusedAndChangesNothing) {
   core::Status st;
   EXPECT_TRUE(AddOne(b, 15, 9, &st).empty());
   EXPECT_EQ(st.code(), core::StatusCode::kInvalidArgument);
-  EXPECT_NE(st.message().find("older than the last window sent"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("older than the last window sent"), std::string::npos)
+      << st.message();
   EXPECT_EQ(AddOne(b, 30, 3), (Windows{{2, 3}}));
 }
 
@@ -98,13 +102,15 @@ TEST(CountWindowTest, GapLongerThanMaxGapStartsAfresh) {
 }
 
 TEST(TimeWindowTest, ResamplesOnThePeriodAndPadsGapsWithThePreviousValue) {
-  auto spec = TimeWindow(/*length=*/4, /*hop=*/4, /*period=*/1, core::DeviceWindow::Fill::kPrevious);
+  auto spec =
+      TimeWindow(/*length=*/4, /*hop=*/4, /*period=*/1, core::DeviceWindow::Fill::kPrevious);
   WindowBuffer b(&spec, 1);
   AddOne(b, 0.0, 1);
   AddOne(b, 0.5, 2);  // same slot: the last reading wins
   AddOne(b, 2.2, 3);  // slot 1 is empty: repeats 2
   EXPECT_TRUE(AddOne(b, 3.9, 4).empty());
-  EXPECT_EQ(AddOne(b, 4.0, 5), (Windows{{2, 2, 3, 4}})) << "complete once a reading falls after its end";
+  EXPECT_EQ(AddOne(b, 4.0, 5), (Windows{{2, 2, 3, 4}}))
+      << "complete once a reading falls after its end";
 }
 
 TEST(TimeWindowTest, ZeroFillAndHop) {
