@@ -46,86 +46,73 @@ std::vector<double> Unpack(const core::Tensor& t) {
   return out;
 }
 
+// Calls f(TypeTag<T>{}) with the C++ type of a numeric element type; false
+// for the others.
+template <typename T>
+struct TypeTag {
+  using type = T;
+};
+
+template <typename F>
+bool WithNumericType(core::DataType type, F&& f) {
+  using core::DataType;
+  switch (type) {
+    case DataType::kBool:
+      f(TypeTag<bool>{});
+      return true;
+    case DataType::kUint8:
+      f(TypeTag<uint8_t>{});
+      return true;
+    case DataType::kUint16:
+      f(TypeTag<uint16_t>{});
+      return true;
+    case DataType::kUint32:
+      f(TypeTag<uint32_t>{});
+      return true;
+    case DataType::kUint64:
+      f(TypeTag<uint64_t>{});
+      return true;
+    case DataType::kInt8:
+      f(TypeTag<int8_t>{});
+      return true;
+    case DataType::kInt16:
+      f(TypeTag<int16_t>{});
+      return true;
+    case DataType::kInt32:
+      f(TypeTag<int32_t>{});
+      return true;
+    case DataType::kInt64:
+      f(TypeTag<int64_t>{});
+      return true;
+    case DataType::kFp32:
+      f(TypeTag<float>{});
+      return true;
+    case DataType::kFp64:
+      f(TypeTag<double>{});
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 core::Tensor ToTensor(core::DataType type, core::Shape shape, std::span<const double> values) {
-  using core::DataType;
   std::vector<uint8_t> bytes;
-  switch (type) {
-    case DataType::kBool:
-      bytes = Pack<bool>(values);
-      break;
-    case DataType::kUint8:
-      bytes = Pack<uint8_t>(values);
-      break;
-    case DataType::kUint16:
-      bytes = Pack<uint16_t>(values);
-      break;
-    case DataType::kUint32:
-      bytes = Pack<uint32_t>(values);
-      break;
-    case DataType::kUint64:
-      bytes = Pack<uint64_t>(values);
-      break;
-    case DataType::kInt8:
-      bytes = Pack<int8_t>(values);
-      break;
-    case DataType::kInt16:
-      bytes = Pack<int16_t>(values);
-      break;
-    case DataType::kInt32:
-      bytes = Pack<int32_t>(values);
-      break;
-    case DataType::kInt64:
-      bytes = Pack<int64_t>(values);
-      break;
-    case DataType::kFp32:
-      bytes = Pack<float>(values);
-      break;
-    case DataType::kFp64:
-      bytes = Pack<double>(values);
-      break;
-    default:
-      break;
-  }
+  WithNumericType(type, [&](auto tag) { bytes = Pack<typename decltype(tag)::type>(values); });
   return core::Tensor::FromBytes(type, std::move(shape), std::move(bytes));
 }
 
 core::StatusOr<std::vector<double>> ToDoubles(const core::Tensor& t, std::string_view what) {
-  using core::DataType;
   if (!IsNumeric(t.dtype())) {
     return core::InvalidArgument(std::string(what) + " is " +
                                  std::string(core::DataTypeName(t.dtype())) +
                                  ", not a numeric tensor");
   }
   RETURN_IF_ERROR(t.Validate(what));
-  switch (t.dtype()) {
-    case DataType::kBool:
-      return Unpack<bool>(t);
-    case DataType::kUint8:
-      return Unpack<uint8_t>(t);
-    case DataType::kUint16:
-      return Unpack<uint16_t>(t);
-    case DataType::kUint32:
-      return Unpack<uint32_t>(t);
-    case DataType::kUint64:
-      return Unpack<uint64_t>(t);
-    case DataType::kInt8:
-      return Unpack<int8_t>(t);
-    case DataType::kInt16:
-      return Unpack<int16_t>(t);
-    case DataType::kInt32:
-      return Unpack<int32_t>(t);
-    case DataType::kInt64:
-      return Unpack<int64_t>(t);
-    case DataType::kFp32:
-      return Unpack<float>(t);
-    case DataType::kFp64:
-      return Unpack<double>(t);
-    default:
-      break;
-  }
-  return core::Internal("unreachable datatype");
+  std::vector<double> out;
+  WithNumericType(t.dtype(), [&](auto tag) { out = Unpack<typename decltype(tag)::type>(t); });
+  return out;
 }
 
 }  // namespace infergate::pipeline
