@@ -47,6 +47,26 @@ TEST(InspectDeviceE2ETest, ClassifierContractJson) {
   EXPECT_EQ(d["reply"]["top_k"].size(), 2u);
 }
 
+TEST(InspectDeviceE2ETest, StatefulContractShowsTheStateTensors) {
+  testing::TempDir repo;
+  fs::create_directories(repo.path() / "mean" / "1");
+  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx",
+                repo.path() / "mean" / "1" / "model.onnx");
+  repo.Write("mean/config.yaml",
+             "device:\n  inputs: [{name: x, fields: [{name: v, example: 3}]}]\n"
+             "  window: {length_secs: 4, period_secs: 1}\n"
+             "  state: [{input: h_in, output: h_out}]\n  result: {output: mean}\n");
+  Process p({INFERGATE_BINARY, "inspect", (repo.path() / "mean").string()});
+  EXPECT_EQ(p.Wait(), 0) << p.Output();
+  const std::string& out = p.Output();
+  EXPECT_NE(out.find("state:      h_in <- h_out (initially 0)"), std::string::npos) << out;
+  EXPECT_NE(out.find("A device sends (5 messages like this before the first inference)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("h_in        FP32  [1,2]     0, 0"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"score\":3,"), std::string::npos) << "the mean of four 3s\n" << out;
+}
+
 TEST(InspectDeviceE2ETest, ContractThatDoesNotFitIsAConfigProblem) {
   testing::TempDir repo;
   fs::create_directories(repo.path() / "v" / "1");
