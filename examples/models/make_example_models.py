@@ -423,7 +423,7 @@ output:
   - name: anomaly_score
     data_type: FP32
     dims: [1]
-"""
+""" + vibration_device_section(threshold)
     write_text(os.path.join(ROOT, "vibration_anomaly", "config.yaml"), config)
 
     # Sample requests: one healthy and one faulty window.
@@ -624,7 +624,7 @@ output:
   - name: probabilities
     data_type: FP32
     dims: [4]
-"""
+""" + maintenance_device_section()
     write_text(os.path.join(ROOT, "predictive_maintenance", "config.yaml"), config)
 
     rows = np.array([[52.3, 0.182, 6.05, 1480.0, 1250.0],     # a healthy pump
@@ -648,6 +648,70 @@ output:
             "n_test": len(y_test), "n_train": len(y_train), "confusion": confusion}
 
 
+def vibration_device_section(threshold):
+    """The device contract: a sensor sends acceleration samples, one or a
+    few per message; infergate gathers 64 per device and reports changes."""
+    return f"""\
+# Device contract: what a sensor sends and what it is told (docs/configuration.md).
+# A message carries one or more samples in g, in order, sampled at 1 kHz:
+#   {{"accel": [0.12, 0.31, -0.05, 0.44], "ts": 1732540000.125}}
+# infergate keeps the last 64 samples of each device and runs the model every 32;
+# the device (or a dashboard) hears only when the verdict changes.
+device:
+  max_devices: 10000
+  idle_ttl_secs: 600
+  inputs:
+    - name: accel
+      fields:
+        - {{name: accel, unit: g, example: 0.0}}
+  window: {{count: 64, hop: 32, max_gap_secs: 1.0}}
+  result:
+    output: anomaly_score
+    kind: score
+    threshold: {threshold}
+    alert_label: anomaly
+    normal_label: normal
+    on: change
+    fields: {{score: anomaly_score}}
+"""
+
+
+def maintenance_device_section():
+    """The device contract: one telemetry row per message, named fields in
+    the model's feature order; a report when the predicted state changes."""
+    units = {"temperature_c": "degC", "vibration_rms_g": "g", "pressure_bar": "bar",
+             "rpm": "1/min", "hours_since_service": "h"}
+    examples = {"temperature_c": 52.3, "vibration_rms_g": 0.182, "pressure_bar": 6.05,
+                "rpm": 1480, "hours_since_service": 1250}
+    lines = []
+    for name, _ in FEATURES:
+        missing = ", missing: last" if name == "hours_since_service" else ""
+        lines.append(f"        - {{name: {name}, unit: {units[name]}, example: {examples[name]}{missing}}}")
+    fields = "\n".join(lines)
+    labels = ", ".join(CLASSES)
+    alerts = ", ".join(CLASSES[1:])
+    return f"""\
+# Device contract: what a pump sends and what it is told (docs/configuration.md).
+#   {{"temperature_c": 78.4, "vibration_rms_g": 0.226, "pressure_bar": 4.62, "rpm": 1510,
+#    "hours_since_service": 2100}}
+# hours_since_service may be left out; the device's last value is used.
+device:
+  max_devices: 10000
+  idle_ttl_secs: 3600
+  inputs:
+    - name: features
+      fields:
+{fields}
+  result:
+    output: probabilities
+    kind: classes
+    labels: [{labels}]
+    top_k: 2
+    alert_labels: [{alerts}]
+    on: change
+"""
+
+
 # --------------------------------------------------------------------------
 # README
 # --------------------------------------------------------------------------
@@ -669,6 +733,7 @@ runs; nothing is downloaded.
 ```
 examples/
   sample_requests/          KServe v2 request bodies and their expected outputs
+  device_simulator.py       simulated devices publishing telemetry to an MQTT broker
 examples/models/
   vibration_anomaly/        config.yaml, 1/model.onnx
   predictive_maintenance/   config.yaml, 1/model.onnx
@@ -756,6 +821,26 @@ Confusion matrix (rows: true class, columns: predicted):
 | | normal | bearing_wear | overheating | imbalance |
 |---|---|---|---|---|
 {conf_rows}
+
+## Device contracts
+
+Each `config.yaml` ends with a `device:` section (docs/configuration.md) that
+lets a device send telemetry in its own terms and get a verdict back:
+
+- `vibration_anomaly`: a sensor sends acceleration samples, one or a few per
+  message (`{{"accel": [0.12, 0.31, -0.05, 0.44], "ts": 1732540000.125}}`);
+  infergate keeps the last 64 of each device, runs the model every 32, and
+  reports `anomaly` when `anomaly_score` exceeds the threshold above, only
+  when a device's verdict changes (`on: change`).
+- `predictive_maintenance`: a pump sends one telemetry row per message with
+  the five named fields (`hours_since_service` may be left out: the last value
+  is used); the reply names the predicted state and the two most likely ones,
+  again only when the state changes.
+
+`infergate inspect examples/models/<model>` shows, for each, an example
+message, the tensors the model sees and the reply. `../device_simulator.py`
+publishes such telemetry to an MQTT broker, from healthy devices and from
+devices that turn faulty (`--fault-after SECONDS`).
 
 ## Sample requests
 

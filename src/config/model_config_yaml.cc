@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "config/device_contract_yaml.h"
 #include "config/yaml_util.h"
 
 namespace infergate::config {
@@ -141,7 +142,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
                               {"name", "platform", "backend", "default_model_filename",
                                "max_batch_size", "version_policy", "instance_count",
                                "instance_group", "input", "output", "dynamic_batching",
-                               "onnxruntime", "description"}));
+                               "onnxruntime", "description", "device"}));
   if (root["name"]) {
     ASSIGN_OR_RETURN(std::string name, r.String(root["name"], "name"));
     if (name != config->name) {
@@ -190,6 +191,10 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
   if (root["output"]) RETURN_IF_ERROR(ParseTensors(r, root["output"], "output", &config->outputs));
   if (root["dynamic_batching"]) RETURN_IF_ERROR(ParseDynamicBatching(r, root["dynamic_batching"], config));
   if (root["onnxruntime"]) RETURN_IF_ERROR(ParseRuntime(r, root["onnxruntime"], config));
+  if (root["device"]) {
+    config->device.emplace();
+    RETURN_IF_ERROR(ParseDeviceContract(r, root["device"], &*config->device));
+  }
   return Status::Ok();
 }
 

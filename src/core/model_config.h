@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/datatype.h"
+#include "core/device_contract.h"
 #include "core/model.h"
 #include "core/shape.h"
 #include "core/status.h"
@@ -63,6 +65,9 @@ struct ModelConfig {
   DynamicBatchingConfig dynamic_batching;
   RuntimeOptions runtime;
   std::string description;
+  // The `device:` section: how telemetry becomes inputs and what the outputs
+  // mean. Checked against the model by src/pipeline when a version loads.
+  std::optional<DeviceContract> device;
   // Top-level keys filled in from the model file rather than config.yaml
   // ("max_batch_size", "input", "output", "input.x.dims", ...).
   std::set<std::string> autofilled;

@@ -163,6 +163,7 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelRepository::LoadVersion(
   std::vector<std::unique_ptr<ModelInstance>> instances;
   ASSIGN_OR_RETURN(auto first, options_.backend->Load(file, config.runtime));
   RETURN_IF_ERROR(CompleteConfig(first->signature(), &config).WithPrefix("config.yaml"));
+  if (options_.check_config) RETURN_IF_ERROR(options_.check_config(config).WithPrefix("config.yaml"));
   instances.push_back(std::move(first));
   for (int i = 1; i < config.instance_count; ++i) {
     ASSIGN_OR_RETURN(auto more, options_.backend->Load(file, config.runtime));

@@ -76,6 +76,11 @@ struct ModelStatus {
 using ConfigParser =
     std::function<StatusOr<ModelConfig>(const std::filesystem::path& file, const std::string& model_name)>;
 
+// Checks a version's completed config further (e.g. the device contract
+// against the model's inputs and outputs); an error leaves the version
+// UNAVAILABLE with that reason. Called from the thread that loads.
+using ConfigChecker = std::function<Status(const ModelConfig& config)>;
+
 // Called from the thread that polled: kVersionReady just before Get() can
 // return the version, kVersionRemoved just after Get() stopped returning it.
 // Listeners must not call back into the repository's Poll/Load/Unload.
@@ -92,6 +97,7 @@ class ModelRepository {
     std::filesystem::path root;
     Backend* backend = nullptr;  // not owned; outlives the repository
     ConfigParser parse_config;
+    ConfigChecker check_config;  // may be empty
   };
 
   static StatusOr<std::unique_ptr<ModelRepository>> Create(Options options);

@@ -41,6 +41,11 @@ void LoadFile(core::Backend& backend, InspectReport* r) {
   r->signature = (*instance)->signature();
   if (auto st = core::CompleteConfig(r->signature, &r->config); !st.ok()) {
     r->config_error = (r->config_error.empty() ? "" : r->config_error + "; ") + "config.yaml: " + st.message();
+  } else if (r->config.device) {
+    r->device = InspectDevice(r->config, r->version, instance->get());
+    if (!r->device->error.empty()) {
+      r->config_error = (r->config_error.empty() ? "" : r->config_error + "; ") + "config.yaml: " + r->device->error;
+    }
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,19 @@
 #include "core/status.h"
 
 namespace infergate::server {
+
+// The device contract seen from both sides: one example message a device
+// sends, the tensors the model then sees, and the reply the device gets
+// (from running the model on them when it loads).
+struct DeviceView {
+  std::string error;            // the contract does not fit the model
+  std::string telemetry_json;   // one example message
+  int64_t messages = 0;         // such messages before the first inference
+  std::vector<core::InferInput> inputs;  // what the model sees
+  std::string reply_json;       // what the device is told
+  bool reply_sent = true;       // false: the on: rule keeps this one quiet
+  std::string run_error;        // running the model on the example failed
+};
 
 struct InspectReport {
   std::string model_name;
@@ -28,7 +42,12 @@ struct InspectReport {
   std::string config_error;                 // config.yaml problems
   core::ModelSignature signature;
   core::ModelConfig config;                 // effective: config.yaml + filled from the file
+  std::optional<DeviceView> device;         // when config.yaml has a device section
 };
+
+// Feeds example readings through the model's contract (and `instance`, when
+// not null) to fill a DeviceView.
+DeviceView InspectDevice(const core::ModelConfig& config, int64_t version, core::ModelInstance* instance);
 
 // Inspects PATH; one report per model (several for a repository). Errors only
 // when PATH itself is unusable; a model that fails to load is a report with

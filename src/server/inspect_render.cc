@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "pipeline/tensor_values.h"
 #include "server/inspect.h"
 
 namespace infergate::server {
@@ -102,6 +103,115 @@ nlohmann::json TensorConfigsJson(const std::vector<core::TensorConfig>& list) {
   return arr;
 }
 
+std::string Num(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+std::string WindowText(const core::DeviceWindow& w) {
+  std::string s;
+  switch (w.kind) {
+    case core::DeviceWindow::Kind::kNone: return "none: every reading is one inference";
+    case core::DeviceWindow::Kind::kCount:
+      s = "count: the last " + std::to_string(w.count) + " readings, every " + std::to_string(w.hop) + " readings";
+      break;
+    case core::DeviceWindow::Kind::kTime:
+      s = "time: " + Num(w.length_secs) + " s on a " + Num(w.period_secs) + " s grid (" + std::to_string(w.rows()) +
+          " slots, empty ones " + (w.fill == core::DeviceWindow::Fill::kZero ? "0" : "repeat the previous value") +
+          "), every " + Num(w.hop_secs) + " s";
+      break;
+  }
+  if (w.max_gap_secs > 0) s += "; a pause over " + Num(w.max_gap_secs) + " s starts afresh";
+  return s;
+}
+
+std::string FieldText(const core::DeviceField& f) {
+  std::string s = f.path + (f.length > 0 ? "[" + std::to_string(f.length) + "]" : "");
+  s += f.integer ? "  int" : "  float";
+  if (!f.unit.empty()) s += "  unit " + f.unit;
+  if (f.normalize.kind == core::FieldNormalization::Kind::kMeanStd) {
+    s += "  (x - " + Num(f.normalize.mean) + ") / " + Num(f.normalize.std);
+  } else if (f.normalize.kind == core::FieldNormalization::Kind::kMinMax) {
+    s += "  (x - " + Num(f.normalize.min) + ") / " + Num(f.normalize.max - f.normalize.min);
+  }
+  s += "  missing: " + std::string(core::MissingPolicyName(f.missing));
+  if (f.missing == core::MissingPolicy::kDefault) s += " " + Num(f.default_value);
+  return s;
+}
+
+std::string ResultText(const core::DeviceResult& r) {
+  std::string s = "output " + r.output + ", ";
+  const std::string t = r.threshold ? Num(*r.threshold) : "";
+  if (r.kind == core::DeviceResult::Kind::kScore) {
+    s += r.threshold ? "score " + std::string(r.below ? "< " : "> ") + t + " -> " + r.alert_label + ", else " + r.normal_label
+                     : "the score as it is";
+  } else {
+    s += "classes [";
+    for (size_t i = 0; i < r.labels.size(); ++i) s += (i ? ", " : "") + r.labels[i];
+    s += "], top " + std::to_string(r.top_k);
+    if (!r.alert_labels.empty()) {
+      s += "; alert on ";
+      for (size_t i = 0; i < r.alert_labels.size(); ++i) s += (i ? ", " : "") + r.alert_labels[i];
+      if (r.threshold) s += " with score >= " + t;
+    }
+  }
+  return s + "; on: " + std::string(core::ResultOnName(r.on));
+}
+
+std::string TensorPreview(const core::Tensor& t) {
+  auto values = pipeline::ToDoubles(t, "tensor");
+  if (!values.ok()) return "";
+  std::string s;
+  for (size_t i = 0; i < std::min<size_t>(values->size(), 8); ++i) s += (i ? ", " : "") + Num((*values)[i]);
+  return s + (values->size() > 8 ? ", ..." : "");
+}
+
+void RenderDevice(std::ostringstream& out, const core::DeviceContract& c, const DeviceView& v) {
+  out << "\nDevice contract (config.yaml device:)\n";
+  out << "  device id:  " << (c.id_field.empty() ? "named by the route (MQTT topic capture, HTTP path)" : "field '" + c.id_field + "'") << "\n";
+  out << "  time:       field '" << c.timestamp_field << "' in seconds, else the arrival time\n";
+  out << "  window:     " << WindowText(c.window) << "\n";
+  out << "  devices:    at most " << c.max_devices << ", forgotten after " << Num(c.idle_ttl_secs) << " s idle; field '"
+      << c.reset_field << "' resets one\n";
+  for (const auto& in : c.inputs) {
+    out << "  input " << in.name << " takes, per reading:\n";
+    for (const auto& f : in.fields) out << "    " << FieldText(f) << "\n";
+  }
+  for (const auto& s : c.state) out << "  state:      " << s.input << " <- " << s.output << " (initially " << Num(s.initial) << ")\n";
+  out << "  result:     " << ResultText(c.result) << "\n";
+  if (!v.error.empty()) return;
+  out << "\nA device sends";
+  if (v.messages > 1) out << " (" << v.messages << " messages like this before the first inference)";
+  out << ":\n  " << v.telemetry_json << "\n";
+  if (v.inputs.empty()) return;
+  out << "The model sees:\n";
+  for (const auto& in : v.inputs) {
+    out << "  " << Pad(in.name, 12) << Pad(std::string(core::DataTypeName(in.tensor.dtype())), 6)
+        << Pad(core::ShapeToString(in.tensor.shape()), 10) << TensorPreview(in.tensor) << "\n";
+  }
+  if (!v.run_error.empty()) {
+    out << "Running the model on it failed: " << v.run_error << "\n";
+  } else if (!v.reply_json.empty()) {
+    out << "The device is told" << (v.reply_sent ? "" : " (when the on: rule lets it through)") << ":\n  " << v.reply_json << "\n";
+  }
+}
+
+nlohmann::json DeviceJson(const DeviceView& v) {
+  nlohmann::json j;
+  if (!v.error.empty()) j["error"] = v.error;
+  if (!v.telemetry_json.empty()) j["telemetry"] = nlohmann::json::parse(v.telemetry_json);
+  j["messages_before_first_inference"] = v.messages;
+  auto inputs = nlohmann::json::array();
+  for (const auto& in : v.inputs) {
+    inputs.push_back({{"name", in.name}, {"datatype", core::DataTypeName(in.tensor.dtype())}, {"shape", in.tensor.shape()}});
+  }
+  j["tensors"] = inputs;
+  if (!v.reply_json.empty()) j["reply"] = nlohmann::json::parse(v.reply_json);
+  if (!v.run_error.empty()) j["run_error"] = v.run_error;
+  return j;
+}
+
 }  // namespace
 
 std::string RenderInspectText(const InspectReport& r) {
@@ -134,6 +244,7 @@ std::string RenderInspectText(const InspectReport& r) {
   RenderTensors(out, "Outputs", sig.outputs, r.config.outputs, batched);
   out << "\n";
   RenderConfig(out, r.config);
+  if (r.config.device && r.device) RenderDevice(out, *r.config.device, *r.device);
   return out.str();
 }
 
@@ -175,6 +286,7 @@ std::string RenderInspectJson(const std::vector<InspectReport>& reports) {
                      {"onnxruntime", {{"intra_op_threads", c.runtime.intra_op_threads},
                                       {"graph_optimization_level", c.runtime.graph_optimization_level}}},
                      {"autofilled", c.autofilled}};
+      if (r.device) j["device"] = DeviceJson(*r.device);
     }
     arr.push_back(std::move(j));
   }

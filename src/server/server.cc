@@ -8,6 +8,7 @@
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
 #include "frontends/mqtt/mqtt_frontend.h"
+#include "pipeline/plan.h"
 
 namespace infergate::server {
 
@@ -22,6 +23,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   repo_options.root = config.model_repository;
   repo_options.backend = backend.get();
   repo_options.parse_config = &config::ParseModelConfigFile;
+  repo_options.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   ASSIGN_OR_RETURN(auto repository, core::ModelRepository::Create(std::move(repo_options)));
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(backend), std::move(repository)));
   if (!server->config_.mqtt.broker.empty()) {
@@ -37,7 +39,9 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
     : config_(std::move(config)),
       backend_(std::move(backend)),
       repository_(std::move(repository)),
-      dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)) {}
+      dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)),
+      contracts_(std::make_unique<pipeline::DeviceContracts>(
+          repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {}
 
 Server::~Server() { Stop(); }
 

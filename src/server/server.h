@@ -20,6 +20,7 @@
 #include "core/model.h"
 #include "core/model_repository.h"
 #include "core/status.h"
+#include "pipeline/contracts.h"
 
 namespace infergate::mqtt {
 class MqttFrontend;
@@ -40,6 +41,8 @@ class Server {
   core::ModelRepository& repository() { return *repository_; }
   core::InferenceService& inference() { return *dispatcher_; }
   core::MetricsRegistry& metrics() { return metrics_; }
+  // Device contracts of the loaded models (telemetry -> requests -> results).
+  pipeline::DeviceContracts& contracts() { return *contracts_; }
   const config::ServerConfig& config() const { return config_; }
 
  private:
@@ -57,7 +60,8 @@ class Server {
   std::unique_ptr<core::Backend> backend_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
-  // Frontends: destroyed before the dispatcher they submit to.
+  std::unique_ptr<pipeline::DeviceContracts> contracts_;
+  // Frontends: destroyed before the dispatcher and contracts they use.
   std::unique_ptr<mqtt::MqttFrontend> mqtt_;  // null while mqtt.broker is empty
 
   std::mutex mu_;

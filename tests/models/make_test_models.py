@@ -158,6 +158,40 @@ def string_upper_model():
                              "locale C.UTF-8).")
 
 
+def running_mean_model():
+    """A stateful model for device contracts: the mean of every reading a
+    device has sent, carried in a state tensor h = [sum, count]."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])
+    h_in = helper.make_tensor_value_info("h_in", TensorProto.FLOAT, ["batch", 2])
+    mean = helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", 1])
+    h_out = helper.make_tensor_value_info("h_out", TensorProto.FLOAT, ["batch", 2])
+    inits = [
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "zero_i"),
+        numpy_helper.from_array(np.array([2], dtype=np.int64), "two_i"),
+        numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+        numpy_helper.from_array(np.array(4.0, dtype=np.float32), "four"),
+    ]
+    nodes = [
+        helper.make_node("ReduceSum", ["x", "axis1"], ["sum"], name="window_sum", keepdims=1),
+        helper.make_node("Mul", ["sum", "zero"], ["zeros"], name="zeros"),
+        helper.make_node("Add", ["zeros", "four"], ["count"], name="window_count"),
+        helper.make_node("Concat", ["sum", "count"], ["delta"], name="delta", axis=1),
+        helper.make_node("Add", ["h_in", "delta"], ["h_out"], name="accumulate"),
+        helper.make_node("Slice", ["h_out", "zero_i", "axis1", "axis1"], ["total"], name="total"),
+        helper.make_node("Slice", ["h_out", "axis1", "two_i", "axis1"], ["n"], name="n"),
+        helper.make_node("Div", ["total", "n"], ["mean"], name="mean"),
+    ]
+    graph = helper.make_graph(nodes, "running_mean", [x, h_in], [mean, h_out], initializer=inits)
+    return make_model(graph, "Stateful: h_out = h_in + [sum(x), 4]; mean = h_out[0] / h_out[1], "
+                             "the mean of every window seen (FP32 x [batch, 4], h [batch, 2]).")
+
+
+def running_mean_reference(x, h):
+    h_out = h + np.stack([x.sum(axis=1), np.full(x.shape[0], 4.0, dtype=np.float32)], axis=1)
+    return h_out[:, 0:1] / h_out[:, 1:2], h_out
+
+
 def unsupported_op_model():
     x = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, ["batch", 4])
@@ -202,6 +236,7 @@ def main():
     written.append(save_checked(mlp16_model(1), "mlp16_fixed.onnx"))
     written.append(save_checked(add_sub_model(), "add_sub.onnx"))
     written.append(save_checked(string_upper_model(), "string_upper.onnx"))
+    written.append(save_checked(running_mean_model(), "running_mean.onnx"))
 
     # Files that must be rejected.
     with open(mlp16_path, "rb") as f:

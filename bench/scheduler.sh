@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The scheduler benchmarks (docs/benchmarks.md, "Dynamic batching"): each
+# figure is a ratio of two things measured alternately in one run, on one
+# server, so the shared machine's load falls on both sides alike.
+#
+#   1. mlp_heavy (512 -> 2048 -> 2048 -> 16, 5.2 M parameters), 64 HTTP
+#      clients: dynamic batching on vs off (target >= 3x throughput);
+#   2. mlp16 (tests/models), 64 HTTP clients: batching on vs off; throughput
+#      must not drop and p99 must stay within max_queue_delay + 2 ms;
+#   3. mobilenet_v2 (torchvision, random weights), through the server over
+#      HTTP with the binary tensor extension vs raw ONNX Runtime in-process at
+#      the same thread settings (bench/ort_throughput; target >= 0.97x).
+#
+# Usage: bench/scheduler.sh [--rounds N] [--seconds S] [--out FILE]
+# Needs a build (scripts/build.sh) and Debian's python3-torch and
+# python3-torchvision for the models (installed here when missing).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${INFERGATE_BUILD_DIR:-$root/build}
+rounds=3
+seconds=5
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "usage: $0 [--rounds N] [--seconds S] [--out FILE]" >&2; exit 2 ;;
+  esac
+done
+
+if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    python3-torch python3-torchvision >/dev/null
+fi
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+repo=$work/models
+/usr/bin/python3 "$root/bench/models/make_bench_models.py" "$work/gen" >/dev/null
+# One model file, two names: the same weights with and without batching.
+add_model() {  # name source-file config-text
+  mkdir -p "$repo/$1/1"
+  ln -s "$2" "$repo/$1/1/model.onnx"
+  printf '%b' "$3" > "$repo/$1/config.yaml"
+}
+batched='max_batch_size: 64\ndynamic_batching: {max_queue_delay_microseconds: 500}\n'
+unbatched='max_batch_size: 64\n'
+add_model mlp_heavy_batched "$work/gen/mlp_heavy/1/model.onnx" "$batched"
+add_model mlp_heavy_unbatched "$work/gen/mlp_heavy/1/model.onnx" "$unbatched"
+add_model mlp16_batched "$root/tests/models/mlp16.onnx" "$batched"
+add_model mlp16_unbatched "$root/tests/models/mlp16.onnx" "$unbatched"
+add_model mobilenet_v2 "$work/gen/mobilenet_v2/1/model.onnx" 'max_batch_size: 8\n'
+
+"$build/src/infergate" serve --model-repository "$repo" --http-port 0 --grpc-port 0 \
+  --model-control-mode none --log-level info >"$work/server.log" 2>&1 &
+server_pid=$!
+port=""
+for _ in $(seq 1 600); do
+  port=$(sed -n 's/.*http: listening on [^ ]*:\([0-9]\+\).*/\1/p' "$work/server.log" | head -1)
+  [ -n "$port" ] && grep -q "infergate ready" "$work/server.log" && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
+  sleep 0.1
+done
+[ -n "$port" ] || { echo "the server did not report its HTTP port" >&2; cat "$work/server.log" >&2; exit 1; }
+
+bench() {  # label model input [extra flags] -> JSON row file
+  local label=$1 model=$2 input=$3; shift 3
+  "$build/tools/infergate-bench/infergate-bench" --target http --url "http://127.0.0.1:$port" \
+    --model "$model" --input "$input" --concurrency 64 --warmup 1 --duration "$seconds" \
+    --label "$label" --format json --progress off "$@" >>"$work/rows.jsonl"
+}
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds" >&2
+  bench heavy_on mlp_heavy_batched features:FP32:1,512 --binary
+  bench heavy_off mlp_heavy_unbatched features:FP32:1,512 --binary
+  bench mlp16_on mlp16_batched input:FP32:1,16
+  bench mlp16_off mlp16_unbatched input:FP32:1,16
+  bench mobilenet_server mobilenet_v2 image:FP32:1,3,224,224 --binary --concurrency 4
+  "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
+    | tail -1 >>"$work/raw.csv"
+done
+
+/usr/bin/python3 - "$work/rows.jsonl" "$work/raw.csv" "$rounds" "$seconds" <<'PY' | tee ${out:+"$out"}
+import json, statistics, sys
+rows_file, raw_file, rounds, seconds = sys.argv[1:5]
+docs, buf = [], ""
+for line in open(rows_file):
+    buf += line
+    if line.startswith("}"):
+        docs.append(json.loads(buf)); buf = ""
+by = {}
+for d in docs:
+    for r in d["rows"]:
+        by.setdefault(r["label"], []).append(r)
+def med(label, f):
+    return statistics.median(f(r) for r in by[label])
+thr = lambda r: r["throughput_rps"]
+p99 = lambda r: r["latency_ms"]["p99"]
+errs = lambda r: r["errors"]
+raw = [float(l.split(",")[4]) for l in open(raw_file) if l.strip()]
+print(f"rounds: {rounds}, {seconds} s each; medians over rounds\n")
+print("| case | throughput (req/s) | p50 ms | p99 ms | errors |")
+print("|---|---|---|---|---|")
+for label in ["heavy_on", "heavy_off", "mlp16_on", "mlp16_off", "mobilenet_server"]:
+    print(f"| {label} | {med(label, thr):.0f} | {med(label, lambda r: r['latency_ms']['p50']):.2f} | "
+          f"{med(label, p99):.2f} | {sum(errs(r) for r in by[label])} |")
+print(f"| mobilenet raw ORT (1 caller) | {statistics.median(raw):.1f} | | | |")
+print()
+print(f"- mlp_heavy batching on / off: {med('heavy_on', thr) / med('heavy_off', thr):.2f}x (target >= 3x)")
+print(f"- mlp16 batching on / off: {med('mlp16_on', thr) / med('mlp16_off', thr):.2f}x (target >= 1x); "
+      f"p99 on - off: {med('mlp16_on', p99) - med('mlp16_off', p99):+.2f} ms (target <= 0.5 + 2 ms)")
+print(f"- mobilenet_v2 server / raw ORT: {med('mobilenet_server', thr) / statistics.median(raw):.3f}x (target >= 0.97x)")
+PY

@@ -1,0 +1,169 @@
+// ContractRunner: the one façade frontends call to run a model's device
+// contract. It turns a device's telemetry into inference requests (through
+// the device's window and state) and the responses into results worth
+// sending.
+//
+//   frontend thread:   id = runner.DeviceId(topic_capture, telemetry)
+//                      requests = runner.Accept(id, telemetry)   // empty while the window fills
+//                      for each request: set on_complete, InferenceService::Submit
+//   on_complete (a scheduler thread):
+//                      outcome = runner.Interpret(id, *response)
+//                      outcome.status not OK -> an error reply; outcome.result -> publish it;
+//                      outcome.next -> submit them as above (stateful contracts only)
+//
+// Devices: one entry per device id, created by its first valid reading and
+// holding its window, its last reading (for missing: last), its state tensors
+// and its last label (for on: change). At most contract.max_devices entries;
+// a new device beyond that is refused (RESOURCE_EXHAUSTED) unless an idle one
+// can be evicted. A device idle for idle_ttl_secs (by the injected clock) is
+// evicted, which resets its window and state; eviction is checked on every
+// Accept and by EvictIdle, so no timer thread is needed.
+//
+// State: a contract with device.state runs one inference per device at a
+// time, since each needs the state the previous one returned. Windows that
+// complete meanwhile wait (at most kMaxPendingWindows per device; beyond that
+// the oldest is dropped and counted as `backlog`) and Interpret hands the next
+// one out in Outcome::next. So: call Interpret once for every request Accept
+// or Interpret returned, also when it failed.
+//
+// Metrics (label model=<name>):
+//   infergate_pipeline_devices                   gauge, devices tracked
+//   infergate_pipeline_device_memory_bytes       gauge, bytes held for them (windows, last
+//   readings, state, ids) infergate_pipeline_telemetry_rejected_total  counter, {reason}: see
+//   Reject in readings.h infergate_pipeline_devices_evicted_total     counter, idle devices
+//   forgotten infergate_pipeline_windows_total             counter, requests built
+//   infergate_pipeline_windows_skipped_total     counter, complete windows not sent (see window.h)
+//   infergate_pipeline_results_total             counter, {sent="true"|"false"} by the on: rule
+//
+// Ownership: requests returned belong to the caller; on_complete is unset.
+// Thread-safety: every method may be called from any thread (frontend event
+// loops and scheduler callbacks); one internal lock, held for the work on one
+// message, never while calling out.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/infer.h"
+#include "core/metrics.h"
+#include "core/model_config.h"
+#include "core/status.h"
+#include "pipeline/plan.h"
+#include "pipeline/postprocess.h"
+#include "pipeline/readings.h"
+#include "pipeline/telemetry.h"
+#include "pipeline/window.h"
+
+namespace infergate::pipeline {
+
+inline constexpr size_t kMaxPendingWindows = 8;
+
+class ContractRunner {
+ public:
+  struct Options {
+    const core::Clock* clock = &core::SteadyClock::Instance();  // not owned
+    core::MetricsRegistry* metrics = nullptr;                   // not owned; may be null
+  };
+
+  // `config` is a completed model config with a device section; requests
+  // name `version`. Errors as PlanContract.
+  static core::StatusOr<std::unique_ptr<ContractRunner>> Create(const core::ModelConfig& config,
+                                                                int64_t version, Options options);
+  ~ContractRunner();
+  ContractRunner(const ContractRunner&) = delete;
+  ContractRunner& operator=(const ContractRunner&) = delete;
+
+  // The device a message is from: the contract's id_field, else `route_id`
+  // (an MQTT topic capture, an HTTP path segment).
+  core::StatusOr<std::string> DeviceId(std::string_view route_id, const Telemetry& telemetry);
+
+  // Adds the message's readings to the device's window. Returns the requests
+  // of the windows it completed (none while the window fills). Errors name
+  // the field (INVALID_ARGUMENT) or say the device table is full
+  // (RESOURCE_EXHAUSTED); a refused message changes nothing.
+  core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> Accept(
+      const std::string& device_id, const Telemetry& telemetry);
+
+  struct Outcome {
+    core::Status status;           // the inference's error, or the result's
+    std::optional<Result> result;  // set when the on: rule says send
+    std::vector<std::unique_ptr<core::InferRequest>> next;  // stateful: the next window, to submit
+  };
+  // Reads `response` to a request Accept (or Interpret) built for `device_id`:
+  // carries state outputs to the device's next request and applies `on:`.
+  Outcome Interpret(const std::string& device_id, const core::InferResponse& response);
+
+  // Forgets the device's window, state and last label; false if unknown.
+  bool Reset(const std::string& device_id);
+  // Evicts devices idle for idle_ttl_secs; returns how many.
+  size_t EvictIdle();
+
+  size_t device_count() const;
+  size_t memory_bytes() const;
+  const ContractPlan& plan() const { return plan_; }
+
+ private:
+  struct Device {
+    Device(std::string id_in, const core::DeviceWindow* spec, int64_t width)
+        : id(std::move(id_in)), window(spec, width) {}
+    std::string id;
+    WindowBuffer window;
+    std::vector<double> last_row;            // empty before the first reading
+    std::vector<std::vector<double>> state;  // per StatePlan
+    std::vector<std::vector<double>>
+        pending;  // stateful: windows waiting for the state (a std::deque
+                  // would allocate 512 bytes per device even when empty)
+    bool in_flight = false;
+    bool discard_state = false;  // reset while a request was in flight: ignore its state
+    bool has_label = false;
+    std::string last_label;
+    core::TimePoint last_seen{};
+    size_t memory = 0;  // as last accounted
+  };
+  using DeviceList = std::list<Device>;
+
+  ContractRunner(ContractPlan plan, Options options);
+  Device* Find(const std::string& id);          // REQUIRES(mu_)
+  size_t EvictIdleLocked(core::TimePoint now);  // REQUIRES(mu_)
+  void Erase(DeviceList::iterator it);          // REQUIRES(mu_)
+  void ResetDevice(Device* d);                  // REQUIRES(mu_)
+  void Account(Device* d);                      // REQUIRES(mu_)
+  std::unique_ptr<core::InferRequest> BuildRequest(const Device& d,
+                                                   const std::vector<double>& window) const;
+  core::Status Refuse(Reject reason, core::Status status);
+  void QueueWindows(Device* d, std::vector<std::vector<double>> windows,
+                    std::vector<std::unique_ptr<core::InferRequest>>* out);  // REQUIRES(mu_)
+  void CarryState(Device* d, const core::InferResponse& response,
+                  core::Status* status);  // REQUIRES(mu_)
+
+  const ContractPlan plan_;
+  const Options options_;
+  const core::Duration ttl_;
+  const bool stateful_;
+
+  mutable std::mutex mu_;
+  DeviceList lru_;  // GUARDED_BY(mu_): least recently seen first
+  std::unordered_map<std::string, DeviceList::iterator> index_;  // GUARDED_BY(mu_)
+  size_t memory_ = 0;                                            // GUARDED_BY(mu_)
+
+  // Metrics; null when no registry was given.
+  core::Gauge* devices_gauge_ = nullptr;
+  core::Gauge* memory_gauge_ = nullptr;
+  core::Counter* rejected_[std::size(kAllRejects)] = {};
+  core::Counter* evicted_ = nullptr;
+  core::Counter* windows_ = nullptr;
+  core::Counter* skipped_ = nullptr;
+  core::Counter* sent_ = nullptr;
+  core::Counter* quiet_ = nullptr;
+};
+
+}  // namespace infergate::pipeline

@@ -1,0 +1,303 @@
+#include "pipeline/contract_runner.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "pipeline/contract_fixture.h"
+#include "pipeline/tensor_values.h"
+
+namespace infergate::pipeline {
+namespace {
+
+using std::chrono::seconds;
+
+// A model over a window of 4 scalar readings with an 2-element state.
+const char* kStatefulYaml = R"(
+max_batch_size: 8
+input: [{name: v, data_type: FP32, dims: [4]}, {name: h_in, data_type: FP32, dims: [2]}]
+output: [{name: score, data_type: FP32, dims: [1]}, {name: h_out, data_type: FP32, dims: [2]}]
+device:
+  max_devices: 2
+  idle_ttl_secs: 60
+  inputs: [{name: v, fields: [v]}]
+  window: {count: 4, hop: 2}
+  state: [{input: h_in, output: h_out, initial: 0}]
+  result: {threshold: 0.5, on: threshold}
+)";
+
+class ContractRunnerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<ContractRunner> Make(const char* yaml) {
+    auto r = ContractRunner::Create(testing::ConfigFromYaml(yaml), 7, {&clock_, &metrics_});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(*r);
+  }
+  static Telemetry V(double v) {
+    Telemetry t;
+    t.fields["v"] = v;
+    return t;
+  }
+  static std::vector<double> Input(const core::InferRequest& r, const std::string& name) {
+    for (const auto& in : r.inputs) {
+      if (in.name == name) return *ToDoubles(in.tensor, name);
+    }
+    ADD_FAILURE() << "no input " << name;
+    return {};
+  }
+  static core::InferResponse Response(double score, std::vector<double> h) {
+    core::InferResponse r;
+    r.model_name = "m";
+    r.outputs.push_back(
+        {"score", ToTensor(core::DataType::kFp32, {1, 1}, std::vector<double>{score}), {}});
+    r.outputs.push_back({"h_out", ToTensor(core::DataType::kFp32, {1, 2}, h), {}});
+    return r;
+  }
+  double Metric(const std::string& line) {
+    const std::string text = metrics_.RenderPrometheus();
+    auto pos = text.find(line + " ");
+    if (pos == std::string::npos) return -1;
+    return std::stod(text.substr(pos + line.size() + 1));
+  }
+
+  core::ManualClock clock_;
+  core::MetricsRegistry metrics_;
+};
+
+TEST_F(ContractRunnerTest, CountWindowBuildsTheModelsTensors) {
+  auto runner = Make(kStatefulYaml);
+  for (double v : {1, 2, 3}) {
+    auto reqs = runner->Accept("d1", V(v));
+    ASSERT_TRUE(reqs.ok());
+    EXPECT_TRUE(reqs->empty()) << "the window is filling";
+  }
+  auto reqs = runner->Accept("d1", V(4));
+  ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
+  ASSERT_EQ(reqs->size(), 1u);
+  const auto& req = *reqs->front();
+  EXPECT_EQ(req.model_name, "m");
+  EXPECT_EQ(req.model_version, 7);
+  ASSERT_EQ(req.inputs.size(), 2u);
+  EXPECT_EQ(req.inputs[0].tensor.shape(), (core::Shape{1, 4}));
+  EXPECT_EQ(req.inputs[0].tensor.dtype(), core::DataType::kFp32);
+  EXPECT_EQ(Input(req, "v"), (std::vector<double>{1, 2, 3, 4}));
+  EXPECT_EQ(Input(req, "h_in"), (std::vector<double>{0, 0}));
+  ASSERT_EQ(req.outputs.size(), 2u);
+  EXPECT_EQ(req.outputs[0].name, "score");
+  EXPECT_EQ(req.outputs[1].name, "h_out");
+  EXPECT_EQ(Metric("infergate_pipeline_windows_total{model=\"m\"}"), 1);
+}
+
+TEST_F(ContractRunnerTest, StateIsCarriedOneInferenceAtATimeAndReset) {
+  auto runner = Make(kStatefulYaml);
+  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
+  ASSERT_EQ(reqs.size(), 1u);
+  // Two more readings complete the next window while the first is in flight: it waits.
+  EXPECT_TRUE(runner->Accept("d1", V(5))->empty());
+  EXPECT_TRUE(runner->Accept("d1", V(6))->empty());
+  auto outcome = runner->Interpret("d1", Response(0.1, {0.25, -1}));
+  ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
+  EXPECT_FALSE(outcome.result.has_value()) << "on: threshold and 0.1 is below it";
+  ASSERT_EQ(outcome.next.size(), 1u) << "the waiting window is released with the new state";
+  EXPECT_EQ(Input(*outcome.next[0], "v"), (std::vector<double>{3, 4, 5, 6}));
+  EXPECT_EQ(Input(*outcome.next[0], "h_in"), (std::vector<double>{0.25, -1}));
+
+  auto second = runner->Interpret("d1", Response(0.9, {2, 3}));
+  ASSERT_TRUE(second.result.has_value());
+  EXPECT_TRUE(second.result->alert);
+  EXPECT_EQ(second.result->device_id, "d1");
+  EXPECT_TRUE(second.next.empty());
+
+  EXPECT_TRUE(runner->Reset("d1"));
+  EXPECT_FALSE(runner->Reset("unknown"));
+  for (double v : {7, 8, 9})
+    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "reset empties the window";
+  reqs = std::move(*runner->Accept("d1", V(10)));
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}))
+      << "reset restores the initial state";
+}
+
+TEST_F(ContractRunnerTest, ResetFieldInTelemetryAndFailedInferenceKeepsState) {
+  auto runner = Make(kStatefulYaml);
+  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
+  core::InferResponse failed;
+  failed.status = core::Unavailable("queue full");
+  auto outcome = runner->Interpret("d1", failed);
+  EXPECT_EQ(outcome.status.code(), core::StatusCode::kUnavailable);
+  EXPECT_FALSE(outcome.result.has_value());
+  Telemetry reset = V(1);
+  reset.fields["reset"] = 1.0;
+  EXPECT_TRUE(runner->Accept("d1", reset)->empty());
+  for (double v : {2, 3}) EXPECT_TRUE(runner->Accept("d1", V(v))->empty());
+  reqs = std::move(*runner->Accept("d1", V(4)));
+  EXPECT_EQ(reqs.size(), 1u) << "the window restarted at the reset reading";
+}
+
+TEST_F(ContractRunnerTest, TtlEvictionResetsStateAndFreesMemory) {
+  auto runner = Make(kStatefulYaml);
+  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
+  runner->Interpret("d1", Response(0.1, {5, 5})).status.IgnoreError();
+  EXPECT_EQ(runner->device_count(), 1u);
+  const double bytes = Metric("infergate_pipeline_device_memory_bytes{model=\"m\"}");
+  EXPECT_GT(bytes, 0);
+  EXPECT_EQ(bytes, static_cast<double>(runner->memory_bytes()));
+
+  clock_.Advance(seconds(59));
+  EXPECT_EQ(runner->EvictIdle(), 0u);
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(runner->EvictIdle(), 1u);
+  EXPECT_EQ(runner->device_count(), 0u);
+  EXPECT_EQ(runner->memory_bytes(), 0u);
+  EXPECT_EQ(Metric("infergate_pipeline_device_memory_bytes{model=\"m\"}"), 0);
+  EXPECT_EQ(Metric("infergate_pipeline_devices{model=\"m\"}"), 0);
+  EXPECT_EQ(Metric("infergate_pipeline_devices_evicted_total{model=\"m\"}"), 1);
+
+  for (double v : {1, 2, 3})
+    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "the window starts afresh";
+  reqs = std::move(*runner->Accept("d1", V(4)));
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}));
+}
+
+TEST_F(ContractRunnerTest, ResponseForAnEvictedDeviceDoesNotLeakIntoItsNewEntry) {
+  auto runner = Make(kStatefulYaml);
+  for (double v : {1, 2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
+  ASSERT_EQ(runner->Accept("d1", V(4))->size(), 1u);  // in flight
+  clock_.Advance(seconds(61));
+  ASSERT_TRUE(runner->Accept("d1", V(1)).ok()) << "evicted, then known afresh";
+  auto late = runner->Interpret("d1", Response(0.9, {9, 9}));
+  EXPECT_TRUE(late.status.ok());
+  for (double v : {2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
+  auto reqs = runner->Accept("d1", V(4));
+  ASSERT_EQ(reqs->size(), 1u);
+  EXPECT_EQ(Input(*reqs->front(), "h_in"), (std::vector<double>{0, 0}));
+}
+
+TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
+  auto runner = Make(kStatefulYaml);
+  ASSERT_TRUE(runner->Accept("a", V(1)).ok());
+  clock_.Advance(seconds(30));
+  ASSERT_TRUE(runner->Accept("b", V(1)).ok());
+  auto refused = runner->Accept("c", V(1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("device 'c' refused: 2 devices are tracked"),
+            std::string::npos);
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"max_devices\"}"), 1);
+  EXPECT_TRUE(runner->Accept("b", V(2)).ok()) << "known devices still get in";
+  clock_.Advance(seconds(31));  // a idle for 61 s, b for 31 s
+  EXPECT_TRUE(runner->Accept("c", V(1)).ok()) << "a was evicted";
+  EXPECT_EQ(runner->device_count(), 2u);
+}
+
+TEST_F(ContractRunnerTest, BadTelemetryIsCountedAndChangesNothing) {
+  auto runner = Make(kStatefulYaml);
+  Telemetry bad;
+  bad.fields["v"] = std::string("high");
+  auto r = runner->Accept("d1", bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("field 'v'"), std::string::npos);
+  EXPECT_EQ(runner->device_count(), 0u) << "a refused first message creates no device";
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"wrong_type\"}"), 1);
+  auto id = runner->DeviceId("", Telemetry{});
+  EXPECT_FALSE(id.ok());
+  EXPECT_EQ(
+      Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"no_device_id\"}"),
+      1);
+}
+
+TEST_F(ContractRunnerTest, TimeWindowWithArrivalTimes) {
+  auto runner = Make(R"(
+input: [{name: v, data_type: FP64, dims: [4]}]
+output: [{name: score, data_type: FP32, dims: [1]}]
+device:
+  inputs: [{name: v, fields: [v]}]
+  window: {length_secs: 4, hop_secs: 2, period_secs: 1, fill: previous}
+)");
+  // No ts in the telemetry: the injected clock stamps each reading.
+  EXPECT_TRUE(runner->Accept("d", V(1))->empty());
+  clock_.Advance(seconds(2));
+  EXPECT_TRUE(runner->Accept("d", V(3))->empty());
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(runner->Accept("d", V(4))->empty());
+  clock_.Advance(seconds(1));
+  auto reqs = runner->Accept("d", V(5));
+  ASSERT_EQ(reqs->size(), 1u);
+  EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 1, 3, 4}));
+  EXPECT_EQ(reqs->front()->inputs[0].tensor.shape(), (core::Shape{4})) << "no batch dimension";
+}
+
+TEST_F(ContractRunnerTest, LateReadingIsCounted) {
+  auto runner = Make(R"(
+input: [{name: v, data_type: FP32, dims: [2]}]
+output: [{name: score, data_type: FP32, dims: [1]}]
+device:
+  inputs: [{name: v, fields: [v]}]
+  window: {count: 2}
+)");
+  auto at = [](double ts, double v) {
+    Telemetry t = V(v);
+    t.fields["ts"] = ts;
+    return t;
+  };
+  EXPECT_TRUE(runner->Accept("d", at(10, 1))->empty());
+  EXPECT_EQ(runner->Accept("d", at(11, 2))->size(), 1u);
+  auto late = runner->Accept("d", at(5, 0));
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"late\"}"), 1);
+}
+
+TEST_F(ContractRunnerTest, OnChangeTellsOnlyWhenTheLabelChanges) {
+  auto runner = Make(testing::kClassifierYaml);
+  auto probs = [](std::vector<double> p) {
+    core::InferResponse r;
+    r.outputs.push_back({"probs", ToTensor(core::DataType::kFp32, {1, 4}, p), {}});
+    return r;
+  };
+  EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value())
+      << "the first is sent";
+  // Interpret for an unknown device still interprets; Accept creates the device.
+  Telemetry t;
+  t.fields["sensors.temp"] = 20.0;
+  t.fields["rpm"] = 100.0;
+  ASSERT_EQ(runner->Accept("d", t)->size(), 1u);
+  EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value());
+  EXPECT_FALSE(runner->Interpret("d", probs({0.8, 0.1, 0, 0.1})).result.has_value())
+      << "still normal";
+  auto changed = runner->Interpret("d", probs({0.1, 0.8, 0, 0.1}));
+  ASSERT_TRUE(changed.result.has_value());
+  EXPECT_EQ(changed.result->label, "bearing_wear");
+  EXPECT_EQ(Metric("infergate_pipeline_results_total{model=\"m\",sent=\"false\"}"), 1);
+}
+
+TEST_F(ContractRunnerTest, MemoryPerDeviceGrowsWithDevices) {
+  auto runner = Make(R"(
+max_batch_size: 64
+input: [{name: v, data_type: FP32, dims: [32]}]
+output: [{name: score, data_type: FP32, dims: [1]}]
+device:
+  max_devices: 1000
+  inputs: [{name: v, fields: [v]}]
+  window: {count: 32}
+)");
+  for (int d = 0; d < 100; ++d) {
+    for (int i = 0; i < 31; ++i) ASSERT_TRUE(runner->Accept("dev-" + std::to_string(d), V(i)).ok());
+  }
+  EXPECT_EQ(runner->device_count(), 100u);
+  const double per_device = static_cast<double>(runner->memory_bytes()) / 100;
+  // 31 readings of one value and their times: at least 2 * 31 doubles each.
+  EXPECT_GE(per_device, 2 * 31 * sizeof(double));
+  EXPECT_LT(per_device, 4096);
+  EXPECT_EQ(Metric("infergate_pipeline_device_memory_bytes{model=\"m\"}"),
+            static_cast<double>(runner->memory_bytes()));
+  EXPECT_EQ(Metric("infergate_pipeline_devices{model=\"m\"}"), 100);
+}
+
+}  // namespace
+}  // namespace infergate::pipeline
