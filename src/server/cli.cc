@@ -18,6 +18,8 @@ struct ServeFlags {
   std::string model_control_mode;
   double repository_poll_secs = 0;
   std::string log_level;
+  int grpc_port = -1;  // -1: not given
+  std::string grpc_address;
 };
 
 // File first, then flags on top.
@@ -32,6 +34,8 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   }
   if (f.repository_poll_secs > 0) c.repository_poll_secs = f.repository_poll_secs;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (f.grpc_port >= 0) c.grpc.port = f.grpc_port;
+  if (!f.grpc_address.empty()) c.grpc.address = f.grpc_address;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -53,6 +57,9 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--repository-poll-secs", serve.repository_poll_secs,
                         "Seconds between repository scans in poll mode (default 2)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace | debug | info | warn | error");
+  serve_cmd->add_option("--grpc-port", serve.grpc_port, "gRPC port (default 8001; 0 = any free port, logged)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--grpc-address", serve.grpc_address, "gRPC listen address (default 0.0.0.0)");
 
   std::string inspect_path;
   bool inspect_json = false;

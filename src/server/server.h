@@ -21,6 +21,10 @@
 #include "core/model_repository.h"
 #include "core/status.h"
 
+namespace infergate::grpc_frontend {
+class GrpcFrontend;
+}
+
 namespace infergate::server {
 
 class Server {
@@ -28,10 +32,14 @@ class Server {
   static core::StatusOr<std::unique_ptr<Server>> Create(config::ServerConfig config);
   ~Server();
 
-  // Loads the repository and starts polling (in poll mode).
+  // Loads the repository, starts polling (in poll mode) and the frontends.
   core::Status Start();
-  // Stops polling; requests in flight complete. Idempotent.
+  // Graceful drain: the frontends stop taking requests and answer the ones
+  // in flight, then polling stops. Idempotent.
   void Stop();
+
+  // The port the gRPC frontend bound; 0 when it is not running.
+  int grpc_port() const;
 
   core::ModelRepository& repository() { return *repository_; }
   core::InferenceService& inference() { return *dispatcher_; }
@@ -53,6 +61,8 @@ class Server {
   std::unique_ptr<core::Backend> backend_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  // Frontends: declared after the dispatcher so they stop (and drain) first.
+  std::unique_ptr<grpc_frontend::GrpcFrontend> grpc_;
 
   std::mutex mu_;
   std::condition_variable stop_cv_;
