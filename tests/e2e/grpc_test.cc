@@ -11,6 +11,7 @@
 #include <random>
 
 #include "testing/grpc_server.h"
+#include "testing/mlp_request.h"
 #include "testing/model_repo.h"
 #include "testing/temp_dir.h"
 
@@ -19,6 +20,7 @@ namespace {
 
 using testing::CopyModel;
 using testing::GrpcServer;
+using testing::MlpRequest;
 using testing::TempDir;
 
 constexpr const char* kDatatypes[] = {"BOOL",  "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
@@ -44,26 +46,6 @@ void MakeRepository(const TempDir& repo) {
              "  max_queue_delay_microseconds: 600000\n"
              "  max_queue_size: 2\n");
   for (const char* t : kDatatypes) CopyModel(repo, "identity_" + FileSuffix(t) + ".onnx", "identity_" + FileSuffix(t));
-}
-
-inference::ModelInferRequest MlpRequest(const std::string& model, const std::string& id, bool raw,
-                                        int64_t batch = 1) {
-  inference::ModelInferRequest r;
-  r.set_model_name(model);
-  r.set_id(id);
-  auto* in = r.add_inputs();
-  in->set_name("input");
-  in->set_datatype("FP32");
-  in->add_shape(batch);
-  in->add_shape(16);
-  std::vector<float> values(static_cast<size_t>(batch) * 16);
-  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 7) * 0.25f - 0.5f;
-  if (raw) {
-    r.add_raw_input_contents(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
-  } else {
-    for (float v : values) in->mutable_contents()->add_fp32_contents(v);
-  }
-  return r;
 }
 
 // The probabilities of an mlp reply, whichever form they came in.

@@ -15,6 +15,7 @@
 #include "config/model_config_yaml.h"
 #include "core/dispatcher.h"
 #include "grpc_service.grpc.pb.h"
+#include "testing/mlp_request.h"
 #include "testing/model_repo.h"
 #include "testing/temp_dir.h"
 
@@ -22,16 +23,7 @@ namespace infergate::grpc_frontend {
 namespace {
 
 inference::ModelInferRequest SlowRequest(const std::string& id) {
-  inference::ModelInferRequest r;
-  r.set_model_name("slow");
-  r.set_id(id);
-  auto* in = r.add_inputs();
-  in->set_name("input");
-  in->set_datatype("FP32");
-  in->add_shape(1);
-  in->add_shape(16);
-  r.add_raw_input_contents(std::string(64, '\0'));
-  return r;
+  return testing::MlpRequest("slow", id, /*raw=*/true);
 }
 
 class GrpcFrontendTest : public ::testing::Test {
