@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "backends/onnxruntime/ort_backend.h"
@@ -30,6 +31,7 @@ class GrpcFrontendTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::CopyModel(repo_dir_, "mlp16.onnx", "slow");
+    testing::CopyModel(repo_dir_, "mlp16.onnx", "mlp");
     // Requests wait in the queue for 300 ms (a batch of 8 never fills).
     repo_dir_.Write("slow/config.yaml",
                     "max_batch_size: 8\ndynamic_batching:\n  preferred_batch_size: [8]\n"
@@ -152,6 +154,41 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   EXPECT_TRUE(result->ok()) << result->error_message();
   EXPECT_EQ(response.id(), "in-flight");
   stopper.join();
+}
+
+TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
+  GrpcFrontendOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.max_stream_in_flight = 2;
+  auto limited = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
+  ASSERT_TRUE(limited.ok()) << limited.status().ToString();
+  auto stub = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string((*limited)->port()), ::grpc::InsecureChannelCredentials()));
+  ::grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = stub->ModelStreamInfer(&context);
+  // The writer runs ahead of the server's reads; every request is answered.
+  constexpr int kRequests = 40;
+  std::thread writer([&] {
+    for (int i = 0; i < kRequests; ++i) {
+      if (!stream->Write(testing::MlpRequest(i % 5 == 4 ? "nosuch" : "mlp", std::to_string(i), i % 2 == 0))) break;
+    }
+    stream->WritesDone();
+  });
+  std::set<std::string> ids;
+  int errors = 0;
+  inference::ModelStreamInferResponse r;
+  while (stream->Read(&r)) {
+    ids.insert(r.infer_response().id());
+    if (!r.error_message().empty()) ++errors;
+    EXPECT_LE(Gauge("infergate_grpc_inferences_in_flight"), 2);
+  }
+  writer.join();
+  EXPECT_TRUE(stream->Finish().ok());
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
+  EXPECT_EQ(errors, kRequests / 5);
+  (*limited)->Stop();
 }
 
 }  // namespace
