@@ -42,8 +42,8 @@ struct FrontendContext {
   FrontendMetrics metrics;
   std::atomic<bool> draining{false};
 
-  // Calls that are ours to answer: inference calls from admission to Finish,
-  // streams from start to OnDone. Stop() waits for none to be left.
+  // Inference calls and streams from their start until gRPC is done with
+  // them (OnDone). Stop() waits for none to be left.
   void Enter();
   void Leave();
   // True when no call is active by `deadline`.

@@ -20,6 +20,22 @@ template <typename T>
   return FinishWith(c, ::grpc::Status::OK);
 }
 
+// A ModelInfer call. It counts as active (FrontendContext::Enter) from its
+// start until gRPC is done with it (OnDone: the reply is sent or the call is
+// gone), so a drain never shuts the server down under a reply being sent.
+class InferReactor final : public ::grpc::ServerUnaryReactor {
+ public:
+  explicit InferReactor(FrontendContext* ctx) : ctx_(ctx) { ctx_->Enter(); }
+  void OnDone() override {
+    FrontendContext* ctx = ctx_;
+    delete this;
+    ctx->Leave();
+  }
+
+ private:
+  FrontendContext* ctx_;
+};
+
 }  // namespace
 
 AdminWorker::AdminWorker() : thread_([this] { Run(); }) {}
@@ -96,7 +112,7 @@ void AdminWorker::Run() {
 ::grpc::ServerUnaryReactor* Service::ModelInfer(::grpc::CallbackServerContext* c,
                                                 const inference::ModelInferRequest* req,
                                                 inference::ModelInferResponse* resp) {
-  auto* reactor = c->DefaultReactor();
+  auto* reactor = new InferReactor(ctx_);
   FrontendContext* ctx = ctx_;
   ctx->metrics.unary_requests->Increment();
   if (ctx->draining.load()) {
@@ -113,13 +129,11 @@ void AdminWorker::Run() {
   request->deadline = RequestDeadline(c->deadline(), *ctx->deps.clock);
   const ContentsForm form = ResponseFormFor(*req);
   ctx->metrics.in_flight->Add(1);
-  ctx->Enter();
   request->on_complete = [ctx, reactor, resp, form](std::unique_ptr<core::InferResponse> r) {
     core::Status st = r->status;
     if (st.ok()) st = EncodeInferResponse(*r, form, resp);
     if (!st.ok()) ctx->metrics.CountRejected(st.code());
     ctx->metrics.in_flight->Add(-1);
-    ctx->Leave();
     reactor->Finish(ToGrpcStatus(st));
   };
   ctx->deps.inference->Submit(std::move(request));
