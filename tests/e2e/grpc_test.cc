@@ -218,6 +218,16 @@ TEST_F(GrpcE2ETest, EveryRpc) {
     inference::ModelStatisticsResponse all;
     ASSERT_TRUE(stub().ModelStatistics(Context().get(), {}, &all).ok());
     EXPECT_EQ(all.model_stats_size(), 4 + 14);
+    inference::ModelStatisticsRequest req;
+    req.set_name("mlp");
+    req.set_version("1");
+    inference::ModelStatisticsResponse one;
+    ASSERT_TRUE(stub().ModelStatistics(Context().get(), req, &one).ok());
+    ASSERT_EQ(one.model_stats_size(), 1);
+    EXPECT_EQ(one.model_stats(0).inference_count(), 1u);
+    req.set_name("nosuch");
+    req.clear_version();
+    EXPECT_EQ(stub().ModelStatistics(Context().get(), req, &one).error_code(), ::grpc::StatusCode::NOT_FOUND);
   }
   auto index_state = [&](const std::string& model) {
     inference::RepositoryIndexResponse index;
@@ -546,6 +556,53 @@ TEST_F(GrpcE2ETest, CancelledCallsAreAnsweredAndDrained) {
   EXPECT_EQ(server_->process().Stop(SIGTERM), 0) << server_->process().Output();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5)) << server_->process().Output();
   EXPECT_NE(server_->process().Output().find("grpc: stopped"), std::string::npos);
+}
+
+TEST(GrpcE2EVersionTest, VersionsAreAddressedByNumber) {
+  TempDir repo;
+  CopyModel(repo, "mlp16.onnx", "mlp", 1);
+  CopyModel(repo, "mlp16.onnx", "mlp", 2);
+  repo.Write("mlp/config.yaml", "version_policy: {all: {}}\n");
+  GrpcServer server({"--model-repository", repo.path().string(), "--model-control-mode", "none"});
+  ASSERT_TRUE(server.ok()) << server.process().Output();
+  auto& stub = server.stub();
+
+  inference::ModelMetadataRequest meta_req;
+  meta_req.set_name("mlp");
+  inference::ModelMetadataResponse meta;
+  ASSERT_TRUE(stub.ModelMetadata(Context().get(), meta_req, &meta).ok());
+  EXPECT_EQ(std::vector<std::string>(meta.versions().begin(), meta.versions().end()),
+            (std::vector<std::string>{"1", "2"}));
+
+  for (const std::string version : {"1", "2", ""}) {
+    auto req = MlpRequest("mlp", "v", true);
+    req.set_model_version(version);
+    inference::ModelInferResponse resp;
+    auto st = stub.ModelInfer(Context().get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.model_version(), version.empty() ? "2" : version);
+  }
+  auto missing = MlpRequest("mlp", "v", true);
+  missing.set_model_version("3");
+  inference::ModelInferResponse resp;
+  EXPECT_EQ(stub.ModelInfer(Context().get(), missing, &resp).error_code(), ::grpc::StatusCode::NOT_FOUND);
+
+  inference::ModelReadyRequest ready_req;
+  ready_req.set_name("mlp");
+  ready_req.set_version("1");
+  inference::ModelReadyResponse ready;
+  ASSERT_TRUE(stub.ModelReady(Context().get(), ready_req, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+
+  inference::ModelStatisticsRequest stats_req;
+  stats_req.set_name("mlp");
+  inference::ModelStatisticsResponse stats;
+  ASSERT_TRUE(stub.ModelStatistics(Context().get(), stats_req, &stats).ok());
+  ASSERT_EQ(stats.model_stats_size(), 2);
+  EXPECT_EQ(stats.model_stats(0).version(), "1");
+  EXPECT_EQ(stats.model_stats(0).inference_count(), 1u);
+  EXPECT_EQ(stats.model_stats(1).version(), "2");
+  EXPECT_EQ(stats.model_stats(1).inference_count(), 2u);
 }
 
 TEST(GrpcE2EStartTest, PortInUseFailsToStart) {

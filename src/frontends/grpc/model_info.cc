@@ -209,17 +209,24 @@ StatusOr<inference::ModelStatisticsResponse> ModelStatistics(const core::ModelRe
                                                              core::MetricsRegistry& metrics,
                                                              const inference::ModelStatisticsRequest& request) {
   inference::ModelStatisticsResponse out;
-  if (!request.name().empty()) {
+  if (!request.name().empty() && !request.version().empty()) {
     ASSIGN_OR_RETURN(auto version, FindVersion(repository, request.name(), request.version()));
     FillStatistics(*version, metrics, out.add_model_stats());
     return out;
   }
+  // Every READY version of the named model, or of every model.
   for (const auto& model : repository.Index()) {
+    if (!request.name().empty() && model.name != request.name()) continue;
     for (const auto& v : model.versions) {
       if (v.state != core::ModelState::kReady) continue;
       auto version = repository.Get(model.name, v.version);
       if (version.ok()) FillStatistics(**version, metrics, out.add_model_stats());
     }
+  }
+  if (!request.name().empty() && out.model_stats_size() == 0) {
+    // Unknown, or known with no READY version: the repository says which.
+    ASSIGN_OR_RETURN(auto version, FindVersion(repository, request.name(), request.version()));
+    FillStatistics(*version, metrics, out.add_model_stats());
   }
   return out;
 }

@@ -37,7 +37,9 @@ inference::RepositoryIndexResponse RepositoryIndex(const core::ModelRepository& 
                                                    const inference::RepositoryIndexRequest& request);
 
 // Cumulative counts and durations per READY model version, read from the
-// metrics the dispatcher and the schedulers keep. `name` empty: every model.
+// metrics the dispatcher and the schedulers keep. `name` empty: every model;
+// `version` empty: every READY version of the model. NOT_FOUND / UNAVAILABLE
+// for a named model or version that is unknown / not READY.
 core::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
     const core::ModelRepository& repository, core::MetricsRegistry& metrics,
     const inference::ModelStatisticsRequest& request);
