@@ -27,6 +27,7 @@
 
 #include "testing/mosquitto_broker.h"
 #include "testing/process.h"
+#include "testing/serve_command.h"
 #include "testing/temp_dir.h"
 
 namespace {
@@ -268,7 +269,8 @@ int main(int argc, char** argv) {
                                                 "\nmodel_control_mode: none\nlog_level: warn\nmqtt:\n  broker: " +
                                                 broker.url() + "\n  client_id: bench-infergate\n  default_qos: " +
                                                 std::to_string(o.qos) + "\n");
-  infergate::testing::Process server({INFERGATE_BINARY, "serve", "--config", config.string(), "--log-level", "info"});
+  infergate::testing::Process server(
+      infergate::testing::ServeCommand({"--config", config.string(), "--log-level", "info"}));
   if (!server.WaitForLine("mqtt: subscribed to")) {
     std::fprintf(stderr, "mqtt_bench: infergate did not subscribe\n%s", server.Output().c_str());
     return 1;

@@ -29,10 +29,43 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
   return Status::Ok();
 }
 
+Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
+                              {"enabled", "address", "port", "max_message_bytes", "max_tensor_elements",
+                               "max_stream_in_flight", "drain_secs"}));
+  if (node["enabled"]) {
+    ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
+  }
+  if (node["address"]) {
+    ASSIGN_OR_RETURN(out->address, r.String(node["address"], "address"));
+  }
+  if (node["port"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["port"], "port", 0, 65535));
+    out->port = static_cast<int>(n);
+  }
+  if (node["max_message_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_message_bytes,
+                     r.Int(node["max_message_bytes"], "max_message_bytes", 1024, 2147483647));
+  }
+  if (node["max_tensor_elements"]) {
+    ASSIGN_OR_RETURN(out->max_tensor_elements,
+                     r.Int(node["max_tensor_elements"], "max_tensor_elements", 1, int64_t{1} << 40));
+  }
+  if (node["max_stream_in_flight"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["max_stream_in_flight"], "max_stream_in_flight", 1, 65536));
+    out->max_stream_in_flight = static_cast<int>(n);
+  }
+  if (node["drain_secs"]) {
+    ASSIGN_OR_RETURN(out->drain_secs, r.Double(node["drain_secs"], "drain_secs"));
+    if (out->drain_secs < 0) return r.Error(node["drain_secs"], "drain_secs", "must be >= 0");
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
-                               "log_level", "onnxruntime", "mqtt"}));
+                               "log_level", "onnxruntime", "grpc", "mqtt"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -51,6 +84,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   }
   if (root["onnxruntime"]) RETURN_IF_ERROR(ParseOrt(r, root["onnxruntime"], &c->onnxruntime));
   if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
+  if (root["grpc"]) RETURN_IF_ERROR(ParseGrpc(r, root["grpc"], &c->grpc));
   return Status::Ok();
 }
 
@@ -112,6 +146,10 @@ Status ValidateServerConfig(const ServerConfig& c) {
   for (auto l : kLevels) known = known || l == c.log_level;
   if (!known) return core::InvalidArgument("log_level must be trace, debug, info, warn or error, got '" + c.log_level + "'");
   RETURN_IF_ERROR(ValidateMqttConfig(c.mqtt));
+  if (c.grpc.port < 0 || c.grpc.port > 65535) {
+    return core::InvalidArgument("grpc port must be from 0 to 65535, got " + std::to_string(c.grpc.port));
+  }
+  if (c.grpc.enabled && c.grpc.address.empty()) return core::InvalidArgument("grpc address is empty");
   return Status::Ok();
 }
 

@@ -27,6 +27,17 @@ struct OrtConfig {
   bool allow_spinning = false;
 };
 
+// The `grpc:` section: the KServe v2 gRPC frontend.
+struct GrpcConfig {
+  bool enabled = true;
+  std::string address = "0.0.0.0";
+  int port = 8001;                                   // 0: any free port, logged
+  int64_t max_message_bytes = 64 * 1024 * 1024;      // largest request or response
+  int64_t max_tensor_elements = 16 * 1024 * 1024;    // per input tensor
+  int max_stream_in_flight = 64;                     // per ModelStreamInfer call
+  double drain_secs = 5.0;                           // grace for calls in flight at shutdown
+};
+
 struct ServerConfig {
   std::filesystem::path model_repository;
   ModelControlMode model_control_mode = ModelControlMode::kPoll;
@@ -34,6 +45,7 @@ struct ServerConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error
   OrtConfig onnxruntime;
   MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty
+  GrpcConfig grpc;
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

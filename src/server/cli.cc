@@ -22,6 +22,8 @@ struct ServeFlags {
   std::string mqtt_client_id;
   std::string mqtt_topic_prefix;
   std::string mqtt_share_group;
+  int grpc_port = -1;  // -1: not given
+  std::string grpc_address;
 };
 
 // File first, then flags on top.
@@ -40,6 +42,8 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   if (!f.mqtt_client_id.empty()) c.mqtt.client_id = f.mqtt_client_id;
   if (!f.mqtt_topic_prefix.empty()) c.mqtt.topic_prefix = f.mqtt_topic_prefix;
   if (!f.mqtt_share_group.empty()) c.mqtt.share_group = f.mqtt_share_group;
+  if (f.grpc_port >= 0) c.grpc.port = f.grpc_port;
+  if (!f.grpc_address.empty()) c.grpc.address = f.grpc_address;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -69,6 +73,9 @@ int Main(int argc, char** argv) {
                         "Prefix of the default route and status topics (default infergate)");
   serve_cmd->add_option("--mqtt-share-group", serve.mqtt_share_group,
                         "Subscribe as $share/NAME/... so instances split the load");
+  serve_cmd->add_option("--grpc-port", serve.grpc_port, "gRPC port (default 8001; 0 = any free port, logged)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--grpc-address", serve.grpc_address, "gRPC listen address (default 0.0.0.0)");
 
   std::string inspect_path;
   bool inspect_json = false;

@@ -9,6 +9,7 @@
 #include "config/model_config_yaml.h"
 #include "frontends/mqtt/mqtt_frontend.h"
 #include "pipeline/plan.h"
+#include "frontends/grpc/grpc_frontend.h"
 
 namespace infergate::server {
 
@@ -45,6 +46,25 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
 
 Server::~Server() { Stop(); }
 
+int Server::grpc_port() const { return grpc_ ? grpc_->port() : 0; }
+
+namespace {
+
+core::StatusOr<std::unique_ptr<grpc_frontend::GrpcFrontend>> StartGrpc(const config::GrpcConfig& c,
+                                                                      grpc_frontend::GrpcFrontendDeps deps) {
+  grpc_frontend::GrpcFrontendOptions o;
+  o.address = c.address;
+  o.port = c.port;
+  o.max_message_bytes = c.max_message_bytes;
+  o.max_tensor_elements = c.max_tensor_elements;
+  o.max_stream_in_flight = c.max_stream_in_flight;
+  o.drain_secs = c.drain_secs;
+  o.server_version = INFERGATE_VERSION;
+  return grpc_frontend::GrpcFrontend::Start(std::move(o), deps);
+}
+
+}  // namespace
+
 core::Status Server::Start() {
   spdlog::info("infergate starting; runtime {}", backend_->version());
   spdlog::info("model repository {} (model control mode: {})", config_.model_repository.string(),
@@ -55,6 +75,10 @@ core::Status Server::Start() {
     poll_thread_ = std::thread([this] { PollLoop(); });
   }
   if (mqtt_) mqtt_->Start();
+  if (config_.grpc.enabled) {
+    ASSIGN_OR_RETURN(grpc_, StartGrpc(config_.grpc, {repository_.get(), dispatcher_.get(), &metrics_,
+                                                     &core::SteadyClock::Instance()}));
+  }
   return core::Status::Ok();
 }
 
@@ -65,6 +89,7 @@ void Server::Stop() {
     stopping_ = true;
   }
   if (mqtt_) mqtt_->Stop();  // drains: its requests finish while the models are still loaded
+  if (grpc_) grpc_->Stop();
   stop_cv_.notify_all();
   if (poll_thread_.joinable()) poll_thread_.join();
 }

@@ -26,6 +26,10 @@ namespace infergate::mqtt {
 class MqttFrontend;
 }
 
+namespace infergate::grpc_frontend {
+class GrpcFrontend;
+}
+
 namespace infergate::server {
 
 class Server {
@@ -33,10 +37,14 @@ class Server {
   static core::StatusOr<std::unique_ptr<Server>> Create(config::ServerConfig config);
   ~Server();
 
-  // Loads the repository and starts polling (in poll mode).
+  // Loads the repository, starts polling (in poll mode) and the frontends.
   core::Status Start();
-  // Stops polling; requests in flight complete. Idempotent.
+  // Graceful drain: the frontends stop taking requests and answer the ones
+  // in flight, then polling stops. Idempotent.
   void Stop();
+
+  // The port the gRPC frontend bound; 0 when it is not running.
+  int grpc_port() const;
 
   core::ModelRepository& repository() { return *repository_; }
   core::InferenceService& inference() { return *dispatcher_; }
@@ -61,8 +69,10 @@ class Server {
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
-  // Frontends: destroyed before the dispatcher and contracts they use.
+  // Frontends: declared after the dispatcher and contracts they use, so they
+  // stop (and drain) first.
   std::unique_ptr<mqtt::MqttFrontend> mqtt_;  // null while mqtt.broker is empty
+  std::unique_ptr<grpc_frontend::GrpcFrontend> grpc_;  // null while grpc.enabled is false
 
   std::mutex mu_;
   std::condition_variable stop_cv_;

@@ -11,6 +11,7 @@
 #include "testing/mosquitto_broker.h"
 #include "testing/mqtt_test_client.h"
 #include "testing/process.h"
+#include "testing/serve_command.h"
 #include "testing/temp_dir.h"
 
 namespace infergate {
@@ -74,7 +75,7 @@ class MqttE2ETest : public ::testing::Test {
                              "model_repository: models\nmodel_control_mode: none\nmqtt:\n"
                              "  broker: " + broker + "\n  client_id: " + client_id +
                                  "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" + mqtt_yaml);
-    std::vector<std::string> argv = {INFERGATE_BINARY, "serve", "--config", config.string()};
+    std::vector<std::string> argv = testing::ServeCommand({"--config", config.string()});
     argv.insert(argv.end(), flags.begin(), flags.end());
     auto p = std::make_unique<Process>(argv);
     // Not "infergate ready": the MQTT lines that tests wait for may come before it.
@@ -391,13 +392,13 @@ TEST(MqttConfigE2ETest, ABadRouteStopsStartUpWithAMessageNamingIt) {
   auto config = dir.Write("infergate.yaml",
                           "model_repository: .\nmqtt:\n  broker: mqtt://127.0.0.1:1\n  routes:\n"
                           "    - {topic: a/+dev/x, model: m, reply_topic: \"a/{device}\"}\n");
-  Process server({INFERGATE_BINARY, "serve", "--config", config.string()});
+  Process server(testing::ServeCommand({"--config", config.string()}));
   EXPECT_EQ(server.Wait(), 2) << server.Output();
   EXPECT_NE(server.Output().find("mqtt.routes[0] (a/+dev/x): reply topic 'a/{device}': unknown name {device}"),
             std::string::npos)
       << server.Output();
-  Process bad_url({INFERGATE_BINARY, "serve", "--model-repository", dir.path().string(), "--mqtt-broker",
-                   "tcp://127.0.0.1:1883"});
+  Process bad_url(testing::ServeCommand({"--model-repository", dir.path().string(), "--mqtt-broker",
+                                         "tcp://127.0.0.1:1883"}));
   EXPECT_EQ(bad_url.Wait(), 2);
   EXPECT_NE(bad_url.Output().find("unknown scheme"), std::string::npos) << bad_url.Output();
 }

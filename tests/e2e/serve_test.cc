@@ -4,30 +4,27 @@
 #include <filesystem>
 #include <fstream>
 
+#include "testing/model_repo.h"
 #include "testing/process.h"
+#include "testing/serve_command.h"
 #include "testing/temp_dir.h"
 
 namespace infergate {
 namespace {
 
+using testing::CopyModel;
 using testing::Process;
 using testing::TempDir;
 namespace fs = std::filesystem;
 
 const fs::path kModels = INFERGATE_TEST_MODELS_DIR;
 
-void CopyModel(const TempDir& repo, const std::string& file, const std::string& name, int version) {
-  fs::create_directories(repo.path() / name / std::to_string(version));
-  fs::copy_file(kModels / file, repo.path() / name / std::to_string(version) / "model.onnx",
-                fs::copy_options::overwrite_existing);
-}
-
 TEST(ServeE2ETest, LoadsReportsReloadsAndStopsOnSigterm) {
   TempDir repo;
   CopyModel(repo, "mlp16.onnx", "mlp", 1);
   CopyModel(repo, "corrupt_truncated.onnx", "broken", 1);
-  Process server({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(),
-                  "--repository-poll-secs", "0.1"});
+  Process server(
+      testing::ServeCommand({"--model-repository", repo.path().string(), "--repository-poll-secs", "0.1"}));
   ASSERT_TRUE(server.started());
   ASSERT_TRUE(server.WaitForLine("runtime onnxruntime 1\\.30")) << server.Output();
   ASSERT_TRUE(server.WaitForLine("model mlp version 1 READY")) << server.Output();

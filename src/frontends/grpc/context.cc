@@ -1,0 +1,58 @@
+#include "frontends/grpc/context.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+#include "core/status_map.h"
+
+namespace infergate::grpc_frontend {
+
+FrontendMetrics::FrontendMetrics(core::MetricsRegistry& registry) {
+  const char* kRequests = "Inference requests received over gRPC, by method";
+  unary_requests = &registry.GetCounter("infergate_grpc_infer_requests_total", kRequests,
+                                        {{"method", "ModelInfer"}});
+  stream_requests = &registry.GetCounter("infergate_grpc_infer_requests_total", kRequests,
+                                         {{"method", "ModelStreamInfer"}});
+  in_flight = &registry.GetGauge("infergate_grpc_inferences_in_flight",
+                                 "gRPC inference requests admitted and not yet answered");
+  streams_open = &registry.GetGauge("infergate_grpc_streams_open", "ModelStreamInfer calls open");
+  for (size_t i = 0; i < rejected.size(); ++i) {
+    std::string reason(core::StatusCodeName(static_cast<core::StatusCode>(i)));
+    std::transform(reason.begin(), reason.end(), reason.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    rejected[i] = &registry.GetCounter("infergate_grpc_requests_rejected_total",
+                                       "gRPC inference requests answered with an error, by reason",
+                                       {{"reason", reason}});
+  }
+}
+
+void FrontendContext::Enter() {
+  std::lock_guard lock(active_mu_);
+  ++active_;
+}
+
+void FrontendContext::Leave() {
+  std::lock_guard lock(active_mu_);
+  if (--active_ == 0) active_cv_.notify_all();
+}
+
+bool FrontendContext::WaitIdle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(active_mu_);
+  return active_cv_.wait_until(lock, deadline, [this] { return active_ == 0; });
+}
+
+::grpc::Status ToGrpcStatus(const core::Status& status) {
+  if (status.ok()) return ::grpc::Status::OK;
+  return ::grpc::Status(static_cast<::grpc::StatusCode>(core::GrpcCodeFor(status.code())), status.message());
+}
+
+std::optional<core::TimePoint> RequestDeadline(std::chrono::system_clock::time_point deadline,
+                                               const core::Clock& clock) {
+  const auto now = std::chrono::system_clock::now();
+  // gRPC reports "no deadline" as a far-future time point.
+  if (deadline - now > std::chrono::hours(24 * 365)) return std::nullopt;
+  return clock.Now() + std::chrono::duration_cast<core::Duration>(deadline - now);
+}
+
+}  // namespace infergate::grpc_frontend

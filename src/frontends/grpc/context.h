@@ -1,0 +1,65 @@
+// What the service and the stream reactors share: options, dependencies,
+// metrics looked up once, and the step from core types to gRPC's.
+//
+// Thread-safety: immutable after construction except `draining` (atomic) and
+// the metrics (atomics).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "core/status.h"
+#include "frontends/grpc/codec.h"
+#include "frontends/grpc/grpc_frontend.h"
+
+namespace infergate::grpc_frontend {
+
+struct FrontendMetrics {
+  explicit FrontendMetrics(core::MetricsRegistry& registry);
+  core::Counter* unary_requests;
+  core::Counter* stream_requests;
+  core::Gauge* in_flight;
+  core::Gauge* streams_open;
+  // Indexed by core::StatusCode.
+  std::array<core::Counter*, static_cast<size_t>(core::StatusCode::kInternal) + 1> rejected{};
+
+  void CountRejected(core::StatusCode code) { rejected[static_cast<size_t>(code)]->Increment(); }
+};
+
+struct FrontendContext {
+  FrontendContext(GrpcFrontendOptions o, GrpcFrontendDeps d)
+      : options(std::move(o)), deps(d), limits{options.max_tensor_elements}, metrics(*d.metrics) {}
+  GrpcFrontendOptions options;
+  GrpcFrontendDeps deps;
+  InputLimits limits;
+  FrontendMetrics metrics;
+  std::atomic<bool> draining{false};
+
+  // Inference calls and streams from their start until gRPC is done with
+  // them (OnDone). Stop() waits for none to be left.
+  void Enter();
+  void Leave();
+  // True when no call is active by `deadline`.
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline);
+
+ private:
+  std::mutex active_mu_;
+  std::condition_variable active_cv_;
+  int active_ = 0;  // GUARDED_BY(active_mu_)
+};
+
+// The gRPC status for a core status, via core/status_map.h.
+::grpc::Status ToGrpcStatus(const core::Status& status);
+
+// The call's gRPC deadline on the core clock; nullopt when it has none.
+std::optional<core::TimePoint> RequestDeadline(std::chrono::system_clock::time_point deadline,
+                                               const core::Clock& clock);
+
+}  // namespace infergate::grpc_frontend

@@ -1,0 +1,59 @@
+// The `grpc:` section of the server config.
+#include <gtest/gtest.h>
+
+#include "config/server_config.h"
+
+namespace infergate::config {
+namespace {
+
+TEST(GrpcConfigTest, DefaultsAndEveryKey) {
+  auto defaults = ParseServerConfig("model_repository: /m\n", "infergate.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->grpc.enabled);
+  EXPECT_EQ(defaults->grpc.address, "0.0.0.0");
+  EXPECT_EQ(defaults->grpc.port, 8001);
+  EXPECT_EQ(defaults->grpc.max_message_bytes, 64 * 1024 * 1024);
+
+  auto c = ParseServerConfig(
+      "model_repository: /m\n"
+      "grpc:\n  enabled: false\n  address: 127.0.0.1\n  port: 0\n  max_message_bytes: 1048576\n"
+      "  max_tensor_elements: 4096\n  max_stream_in_flight: 8\n  drain_secs: 1.5\n",
+      "infergate.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_FALSE(c->grpc.enabled);
+  EXPECT_EQ(c->grpc.address, "127.0.0.1");
+  EXPECT_EQ(c->grpc.port, 0);
+  EXPECT_EQ(c->grpc.max_message_bytes, 1048576);
+  EXPECT_EQ(c->grpc.max_tensor_elements, 4096);
+  EXPECT_EQ(c->grpc.max_stream_in_flight, 8);
+  EXPECT_EQ(c->grpc.drain_secs, 1.5);
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+}
+
+TEST(GrpcConfigTest, ErrorsNameTheKey) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  } cases[] = {
+      {"grpc: {prot: 1}\n", "prot"},
+      {"grpc: {port: 70000}\n", "key 'port'"},
+      {"grpc: {port: -1}\n", "key 'port'"},
+      {"grpc: {max_message_bytes: 10}\n", "key 'max_message_bytes'"},
+      {"grpc: {max_stream_in_flight: 0}\n", "key 'max_stream_in_flight'"},
+      {"grpc: {drain_secs: -1}\n", "key 'drain_secs'"},
+      {"grpc: {enabled: maybe}\n", "key 'enabled'"},
+  };
+  for (const auto& tc : cases) {
+    auto r = ParseServerConfig(tc.yaml, "infergate.yaml");
+    ASSERT_FALSE(r.ok()) << tc.yaml;
+    EXPECT_NE(r.status().message().find(tc.expect), std::string::npos)
+        << tc.yaml << " -> " << r.status().message();
+  }
+  ServerConfig flags;
+  flags.model_repository = "/m";
+  flags.grpc.address = "";
+  EXPECT_FALSE(ValidateServerConfig(flags).ok());
+}
+
+}  // namespace
+}  // namespace infergate::config
