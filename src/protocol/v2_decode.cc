@@ -1,0 +1,531 @@
+// Decoding v2 inference requests with simdjson On-Demand. simdjson is used
+// through its error codes only, so nothing here throws.
+#include <simdjson.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "protocol/float16.h"
+#include "protocol/v2_json.h"
+
+namespace infergate::protocol {
+namespace {
+
+namespace od = simdjson::ondemand;
+using core::DataType;
+using core::Status;
+
+constexpr size_t kMaxRank = 64;
+
+std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+// An input as read from JSON, before its binary data (if any) is attached.
+struct InputDraft {
+  core::InferInput input;
+  DataType dtype = DataType::kInvalid;
+  core::Shape shape;
+  int64_t binary_size = -1;  // >= 0: the data follows the JSON
+};
+
+// Element readers: parse one JSON scalar into T, or an error code.
+template <typename T>
+simdjson::error_code ReadSigned(od::value& v, T* out) {
+  int64_t i = 0;
+  if (auto e = v.get_int64().get(i)) return e;
+  if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) {
+    return simdjson::NUMBER_OUT_OF_RANGE;
+  }
+  *out = static_cast<T>(i);
+  return simdjson::SUCCESS;
+}
+
+template <typename T>
+simdjson::error_code ReadUnsigned(od::value& v, T* out) {
+  uint64_t u = 0;
+  if (auto e = v.get_uint64().get(u)) return e;
+  if (u > std::numeric_limits<T>::max()) return simdjson::NUMBER_OUT_OF_RANGE;
+  *out = static_cast<T>(u);
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code ReadBool(od::value& v, uint8_t* out) {
+  bool b = false;
+  if (auto e = v.get_bool().get(b)) return e;
+  *out = b ? 1 : 0;
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code ReadFloat(od::value& v, float* out) {
+  double d = 0;
+  if (auto e = v.get_double().get(d)) return e;
+  if (std::fabs(d) > std::numeric_limits<float>::max()) return simdjson::NUMBER_OUT_OF_RANGE;
+  *out = static_cast<float>(d);
+  return simdjson::SUCCESS;
+}
+
+simdjson::error_code ReadDouble(od::value& v, double* out) { return v.get_double().get(*out); }
+
+template <uint16_t (*Convert)(float)>
+simdjson::error_code ReadHalf(od::value& v, uint16_t* out) {
+  float f = 0;
+  if (auto e = ReadFloat(v, &f)) return e;
+  *out = Convert(f);
+  if ((*out & 0x7FFFu) == (Convert(std::numeric_limits<float>::infinity()) & 0x7FFFu)) {
+    return simdjson::NUMBER_OUT_OF_RANGE;  // a finite number that does not fit
+  }
+  return simdjson::SUCCESS;
+}
+
+Status CountMismatch(const InputDraft& draft, int64_t count, const std::string& found) {
+  return core::InvalidArgument("input " + Quote(draft.input.name) + ": shape " +
+                               core::ShapeToString(draft.shape) + " holds " +
+                               std::to_string(count) + " elements but 'data' has " + found);
+}
+
+bool IsStructuralError(simdjson::error_code e) {
+  return e != simdjson::INCORRECT_TYPE && e != simdjson::NUMBER_OUT_OF_RANGE &&
+         e != simdjson::NO_SUCH_FIELD;
+}
+
+// One parse of one request body.
+class RequestParser {
+ public:
+  RequestParser(const DecodeLimits& limits, od::document* doc, const char* json)
+      : limits_(limits), doc_(doc), json_(json) {}
+
+  Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs);
+
+ private:
+  // The error for `e` met while reading `what`. Structural errors (the text
+  // is not JSON) say so with the byte offset; type errors say what was expected.
+  Status Fail(simdjson::error_code e, const std::string& what) {
+    if (!IsStructuralError(e)) {
+      return core::InvalidArgument(what + " (" + simdjson::error_message(e) + ")");
+    }
+    std::string where;
+    const char* at = nullptr;
+    if (!doc_->current_location().get(at) && at >= json_) {
+      where = " near byte " + std::to_string(at - json_);
+    }
+    return core::InvalidArgument("malformed JSON" + where + " while reading " + what + ": " +
+                                 simdjson::error_message(e));
+  }
+
+  Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
+  Status ParseInput(od::object obj, size_t index, InputDraft* draft);
+  Status ParseShape(od::value v, const std::string& where, core::Shape* shape);
+  Status ParseData(od::value v, InputDraft* draft);
+  Status ParseOutput(od::object obj, size_t index, core::RequestedOutput* out);
+
+  template <typename Sink>
+  Status Walk(od::value v, const std::string& where, Sink& sink);
+  template <typename T, typename Read>
+  Status ReadFixed(od::value v, InputDraft* draft, int64_t count, Read read);
+  Status ReadBytes(od::value v, InputDraft* draft, int64_t count);
+
+  const DecodeLimits& limits_;
+  od::document* doc_;
+  const char* json_;
+};
+
+Status RequestParser::ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs) {
+  od::object root;
+  if (auto e = doc_->get_object().get(root)) return Fail(e, "the request body: expected a JSON object");
+  bool has_inputs = false;
+  for (auto field_result : root) {
+    od::field field;
+    std::string_view key;
+    if (auto e = std::move(field_result).get(field)) return Fail(e, "the request object");
+    if (auto e = field.unescaped_key().get(key)) return Fail(e, "a key of the request object");
+    od::value value = field.value();
+    if (key == "id") {
+      std::string_view id;
+      if (auto e = value.get_string().get(id)) return Fail(e, "'id' must be a string");
+      request->id = id;
+    } else if (key == "parameters") {
+      RETURN_IF_ERROR(ParseParameters(value, "request", &request->parameters));
+    } else if (key == "inputs") {
+      has_inputs = true;
+      od::array arr;
+      if (auto e = value.get_array().get(arr)) return Fail(e, "'inputs' must be an array");
+      for (auto item : arr) {
+        od::object obj;
+        if (auto e = item.get_object().get(obj)) {
+          return Fail(e, "inputs[" + std::to_string(inputs->size()) + "] must be an object");
+        }
+        if (inputs->size() >= limits_.max_list_size) {
+          return core::ResourceExhausted("more than " + std::to_string(limits_.max_list_size) +
+                                         " inputs");
+        }
+        const size_t index = inputs->size();
+        RETURN_IF_ERROR(ParseInput(obj, index, &inputs->emplace_back()));
+      }
+    } else if (key == "outputs") {
+      od::array arr;
+      if (auto e = value.get_array().get(arr)) return Fail(e, "'outputs' must be an array");
+      for (auto item : arr) {
+        od::object obj;
+        const size_t i = request->outputs.size();
+        if (auto e = item.get_object().get(obj)) {
+          return Fail(e, "outputs[" + std::to_string(i) + "] must be an object");
+        }
+        if (i >= limits_.max_list_size) {
+          return core::ResourceExhausted("more than " + std::to_string(limits_.max_list_size) +
+                                         " requested outputs");
+        }
+        RETURN_IF_ERROR(ParseOutput(obj, i, &request->outputs.emplace_back()));
+      }
+    }
+    // Other keys are extensions this server does not know; they are skipped.
+  }
+  // Past the root object the document has no location left; a location
+  // means more tokens follow.
+  const char* rest = nullptr;
+  if (!doc_->current_location().get(rest)) {
+    return core::InvalidArgument("malformed JSON near byte " + std::to_string(rest - json_) +
+                                 ": content after the request object");
+  }
+  if (!has_inputs) return core::InvalidArgument("the request has no 'inputs'");
+  if (auto it = request->parameters.find("binary_data_output");
+      it != request->parameters.end() && !std::holds_alternative<bool>(it->second)) {
+    return core::InvalidArgument("request parameter 'binary_data_output' must be a boolean");
+  }
+  return Status::Ok();
+}
+
+Status RequestParser::ParseParameters(od::value v, const std::string& where,
+                                      core::Parameters* out) {
+  od::object obj;
+  if (auto e = v.get_object().get(obj)) return Fail(e, where + " 'parameters' must be an object");
+  for (auto field_result : obj) {
+    od::field field;
+    std::string_view key;
+    if (auto e = std::move(field_result).get(field)) return Fail(e, where + " 'parameters'");
+    if (auto e = field.unescaped_key().get(key)) return Fail(e, where + " 'parameters'");
+    if (out->size() >= limits_.max_list_size) {
+      return core::ResourceExhausted(where + " has more than " +
+                                     std::to_string(limits_.max_list_size) + " parameters");
+    }
+    const std::string what = where + " parameter " + Quote(key);
+    od::value value = field.value();
+    od::json_type type;
+    if (auto e = value.type().get(type)) return Fail(e, what);
+    core::ParameterValue parsed;
+    simdjson::error_code e = simdjson::SUCCESS;
+    if (type == od::json_type::boolean) {
+      bool b = false;
+      e = value.get_bool().get(b);
+      parsed = b;
+    } else if (type == od::json_type::string) {
+      std::string_view s;
+      e = value.get_string().get(s);
+      parsed = std::string(s);
+    } else if (type == od::json_type::number) {
+      od::number_type nt;
+      e = value.get_number_type().get(nt);
+      if (!e && nt == od::number_type::signed_integer) {
+        int64_t i = 0;
+        e = value.get_int64().get(i);
+        parsed = i;
+      } else if (!e && nt == od::number_type::unsigned_integer) {
+        uint64_t u = 0;
+        e = value.get_uint64().get(u);
+        parsed = static_cast<double>(u);
+      } else if (!e) {
+        double d = 0;
+        e = value.get_double().get(d);
+        parsed = d;
+      }
+    } else {
+      return core::InvalidArgument(what + " must be a boolean, number or string");
+    }
+    if (e) return Fail(e, what);
+    (*out)[std::string(key)] = std::move(parsed);
+  }
+  return Status::Ok();
+}
+
+Status RequestParser::ParseShape(od::value v, const std::string& where, core::Shape* shape) {
+  od::array arr;
+  const std::string what = where + " 'shape' must be an array of non-negative integers";
+  if (auto e = v.get_array().get(arr)) return Fail(e, what);
+  for (auto item : arr) {
+    int64_t dim = 0;
+    if (auto e = item.get_int64().get(dim)) return Fail(e, what);
+    if (dim < 0) return core::InvalidArgument(what + ", got " + std::to_string(dim));
+    if (shape->size() >= kMaxRank) {
+      return core::InvalidArgument(where + " 'shape' has more than " + std::to_string(kMaxRank) +
+                                   " dimensions");
+    }
+    shape->push_back(dim);
+  }
+  return Status::Ok();
+}
+
+Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft) {
+  const std::string at = "inputs[" + std::to_string(index) + "]";
+  std::string_view text;
+  auto name = obj.find_field_unordered("name");
+  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at + " has no 'name'");
+  if (auto e = name.get_string().get(text)) return Fail(e, at + " 'name' must be a string");
+  draft->input.name = text;
+  const std::string where = "input " + Quote(text);
+
+  auto datatype = obj.find_field_unordered("datatype");
+  if (datatype.error() == simdjson::NO_SUCH_FIELD) {
+    return core::InvalidArgument(where + " has no 'datatype'");
+  }
+  if (auto e = datatype.get_string().get(text)) return Fail(e, where + " 'datatype' must be a string");
+  draft->dtype = core::DataTypeFromName(text);
+  if (draft->dtype == DataType::kInvalid) {
+    std::string known;
+    for (DataType t : core::kAllDataTypes) known += (known.empty() ? "" : ", ") + std::string(DataTypeName(t));
+    return core::InvalidArgument(where + " has unknown datatype " + Quote(text) + "; expected one of " +
+                                 known);
+  }
+
+  auto shape = obj.find_field_unordered("shape");
+  if (shape.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(where + " has no 'shape'");
+  od::value shape_value;
+  if (auto e = shape.get(shape_value)) return Fail(e, where + " 'shape'");
+  RETURN_IF_ERROR(ParseShape(shape_value, where, &draft->shape));
+  auto count = core::ElementCount(draft->shape);
+  if (!count) return core::InvalidArgument(where + " has shape " + core::ShapeToString(draft->shape) + ", too large");
+  if (*count > limits_.max_elements_per_tensor) {
+    return core::ResourceExhausted(where + " has " + std::to_string(*count) +
+                                   " elements; the limit is " +
+                                   std::to_string(limits_.max_elements_per_tensor));
+  }
+
+  auto params = obj.find_field_unordered("parameters");
+  if (params.error() != simdjson::NO_SUCH_FIELD) {
+    od::value pv;
+    if (auto e = params.get(pv)) return Fail(e, where + " 'parameters'");
+    RETURN_IF_ERROR(ParseParameters(pv, where, &draft->input.parameters));
+    const auto& p = draft->input.parameters;
+    if (p.count("shared_memory_region")) {
+      return core::InvalidArgument(where + ": shared memory is not supported; send the data in the body");
+    }
+    if (auto it = p.find("binary_data_size"); it != p.end()) {
+      const auto* size = std::get_if<int64_t>(&it->second);
+      if (!size || *size < 0) {
+        return core::InvalidArgument(where + " parameter 'binary_data_size' must be a non-negative integer");
+      }
+      draft->binary_size = *size;
+    }
+  }
+
+  auto data = obj.find_field_unordered("data");
+  if (data.error() == simdjson::NO_SUCH_FIELD) {
+    if (draft->binary_size < 0) {
+      return core::InvalidArgument(where + " has neither 'data' nor parameter 'binary_data_size'");
+    }
+    return Status::Ok();
+  }
+  if (draft->binary_size >= 0) {
+    return core::InvalidArgument(where + " has both 'data' and parameter 'binary_data_size'");
+  }
+  od::value data_value;
+  if (auto e = data.get(data_value)) return Fail(e, where + " 'data'");
+  return ParseData(data_value, draft);
+}
+
+template <typename Sink>
+Status RequestParser::Walk(od::value v, const std::string& where, Sink& sink) {
+  od::json_type type;
+  if (auto e = v.type().get(type)) return Fail(e, where + " 'data'");
+  if (type != od::json_type::array) return sink(v);
+  od::array arr;
+  if (auto e = v.get_array().get(arr)) return Fail(e, where + " 'data'");
+  for (auto item : arr) {
+    od::value element;
+    if (auto e = item.get(element)) return Fail(e, where + " 'data'");
+    RETURN_IF_ERROR(Walk(element, where, sink));
+  }
+  return Status::Ok();
+}
+
+template <typename T, typename Read>
+Status RequestParser::ReadFixed(od::value v, InputDraft* draft, int64_t count, Read read) {
+  const std::string where = "input " + Quote(draft->input.name);
+  std::vector<uint8_t> bytes(static_cast<size_t>(count) * sizeof(T));
+  int64_t n = 0;
+  auto sink = [&](od::value& element) -> Status {
+    if (n >= count) return CountMismatch(*draft, count, "more");
+    T x{};
+    if (auto e = read(element, &x)) {
+      return Fail(e, where + ": data element " + std::to_string(n) + " is not a valid " +
+                         std::string(DataTypeName(draft->dtype)));
+    }
+    std::memcpy(bytes.data() + static_cast<size_t>(n) * sizeof(T), &x, sizeof(T));
+    ++n;
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(Walk(v, where, sink));
+  if (n != count) return CountMismatch(*draft, count, std::to_string(n));
+  draft->input.tensor = core::Tensor::FromBytes(draft->dtype, draft->shape, std::move(bytes));
+  return Status::Ok();
+}
+
+Status RequestParser::ReadBytes(od::value v, InputDraft* draft, int64_t count) {
+  const std::string where = "input " + Quote(draft->input.name);
+  std::vector<uint8_t> bytes;
+  int64_t n = 0;
+  auto sink = [&](od::value& element) -> Status {
+    if (n >= count) return CountMismatch(*draft, count, "more");
+    std::string_view s;
+    if (auto e = element.get_string().get(s)) {
+      return Fail(e, where + ": data element " + std::to_string(n) +
+                         " is not a string (BYTES elements are JSON strings)");
+    }
+    core::AppendBytesElement(s, &bytes);
+    ++n;
+    return Status::Ok();
+  };
+  RETURN_IF_ERROR(Walk(v, where, sink));
+  if (n != count) return CountMismatch(*draft, count, std::to_string(n));
+  draft->input.tensor = core::Tensor::FromBytes(DataType::kBytes, draft->shape, std::move(bytes));
+  return Status::Ok();
+}
+
+Status RequestParser::ParseData(od::value v, InputDraft* draft) {
+  const int64_t count = *core::ElementCount(draft->shape);
+  switch (draft->dtype) {
+    case DataType::kBool: return ReadFixed<uint8_t>(v, draft, count, ReadBool);
+    case DataType::kUint8: return ReadFixed<uint8_t>(v, draft, count, ReadUnsigned<uint8_t>);
+    case DataType::kUint16: return ReadFixed<uint16_t>(v, draft, count, ReadUnsigned<uint16_t>);
+    case DataType::kUint32: return ReadFixed<uint32_t>(v, draft, count, ReadUnsigned<uint32_t>);
+    case DataType::kUint64: return ReadFixed<uint64_t>(v, draft, count, ReadUnsigned<uint64_t>);
+    case DataType::kInt8: return ReadFixed<int8_t>(v, draft, count, ReadSigned<int8_t>);
+    case DataType::kInt16: return ReadFixed<int16_t>(v, draft, count, ReadSigned<int16_t>);
+    case DataType::kInt32: return ReadFixed<int32_t>(v, draft, count, ReadSigned<int32_t>);
+    case DataType::kInt64: return ReadFixed<int64_t>(v, draft, count, ReadSigned<int64_t>);
+    case DataType::kFp16: return ReadFixed<uint16_t>(v, draft, count, ReadHalf<FloatToHalf>);
+    case DataType::kBf16: return ReadFixed<uint16_t>(v, draft, count, ReadHalf<FloatToBf16>);
+    case DataType::kFp32: return ReadFixed<float>(v, draft, count, ReadFloat);
+    case DataType::kFp64: return ReadFixed<double>(v, draft, count, ReadDouble);
+    case DataType::kBytes: return ReadBytes(v, draft, count);
+    case DataType::kInvalid: break;
+  }
+  return core::InvalidArgument("input " + Quote(draft->input.name) + ": invalid datatype");
+}
+
+Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedOutput* out) {
+  const std::string at = "outputs[" + std::to_string(index) + "]";
+  std::string_view text;
+  auto name = obj.find_field_unordered("name");
+  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at + " has no 'name'");
+  if (auto e = name.get_string().get(text)) return Fail(e, at + " 'name' must be a string");
+  out->name = text;
+  const std::string where = "output " + Quote(text);
+  auto params = obj.find_field_unordered("parameters");
+  if (params.error() == simdjson::NO_SUCH_FIELD) return Status::Ok();
+  od::value pv;
+  if (auto e = params.get(pv)) return Fail(e, where + " 'parameters'");
+  RETURN_IF_ERROR(ParseParameters(pv, where, &out->parameters));
+  const auto& p = out->parameters;
+  if (p.count("classification")) {
+    return core::InvalidArgument(where + ": the classification extension is not supported");
+  }
+  if (p.count("shared_memory_region")) {
+    return core::InvalidArgument(where + ": shared memory is not supported");
+  }
+  if (auto it = p.find("binary_data"); it != p.end() && !std::holds_alternative<bool>(it->second)) {
+    return core::InvalidArgument(where + " parameter 'binary_data' must be a boolean");
+  }
+  return Status::Ok();
+}
+
+bool IsAligned(const void* p, size_t alignment) {
+  return alignment == 0 || reinterpret_cast<uintptr_t>(p) % alignment == 0;
+}
+
+// Attaches the binary-extension bytes after the JSON to the inputs that declared them.
+Status AttachBinaryData(std::string_view body, size_t json_length,
+                        const std::shared_ptr<const std::string>& owner,
+                        std::vector<InputDraft>* drafts, core::InferRequest* request) {
+  size_t offset = json_length;
+  request->inputs.reserve(drafts->size());
+  for (auto& draft : *drafts) {
+    if (draft.binary_size >= 0) {
+      const auto size = static_cast<uint64_t>(draft.binary_size);
+      const std::string where = "input " + Quote(draft.input.name);
+      if (size > body.size() - offset) {
+        return core::InvalidArgument(where + " declares binary_data_size " + std::to_string(size) +
+                                     " but only " + std::to_string(body.size() - offset) +
+                                     " bytes of binary data remain");
+      }
+      const char* data = body.data() + offset;
+      if (owner && IsAligned(data, core::ElementSize(draft.dtype))) {
+        draft.input.tensor = core::Tensor::Borrow(draft.dtype, draft.shape, data, size, owner);
+      } else {
+        draft.input.tensor = core::Tensor::FromBytes(
+            draft.dtype, draft.shape, std::vector<uint8_t>(data, data + size));
+      }
+      RETURN_IF_ERROR(draft.input.tensor.Validate(where));
+      offset += size;
+    }
+    request->inputs.push_back(std::move(draft.input));
+  }
+  if (offset != body.size()) {
+    return core::InvalidArgument(std::to_string(body.size() - offset) +
+                                 " bytes after the JSON are not claimed by any input's "
+                                 "binary_data_size");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+struct InferRequestDecoder::Impl {
+  DecodeLimits limits;
+  od::parser parser;
+  std::string scratch;  // the JSON part, copied when the body has no padding
+};
+
+InferRequestDecoder::InferRequestDecoder(DecodeLimits limits) : impl_(std::make_unique<Impl>()) {
+  impl_->limits = limits;
+}
+
+InferRequestDecoder::~InferRequestDecoder() = default;
+
+Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
+                                   std::shared_ptr<const std::string> owner,
+                                   core::InferRequest* request) {
+  if (json_length > body.size()) {
+    return core::InvalidArgument("the JSON part is said to be " + std::to_string(json_length) +
+                                 " bytes (" + std::string(kInferenceHeaderContentLength) +
+                                 ") but the body has " + std::to_string(body.size()));
+  }
+  if (owner && (body.data() < owner->data() ||
+                body.data() + body.size() > owner->data() + owner->size())) {
+    owner = nullptr;  // not the body's owner: copy rather than borrow
+  }
+  const char* json = body.data();
+  size_t capacity = 0;
+  if (owner) capacity = static_cast<size_t>(owner->data() + owner->capacity() - json);
+  if (capacity < json_length + simdjson::SIMDJSON_PADDING) {
+    impl_->scratch.reserve(json_length + simdjson::SIMDJSON_PADDING);
+    impl_->scratch.assign(json, json_length);
+    json = impl_->scratch.data();
+    capacity = impl_->scratch.capacity();
+  }
+  od::document doc;
+  if (auto e = impl_->parser.iterate(json, json_length, capacity).get(doc)) {
+    return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
+  }
+  RequestParser parser(impl_->limits, &doc, json);
+  std::vector<InputDraft> drafts;
+  RETURN_IF_ERROR(parser.ParseRoot(request, &drafts));
+  return AttachBinaryData(body, json_length, owner, &drafts, request);
+}
+
+Status DecodeInferRequest(std::string_view body, size_t json_length,
+                          std::shared_ptr<const std::string> owner, core::InferRequest* request,
+                          const DecodeLimits& limits) {
+  InferRequestDecoder decoder(limits);
+  return decoder.Decode(body, json_length, std::move(owner), request);
+}
+
+}  // namespace infergate::protocol
