@@ -95,6 +95,7 @@ class RequestParser {
       : limits_(limits), doc_(doc), json_(json) {}
 
   Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs);
+  Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
 
  private:
   // The error for `e` met while reading `what`. Structural errors (the text
@@ -112,7 +113,6 @@ class RequestParser {
                                  simdjson::error_message(e));
   }
 
-  Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
   Status ParseInput(od::object obj, size_t index, InputDraft* draft);
   Status ParseShape(od::value v, const std::string& where, core::Shape* shape);
   Status ParseData(od::value v, InputDraft* draft);
@@ -526,6 +526,29 @@ Status DecodeInferRequest(std::string_view body, size_t json_length,
                           const DecodeLimits& limits) {
   InferRequestDecoder decoder(limits);
   return decoder.Decode(body, json_length, std::move(owner), request);
+}
+
+core::StatusOr<core::Parameters> DecodeFlatObject(std::string_view json) {
+  core::Parameters params;
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return params;
+  const simdjson::padded_string padded(json);
+  od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(padded).get(doc)) {
+    return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
+  }
+  od::value root;
+  if (auto e = doc.get_value().get(root)) {
+    return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
+  }
+  DecodeLimits limits;
+  RequestParser parser_state(limits, &doc, padded.data());
+  RETURN_IF_ERROR(parser_state.ParseParameters(root, "the body", &params));
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) {
+    return core::InvalidArgument("malformed JSON: content after the object");
+  }
+  return params;
 }
 
 }  // namespace infergate::protocol
