@@ -20,5 +20,6 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(simdjson REQUIRED)
+find_package(Boost 1.74 REQUIRED)  # header-only: Beast and Asio
 find_package(GTest)
 find_package(benchmark)
