@@ -26,12 +26,26 @@ struct OrtConfig {
   bool allow_spinning = false;
 };
 
+// The KServe v2 HTTP/REST frontend (`http:` in the file).
+struct HttpConfig {
+  bool enabled = true;
+  std::string address = "0.0.0.0";
+  int port = 8000;                              // 0: any free port, logged at start-up
+  int io_threads = 1;
+  int64_t max_body_bytes = 64 * 1024 * 1024;
+  int64_t max_header_bytes = 16 * 1024;
+  int64_t max_elements_per_tensor = 16 * 1024 * 1024;
+  double idle_timeout_secs = 60;                // keep-alive connections idle this long are closed
+  double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
+};
+
 struct ServerConfig {
   std::filesystem::path model_repository;
   ModelControlMode model_control_mode = ModelControlMode::kPoll;
   double repository_poll_secs = 2.0;
   std::string log_level = "info";  // trace, debug, info, warn, error
   OrtConfig onnxruntime;
+  HttpConfig http;
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

@@ -18,6 +18,9 @@ struct ServeFlags {
   std::string model_control_mode;
   double repository_poll_secs = 0;
   std::string log_level;
+  int http_port = -1;  // -1: not given
+  std::string http_address;
+  int http_threads = 0;  // 0: not given
 };
 
 // File first, then flags on top.
@@ -32,6 +35,9 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   }
   if (f.repository_poll_secs > 0) c.repository_poll_secs = f.repository_poll_secs;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (f.http_port >= 0) c.http.port = f.http_port;
+  if (!f.http_address.empty()) c.http.address = f.http_address;
+  if (f.http_threads > 0) c.http.io_threads = f.http_threads;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -53,6 +59,11 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--repository-poll-secs", serve.repository_poll_secs,
                         "Seconds between repository scans in poll mode (default 2)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace | debug | info | warn | error");
+  serve_cmd->add_option("--http-port", serve.http_port, "HTTP port (default 8000; 0 = any free port, logged)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--http-address", serve.http_address, "HTTP listen address (default 0.0.0.0)");
+  serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP IO threads (default 1)")
+      ->check(CLI::Range(1, 256));
 
   std::string inspect_path;
   bool inspect_json = false;

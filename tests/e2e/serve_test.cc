@@ -26,7 +26,7 @@ TEST(ServeE2ETest, LoadsReportsReloadsAndStopsOnSigterm) {
   TempDir repo;
   CopyModel(repo, "mlp16.onnx", "mlp", 1);
   CopyModel(repo, "corrupt_truncated.onnx", "broken", 1);
-  Process server({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(),
+  Process server({INFERGATE_BINARY, "serve", "--http-port", "0", "--model-repository", repo.path().string(),
                   "--repository-poll-secs", "0.1"});
   ASSERT_TRUE(server.started());
   ASSERT_TRUE(server.WaitForLine("runtime onnxruntime 1\\.30")) << server.Output();
