@@ -21,5 +21,6 @@ find_package(CLI11 REQUIRED)
 find_package(nlohmann_json REQUIRED)
 find_package(simdjson REQUIRED)
 find_package(Boost 1.74 REQUIRED)  # header-only: Beast and Asio
+find_package(CURL REQUIRED)        # the real HTTP client of the e2e tests
 find_package(GTest)
 find_package(benchmark)
