@@ -41,19 +41,29 @@ HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionShared& share
 void HttpSession::Arm(Phase phase, std::chrono::milliseconds after) {
   phase_ = phase;
   timed_out_ = false;
+  armed_ = true;
+  deadline_ = Clock::now() + after;
+  if (!timer_waiting_ || deadline_ < timer_.expiry()) WaitTimer();
+}
+
+void HttpSession::WaitTimer() {
   const uint64_t generation = ++timer_generation_;
-  timer_.expires_after(after);
+  timer_waiting_ = true;
+  timer_.expires_at(deadline_);  // cancels a wait still pending (its generation is stale)
   timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
-    if (ec || generation != self->timer_generation_) return;
-    self->timed_out_ = true;
-    error_code ignored;
-    self->socket_.cancel(ignored);
+    if (generation != self->timer_generation_) return;
+    self->timer_waiting_ = false;
+    if (!ec) self->OnTimer();
   });
 }
 
-void HttpSession::Disarm() {
-  ++timer_generation_;
-  timer_.cancel();
+void HttpSession::OnTimer() {
+  if (!armed_) return;  // the phase ended; the next Arm starts the timer again
+  if (Clock::now() < deadline_) return WaitTimer();  // the deadline moved later
+  armed_ = false;
+  timed_out_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
 }
 
 void HttpSession::WaitForRequest() {
@@ -190,6 +200,9 @@ void HttpSession::Linger() {
 
 void HttpSession::Close() {
   Disarm();
+  ++timer_generation_;
+  timer_waiting_ = false;
+  timer_.cancel();
   error_code ignored;
   socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

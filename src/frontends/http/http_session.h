@@ -62,9 +62,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void Close();
 
   // Times the current phase; on expiry the pending socket operation is
-  // cancelled and timed_out_ says why it ended.
+  // cancelled and timed_out_ says why it ended. Arming only moves a deadline;
+  // the one timer is re-set only when the deadline moves earlier than its
+  // expiry (a keep-alive request costs one timer update, not three).
   void Arm(Phase phase, std::chrono::milliseconds after);
-  void Disarm();
+  void Disarm() { armed_ = false; }
+  void WaitTimer();
+  void OnTimer();
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer timer_;
@@ -76,6 +80,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned http_version_ = 11;
   bool keep_alive_ = false;
   Phase phase_ = Phase::kIdle;
+  Clock::time_point deadline_{};
+  bool armed_ = false;         // a phase is timed
+  bool timer_waiting_ = false;  // an async_wait is pending (for timer_generation_)
   uint64_t timer_generation_ = 0;
   bool timed_out_ = false;
   char discard_[4096];
