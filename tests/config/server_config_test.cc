@@ -36,3 +36,25 @@ TEST(ServerConfigTest, HttpSectionDefaultsAndKeys) {
 
 }  // namespace
 }  // namespace infergate::config
+
+namespace infergate::config {
+namespace {
+
+// The example file lists every key with its default.
+TEST(ServerConfigTest, ExampleFileShowsTheHttpDefaults) {
+  auto c = ParseServerConfigFile(std::string(INFERGATE_EXAMPLE_MODELS_DIR) + "/../infergate.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const HttpConfig defaults;
+  EXPECT_EQ(c->http.enabled, defaults.enabled);
+  EXPECT_EQ(c->http.address, defaults.address);
+  EXPECT_EQ(c->http.port, defaults.port);
+  EXPECT_EQ(c->http.io_threads, defaults.io_threads);
+  EXPECT_EQ(c->http.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(c->http.max_header_bytes, defaults.max_header_bytes);
+  EXPECT_EQ(c->http.max_elements_per_tensor, defaults.max_elements_per_tensor);
+  EXPECT_EQ(c->http.idle_timeout_secs, defaults.idle_timeout_secs);
+  EXPECT_EQ(c->http.request_timeout_secs, defaults.request_timeout_secs);
+}
+
+}  // namespace
+}  // namespace infergate::config
