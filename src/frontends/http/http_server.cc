@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -20,6 +21,9 @@ using tcp = net::ip::tcp;
 using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
 
 constexpr size_t kMaxQueuedRepositoryJobs = 16;
+// After a failed accept (e.g. out of file descriptors) the next one waits this
+// long, so a persistent failure does not spin an IO thread.
+constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
 
 // Runs an IO thread's loop. Handlers report errors as values; an exception
 // (e.g. std::bad_alloc) is caught here, the one place, and the loop goes on.
@@ -53,6 +57,7 @@ struct HttpServer::Impl {
   std::vector<WorkGuard> guards;
   std::vector<std::unique_ptr<protocol::InferRequestDecoder>> decoders;
   std::unique_ptr<tcp::acceptor> acceptor;  // on contexts[0]
+  std::unique_ptr<net::steady_timer> accept_retry;  // on contexts[0]
   size_t next_context = 0;                  // used on contexts[0]'s thread only
   std::vector<std::thread> threads;
   std::string bound_address;
@@ -66,13 +71,18 @@ void HttpServer::Impl::Accept() {
   acceptor->async_accept(contexts[index]->get_executor(),
                          [this, index](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
-                           if (!ec) {
-                             boost::system::error_code ignored;
-                             socket.set_option(tcp::no_delay(true), ignored);
-                             auto session = std::make_shared<HttpSession>(
-                                 std::move(socket), shared, decoders[index].get());
-                             net::post(*contexts[index], [session] { session->Start(); });
+                           if (ec) {
+                             accept_retry->expires_after(kAcceptRetryDelay);
+                             accept_retry->async_wait([this](boost::system::error_code wait_ec) {
+                               if (!wait_ec) Accept();
+                             });
+                             return;
                            }
+                           boost::system::error_code ignored;
+                           socket.set_option(tcp::no_delay(true), ignored);
+                           auto session = std::make_shared<HttpSession>(std::move(socket), shared,
+                                                                        decoders[index].get());
+                           net::post(*contexts[index], [session] { session->Start(); });
                            Accept();
                          });
 }
@@ -117,6 +127,7 @@ core::Status HttpServer::Start() {
     return core::InvalidArgument("http: '" + s.options.address + "' is not an IP address");
   }
   s.acceptor = std::make_unique<tcp::acceptor>(*s.contexts[0]);
+  s.accept_retry = std::make_unique<net::steady_timer>(*s.contexts[0]);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
   if (!s.acceptor->open(endpoint.protocol(), ec) &&
       !s.acceptor->set_option(net::socket_base::reuse_address(true), ec) &&
