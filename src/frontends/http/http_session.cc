@@ -79,9 +79,21 @@ void HttpSession::WaitForRequest() {
 
 void HttpSession::ReadHeader() {
   parser_.emplace();
+  parser_->eager(true);
   parser_->body_limit(shared_.options->max_body_bytes);
   parser_->header_limit(static_cast<uint32_t>(shared_.options->max_header_bytes));
   Arm(Phase::kRequest, Millis(shared_.options->request_timeout_secs));
+  // Parse what is already buffered first: a small request usually arrives
+  // whole with the first read and then needs no further trip through the loop.
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    error_code ec;
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more || (!ec && used == 0)) break;
+    if (ec) return OnReadError(ec);
+  }
+  if (parser_->is_done()) return OnBody({});
+  if (parser_->is_header_done()) return OnHeader({});
   bhttp::async_read_header(socket_, buffer_, *parser_,
                            [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
 }
@@ -101,6 +113,7 @@ void HttpSession::OnHeader(error_code ec) {
 }
 
 void HttpSession::ReadBody() {
+  if (parser_->is_done()) return OnBody({});
   bhttp::async_read(socket_, buffer_, *parser_,
                     [self = shared_from_this()](error_code ec, size_t) { self->OnBody(ec); });
 }
