@@ -160,7 +160,8 @@ void HttpSession::Dispatch() {
   if (auto it = req.find(protocol::kInferenceHeaderContentLength); it != req.end()) {
     request.inference_header_length = std::string(it->value());
   }
-  request.body = std::make_shared<const std::string>(std::move(req.body()));
+  request.body = req.body().view();
+  request.body_owner = std::move(req.body().storage);
   request.decoder = decoder_;
   parser_.reset();
   shared_.router->Handle(request, [self = shared_from_this()](HttpResponse response) {

@@ -11,12 +11,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
 
+#include "frontends/http/aligned_body.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_server.h"
 #include "frontends/http/router.h"
@@ -75,7 +76,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   const SessionShared& shared_;
   protocol::InferRequestDecoder* decoder_;
   boost::beast::flat_buffer buffer_;
-  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<boost::beast::http::request_parser<AlignedBody>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;
   unsigned http_version_ = 11;
   bool keep_alive_ = false;

@@ -22,8 +22,10 @@ enum class Method { kGet, kPost, kHead, kOther };
 struct HttpRequest {
   Method method = Method::kGet;
   std::string target;  // path and query, as sent
-  // The body; inference tensors sent as binary data borrow it.
-  std::shared_ptr<const std::string> body;
+  // The body, inside *body_owner (possibly past its start); inference tensors
+  // sent as binary data borrow it and keep body_owner alive.
+  std::string_view body;
+  std::shared_ptr<const std::string> body_owner;
   // Triton's Inference-Header-Content-Length header, when present.
   std::optional<std::string> inference_header_length;
   // The calling IO thread's decoder (not owned; used on that thread only).

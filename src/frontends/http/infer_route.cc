@@ -42,13 +42,12 @@ core::StatusOr<size_t> JsonLength(const HttpRequest& request, size_t body_size) 
 
 void Infer(const RouteContext& ctx, const HttpRequest& http_request, const ModelPath& path,
            Reply reply) {
-  static const std::string kEmpty;
-  const std::string& body = http_request.body ? *http_request.body : kEmpty;
+  const std::string_view body = http_request.body;
   auto request = std::make_unique<core::InferRequest>();
   core::StatusOr<size_t> json_length = JsonLength(http_request, body.size());
   core::Status st = json_length.status();
   if (json_length.ok()) {
-    st = http_request.decoder->Decode(body, *json_length, http_request.body, request.get());
+    st = http_request.decoder->Decode(body, *json_length, http_request.body_owner, request.get());
   }
   if (!st.ok()) {
     ctx.http_metrics->Reject(st.code() == core::StatusCode::kResourceExhausted

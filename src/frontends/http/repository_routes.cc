@@ -7,7 +7,7 @@ namespace infergate::http {
 
 HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request) {
   bool ready_only = false;
-  auto params = protocol::DecodeFlatObject(request.body ? std::string_view(*request.body) : "");
+  auto params = protocol::DecodeFlatObject(request.body);
   if (!params.ok()) {
     ctx.http_metrics->Reject(RejectReason::kInvalidRequest);
     return ErrorResponse(params.status());

@@ -51,7 +51,9 @@ class RouterTest : public ::testing::Test {
     HttpRequest request;
     request.method = method;
     request.target = target;
-    request.body = std::make_shared<const std::string>(body);
+    auto owner = std::make_shared<const std::string>(body);
+    request.body_owner = owner;
+    request.body = *owner;
     request.inference_header_length = std::move(header_length);
     request.decoder = &decoder_;
     std::mutex mu;
