@@ -325,6 +325,31 @@ TEST_F(HttpE2ETest, SlowTruncatedAndBrokenUploads) {
   EXPECT_EQ(Metric(R"(infergate_http_requests_rejected_total{reason="malformed_http"})"), 1);
 }
 
+TEST_F(HttpE2ETest, ExpectContinueHttp10AndPipelining) {
+  const std::string body = MlpBody("continued");
+  RawConnection c(address_, port_);
+  ASSERT_TRUE(c.Send("POST /v2/models/mlp/infer HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  const std::string interim = c.ReadUntil("\r\n\r\n", std::chrono::seconds(10));
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(c.Send(body));
+  const std::string reply = c.ReadUntil("\"continued\"", std::chrono::seconds(10));
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+
+  // Two requests in one write: both answered, in order, on the same connection.
+  ASSERT_TRUE(c.Send("GET /v2/health/live HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /v2/models/nope HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const std::string both = c.ReadUntil("unknown model", std::chrono::seconds(10));
+  EXPECT_EQ(both.rfind("HTTP/1.1 200", 0), 0u) << both;
+  EXPECT_NE(both.find("HTTP/1.1 404"), std::string::npos) << both;
+
+  RawConnection old(address_, port_);
+  ASSERT_TRUE(old.Send("GET /v2/health/ready HTTP/1.0\r\n\r\n"));
+  const std::string answer = old.ReadUntilClosed(std::chrono::seconds(10));
+  EXPECT_EQ(answer.rfind("HTTP/1.0 200", 0), 0u) << answer;
+  EXPECT_TRUE(old.closed()) << "HTTP/1.0 without keep-alive: closed after the reply";
+}
+
 TEST_F(HttpE2ETest, AThousandMalformedRequestsThenACorrectOne) {
   const std::string valid = MlpBody();
   const std::vector<std::string> wrong = {

@@ -131,10 +131,14 @@ class RawConnection {
   void ShutdownWrite() { shutdown(fd_, SHUT_WR); }
 
   // Reads until the peer closes or `timeout` passes; returns what arrived.
-  std::string ReadUntilClosed(std::chrono::milliseconds timeout) {
+  std::string ReadUntilClosed(std::chrono::milliseconds timeout) { return ReadUntil("", timeout); }
+
+  // Reads until what arrived contains `marker` (never, when empty), the peer
+  // closes, or `timeout` passes; returns what arrived.
+  std::string ReadUntil(const std::string& marker, std::chrono::milliseconds timeout) {
     std::string out;
     const auto end = std::chrono::steady_clock::now() + timeout;
-    while (true) {
+    while (marker.empty() || out.find(marker) == std::string::npos) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           end - std::chrono::steady_clock::now());
       if (left.count() <= 0) break;
