@@ -7,6 +7,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "frontends/http/http_server.h"
 #include "server/process_metrics.h"
 
 namespace infergate::server {

@@ -20,7 +20,10 @@
 #include "core/model.h"
 #include "core/model_repository.h"
 #include "core/status.h"
-#include "frontends/http/http_server.h"
+
+namespace infergate::http {
+class HttpServer;
+}
 
 namespace infergate::server {
 
