@@ -83,12 +83,12 @@ start_infergate default 0
 start_infergate intra1 1
 reply=$(curl -sf -X POST --data "$body" "http://127.0.0.1:$port_default/v2/models/mlp/infer")
 
-# nginx answering that reply, with as many workers as infergate has IO threads.
+# nginx answering that reply, one worker per core (its best on this machine).
 ng_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/nginx"
 cat > "$work/nginx/nginx.conf" <<NGINX
 daemon off;
-worker_processes $io_threads;
+worker_processes $(nproc);
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log warn;
 events { worker_connections 1024; }
@@ -174,7 +174,7 @@ ratio() { awk -v c="$1" -v d="$2" '{printf "%.4f\n", $c / $d}' "$work/rounds.txt
 
 echo
 echo "wrk -t2 -c$connections -d${seconds}s --latency; $rounds rounds, targets alternating; medians;"
-echo "infergate http.io_threads=$io_threads, nginx worker_processes=$io_threads; $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "infergate http.io_threads=$io_threads, nginx worker_processes=$(nproc); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| target | req/s | p50 ms | p99 ms | req/s vs nginx | server CPU us/request | CPU vs nginx |"
 echo "|---|---|---|---|---|---|---|"
