@@ -215,6 +215,16 @@ TEST_F(RouterTest, RepositoryIndexUnloadLoadAndStats) {
   EXPECT_EQ(Call(Method::kPost, "/v2/repository/models/nope/load").status, 404);
 }
 
+TEST_F(RouterTest, ModelControlCanBeDisabled) {
+  RouteContext ctx = router_->context();
+  ctx.allow_model_control = false;
+  router_ = std::make_unique<Router>(ctx);
+  auto r = Call(Method::kPost, "/v2/repository/models/m/unload");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("model_control_mode: none"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/ready").status, 200);
+}
+
 TEST_F(RouterTest, MetricsText) {
   Call(Method::kGet, "/nowhere");
   auto r = Call(Method::kGet, "/metrics");
