@@ -22,5 +22,7 @@ find_package(nlohmann_json REQUIRED)
 find_package(simdjson REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET GLOBAL libmosquitto)
+find_package(Boost 1.74 REQUIRED)  # header-only: Beast and Asio
+find_package(CURL REQUIRED)        # the real HTTP client of the e2e tests
 find_package(GTest)
 find_package(benchmark)

@@ -62,10 +62,51 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   return Status::Ok();
 }
 
+Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "http",
+                              {"enabled", "address", "port", "io_threads", "max_body_bytes",
+                               "max_header_bytes", "max_elements_per_tensor", "idle_timeout_secs",
+                               "request_timeout_secs"}));
+  if (node["enabled"]) {
+    ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
+  }
+  if (node["address"]) {
+    ASSIGN_OR_RETURN(out->address, r.String(node["address"], "address"));
+  }
+  if (node["port"]) {
+    ASSIGN_OR_RETURN(int64_t port, r.Int(node["port"], "port", 0, 65535));
+    out->port = static_cast<int>(port);
+  }
+  if (node["io_threads"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["io_threads"], "io_threads", 1, 256));
+    out->io_threads = static_cast<int>(n);
+  }
+  constexpr int64_t kMax = int64_t{1} << 40;
+  if (node["max_body_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_body_bytes, r.Int(node["max_body_bytes"], "max_body_bytes", 1, kMax));
+  }
+  if (node["max_header_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_header_bytes,
+                     r.Int(node["max_header_bytes"], "max_header_bytes", 256, 1 << 30));
+  }
+  if (node["max_elements_per_tensor"]) {
+    ASSIGN_OR_RETURN(out->max_elements_per_tensor,
+                     r.Int(node["max_elements_per_tensor"], "max_elements_per_tensor", 1, kMax));
+  }
+  if (node["idle_timeout_secs"]) {
+    ASSIGN_OR_RETURN(out->idle_timeout_secs, r.Double(node["idle_timeout_secs"], "idle_timeout_secs"));
+  }
+  if (node["request_timeout_secs"]) {
+    ASSIGN_OR_RETURN(out->request_timeout_secs,
+                     r.Double(node["request_timeout_secs"], "request_timeout_secs"));
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
-                               "log_level", "onnxruntime", "grpc", "mqtt"}));
+                               "log_level", "onnxruntime", "http", "grpc", "mqtt"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -84,6 +125,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   }
   if (root["onnxruntime"]) RETURN_IF_ERROR(ParseOrt(r, root["onnxruntime"], &c->onnxruntime));
   if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
+  if (root["http"]) RETURN_IF_ERROR(ParseHttp(r, root["http"], &c->http));
   if (root["grpc"]) RETURN_IF_ERROR(ParseGrpc(r, root["grpc"], &c->grpc));
   return Status::Ok();
 }
@@ -140,6 +182,15 @@ Status ValidateServerConfig(const ServerConfig& c) {
   }
   if (c.repository_poll_secs <= 0) {
     return core::InvalidArgument("repository_poll_secs must be > 0, got " + std::to_string(c.repository_poll_secs));
+  }
+  if (c.http.port < 0 || c.http.port > 65535) {
+    return core::InvalidArgument("http port must be from 0 to 65535, got " + std::to_string(c.http.port));
+  }
+  if (c.http.io_threads < 1) {
+    return core::InvalidArgument("http io_threads must be >= 1, got " + std::to_string(c.http.io_threads));
+  }
+  if (c.http.idle_timeout_secs <= 0 || c.http.request_timeout_secs <= 0) {
+    return core::InvalidArgument("http idle_timeout_secs and request_timeout_secs must be > 0");
   }
   static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
   bool known = false;

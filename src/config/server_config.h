@@ -38,6 +38,19 @@ struct GrpcConfig {
   double drain_secs = 5.0;                           // grace for calls in flight at shutdown
 };
 
+// The KServe v2 HTTP/REST frontend (`http:` in the file).
+struct HttpConfig {
+  bool enabled = true;
+  std::string address = "0.0.0.0";
+  int port = 8000;                              // 0: any free port, logged at start-up
+  int io_threads = 1;
+  int64_t max_body_bytes = 64 * 1024 * 1024;
+  int64_t max_header_bytes = 16 * 1024;
+  int64_t max_elements_per_tensor = 16 * 1024 * 1024;
+  double idle_timeout_secs = 60;                // keep-alive connections idle this long are closed
+  double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
+};
+
 struct ServerConfig {
   std::filesystem::path model_repository;
   ModelControlMode model_control_mode = ModelControlMode::kPoll;
@@ -45,6 +58,7 @@ struct ServerConfig {
   std::string log_level = "info";  // trace, debug, info, warn, error
   OrtConfig onnxruntime;
   MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty
+  HttpConfig http;
   GrpcConfig grpc;
 };
 

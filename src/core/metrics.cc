@@ -111,6 +111,22 @@ void MetricsRegistry::AddCallbackGauge(const std::string& name, const std::strin
   GetFamily(name, help, Type::kGauge).callbacks[RenderLabels(labels)] = std::move(read);
 }
 
+const Counter* MetricsRegistry::FindCounter(const std::string& name, const Labels& labels) const {
+  std::lock_guard lock(mu_);
+  auto family = families_.find(name);
+  if (family == families_.end()) return nullptr;
+  auto it = family->second.counters.find(RenderLabels(labels));
+  return it == family->second.counters.end() ? nullptr : it->second.get();
+}
+
+const Histogram* MetricsRegistry::FindHistogram(const std::string& name, const Labels& labels) const {
+  std::lock_guard lock(mu_);
+  auto family = families_.find(name);
+  if (family == families_.end()) return nullptr;
+  auto it = family->second.histograms.find(RenderLabels(labels));
+  return it == family->second.histograms.end() ? nullptr : it->second.get();
+}
+
 std::string MetricsRegistry::RenderPrometheus() const {
   std::lock_guard lock(mu_);
   std::string out;

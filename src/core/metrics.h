@@ -75,6 +75,11 @@ class MetricsRegistry {
   void AddCallbackGauge(const std::string& name, const std::string& help, const Labels& labels,
                         std::function<double()> read);
 
+  // Read-only lookups that create nothing; null when the metric does not
+  // exist. The pointer stays valid as long as the registry.
+  const Counter* FindCounter(const std::string& name, const Labels& labels) const;
+  const Histogram* FindHistogram(const std::string& name, const Labels& labels) const;
+
   std::string RenderPrometheus() const;
 
  private:

@@ -95,6 +95,7 @@ class RequestParser {
       : limits_(limits), doc_(doc), json_(json) {}
 
   Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs);
+  Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
 
  private:
   // The error for `e` met while reading `what`. Structural errors (the text
@@ -112,14 +113,13 @@ class RequestParser {
                                  simdjson::error_message(e));
   }
 
-  Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
   Status ParseInput(od::object obj, size_t index, InputDraft* draft);
-  Status ParseShape(od::value v, const std::string& where, core::Shape* shape);
+  Status ParseShape(od::value v, std::string_view input, core::Shape* shape);
   Status ParseData(od::value v, InputDraft* draft);
   Status ParseOutput(od::object obj, size_t index, core::RequestedOutput* out);
 
   template <typename Sink>
-  Status Walk(od::value v, const std::string& where, Sink& sink);
+  Status Walk(od::value v, std::string_view input, Sink& sink);
   template <typename T, typename Read>
   Status ReadFixed(od::value v, InputDraft* draft, int64_t count, Read read);
   Status ReadBytes(od::value v, InputDraft* draft, int64_t count);
@@ -246,17 +246,19 @@ Status RequestParser::ParseParameters(od::value v, const std::string& where,
   return Status::Ok();
 }
 
-Status RequestParser::ParseShape(od::value v, const std::string& where, core::Shape* shape) {
+Status RequestParser::ParseShape(od::value v, std::string_view input, core::Shape* shape) {
   od::array arr;
-  const std::string what = where + " 'shape' must be an array of non-negative integers";
-  if (auto e = v.get_array().get(arr)) return Fail(e, what);
+  auto what = [&] {
+    return "input " + Quote(input) + " 'shape' must be an array of non-negative integers";
+  };
+  if (auto e = v.get_array().get(arr)) return Fail(e, what());
   for (auto item : arr) {
     int64_t dim = 0;
-    if (auto e = item.get_int64().get(dim)) return Fail(e, what);
-    if (dim < 0) return core::InvalidArgument(what + ", got " + std::to_string(dim));
+    if (auto e = item.get_int64().get(dim)) return Fail(e, what());
+    if (dim < 0) return core::InvalidArgument(what() + ", got " + std::to_string(dim));
     if (shape->size() >= kMaxRank) {
-      return core::InvalidArgument(where + " 'shape' has more than " + std::to_string(kMaxRank) +
-                                   " dimensions");
+      return core::InvalidArgument("input " + Quote(input) + " 'shape' has more than " +
+                                   std::to_string(kMaxRank) + " dimensions");
     }
     shape->push_back(dim);
   }
@@ -264,36 +266,36 @@ Status RequestParser::ParseShape(od::value v, const std::string& where, core::Sh
 }
 
 Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft) {
-  const std::string at = "inputs[" + std::to_string(index) + "]";
+  auto at = [index] { return "inputs[" + std::to_string(index) + "]"; };
   std::string_view text;
   auto name = obj.find_field_unordered("name");
-  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at + " has no 'name'");
-  if (auto e = name.get_string().get(text)) return Fail(e, at + " 'name' must be a string");
+  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at() + " has no 'name'");
+  if (auto e = name.get_string().get(text)) return Fail(e, at() + " 'name' must be a string");
   draft->input.name = text;
-  const std::string where = "input " + Quote(text);
+  auto where = [draft] { return "input " + Quote(draft->input.name); };
 
   auto datatype = obj.find_field_unordered("datatype");
   if (datatype.error() == simdjson::NO_SUCH_FIELD) {
-    return core::InvalidArgument(where + " has no 'datatype'");
+    return core::InvalidArgument(where() + " has no 'datatype'");
   }
-  if (auto e = datatype.get_string().get(text)) return Fail(e, where + " 'datatype' must be a string");
+  if (auto e = datatype.get_string().get(text)) return Fail(e, where() + " 'datatype' must be a string");
   draft->dtype = core::DataTypeFromName(text);
   if (draft->dtype == DataType::kInvalid) {
     std::string known;
     for (DataType t : core::kAllDataTypes) known += (known.empty() ? "" : ", ") + std::string(DataTypeName(t));
-    return core::InvalidArgument(where + " has unknown datatype " + Quote(text) + "; expected one of " +
+    return core::InvalidArgument(where() + " has unknown datatype " + Quote(text) + "; expected one of " +
                                  known);
   }
 
   auto shape = obj.find_field_unordered("shape");
-  if (shape.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(where + " has no 'shape'");
+  if (shape.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(where() + " has no 'shape'");
   od::value shape_value;
-  if (auto e = shape.get(shape_value)) return Fail(e, where + " 'shape'");
-  RETURN_IF_ERROR(ParseShape(shape_value, where, &draft->shape));
+  if (auto e = shape.get(shape_value)) return Fail(e, where() + " 'shape'");
+  RETURN_IF_ERROR(ParseShape(shape_value, draft->input.name, &draft->shape));
   auto count = core::ElementCount(draft->shape);
-  if (!count) return core::InvalidArgument(where + " has shape " + core::ShapeToString(draft->shape) + ", too large");
+  if (!count) return core::InvalidArgument(where() + " has shape " + core::ShapeToString(draft->shape) + ", too large");
   if (*count > limits_.max_elements_per_tensor) {
-    return core::ResourceExhausted(where + " has " + std::to_string(*count) +
+    return core::ResourceExhausted(where() + " has " + std::to_string(*count) +
                                    " elements; the limit is " +
                                    std::to_string(limits_.max_elements_per_tensor));
   }
@@ -301,16 +303,16 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
   auto params = obj.find_field_unordered("parameters");
   if (params.error() != simdjson::NO_SUCH_FIELD) {
     od::value pv;
-    if (auto e = params.get(pv)) return Fail(e, where + " 'parameters'");
-    RETURN_IF_ERROR(ParseParameters(pv, where, &draft->input.parameters));
+    if (auto e = params.get(pv)) return Fail(e, where() + " 'parameters'");
+    RETURN_IF_ERROR(ParseParameters(pv, where(), &draft->input.parameters));
     const auto& p = draft->input.parameters;
     if (p.count("shared_memory_region")) {
-      return core::InvalidArgument(where + ": shared memory is not supported; send the data in the body");
+      return core::InvalidArgument(where() + ": shared memory is not supported; send the data in the body");
     }
     if (auto it = p.find("binary_data_size"); it != p.end()) {
       const auto* size = std::get_if<int64_t>(&it->second);
       if (!size || *size < 0) {
-        return core::InvalidArgument(where + " parameter 'binary_data_size' must be a non-negative integer");
+        return core::InvalidArgument(where() + " parameter 'binary_data_size' must be a non-negative integer");
       }
       draft->binary_size = *size;
     }
@@ -319,71 +321,70 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
   auto data = obj.find_field_unordered("data");
   if (data.error() == simdjson::NO_SUCH_FIELD) {
     if (draft->binary_size < 0) {
-      return core::InvalidArgument(where + " has neither 'data' nor parameter 'binary_data_size'");
+      return core::InvalidArgument(where() + " has neither 'data' nor parameter 'binary_data_size'");
     }
     return Status::Ok();
   }
   if (draft->binary_size >= 0) {
-    return core::InvalidArgument(where + " has both 'data' and parameter 'binary_data_size'");
+    return core::InvalidArgument(where() + " has both 'data' and parameter 'binary_data_size'");
   }
   od::value data_value;
-  if (auto e = data.get(data_value)) return Fail(e, where + " 'data'");
+  if (auto e = data.get(data_value)) return Fail(e, where() + " 'data'");
   return ParseData(data_value, draft);
 }
 
 template <typename Sink>
-Status RequestParser::Walk(od::value v, const std::string& where, Sink& sink) {
+Status RequestParser::Walk(od::value v, std::string_view input, Sink& sink) {
+  auto what = [input] { return "input " + Quote(input) + " 'data'"; };
   od::json_type type;
-  if (auto e = v.type().get(type)) return Fail(e, where + " 'data'");
+  if (auto e = v.type().get(type)) return Fail(e, what());
   if (type != od::json_type::array) return sink(v);
   od::array arr;
-  if (auto e = v.get_array().get(arr)) return Fail(e, where + " 'data'");
+  if (auto e = v.get_array().get(arr)) return Fail(e, what());
   for (auto item : arr) {
     od::value element;
-    if (auto e = item.get(element)) return Fail(e, where + " 'data'");
-    RETURN_IF_ERROR(Walk(element, where, sink));
+    if (auto e = item.get(element)) return Fail(e, what());
+    RETURN_IF_ERROR(Walk(element, input, sink));
   }
   return Status::Ok();
 }
 
 template <typename T, typename Read>
 Status RequestParser::ReadFixed(od::value v, InputDraft* draft, int64_t count, Read read) {
-  const std::string where = "input " + Quote(draft->input.name);
   std::vector<uint8_t> bytes(static_cast<size_t>(count) * sizeof(T));
   int64_t n = 0;
   auto sink = [&](od::value& element) -> Status {
     if (n >= count) return CountMismatch(*draft, count, "more");
     T x{};
     if (auto e = read(element, &x)) {
-      return Fail(e, where + ": data element " + std::to_string(n) + " is not a valid " +
-                         std::string(DataTypeName(draft->dtype)));
+      return Fail(e, "input " + Quote(draft->input.name) + ": data element " + std::to_string(n) +
+                         " is not a valid " + std::string(DataTypeName(draft->dtype)));
     }
     std::memcpy(bytes.data() + static_cast<size_t>(n) * sizeof(T), &x, sizeof(T));
     ++n;
     return Status::Ok();
   };
-  RETURN_IF_ERROR(Walk(v, where, sink));
+  RETURN_IF_ERROR(Walk(v, draft->input.name, sink));
   if (n != count) return CountMismatch(*draft, count, std::to_string(n));
   draft->input.tensor = core::Tensor::FromBytes(draft->dtype, draft->shape, std::move(bytes));
   return Status::Ok();
 }
 
 Status RequestParser::ReadBytes(od::value v, InputDraft* draft, int64_t count) {
-  const std::string where = "input " + Quote(draft->input.name);
   std::vector<uint8_t> bytes;
   int64_t n = 0;
   auto sink = [&](od::value& element) -> Status {
     if (n >= count) return CountMismatch(*draft, count, "more");
     std::string_view s;
     if (auto e = element.get_string().get(s)) {
-      return Fail(e, where + ": data element " + std::to_string(n) +
+      return Fail(e, "input " + Quote(draft->input.name) + ": data element " + std::to_string(n) +
                          " is not a string (BYTES elements are JSON strings)");
     }
     core::AppendBytesElement(s, &bytes);
     ++n;
     return Status::Ok();
   };
-  RETURN_IF_ERROR(Walk(v, where, sink));
+  RETURN_IF_ERROR(Walk(v, draft->input.name, sink));
   if (n != count) return CountMismatch(*draft, count, std::to_string(n));
   draft->input.tensor = core::Tensor::FromBytes(DataType::kBytes, draft->shape, std::move(bytes));
   return Status::Ok();
@@ -412,11 +413,11 @@ Status RequestParser::ParseData(od::value v, InputDraft* draft) {
 }
 
 Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedOutput* out) {
-  const std::string at = "outputs[" + std::to_string(index) + "]";
+  auto at = [index] { return "outputs[" + std::to_string(index) + "]"; };
   std::string_view text;
   auto name = obj.find_field_unordered("name");
-  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at + " has no 'name'");
-  if (auto e = name.get_string().get(text)) return Fail(e, at + " 'name' must be a string");
+  if (name.error() == simdjson::NO_SUCH_FIELD) return core::InvalidArgument(at() + " has no 'name'");
+  if (auto e = name.get_string().get(text)) return Fail(e, at() + " 'name' must be a string");
   out->name = text;
   const std::string where = "output " + Quote(text);
   auto params = obj.find_field_unordered("parameters");
@@ -450,9 +451,8 @@ Status AttachBinaryData(std::string_view body, size_t json_length,
   for (auto& draft : *drafts) {
     if (draft.binary_size >= 0) {
       const auto size = static_cast<uint64_t>(draft.binary_size);
-      const std::string where = "input " + Quote(draft.input.name);
       if (size > body.size() - offset) {
-        return core::InvalidArgument(where + " declares binary_data_size " + std::to_string(size) +
+        return core::InvalidArgument("input " + Quote(draft.input.name) + " declares binary_data_size " + std::to_string(size) +
                                      " but only " + std::to_string(body.size() - offset) +
                                      " bytes of binary data remain");
       }
@@ -463,7 +463,7 @@ Status AttachBinaryData(std::string_view body, size_t json_length,
         draft.input.tensor = core::Tensor::FromBytes(
             draft.dtype, draft.shape, std::vector<uint8_t>(data, data + size));
       }
-      RETURN_IF_ERROR(draft.input.tensor.Validate(where));
+      RETURN_IF_ERROR(draft.input.tensor.Validate("input " + Quote(draft.input.name)));
       offset += size;
     }
     request->inputs.push_back(std::move(draft.input));
@@ -526,6 +526,29 @@ Status DecodeInferRequest(std::string_view body, size_t json_length,
                           const DecodeLimits& limits) {
   InferRequestDecoder decoder(limits);
   return decoder.Decode(body, json_length, std::move(owner), request);
+}
+
+core::StatusOr<core::Parameters> DecodeFlatObject(std::string_view json) {
+  core::Parameters params;
+  if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) return params;
+  const simdjson::padded_string padded(json);
+  od::parser parser;
+  od::document doc;
+  if (auto e = parser.iterate(padded).get(doc)) {
+    return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
+  }
+  od::value root;
+  if (auto e = doc.get_value().get(root)) {
+    return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
+  }
+  DecodeLimits limits;
+  RequestParser parser_state(limits, &doc, padded.data());
+  RETURN_IF_ERROR(parser_state.ParseParameters(root, "the body", &params));
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) {
+    return core::InvalidArgument("malformed JSON: content after the object");
+  }
+  return params;
 }
 
 }  // namespace infergate::protocol

@@ -114,4 +114,9 @@ core::Status EncodeInferResponse(const core::InferResponse& response,
 // {"error":"<message>"}
 std::string EncodeError(std::string_view message);
 
+// Decodes a small JSON object of boolean, number and string values (the body
+// of control requests such as the repository index). An empty body is an
+// empty object. INVALID_ARGUMENT for anything else.
+core::StatusOr<core::Parameters> DecodeFlatObject(std::string_view json);
+
 }  // namespace infergate::protocol

@@ -24,6 +24,9 @@ struct ServeFlags {
   std::string mqtt_share_group;
   int grpc_port = -1;  // -1: not given
   std::string grpc_address;
+  int http_port = -1;  // -1: not given
+  std::string http_address;
+  int http_threads = 0;  // 0: not given
 };
 
 // File first, then flags on top.
@@ -44,6 +47,9 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   if (!f.mqtt_share_group.empty()) c.mqtt.share_group = f.mqtt_share_group;
   if (f.grpc_port >= 0) c.grpc.port = f.grpc_port;
   if (!f.grpc_address.empty()) c.grpc.address = f.grpc_address;
+  if (f.http_port >= 0) c.http.port = f.http_port;
+  if (!f.http_address.empty()) c.http.address = f.http_address;
+  if (f.http_threads > 0) c.http.io_threads = f.http_threads;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -76,6 +82,11 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--grpc-port", serve.grpc_port, "gRPC port (default 8001; 0 = any free port, logged)")
       ->check(CLI::Range(0, 65535));
   serve_cmd->add_option("--grpc-address", serve.grpc_address, "gRPC listen address (default 0.0.0.0)");
+  serve_cmd->add_option("--http-port", serve.http_port, "HTTP port (default 8000; 0 = any free port, logged)")
+      ->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--http-address", serve.http_address, "HTTP listen address (default 0.0.0.0)");
+  serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP IO threads (default 1)")
+      ->check(CLI::Range(1, 256));
 
   std::string inspect_path;
   bool inspect_json = false;

@@ -10,6 +10,8 @@
 #include "frontends/mqtt/mqtt_frontend.h"
 #include "pipeline/plan.h"
 #include "frontends/grpc/grpc_frontend.h"
+#include "frontends/http/http_server.h"
+#include "server/process_metrics.h"
 
 namespace infergate::server {
 
@@ -42,7 +44,9 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
       repository_(std::move(repository)),
       dispatcher_(std::make_unique<core::Dispatcher>(repository_.get(), &metrics_)),
       contracts_(std::make_unique<pipeline::DeviceContracts>(
-          repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {}
+          repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {
+  RegisterProcessMetrics(&metrics_, repository_.get());
+}
 
 Server::~Server() { Stop(); }
 
@@ -71,6 +75,7 @@ core::Status Server::Start() {
                config::ModelControlModeName(config_.model_control_mode));
   repository_->Poll();
   LogRepositoryState();
+  RETURN_IF_ERROR(StartHttp());
   if (config_.model_control_mode == config::ModelControlMode::kPoll) {
     poll_thread_ = std::thread([this] { PollLoop(); });
   }
@@ -79,8 +84,31 @@ core::Status Server::Start() {
     ASSIGN_OR_RETURN(grpc_, StartGrpc(config_.grpc, {repository_.get(), dispatcher_.get(), &metrics_,
                                                      &core::SteadyClock::Instance()}));
   }
+  if (http_) http_->SetReady(true);
   return core::Status::Ok();
 }
+
+core::Status Server::StartHttp() {
+  const config::HttpConfig& c = config_.http;
+  if (!c.enabled) return core::Status::Ok();
+  http::HttpOptions options;
+  options.address = c.address;
+  options.port = c.port;
+  options.io_threads = c.io_threads;
+  options.max_body_bytes = static_cast<size_t>(c.max_body_bytes);
+  options.max_header_bytes = static_cast<size_t>(c.max_header_bytes);
+  options.max_elements_per_tensor = c.max_elements_per_tensor;
+  options.idle_timeout_secs = c.idle_timeout_secs;
+  options.request_timeout_secs = c.request_timeout_secs;
+  options.allow_model_control = config_.model_control_mode != config::ModelControlMode::kNone;
+  options.server_version = INFERGATE_VERSION;
+  ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
+                                                   repository_.get(), &metrics_));
+  RETURN_IF_ERROR(http_->Start());
+  spdlog::info("http: listening on {}:{}", http_->address(), http_->port());
+  return core::Status::Ok();
+}
+
 
 void Server::Stop() {
   {
@@ -91,6 +119,7 @@ void Server::Stop() {
   if (mqtt_) mqtt_->Stop();  // drains: its requests finish while the models are still loaded
   if (grpc_) grpc_->Stop();
   stop_cv_.notify_all();
+  if (http_) http_->Stop();
   if (poll_thread_.joinable()) poll_thread_.join();
 }
 

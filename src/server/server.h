@@ -30,6 +30,10 @@ namespace infergate::grpc_frontend {
 class GrpcFrontend;
 }
 
+namespace infergate::http {
+class HttpServer;
+}
+
 namespace infergate::server {
 
 class Server {
@@ -56,6 +60,7 @@ class Server {
  private:
   Server(config::ServerConfig config, std::unique_ptr<core::Backend> backend,
          std::unique_ptr<core::ModelRepository> repository);
+  core::Status StartHttp();
   void PollLoop();
   // Logs what changed in the repository since the last call (every version at
   // the first call). Called from the thread that polls.
@@ -65,6 +70,9 @@ class Server {
   // its schedulers before the repository and the backend go away.
   config::ServerConfig config_;
   core::MetricsRegistry metrics_;
+  // Destroyed after the dispatcher: replies of the requests it drains are
+  // posted to the HTTP server's (stopped) IO contexts.
+  std::unique_ptr<http::HttpServer> http_;
   std::unique_ptr<core::Backend> backend_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;

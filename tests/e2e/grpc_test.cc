@@ -610,7 +610,8 @@ TEST(GrpcE2EStartTest, PortInUseFailsToStart) {
   CopyModel(repo, "mlp16.onnx", "mlp");
   GrpcServer first({"--model-repository", repo.path().string()});
   ASSERT_TRUE(first.ok()) << first.process().Output();
-  testing::Process second({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(), "--grpc-address",
+  testing::Process second({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(), "--http-address",
+                           "127.0.0.1", "--http-port", "0", "--grpc-address",
                            "127.0.0.1", "--grpc-port", std::to_string(first.port())});
   EXPECT_EQ(second.Wait(), 1) << second.Output();
   EXPECT_NE(second.Output().find("grpc: cannot listen on 127.0.0.1:" + std::to_string(first.port())),

@@ -227,3 +227,23 @@ TEST(V2DecodeTest, EveryTruncationIsAnError) {
 
 }  // namespace
 }  // namespace infergate::protocol
+
+namespace infergate::protocol {
+namespace {
+
+TEST(DecodeFlatObjectTest, ScalarsOnly) {
+  auto empty = DecodeFlatObject(" \n");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
+  auto flat = DecodeFlatObject(R"({"ready":true,"n":2,"s":"x"})");
+  ASSERT_TRUE(flat.ok()) << flat.status().ToString();
+  EXPECT_EQ(std::get<bool>(flat->at("ready")), true);
+  EXPECT_EQ(std::get<int64_t>(flat->at("n")), 2);
+  EXPECT_FALSE(DecodeFlatObject("[1]").ok());
+  EXPECT_FALSE(DecodeFlatObject(R"({"a":{}})").ok());
+  EXPECT_FALSE(DecodeFlatObject(R"({"a":1)").ok());
+  EXPECT_FALSE(DecodeFlatObject(R"({"a":1} x)").ok());
+}
+
+}  // namespace
+}  // namespace infergate::protocol

@@ -11,7 +11,8 @@ namespace infergate::testing {
 
 // `infergate serve` with free loopback ports, then `extra`.
 inline std::vector<std::string> ServeCommand(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {INFERGATE_BINARY, "serve", "--grpc-address", "127.0.0.1", "--grpc-port", "0"};
+  std::vector<std::string> argv = {INFERGATE_BINARY, "serve", "--http-address", "127.0.0.1", "--http-port", "0",
+                                   "--grpc-address", "127.0.0.1", "--grpc-port", "0"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

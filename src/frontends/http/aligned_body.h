@@ -1,0 +1,93 @@
+// AlignedBody: a Beast request body type that stores the body so the decoder
+// can use it in place. The bytes after the JSON part (Triton's binary tensor
+// data, whose JSON length the Inference-Header-Content-Length header gives)
+// start 16-byte aligned, so binary tensors of any element type are borrowed
+// rather than copied; and the storage keeps spare capacity after the body for
+// the JSON parser's padding, so the JSON is not copied either.
+//
+// Thread-safety: used by one connection's IO thread.
+#pragma once
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/optional.hpp>
+#include <charconv>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/v2_json.h"
+
+namespace infergate::http {
+
+struct AlignedBody {
+  static constexpr size_t kAlignment = 16;  // >= every element size
+  static constexpr size_t kPadding = 64;    // >= the JSON parser's padding
+
+  struct value_type {
+    std::shared_ptr<std::string> storage;  // null: no body
+    size_t offset = 0;                     // where the body starts in *storage
+
+    std::string_view view() const {
+      if (!storage) return {};
+      return std::string_view(*storage).substr(offset);
+    }
+  };
+
+  class reader {
+   public:
+    // Beast constructs the reader with the parser, before the header is read;
+    // init() is called once it is complete.
+    template <bool isRequest, class Fields>
+    reader(boost::beast::http::header<isRequest, Fields>& header, value_type& body)
+        : header_(&header), lookup_(&Lookup<isRequest, Fields>), body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
+      size_t json_length = 0;
+      const std::string_view value = lookup_(header_);
+      auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), json_length);
+      if (error != std::errc() || end != value.data() + value.size()) json_length = 0;
+      body_.storage = std::make_shared<std::string>();
+      // Shift the body so that storage.data() + offset + json_length is aligned
+      // (operator new returns storage aligned to at least kAlignment).
+      body_.offset = (kAlignment - json_length % kAlignment) % kAlignment;
+      const size_t expected = length ? static_cast<size_t>(*length) : 0;
+      body_.storage->reserve(body_.offset + expected + kPadding);
+      body_.storage->resize(body_.offset);
+      ec = {};
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, boost::beast::error_code& ec) {
+      size_t total = 0;
+      for (auto it = boost::asio::buffer_sequence_begin(buffers);
+           it != boost::asio::buffer_sequence_end(buffers); ++it) {
+        const boost::asio::const_buffer b = *it;
+        body_.storage->append(static_cast<const char*>(b.data()), b.size());
+        total += b.size();
+      }
+      ec = {};
+      return total;
+    }
+
+    void finish(boost::beast::error_code& ec) { ec = {}; }
+
+   private:
+    // The Inference-Header-Content-Length value of the header at `header`.
+    template <bool isRequest, class Fields>
+    static std::string_view Lookup(const void* header) {
+      const auto value = (*static_cast<const boost::beast::http::header<isRequest, Fields>*>(
+          header))[protocol::kInferenceHeaderContentLength];
+      return std::string_view(value.data(), value.size());
+    }
+
+    const void* header_;
+    std::string_view (*lookup_)(const void*);
+    value_type& body_;
+  };
+};
+
+}  // namespace infergate::http

@@ -1,0 +1,225 @@
+#include "frontends/http/http_session.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/core/string.hpp>
+
+namespace infergate::http {
+namespace {
+
+namespace net = boost::asio;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+
+std::chrono::milliseconds Millis(double secs) {
+  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+}
+
+constexpr std::chrono::milliseconds kLingerTime{1000};
+constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+Method ToMethod(bhttp::verb verb) {
+  switch (verb) {
+    case bhttp::verb::get: return Method::kGet;
+    case bhttp::verb::post: return Method::kPost;
+    case bhttp::verb::head: return Method::kHead;
+    default: return Method::kOther;
+  }
+}
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionShared& shared,
+                         protocol::InferRequestDecoder* decoder)
+    : socket_(std::move(socket)),
+      timer_(socket_.get_executor()),
+      shared_(shared),
+      decoder_(decoder) {}
+
+void HttpSession::Arm(Phase phase, std::chrono::milliseconds after) {
+  phase_ = phase;
+  timed_out_ = false;
+  armed_ = true;
+  deadline_ = Clock::now() + after;
+  if (!timer_waiting_ || deadline_ < timer_.expiry()) WaitTimer();
+}
+
+void HttpSession::WaitTimer() {
+  const uint64_t generation = ++timer_generation_;
+  timer_waiting_ = true;
+  timer_.expires_at(deadline_);  // cancels a wait still pending (its generation is stale)
+  timer_.async_wait([self = shared_from_this(), generation](error_code ec) {
+    if (generation != self->timer_generation_) return;
+    self->timer_waiting_ = false;
+    if (!ec) self->OnTimer();
+  });
+}
+
+void HttpSession::OnTimer() {
+  if (!armed_) return;  // the phase ended; the next Arm starts the timer again
+  if (Clock::now() < deadline_) return WaitTimer();  // the deadline moved later
+  armed_ = false;
+  timed_out_ = true;
+  error_code ignored;
+  socket_.cancel(ignored);
+}
+
+void HttpSession::WaitForRequest() {
+  if (buffer_.size() > 0) return ReadHeader();  // the next request is already here
+  Arm(Phase::kIdle, Millis(shared_.options->idle_timeout_secs));
+  socket_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](error_code ec, size_t n) {
+                            if (ec) return self->Close();  // idle time-out or the client left
+                            self->buffer_.commit(n);
+                            self->ReadHeader();
+                          });
+}
+
+void HttpSession::ReadHeader() {
+  parser_.emplace();
+  parser_->eager(true);
+  parser_->body_limit(shared_.options->max_body_bytes);
+  parser_->header_limit(static_cast<uint32_t>(shared_.options->max_header_bytes));
+  Arm(Phase::kRequest, Millis(shared_.options->request_timeout_secs));
+  // Parse what is already buffered first: a small request usually arrives
+  // whole with the first read and then needs no further trip through the loop.
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    error_code ec;
+    const size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more || (!ec && used == 0)) break;
+    if (ec) return OnReadError(ec);
+  }
+  if (parser_->is_done()) return OnBody({});
+  if (parser_->is_header_done()) return OnHeader({});
+  bhttp::async_read_header(socket_, buffer_, *parser_,
+                           [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
+}
+
+void HttpSession::OnHeader(error_code ec) {
+  if (ec) return OnReadError(ec);
+  auto& req = parser_->get();
+  if (boost::beast::iequals(req[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
+    net::async_write(socket_, net::buffer(kContinue, sizeof(kContinue) - 1),
+                     [self = shared_from_this()](error_code wec, size_t) {
+                       if (wec) return self->Close();
+                       self->ReadBody();
+                     });
+    return;
+  }
+  ReadBody();
+}
+
+void HttpSession::ReadBody() {
+  if (parser_->is_done()) return OnBody({});
+  bhttp::async_read(socket_, buffer_, *parser_,
+                    [self = shared_from_this()](error_code ec, size_t) { self->OnBody(ec); });
+}
+
+void HttpSession::OnBody(error_code ec) {
+  if (ec) return OnReadError(ec);
+  Disarm();
+  Dispatch();
+}
+
+void HttpSession::OnReadError(error_code ec) {
+  const bool started = parser_ && parser_->got_some();
+  if (timed_out_ && phase_ == Phase::kRequest) {
+    return Refuse(RejectReason::kTimeout, 408,
+                  "the request did not arrive completely within request_timeout_secs (" +
+                      std::to_string(shared_.options->request_timeout_secs) + " s)");
+  }
+  if (ec == bhttp::error::body_limit) {
+    return Refuse(RejectReason::kBodyTooLarge, 413,
+                  "the request body is larger than max_body_bytes (" +
+                      std::to_string(shared_.options->max_body_bytes) + ")");
+  }
+  if (ec == bhttp::error::header_limit) {
+    return Refuse(RejectReason::kHeaderTooLarge, 431,
+                  "the request header is larger than max_header_bytes (" +
+                      std::to_string(shared_.options->max_header_bytes) + ")");
+  }
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      ec == net::error::eof || ec == net::error::connection_reset) {
+    if (started) shared_.metrics->Reject(RejectReason::kTruncated);
+    return Close();
+  }
+  if (ec == net::error::operation_aborted) return Close();
+  Refuse(RejectReason::kMalformedHttp, 400, "malformed HTTP request: " + ec.message());
+}
+
+void HttpSession::Dispatch() {
+  auto& req = parser_->get();
+  keep_alive_ = req.keep_alive();
+  http_version_ = req.version();
+  HttpRequest request;
+  request.method = ToMethod(req.method());
+  request.target = std::string(req.target());
+  if (auto it = req.find(protocol::kInferenceHeaderContentLength); it != req.end()) {
+    request.inference_header_length = std::string(it->value());
+  }
+  request.body = req.body().view();
+  request.body_owner = std::move(req.body().storage);
+  request.decoder = decoder_;
+  parser_.reset();
+  shared_.router->Handle(request, [self = shared_from_this()](HttpResponse response) {
+    net::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
+      self->Send(std::move(response));
+    });
+  });
+}
+
+void HttpSession::Send(HttpResponse r) {
+  shared_.metrics->Respond(r.status);
+  response_ = {};
+  response_.version(http_version_);
+  response_.result(static_cast<unsigned>(r.status));
+  response_.set(bhttp::field::content_type, r.content_type);
+  if (r.inference_header_length) {
+    response_.set(protocol::kInferenceHeaderContentLength, std::to_string(*r.inference_header_length));
+  }
+  response_.body() = std::move(r.body);
+  response_.keep_alive(keep_alive_);
+  response_.prepare_payload();
+  Arm(Phase::kWrite, Millis(shared_.options->request_timeout_secs));
+  bhttp::async_write(socket_, response_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+}
+
+void HttpSession::OnWrite(error_code ec) {
+  Disarm();
+  if (ec) return Close();
+  if (!keep_alive_) return Linger();
+  WaitForRequest();
+}
+
+void HttpSession::Refuse(RejectReason reason, int status, std::string message) {
+  shared_.metrics->Reject(reason);
+  keep_alive_ = false;
+  parser_.reset();
+  Send(ErrorResponse(status, message));
+}
+
+void HttpSession::Linger() {
+  error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  if (phase_ != Phase::kLinger) Arm(Phase::kLinger, kLingerTime);
+  socket_.async_read_some(net::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
+    if (ec) return self->Close();
+    self->Linger();
+  });
+}
+
+void HttpSession::Close() {
+  Disarm();
+  ++timer_generation_;
+  timer_waiting_ = false;
+  timer_.cancel();
+  error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+}
+
+}  // namespace infergate::http

@@ -1,0 +1,92 @@
+// HttpSession: one client connection on one IO thread. Reads a request (idle
+// wait, header, optional 100-continue, body), hands it to the Router, writes
+// the reply when it arrives, and repeats while the client keeps the
+// connection alive. Internal to the HTTP frontend.
+//
+// Thread-safety: every method runs on the connection's IO thread; the Reply
+// given to the Router may be called from any thread and posts back to it.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include "frontends/http/aligned_body.h"
+#include "frontends/http/http_metrics.h"
+#include "frontends/http/http_server.h"
+#include "frontends/http/router.h"
+#include "protocol/v2_json.h"
+
+namespace infergate::http {
+
+// What every session of one server shares; owned by the server.
+struct SessionShared {
+  const HttpOptions* options = nullptr;
+  const Router* router = nullptr;
+  HttpMetrics* metrics = nullptr;
+};
+
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  // `decoder` is the IO thread's own; `shared` outlives the session.
+  HttpSession(boost::asio::ip::tcp::socket socket, const SessionShared& shared,
+              protocol::InferRequestDecoder* decoder);
+
+  // Starts reading. Call on the socket's IO thread.
+  void Start() { WaitForRequest(); }
+
+ private:
+  enum class Phase { kIdle, kRequest, kWrite, kLinger };
+  using Clock = std::chrono::steady_clock;
+
+  void WaitForRequest();
+  void ReadHeader();
+  void OnHeader(boost::system::error_code ec);
+  void ReadBody();
+  void OnBody(boost::system::error_code ec);
+  void Dispatch();
+  void Send(HttpResponse response);
+  void OnWrite(boost::system::error_code ec);
+  // Maps a read error to a refusal (or a silent close when the client left).
+  void OnReadError(boost::system::error_code ec);
+  // Answers with an error, counts it, and closes the connection.
+  void Refuse(RejectReason reason, int status, std::string message);
+  // After a refusal: stop sending, read and drop what the client still sends
+  // for a moment, so it receives the reply rather than a reset.
+  void Linger();
+  void Close();
+
+  // Times the current phase; on expiry the pending socket operation is
+  // cancelled and timed_out_ says why it ended. Arming only moves a deadline;
+  // the one timer is re-set only when the deadline moves earlier than its
+  // expiry (a keep-alive request costs one timer update, not three).
+  void Arm(Phase phase, std::chrono::milliseconds after);
+  void Disarm() { armed_ = false; }
+  void WaitTimer();
+  void OnTimer();
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  const SessionShared& shared_;
+  protocol::InferRequestDecoder* decoder_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<AlignedBody>> parser_;
+  boost::beast::http::response<boost::beast::http::string_body> response_;
+  unsigned http_version_ = 11;
+  bool keep_alive_ = false;
+  Phase phase_ = Phase::kIdle;
+  Clock::time_point deadline_{};
+  bool armed_ = false;         // a phase is timed
+  bool timer_waiting_ = false;  // an async_wait is pending (for timer_generation_)
+  uint64_t timer_generation_ = 0;
+  bool timed_out_ = false;
+  char discard_[4096];
+};
+
+}  // namespace infergate::http

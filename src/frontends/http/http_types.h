@@ -1,0 +1,52 @@
+// The frontend's own request and response types: what a route handler takes
+// and returns. They hold no socket and no Beast type, so route handlers are
+// plain functions a unit test calls directly.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace infergate::protocol {
+class InferRequestDecoder;
+}
+
+namespace infergate::http {
+
+enum class Method { kGet, kPost, kHead, kOther };
+
+struct HttpRequest {
+  Method method = Method::kGet;
+  std::string target;  // path and query, as sent
+  // The body, inside *body_owner (possibly past its start); inference tensors
+  // sent as binary data borrow it and keep body_owner alive.
+  std::string_view body;
+  std::shared_ptr<const std::string> body_owner;
+  // Triton's Inference-Header-Content-Length header, when present.
+  std::optional<std::string> inference_header_length;
+  // The calling IO thread's decoder (not owned; used on that thread only).
+  protocol::InferRequestDecoder* decoder = nullptr;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  // Set when the body holds binary outputs after `*inference_header_length` bytes of JSON.
+  std::optional<size_t> inference_header_length;
+};
+
+// Delivers the response. Called exactly once, from any thread (an IO thread
+// for immediate answers, a scheduler thread for inference results).
+using Reply = std::function<void(HttpResponse)>;
+
+HttpResponse JsonResponse(std::string body, int status = 200);
+// {"error": "..."} with the status from core/status_map.h.
+HttpResponse ErrorResponse(const core::Status& status);
+HttpResponse ErrorResponse(int http_status, std::string_view message);
+
+}  // namespace infergate::http

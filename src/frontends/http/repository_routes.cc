@@ -1,0 +1,64 @@
+// The model repository extension: index, load, unload.
+#include "frontends/http/routes.h"
+#include "protocol/json_writer.h"
+#include "protocol/v2_json.h"
+
+namespace infergate::http {
+
+HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request) {
+  bool ready_only = false;
+  auto params = protocol::DecodeFlatObject(request.body);
+  if (!params.ok()) {
+    ctx.http_metrics->Reject(RejectReason::kInvalidRequest);
+    return ErrorResponse(params.status());
+  }
+  if (auto it = params->find("ready"); it != params->end()) {
+    const bool* ready = std::get_if<bool>(&it->second);
+    if (!ready) {
+      ctx.http_metrics->Reject(RejectReason::kInvalidRequest);
+      return ErrorResponse(400, "'ready' must be a boolean");
+    }
+    ready_only = *ready;
+  }
+  std::string body;
+  protocol::JsonWriter w(&body);
+  w.BeginArray();
+  for (const auto& model : ctx.repository->Index()) {
+    if (model.versions.empty() && !ready_only) {
+      w.BeginObject();
+      w.Member("name", std::string_view(model.name));
+      w.Member("state", "UNAVAILABLE");
+      w.Member("reason", std::string_view(model.reason));
+      w.EndObject();
+    }
+    for (const auto& v : model.versions) {
+      if (ready_only && v.state != core::ModelState::kReady) continue;
+      w.BeginObject();
+      w.Member("name", std::string_view(model.name));
+      w.Member("version", std::string_view(std::to_string(v.version)));
+      w.Member("state", core::ModelStateName(v.state));
+      w.Member("reason", std::string_view(v.reason));
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  return JsonResponse(std::move(body));
+}
+
+void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply) {
+  if (!ctx.allow_model_control) {
+    return reply(ErrorResponse(core::FailedPrecondition(
+        "loading and unloading models is disabled (model_control_mode: none)")));
+  }
+  core::ModelRepository* repository = ctx.repository;
+  auto job = [repository, model, load, reply] {
+    core::Status st = load ? repository->Load(model) : repository->Unload(model);
+    reply(st.ok() ? JsonResponse("") : ErrorResponse(st));
+  };
+  if (!ctx.worker->Post(std::move(job))) {
+    ctx.http_metrics->Reject(RejectReason::kBusy);
+    reply(ErrorResponse(503, "too many repository requests are waiting; retry later"));
+  }
+}
+
+}  // namespace infergate::http

@@ -1,0 +1,29 @@
+// Router: matches a request's method and URL to a route (routes.h) and counts
+// the refusals it makes itself (unknown route, wrong method, bad version).
+//
+// Thread-safety: Handle may be called from any thread.
+#pragma once
+
+#include "frontends/http/http_types.h"
+#include "frontends/http/routes.h"
+
+namespace infergate::http {
+
+class Router {
+ public:
+  explicit Router(RouteContext context) : ctx_(std::move(context)) {}
+
+  // Calls `reply` exactly once, inline or later (inference, repository load).
+  void Handle(const HttpRequest& request, Reply reply) const;
+
+  const RouteContext& context() const { return ctx_; }
+
+ private:
+  RouteContext ctx_;
+};
+
+// Splits a path into its %-decoded segments ("/v2/models/a%2Fb" -> v2, models, a/b);
+// the query string is dropped.
+std::vector<std::string> SplitPath(std::string_view target);
+
+}  // namespace infergate::http

@@ -1,0 +1,69 @@
+// The v2 REST endpoints as plain functions from a request to a response.
+// Router (router.h) matches the URL and calls them; unit tests call them
+// without a socket.
+//
+// Thread-safety: every function may be called from any thread; those that
+// take a Reply call it exactly once, possibly later from another thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "core/dispatcher.h"
+#include "core/metrics.h"
+#include "core/model_repository.h"
+#include "frontends/http/blocking_worker.h"
+#include "frontends/http/http_metrics.h"
+#include "frontends/http/http_types.h"
+
+namespace infergate::http {
+
+// What the routes use; nothing owned, everything outlives the routes.
+struct RouteContext {
+  core::InferenceService* inference = nullptr;
+  core::ModelRepository* repository = nullptr;
+  core::MetricsRegistry* metrics = nullptr;
+  HttpMetrics* http_metrics = nullptr;
+  BlockingWorker* worker = nullptr;  // runs repository load/unload
+  const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
+  std::string server_name = "infergate";
+  std::string server_version;
+  // Whether POST /v2/repository/models/{m}/load|unload are allowed
+  // (model_control_mode is not `none`).
+  bool allow_model_control = true;
+};
+
+// A model URL: /v2/models/{name}[/versions/{version}][/{action}].
+struct ModelPath {
+  std::string name;
+  int64_t version = core::kLatestVersion;
+};
+
+// GET /v2/health/live, /v2/health/ready
+HttpResponse HealthLive(const RouteContext& ctx);
+HttpResponse HealthReady(const RouteContext& ctx);
+// GET /v2: name, version and the extensions implemented.
+HttpResponse ServerMetadata(const RouteContext& ctx);
+// GET /v2/models/{m}[/versions/{v}], .../ready, .../config
+HttpResponse ModelMetadata(const RouteContext& ctx, const ModelPath& path);
+HttpResponse ModelReady(const RouteContext& ctx, const ModelPath& path);
+HttpResponse ModelConfig(const RouteContext& ctx, const ModelPath& path);
+// GET /v2/models/{m}[/versions/{v}]/stats, or every model's with an empty name.
+HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path);
+// GET /metrics (Prometheus text format)
+HttpResponse Metrics(const RouteContext& ctx);
+
+// POST /v2/models/{m}[/versions/{v}]/infer: decodes, submits, replies from the
+// completion callback.
+void Infer(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path, Reply reply);
+
+// POST /v2/repository/index
+HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request);
+// POST /v2/repository/models/{m}/load and .../unload (on the blocking worker).
+void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply);
+
+// The model config in the JSON shape of Triton's ModelConfig protobuf.
+std::string ModelConfigJson(const core::ModelConfig& config);
+
+}  // namespace infergate::http

@@ -1,0 +1,60 @@
+#include "config/server_config.h"
+
+#include <gtest/gtest.h>
+
+namespace infergate::config {
+namespace {
+
+TEST(ServerConfigTest, HttpSectionDefaultsAndKeys) {
+  auto defaults = ParseServerConfig("model_repository: m\n", "t.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_TRUE(defaults->http.enabled);
+  EXPECT_EQ(defaults->http.port, 8000);
+  EXPECT_EQ(defaults->http.address, "0.0.0.0");
+
+  auto c = ParseServerConfig(
+      "model_repository: m\nhttp:\n  port: 0\n  io_threads: 2\n  max_body_bytes: 1024\n"
+      "  max_header_bytes: 4096\n  max_elements_per_tensor: 10\n  idle_timeout_secs: 1.5\n"
+      "  request_timeout_secs: 2\n  address: 127.0.0.1\n  enabled: false\n",
+      "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->http.port, 0);
+  EXPECT_EQ(c->http.io_threads, 2);
+  EXPECT_EQ(c->http.max_body_bytes, 1024);
+  EXPECT_EQ(c->http.max_elements_per_tensor, 10);
+  EXPECT_EQ(c->http.idle_timeout_secs, 1.5);
+  EXPECT_FALSE(c->http.enabled);
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+
+  auto typo = ParseServerConfig("http:\n  prot: 1\n", "t.yaml");
+  EXPECT_NE(typo.status().message().find("prot"), std::string::npos) << typo.status().message();
+  auto range = ParseServerConfig("http:\n  port: 70000\n", "t.yaml");
+  EXPECT_NE(range.status().message().find("key 'port'"), std::string::npos) << range.status().message();
+  c->http.request_timeout_secs = 0;
+  EXPECT_FALSE(ValidateServerConfig(*c).ok());
+}
+
+}  // namespace
+}  // namespace infergate::config
+
+namespace infergate::config {
+namespace {
+
+// The example file lists every key with its default.
+TEST(ServerConfigTest, ExampleFileShowsTheHttpDefaults) {
+  auto c = ParseServerConfigFile(std::string(INFERGATE_EXAMPLE_MODELS_DIR) + "/../infergate.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const HttpConfig defaults;
+  EXPECT_EQ(c->http.enabled, defaults.enabled);
+  EXPECT_EQ(c->http.address, defaults.address);
+  EXPECT_EQ(c->http.port, defaults.port);
+  EXPECT_EQ(c->http.io_threads, defaults.io_threads);
+  EXPECT_EQ(c->http.max_body_bytes, defaults.max_body_bytes);
+  EXPECT_EQ(c->http.max_header_bytes, defaults.max_header_bytes);
+  EXPECT_EQ(c->http.max_elements_per_tensor, defaults.max_elements_per_tensor);
+  EXPECT_EQ(c->http.idle_timeout_secs, defaults.idle_timeout_secs);
+  EXPECT_EQ(c->http.request_timeout_secs, defaults.request_timeout_secs);
+}
+
+}  // namespace
+}  // namespace infergate::config

@@ -1,0 +1,246 @@
+// The v2 REST routes called as plain functions: a real repository and
+// dispatcher over the fake backend, no socket.
+#include "frontends/http/router.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "config/model_config_yaml.h"
+#include "core/dispatcher.h"
+#include "protocol/v2_json.h"
+#include "testing/fake_backend.h"
+#include "testing/gate.h"
+#include "testing/temp_dir.h"
+
+namespace infergate::http {
+namespace {
+
+using nlohmann::json;
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+    core::ModelRepository::Options o;
+    o.root = dir_.path();
+    o.backend = &backend_;
+    o.parse_config = &config::ParseModelConfigFile;
+    auto repo = core::ModelRepository::Create(std::move(o));
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+    dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);
+    repo_->Poll();
+    RouteContext ctx;
+    ctx.inference = dispatcher_.get();
+    ctx.repository = repo_.get();
+    ctx.metrics = &metrics_;
+    ctx.http_metrics = &http_metrics_;
+    ctx.worker = &worker_;
+    ctx.ready = &ready_;
+    ctx.server_version = "9.9.9";
+    router_ = std::make_unique<Router>(ctx);
+  }
+
+  // Handles one request and waits for its reply (inline or from another thread).
+  HttpResponse Call(Method method, const std::string& target, const std::string& body = "",
+                    std::optional<std::string> header_length = std::nullopt) {
+    HttpRequest request;
+    request.method = method;
+    request.target = target;
+    auto owner = std::make_shared<const std::string>(body);
+    request.body_owner = owner;
+    request.body = *owner;
+    request.inference_header_length = std::move(header_length);
+    request.decoder = &decoder_;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::optional<HttpResponse> got;
+    int calls = 0;
+    router_->Handle(request, [&](HttpResponse r) {
+      std::lock_guard lock(mu);
+      got = std::move(r);
+      ++calls;
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    EXPECT_TRUE(testing::WaitFor(cv, lock, [&] { return got.has_value(); })) << target;
+    EXPECT_EQ(calls, 1);
+    return got.value_or(HttpResponse{});
+  }
+
+  static std::string InferBody(const std::string& extra = "") {
+    return R"({"id":"r1",)" + extra +
+           R"("inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}]})";
+  }
+
+  testing::TempDir dir_;
+  testing::FakeBackend backend_;
+  core::MetricsRegistry metrics_;
+  HttpMetrics http_metrics_{&metrics_};
+  BlockingWorker worker_{4};
+  std::atomic<bool> ready_{true};
+  protocol::InferRequestDecoder decoder_;
+  std::unique_ptr<core::ModelRepository> repo_;
+  std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::unique_ptr<Router> router_;
+};
+
+TEST_F(RouterTest, ServerMetadataAndHealth) {
+  auto meta = Call(Method::kGet, "/v2");
+  EXPECT_EQ(meta.status, 200);
+  EXPECT_EQ(json::parse(meta.body),
+            json::parse(R"({"name":"infergate","version":"9.9.9","extensions":
+              ["binary_tensor_data","model_configuration","model_repository","statistics"]})"));
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/live").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 200);
+  ready_ = false;
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/ready").status, 503);
+  EXPECT_EQ(Call(Method::kGet, "/v2/health/live").status, 200);
+}
+
+TEST_F(RouterTest, ModelMetadataReadyAndConfig) {
+  auto meta = Call(Method::kGet, "/v2/models/m");
+  ASSERT_EQ(meta.status, 200) << meta.body;
+  auto m = json::parse(meta.body);
+  EXPECT_EQ(m["versions"], json::parse(R"(["1"])"));
+  EXPECT_EQ(m["inputs"][0], json::parse(R"({"name":"x","datatype":"FP32","shape":[-1,4]})"));
+  EXPECT_EQ(m["outputs"][0]["name"], "y");
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/1").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/ready").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/1/ready").status, 200);
+
+  auto config = json::parse(Call(Method::kGet, "/v2/models/m/config").body);
+  EXPECT_EQ(config["max_batch_size"], 32);
+  EXPECT_EQ(config["input"][0], json::parse(R"({"name":"x","data_type":"TYPE_FP32","dims":[4]})"));
+  EXPECT_EQ(config["version_policy"], json::parse(R"({"latest":{"num_versions":1}})"));
+  EXPECT_EQ(config["instance_group"][0]["kind"], "KIND_CPU");
+}
+
+TEST_F(RouterTest, UnknownModelsVersionsAndRoutes) {
+  auto unknown = Call(Method::kGet, "/v2/models/nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(json::parse(unknown.body)["error"].get<std::string>().find("nope"), std::string::npos);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/7").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/7/ready").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/nope/ready").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/x1").status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/versions/0/ready").status, 400);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/bogus").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/v3").status, 404);
+  EXPECT_EQ(Call(Method::kGet, "/").status, 404);
+  auto wrong_method = Call(Method::kGet, "/v2/models/m/infer");
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_NE(wrong_method.body.find("use POST"), std::string::npos) << wrong_method.body;
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/m").status, 405);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kUnknownRoute), 3u);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kMethodNotAllowed), 2u);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kInvalidRequest), 2u);
+}
+
+TEST_F(RouterTest, InferJson) {
+  auto r = Call(Method::kPost, "/v2/models/m/infer?x=1", InferBody());
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.inference_header_length.has_value());
+  EXPECT_EQ(json::parse(r.body), json::parse(R"({"model_name":"m","model_version":"1","id":"r1",
+    "outputs":[{"name":"y","datatype":"FP32","shape":[1,4],"data":[1,2,3,4]}]})"));
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/m/versions/1/infer", InferBody()).status, 200);
+}
+
+TEST_F(RouterTest, InferBinaryBothWays) {
+  const float x[4] = {1.5f, 2, 3, 4};
+  std::string json_part = R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32",)"
+                          R"("parameters":{"binary_data_size":16}}],)"
+                          R"("outputs":[{"name":"y","parameters":{"binary_data":true}}]})";
+  std::string body = json_part + std::string(reinterpret_cast<const char*>(x), sizeof(x));
+  auto r = Call(Method::kPost, "/v2/models/m/infer", body, std::to_string(json_part.size()));
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_TRUE(r.inference_header_length.has_value());
+  EXPECT_EQ(r.content_type, "application/octet-stream");
+  const size_t n = *r.inference_header_length;
+  ASSERT_EQ(r.body.size(), n + 16);
+  EXPECT_EQ(json::parse(r.body.substr(0, n))["outputs"][0]["parameters"]["binary_data_size"], 16);
+  float y[4];
+  std::memcpy(y, r.body.data() + n, sizeof(y));
+  EXPECT_EQ(y[0], 1.5f);
+
+  auto bad_header = Call(Method::kPost, "/v2/models/m/infer", body, "12x");
+  EXPECT_EQ(bad_header.status, 400);
+  EXPECT_NE(bad_header.body.find("Inference-Header-Content-Length"), std::string::npos);
+}
+
+TEST_F(RouterTest, InferErrors) {
+  auto unknown = Call(Method::kPost, "/v2/models/nope/infer", InferBody());
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/m/versions/3/infer", InferBody()).status, 404);
+  auto malformed = Call(Method::kPost, "/v2/models/m/infer", "{\"inputs\":[");
+  EXPECT_EQ(malformed.status, 400);
+  EXPECT_NE(json::parse(malformed.body)["error"].get<std::string>().find("malformed JSON"),
+            std::string::npos);
+  auto shape = Call(Method::kPost, "/v2/models/m/infer",
+                    R"({"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[1,2,3]}]})");
+  EXPECT_EQ(shape.status, 400);
+  EXPECT_NE(shape.body.find("input 'x'"), std::string::npos) << shape.body;
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kInvalidRequest), 1u);  // the dispatcher counts the rest
+}
+
+TEST_F(RouterTest, RepositoryIndexUnloadLoadAndStats) {
+  dir_.Write("broken/1/model.onnx", "BROKEN");
+  repo_->Poll();
+  auto index = json::parse(Call(Method::kPost, "/v2/repository/index").body);
+  ASSERT_EQ(index.size(), 2u) << index.dump();
+  EXPECT_EQ(index[0]["name"], "broken");
+  EXPECT_EQ(index[0]["state"], "UNAVAILABLE");
+  EXPECT_EQ(index[1], json::parse(R"({"name":"m","version":"1","state":"READY","reason":""})"));
+  auto ready = json::parse(Call(Method::kPost, "/v2/repository/index", R"({"ready":true})").body);
+  EXPECT_EQ(ready.size(), 1u);
+  EXPECT_EQ(Call(Method::kPost, "/v2/repository/index", R"({"ready":1})").status, 400);
+  EXPECT_EQ(Call(Method::kPost, "/v2/repository/index", "{").status, 400);
+
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/m/infer", InferBody()).status, 200);
+  auto stats = json::parse(Call(Method::kGet, "/v2/models/m/stats").body);
+  EXPECT_EQ(stats["model_stats"][0]["inference_stats"]["success"]["count"], 1);
+  EXPECT_EQ(stats["model_stats"][0]["execution_count"], 1);
+  EXPECT_EQ(json::parse(Call(Method::kGet, "/v2/models/stats").body)["model_stats"].size(), 1u);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/nope/stats").status, 404);
+
+  EXPECT_EQ(Call(Method::kPost, "/v2/repository/models/m/unload").status, 200);
+  EXPECT_NE(Call(Method::kGet, "/v2/models/m/ready").status, 200);
+  EXPECT_NE(Call(Method::kPost, "/v2/models/m/infer", InferBody()).status, 200);
+  EXPECT_EQ(Call(Method::kPost, "/v2/repository/models/m/load").status, 200);
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/ready").status, 200);
+  EXPECT_EQ(Call(Method::kPost, "/v2/repository/models/nope/load").status, 404);
+}
+
+TEST_F(RouterTest, ModelControlCanBeDisabled) {
+  RouteContext ctx = router_->context();
+  ctx.allow_model_control = false;
+  router_ = std::make_unique<Router>(ctx);
+  auto r = Call(Method::kPost, "/v2/repository/models/m/unload");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("model_control_mode: none"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/m/ready").status, 200);
+}
+
+TEST_F(RouterTest, MetricsText) {
+  Call(Method::kGet, "/nowhere");
+  auto r = Call(Method::kGet, "/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type.rfind("text/plain; version=0.0.4", 0), 0u);
+  EXPECT_NE(r.body.find("infergate_http_requests_rejected_total{reason=\"unknown_route\"} 1\n"),
+            std::string::npos)
+      << r.body;
+}
+
+TEST(SplitPathTest, DecodesSegmentsAndDropsTheQuery) {
+  EXPECT_EQ(SplitPath("/v2/models/a%2Fb/infer?x=%41"),
+            (std::vector<std::string>{"v2", "models", "a/b", "infer"}));
+  EXPECT_EQ(SplitPath("//v2/"), (std::vector<std::string>{"v2"}));
+  EXPECT_EQ(SplitPath("/a%zz%4"), (std::vector<std::string>{"a%zz%4"}));
+}
+
+}  // namespace
+}  // namespace infergate::http
