@@ -54,13 +54,16 @@ def load(results):
 
 
 def load_raw_ort(results):
-    """{(batch, threads): {"calls_per_s":, "ns_per_call":}} from the medians."""
+    """{(batch, threads): {"calls_per_s":, "ns_per_call":}} from the medians
+    of repeated runs, or from the single run when not repeated."""
     path = os.path.join(results, "raw_ort.json")
     out = {}
     if not os.path.exists(path):
         return out
-    for b in json.load(open(path))["benchmarks"]:
-        if b.get("aggregate_name") != "median":
+    benchmarks = json.load(open(path))["benchmarks"]
+    repeated = any(b.get("aggregate_name") == "median" for b in benchmarks)
+    for b in benchmarks:
+        if (b.get("aggregate_name") != "median") if repeated else (b.get("run_type") != "iteration"):
             continue
         # BM_RawOrt/<batch>/real_time/threads:<n>
         parts = b["run_name"].split("/")
@@ -146,7 +149,8 @@ def section(results):
             L.append("| %s | %s | %d | %.0f | %.3f | %.3f | %.3f | %.3f | %s |" %
                      (name, what, c, r["throughput_rps"], lat["p50"], lat["p90"], lat["p99"], lat["max"], errors))
     L.append("")
-    L.append("### Raw ONNX Runtime in-process (`BM_RawOrt`, medians of 3)")
+    runs = "one run" if meta["ort_reps"] == "1" else "medians of %s runs" % meta["ort_reps"]
+    L.append("### Raw ONNX Runtime in-process (`BM_RawOrt`, %s)" % runs)
     L.append("")
     L.append("| batch | threads | Run calls/s | rows/s | wall time per call |")
     L.append("|---|---|---|---|---|")
