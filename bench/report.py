@@ -22,7 +22,7 @@ ROWS = [
     ("infergate-http", "infergate, HTTP v2 JSON"),
     ("infergate-http-binary", "infergate, HTTP v2 binary tensor extension"),
     ("infergate-grpc", "infergate, gRPC ModelInfer (raw_input_contents)"),
-    ("infergate-mqtt", "infergate through mosquitto, MQTT 5 request/reply, QoS 0"),
+    ("infergate-mqtt", "infergate through mosquitto, MQTT 5 request/reply, the tool at QoS 0"),
 ]
 
 # (label, numerator row, denominator row or "raw-ort")
