@@ -13,6 +13,11 @@
 //              previous iteration's outputs).
 // They are registered interleaved (all three for batch 1, then for 8, ...)
 // so that a run measures them side by side. docs/benchmarks.md has the results.
+//
+// RawOrt is the in-process ceiling the load generator's figures are compared
+// with (bench/run): BareOrt's loop from 1 and 2 caller threads at once, each
+// with its own input, reporting requests (Run calls) per second over wall
+// time as items_per_second.
 #include <benchmark/benchmark.h>
 #include <onnxruntime_cxx_api.h>
 
@@ -83,11 +88,13 @@ std::vector<float> Rows(int64_t batch) {
   return v;
 }
 
-void BM_BareOrt(benchmark::State& state) {
+// session.Run in a loop on an input value built once; `seed` varies the
+// values (each thread of a threaded run gets its own input).
+void BareOrtLoop(benchmark::State& state, int seed) {
   Setup& s = GetSetup();
   if (!s.error.empty()) return state.SkipWithError(s.error.c_str());
   const int64_t batch = state.range(0);
-  std::vector<float> rows = Rows(batch);
+  std::vector<float> rows = Rows(batch + seed);
   const int64_t shape[] = {batch, kFeatures};
   Ort::Value input = Ort::Value::CreateTensor<float>(s.memory_info, rows.data(), rows.size(), shape, 2);
   const char* input_names[] = {"input"};
@@ -101,6 +108,13 @@ void BM_BareOrt(benchmark::State& state) {
   } catch (const Ort::Exception& e) {
     state.SkipWithError(e.what());
   }
+}
+
+void BM_BareOrt(benchmark::State& state) { BareOrtLoop(state, 0); }
+
+void BM_RawOrt(benchmark::State& state) {
+  BareOrtLoop(state, state.thread_index());
+  state.SetItemsProcessed(state.iterations());
 }
 
 void BM_BareOrtPerCallValues(benchmark::State& state) {
@@ -151,6 +165,9 @@ BENCHMARK(BM_Backend)->Arg(8);
 BENCHMARK(BM_BareOrt)->Arg(32);
 BENCHMARK(BM_BareOrtPerCallValues)->Arg(32);
 BENCHMARK(BM_Backend)->Arg(32);
+
+// The in-process ceiling for bench/run: batch 1, 8, 32 from 1 and 2 threads.
+BENCHMARK(BM_RawOrt)->Arg(1)->Arg(8)->Arg(32)->Threads(1)->Threads(2)->UseRealTime();
 
 }  // namespace
 }  // namespace infergate

@@ -105,5 +105,20 @@ install_ort() {
   log "ONNX Runtime $ORT_NPM_VERSION installed in $dest"
 }
 
+# The Node.js comparison peer of the benchmarks (bench/node-peer): its locked
+# npm dependencies. onnxruntime-node's CPU build ships in the package; its
+# install script's optional GPU download is skipped.
+install_node_peer() {
+  local peer="$root/bench/node-peer"
+  if [ -f "$peer/node_modules/.package-lock.json" ] && cmp -s "$peer/package-lock.json" "$peer/node_modules/.package-lock.json.src" 2>/dev/null; then
+    log "node peer dependencies present"; return
+  fi
+  log "installing the node peer's npm dependencies"
+  (cd "$peer" && ONNXRUNTIME_NODE_INSTALL=skip ONNXRUNTIME_NODE_INSTALL_CUDA=skip \
+     npm ci --silent --no-audit --no-fund >/dev/null)
+  cp "$peer/package-lock.json" "$peer/node_modules/.package-lock.json.src"
+}
+
 install_apt_packages
 install_ort
+install_node_peer

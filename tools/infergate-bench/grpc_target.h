@@ -1,0 +1,31 @@
+// The grpc target: KServe v2 ModelInfer calls (inference.GRPCInferenceService)
+// with the inputs as raw_input_contents, on gRPC's asynchronous API: calls
+// are started from any thread and completed by one thread draining one
+// completion queue. `channels` > 1 opens that many HTTP/2 connections.
+//
+// A reply with at least one output is a success; a non-OK status counts as
+// "grpc_<CODE>" (grpc_UNAVAILABLE, grpc_DEADLINE_EXCEEDED, ...).
+//
+// Threading: as Target; outcomes are delivered on the completion-queue thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "payload.h"
+#include "target.h"
+
+namespace infergate::bench {
+
+struct GrpcOptions {
+  std::string address = "127.0.0.1:8001";  // HOST:PORT
+  std::string model;
+  std::string model_version;
+  int channels = 1;
+  Nanos timeout = std::chrono::seconds(10);  // connecting, and each call's deadline
+};
+
+// Decodes `payloads` (JSON bodies) into requests once, up front.
+core::StatusOr<std::unique_ptr<Target>> MakeGrpcTarget(const GrpcOptions& options, const PayloadSet& payloads);
+
+}  // namespace infergate::bench
