@@ -11,25 +11,29 @@
 #      HTTP with the binary tensor extension vs raw ONNX Runtime in-process at
 #      the same thread settings (bench/ort_throughput; target >= 0.97x).
 #
-# Usage: bench/scheduler.sh [--rounds N] [--seconds S] [--out FILE]
+# Usage: bench/scheduler.sh [--rounds N] [--seconds S] [--out FILE] [--smoke]
 # Needs a build (scripts/build.sh) and Debian's python3-torch and
-# python3-torchvision for the models (installed here when missing).
+# python3-torchvision for the models (installed here when missing; with
+# --smoke, one short round that exits 77, "skipped", when they are missing).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${INFERGATE_BUILD_DIR:-$root/build}
 rounds=3
 seconds=5
 out=""
+smoke=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --smoke) smoke=1; rounds=1; seconds=0.3; shift ;;
     --rounds) rounds=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) echo "usage: $0 [--rounds N] [--seconds S] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rounds N] [--seconds S] [--out FILE] [--smoke]" >&2; exit 2 ;;
   esac
 done
 
 if ! /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
+  [ "$smoke" = 1 ] && { echo "python3-torch/torchvision missing: skipped" >&2; exit 77; }
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
     python3-torch python3-torchvision >/dev/null
 fi
@@ -70,19 +74,21 @@ for _ in $(seq 1 600); do
 done
 [ -n "$port" ] || { echo "the server did not report its HTTP port" >&2; cat "$work/server.log" >&2; exit 1; }
 
-bench() {  # label model input [extra flags] -> JSON row file
-  local label=$1 model=$2 input=$3; shift 3
+bench() {  # label model input concurrency [extra flags] -> JSON row file
+  local label=$1 model=$2 input=$3 concurrency=$4; shift 4
   "$build/tools/infergate-bench/infergate-bench" --target http --url "http://127.0.0.1:$port" \
-    --model "$model" --input "$input" --concurrency 64 --warmup 1 --duration "$seconds" \
-    --label "$label" --format json --progress off "$@" >>"$work/rows.jsonl"
+    --model "$model" --input "$input" --concurrency "$concurrency" --warmup 1 --duration "$seconds" \
+    --label "$label" --format json --progress off --strict "$@" >>"$work/rows.jsonl"
 }
 for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds" >&2
-  bench heavy_on mlp_heavy_batched features:FP32:1,512 --binary
-  bench heavy_off mlp_heavy_unbatched features:FP32:1,512 --binary
-  bench mlp16_on mlp16_batched input:FP32:1,16
-  bench mlp16_off mlp16_unbatched input:FP32:1,16
-  bench mobilenet_server mobilenet_v2 image:FP32:1,3,224,224 --binary --concurrency 4
+  bench heavy_on mlp_heavy_batched features:FP32:1,512 64 --binary
+  bench heavy_off mlp_heavy_unbatched features:FP32:1,512 64 --binary
+  bench mlp16_on mlp16_batched input:FP32:1,16 64
+  bench mlp16_off mlp16_unbatched input:FP32:1,16 64
+  # Two requests in flight keep the one instance busy without queueing more
+  # 600 KB bodies than that; raw ORT runs back to back on one caller.
+  bench mobilenet_server mobilenet_v2 image:FP32:1,3,224,224 2 --binary
   "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
     | tail -1 >>"$work/raw.csv"
 done
