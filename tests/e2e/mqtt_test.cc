@@ -345,7 +345,7 @@ TEST_F(MqttE2ETest, ConnectsOverTlsWithAClientCertificate) {
   TempDir certs;
   ASSERT_TRUE(MakeCertificates(certs.path()));
   const std::string c = certs.path().string() + "/";
-  const int tls_port = testing::FreeLoopbackPort();
+  const int tls_port = testing::FreePort();
   // Devices use the plain listener; infergate the TLS one, which demands a client certificate.
   MosquittoBroker broker("listener " + std::to_string(tls_port) + " 127.0.0.1\ncafile " + c + "ca.crt\ncertfile " + c +
                          "server.crt\nkeyfile " + c + "server.key\nrequire_certificate true\n");

@@ -3,34 +3,14 @@
 // same port (to test reconnects).
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <string>
 
+#include "testing/network.h"
 #include "testing/process.h"
 #include "testing/temp_dir.h"
 
 namespace infergate::testing {
-
-// A port that was free a moment ago (bind to port 0, read it, close).
-inline int FreeLoopbackPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 class MosquittoBroker {
  public:
@@ -40,7 +20,7 @@ class MosquittoBroker {
   // Starts on a free port (a few tries, in case another test took it).
   bool Start() {
     for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = FreeLoopbackPort();
+      port_ = FreePort();
       if (port_ > 0 && Launch()) return true;
     }
     return false;
