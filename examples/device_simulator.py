@@ -2,8 +2,10 @@
 """Simulated IoT devices that publish telemetry to an MQTT broker.
 
 The messages follow the device contracts in examples/models/*/config.yaml, so
-infergate (with an MQTT route from the topic to the model) turns them into
-inferences and publishes a result whenever a device's verdict changes.
+infergate turns them into inferences and publishes a result whenever a device's
+verdict changes. The default topic, infergate/devices/<device>/<model>, is the
+MQTT frontend's default telemetry route; results come back on
+infergate/devices/<device>/<model>/result.
 
   vibration_anomaly       accelerometers sampled at 1 kHz; each message holds
                           --samples-per-message samples: {"accel": [...], "ts": T}
@@ -90,7 +92,7 @@ def parse_args(argv):
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=1883)
     p.add_argument("--model", choices=["vibration_anomaly", "predictive_maintenance"], default="vibration_anomaly")
-    p.add_argument("--topic", default="devices/{device}/{model}",
+    p.add_argument("--topic", default="infergate/devices/{device}/{model}",
                    help="topic template; {device} and {model} are filled in (default %(default)s)")
     p.add_argument("--devices", type=int, default=3, help="simulated devices (default %(default)s)")
     p.add_argument("--device-prefix", default="sim-", help="device ids are PREFIX0, PREFIX1, ...")

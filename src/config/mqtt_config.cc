@@ -84,9 +84,6 @@ Status ParseRoute(const YamlReader& r, const YAML::Node& node, MqttRouteConfig* 
   if (out->format == PayloadFormat::kRaw && out->input.name.empty()) {
     return r.Error(node, "input", "format raw needs input: {name, datatype, shape}");
   }
-  if (out->format == PayloadFormat::kTelemetry) {
-    return r.Error(node, "format", "telemetry routes (device contracts) are not served yet");
-  }
   return Status::Ok();
 }
 
@@ -105,6 +102,7 @@ Status ParseScalars(const YamlReader& r, const YAML::Node& node, MqttConfig* out
   RETURN_IF_ERROR(ReadString(r, node, "topic_prefix", &out->topic_prefix));
   RETURN_IF_ERROR(ReadString(r, node, "share_group", &out->share_group));
   RETURN_IF_ERROR(ReadBool(r, node, "default_route", &out->default_route));
+  RETURN_IF_ERROR(ReadBool(r, node, "default_telemetry_route", &out->default_telemetry_route));
   RETURN_IF_ERROR(ReadInt(r, node, "default_qos", 0, 2, &out->default_qos));
   RETURN_IF_ERROR(ReadInt(r, node, "max_inflight", 1, 65535, &out->max_inflight));
   if (node["max_payload_bytes"]) {
@@ -136,6 +134,7 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
       node, "mqtt",
       {"broker", "client_id", "protocol_version", "username", "password", "tls", "keepalive_secs",
        "clean_session", "session_expiry_secs", "topic_prefix", "share_group", "default_route",
+       "default_telemetry_route",
        "default_qos", "max_inflight", "max_payload_bytes", "reconnect_min_secs",
        "reconnect_max_secs", "routes"}));
   RETURN_IF_ERROR(ParseScalars(r, node, out));

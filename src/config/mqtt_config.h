@@ -22,7 +22,7 @@ class YamlReader;
 enum class PayloadFormat {
   kV2Json,     // a KServe v2 JSON inference request body (as over HTTP)
   kRaw,        // little-endian tensor bytes; name, type and shape from `input`
-  kTelemetry,  // the model's device contract (not served yet: refused at start-up)
+  kTelemetry,  // device telemetry JSON, through the model's device contract (src/pipeline)
 };
 std::string_view PayloadFormatName(PayloadFormat format);
 
@@ -64,6 +64,7 @@ struct MqttConfig {
   std::string topic_prefix = "infergate";
   std::string share_group;       // non-empty: subscribe as $share/<group>/<filter>
   bool default_route = true;     // <prefix>/models/+/infer
+  bool default_telemetry_route = true;  // <prefix>/devices/+device/+model, format telemetry
   int default_qos = 1;           // the default route's subscription and reply QoS
   int max_inflight = 256;        // requests submitted and not yet answered
   int64_t max_payload_bytes = 4 * 1024 * 1024;

@@ -32,7 +32,8 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   if (!server->config_.mqtt.broker.empty()) {
     ASSIGN_OR_RETURN(server->mqtt_,
                      mqtt::MqttFrontend::Create(server->config_.mqtt, server->dispatcher_.get(),
-                                                &server->metrics_, &core::SteadyClock::Instance()));
+                                                server->contracts_.get(), &server->metrics_,
+                                                &core::SteadyClock::Instance()));
   }
   return server;
 }
@@ -121,6 +122,9 @@ void Server::Stop() {
   stop_cv_.notify_all();
   if (http_) http_->Stop();
   if (poll_thread_.joinable()) poll_thread_.join();
+  // What the process ends with (e.g. infergate_pipeline_device_memory_bytes),
+  // for runs without an HTTP /metrics scrape (bench/telemetry_bench.cc).
+  spdlog::debug("metrics at shutdown:\n{}", metrics_.RenderPrometheus());
 }
 
 void Server::PollLoop() {

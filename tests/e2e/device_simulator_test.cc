@@ -54,9 +54,9 @@ TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
 
   const int devices = 2, rounds = 4;
   Process sub({"/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", std::to_string(port), "-v", "-t",
-               "devices/+/vibration_anomaly", "-C", std::to_string(devices * rounds)});
+               "infergate/devices/+/vibration_anomaly", "-C", std::to_string(devices * rounds)});
   // The broker logs the subscription (-v): then nothing published is missed.
-  ASSERT_TRUE(broker.WaitForLine(R"( 0 devices/\+/vibration_anomaly)")) << broker.Output();
+  ASSERT_TRUE(broker.WaitForLine(R"( 0 infergate/devices/\+/vibration_anomaly)")) << broker.Output();
 
   const fs::path simulator = kExamples.parent_path() / "device_simulator.py";
   Process sim({"/usr/bin/python3", simulator.string(), "--port", std::to_string(port), "--devices",
@@ -79,7 +79,8 @@ TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
   while (std::getline(lines, line)) {
     const auto space = line.find(' ');
     const std::string topic = line.substr(0, space);
-    const std::string device = topic.substr(8, topic.find('/', 8) - 8);
+    const size_t at = std::string("infergate/devices/").size();
+    const std::string device = topic.substr(at, topic.find('/', at) - at);
     auto telemetry = protocol::DecodeTelemetry(line.substr(space + 1));
     ASSERT_TRUE(telemetry.ok()) << telemetry.status().ToString() << "\n" << line;
     auto id = (*runner)->DeviceId(device, *telemetry);

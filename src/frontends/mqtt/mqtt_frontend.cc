@@ -3,67 +3,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include <cctype>
-
-#include "core/status_map.h"
 #include "frontends/mqtt/codec.h"
+#include "pipeline/contracts.h"
 
 namespace infergate::mqtt {
 
-struct MqttFrontend::Shared {
-  std::mutex mu;
-  MqttClient* client = nullptr;  // GUARDED_BY(mu); null once stopped
-  std::condition_variable drained;
-  std::atomic<int> inflight{0};
-  std::atomic<int> waiting{0};
-  core::MetricsRegistry* metrics = nullptr;
-  core::Counter* requests = nullptr;
-  core::Counter* replies = nullptr;
-  core::Counter* reply_failures = nullptr;
-  core::Gauge* inflight_gauge = nullptr;
-
-  void CountRejected(std::string_view reason) {
-    metrics->GetCounter("infergate_mqtt_requests_rejected_total",
-                        "MQTT requests answered with an error, by reason",
-                        {{"reason", std::string(reason)}})
-        .Increment();
-  }
-  // Hands `message` to the client unless the frontend has stopped.
-  void Send(const OutgoingMessage& message) {
-    std::lock_guard lock(mu);
-    if (!client) {
-      reply_failures->Increment();
-      return;
-    }
-    if (auto st = client->Publish(message); !st.ok()) {
-      reply_failures->Increment();
-      spdlog::warn("{}", st.message());
-      return;
-    }
-    replies->Increment();
-  }
-};
-
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-OutgoingMessage ErrorMessage(const std::string& topic, const std::optional<std::string>& correlation,
-                             int qos, const core::Status& status, std::string_view id) {
-  OutgoingMessage m;
-  m.topic = topic;
-  m.payload = EncodeError(status, id);
-  m.qos = qos;
-  m.correlation_data = correlation;
-  m.content_type = "application/json";
-  m.user_properties = {{"reason_code", std::to_string(core::MqttReasonCodeFor(status.code()))},
-                       {"status", std::string(core::StatusCodeName(status.code()))}};
-  return m;
-}
+// How often idle devices are looked for (OnIdle runs at least once a second
+// while connected).
+constexpr auto kEvictionPeriod = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -75,11 +24,20 @@ std::string DefaultClientId() {
 
 core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
     const config::MqttConfig& config, core::InferenceService* inference,
-    core::MetricsRegistry* metrics, const core::Clock* clock) {
+    pipeline::DeviceContracts* contracts, core::MetricsRegistry* metrics, const core::Clock* clock) {
   ASSIGN_OR_RETURN(BrokerUrl url, ParseBrokerUrl(config.broker));
   ASSIGN_OR_RETURN(std::vector<Route> routes, BuildRoutes(config));
-  if (routes.empty()) return core::InvalidArgument("mqtt: no routes (default_route is off and routes is empty)");
-  std::unique_ptr<MqttFrontend> f(new MqttFrontend(config, std::move(routes), inference, metrics, clock));
+  if (routes.empty()) {
+    return core::InvalidArgument(
+        "mqtt: no routes (default_route and default_telemetry_route are off and routes is empty)");
+  }
+  for (const auto& r : routes) {
+    if (r.format == config::PayloadFormat::kTelemetry && !contracts) {
+      return core::InvalidArgument("mqtt: " + r.name + " carries telemetry but no device contracts were given");
+    }
+  }
+  std::unique_ptr<MqttFrontend> f(
+      new MqttFrontend(config, std::move(routes), inference, contracts, metrics, clock));
   ClientOptions o;
   o.broker = url;
   o.client_id = config.client_id.empty() ? DefaultClientId() : config.client_id;
@@ -105,14 +63,16 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
 }
 
 MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
-                           core::InferenceService* inference, core::MetricsRegistry* metrics,
-                           const core::Clock* clock)
+                           core::InferenceService* inference, pipeline::DeviceContracts* contracts,
+                           core::MetricsRegistry* metrics, const core::Clock* clock)
     : config_(std::move(config)),
       routes_(std::move(routes)),
       inference_(inference),
+      contracts_(contracts),
       metrics_(metrics),
       clock_(clock),
-      shared_(std::make_shared<Shared>()) {
+      shared_(std::make_shared<ReplySink>()),
+      next_eviction_(clock->Now() + kEvictionPeriod) {
   shared_->metrics = metrics;
   shared_->requests = &metrics->GetCounter("infergate_mqtt_requests_total",
                                            "MQTT requests submitted for inference");
@@ -200,6 +160,11 @@ void MqttFrontend::OnIdle() {
     std::lock_guard lock(shared_->mu);
     shared_->drained.notify_all();
   }
+  // Idle devices go even when no telemetry arrives to trigger it.
+  if (contracts_ && clock_->Now() >= next_eviction_) {
+    contracts_->EvictIdle();
+    next_eviction_ = clock_->Now() + kEvictionPeriod;
+  }
 }
 
 void MqttFrontend::UpdatePause() {
@@ -209,15 +174,10 @@ void MqttFrontend::UpdatePause() {
 
 void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
                           std::string_view id) {
-  shared_->CountRejected(reason);
-  if (target.topic.empty()) {
-    spdlog::debug("mqtt: {} (no reply topic)", status.message());
-    return;
-  }
-  shared_->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, status, id));
+  shared_->SendError(target, status, reason, id);
 }
 
-MqttFrontend::ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
+ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
                                                   const std::optional<RouteMatch>& match) {
   ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false};
   if (!match) return target;
@@ -244,39 +204,28 @@ void MqttFrontend::Process(IncomingMessage message) {
                                           std::to_string(config_.max_payload_bytes) + ")"),
                   "too_large", "");
   }
+  if (match->route->format == config::PayloadFormat::kTelemetry) {
+    return ProcessTelemetry(message, *match, target);
+  }
   auto request = decoder_.Decode(*match->route, match->captures, message.payload);
   if (!request.ok()) return Refuse(target, request.status(), "malformed", "");
   auto& req = *request;
   if (message.expiry_secs) req->deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
-  std::shared_ptr<Shared> shared = shared_;
+  std::shared_ptr<ReplySink> shared = shared_;
   req->on_complete = [shared, target](std::unique_ptr<core::InferResponse> response) {
     if (response->status.ok()) {
       auto body = EncodeResponse(*response);
       if (body.ok()) {
-        OutgoingMessage m;
-        m.topic = target.topic;
-        m.payload = std::move(*body);
-        m.qos = target.qos;
-        m.retain = target.retain;
-        m.correlation_data = target.correlation_data;
-        m.content_type = "application/json";
-        shared->Send(m);
+        shared->SendJson(target, std::move(*body));
       } else {
-        shared->CountRejected("encode");
-        shared->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, body.status(), response->id));
+        shared->SendError(target, body.status(), "encode", response->id);
       }
     } else {
-      shared->CountRejected(Lower(core::StatusCodeName(response->status.code())));
-      shared->Send(ErrorMessage(target.topic, target.correlation_data, target.qos, response->status, response->id));
+      shared->SendError(target, response->status, ReasonOf(response->status), response->id);
     }
-    int left = --shared->inflight;
-    shared->inflight_gauge->Set(left);
-    std::lock_guard lock(shared->mu);  // notify under the lock: Stop may be about to wait
-    if (left == 0) shared->drained.notify_all();
-    if (shared->client) shared->client->Wake();  // a waiting message may go now
+    shared->Finish();
   };
-  shared_->inflight_gauge->Set(++shared_->inflight);
-  shared_->requests->Increment();
+  shared_->Begin();
   inference_->Submit(std::move(req));
 }
 

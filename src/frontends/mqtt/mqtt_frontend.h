@@ -11,6 +11,16 @@
 // properties `reason_code` (MQTT 5 reason code from core/status_map.h) and
 // `status`.
 //
+// Telemetry routes (format telemetry) go through the model's device contract
+// (pipeline::ContractRunner): the message is decoded with the telemetry codec,
+// its readings join the device's window, and each window it completes is
+// submitted; the completion interprets the response (labels, score, the on:
+// rule; a stateful contract's next window is submitted from there) and
+// publishes the result, when there is one, like any reply. A message that only
+// fills a window is done at once and holds no in-flight slot. The network
+// thread also evicts idle devices about once a second (OnIdle), so devices
+// that stop sending are forgotten without traffic.
+//
 // Back-pressure: at most max_inflight requests are submitted at once. At the
 // bound the network thread stops reading (the broker holds further messages);
 // messages that were already read wait in a queue of the same size; a message
@@ -35,15 +45,24 @@
 #include "core/status.h"
 #include "frontends/mqtt/codec.h"
 #include "frontends/mqtt/mqtt_client.h"
+#include "frontends/mqtt/reply_sink.h"
 #include "frontends/mqtt/route.h"
+#include "pipeline/telemetry.h"
+#include "protocol/telemetry_json.h"
+
+namespace infergate::pipeline {
+class DeviceContracts;
+}
 
 namespace infergate::mqtt {
 
 class MqttFrontend final : public MqttClientListener {
  public:
-  // The pointers are not owned and outlive the frontend. Errors name the key.
+  // The pointers are not owned and outlive the frontend; `contracts` may be
+  // null when no route carries telemetry. Errors name the key.
   static core::StatusOr<std::unique_ptr<MqttFrontend>> Create(const config::MqttConfig& config,
                                                              core::InferenceService* inference,
+                                                             pipeline::DeviceContracts* contracts,
                                                              core::MetricsRegistry* metrics,
                                                              const core::Clock* clock);
   ~MqttFrontend() override;
@@ -60,19 +79,14 @@ class MqttFrontend final : public MqttClientListener {
   void OnIdle() override;
 
  private:
-  struct Shared;  // what completion callbacks hold on to
-  struct ReplyTarget {
-    std::string topic;
-    std::optional<std::string> correlation_data;
-    int qos = 0;
-    bool retain = false;
-  };
-
   MqttFrontend(config::MqttConfig config, std::vector<Route> routes, core::InferenceService* inference,
-               core::MetricsRegistry* metrics, const core::Clock* clock);
+               pipeline::DeviceContracts* contracts, core::MetricsRegistry* metrics,
+               const core::Clock* clock);
   // Response Topic when the request has one, else the route's reply topic.
   static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match);
   void Process(IncomingMessage message);
+  // A message on a telemetry route (mqtt_telemetry.cc).
+  void ProcessTelemetry(const IncomingMessage& message, const RouteMatch& match, ReplyTarget target);
   void Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
               std::string_view id);
   void UpdatePause();
@@ -80,12 +94,16 @@ class MqttFrontend final : public MqttClientListener {
   config::MqttConfig config_;
   std::vector<Route> routes_;
   core::InferenceService* inference_;
+  pipeline::DeviceContracts* contracts_;  // null: no telemetry routes
   core::MetricsRegistry* metrics_;
   const core::Clock* clock_;
-  std::shared_ptr<Shared> shared_;
+  std::shared_ptr<ReplySink> shared_;
   std::unique_ptr<MqttClient> client_;
-  std::deque<IncomingMessage> waiting_;  // network thread only
-  RequestDecoder decoder_;               // network thread only
+  std::deque<IncomingMessage> waiting_;              // network thread only
+  RequestDecoder decoder_;                           // network thread only
+  protocol::TelemetryDecoder telemetry_decoder_;     // network thread only
+  pipeline::Telemetry telemetry_;                    // network thread only (reused)
+  core::TimePoint next_eviction_;                    // network thread only
   std::atomic<bool> stopped_{false};
 };
 

@@ -12,6 +12,9 @@ core::StatusOr<Route> BuildOne(const config::MqttRouteConfig& c, size_t index) {
   r.pattern = std::move(*pattern);
   auto names = r.pattern.capture_names();
   names.push_back("model");
+  // A telemetry reply may name the device even when the topic does not
+  // capture it (the contract's id_field gives it).
+  if (c.format == config::PayloadFormat::kTelemetry) names.push_back("device");
   auto reply = TopicTemplate::Parse(c.reply_topic, names);
   if (!reply.ok()) return fail(reply.status());
   r.reply_topic = std::move(*reply);
@@ -53,6 +56,16 @@ core::StatusOr<std::vector<Route>> BuildRoutes(const config::MqttConfig& config)
     d.qos = config.default_qos;
     ASSIGN_OR_RETURN(Route r, BuildOne(d, config.routes.size()));
     r.name = "default route (" + d.topic + ")";
+    routes.push_back(std::move(r));
+  }
+  if (config.default_telemetry_route) {
+    config::MqttRouteConfig d;
+    d.topic = config.topic_prefix + "/devices/+device/+model";
+    d.reply_topic = config.topic_prefix + "/devices/{device}/{model}/result";
+    d.format = config::PayloadFormat::kTelemetry;
+    d.qos = config.default_qos;
+    ASSIGN_OR_RETURN(Route r, BuildOne(d, routes.size()));
+    r.name = "default telemetry route (" + d.topic + ")";
     routes.push_back(std::move(r));
   }
   return routes;

@@ -3,6 +3,9 @@
 //
 //   default route  <prefix>/models/+model/infer  -> model from the topic,
 //                  v2 JSON in, reply to <prefix>/models/{model}/result
+//   default telemetry route  <prefix>/devices/+device/+model -> telemetry
+//                  through the model's device contract, results to
+//                  <prefix>/devices/{device}/{model}/result
 //   configured     e.g. plant/+device/vibration   -> vibration_anomaly,
 //                  reply to plant/{device}/anomaly
 //
@@ -40,8 +43,8 @@ struct Route {
   std::string ModelFor(const Captures& captures) const;
 };
 
-// Configured routes first (in file order), then the default route when
-// enabled. Errors name the route and the key.
+// Configured routes first (in file order), then the default route and the
+// default telemetry route when enabled. Errors name the route and the key.
 core::StatusOr<std::vector<Route>> BuildRoutes(const config::MqttConfig& config);
 
 struct RouteMatch {

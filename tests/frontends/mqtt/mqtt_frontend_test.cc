@@ -7,6 +7,11 @@
 
 #include <mutex>
 
+#include "config/model_config_yaml.h"
+#include "pipeline/contracts.h"
+#include "testing/fake_backend.h"
+#include "testing/temp_dir.h"
+
 namespace infergate::mqtt {
 namespace {
 
@@ -53,7 +58,8 @@ class MqttFrontendTest : public ::testing::Test {
     c.broker = "mqtt://127.0.0.1:1";  // never started: the listener is driven directly
     c.client_id = "unit";
     c.max_inflight = 2;
-    auto f = MqttFrontend::Create(c, &service_, &metrics_, &clock_);
+    c.default_telemetry_route = false;  // telemetry needs device contracts (e2e tests cover it)
+    auto f = MqttFrontend::Create(c, &service_, nullptr, &metrics_, &clock_);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     frontend_ = std::move(*f);
   }
@@ -108,6 +114,110 @@ TEST_F(MqttFrontendTest, RefusesMalformedAndUnroutedMessagesWithoutSubmitting) {
   EXPECT_EQ(service_.size(), 0u);
   EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"malformed\"} 1"));
   EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"no_route\"} 1"));
+}
+
+// Telemetry routes through real device contracts (a repository over the fake
+// backend): x [batch, 4] from a window of 4 readings of field v.
+class MqttTelemetryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_.Write("dev/config.yaml",
+               "device: {idle_ttl_secs: 10, max_devices: 2, inputs: [{name: x, fields: [v]}], "
+               "window: {count: 4}, result: {labels: [a, b, c, d]}}\n");
+    dir_.Write("dev/1/model.onnx", "FP32 x y -1 4");
+    core::ModelRepository::Options o;
+    o.root = dir_.path();
+    o.backend = &backend_;
+    o.parse_config = &config::ParseModelConfigFile;
+    o.check_config = &pipeline::CheckContract;
+    auto repo = core::ModelRepository::Create(std::move(o));
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    repo_ = std::move(*repo);
+    contracts_ = std::make_unique<pipeline::DeviceContracts>(repo_.get(),
+                                                             pipeline::ContractRunner::Options{&clock_, &metrics_});
+    repo_->Poll();
+    config::MqttConfig c;
+    c.broker = "mqtt://127.0.0.1:1";  // never started: the listener is driven directly
+    c.client_id = "unit";
+    c.max_inflight = 1;
+    auto f = MqttFrontend::Create(c, &service_, contracts_.get(), &metrics_, &clock_);
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    frontend_ = std::move(*f);
+  }
+  void TearDown() override { service_.CompleteAll(); }
+
+  void Send(const std::string& device, const std::string& body, const std::string& model = "dev") {
+    IncomingMessage m;
+    m.topic = "infergate/devices/" + device + "/" + model;
+    m.payload = std::make_shared<const std::string>(body);
+    frontend_->OnMessage(std::move(m));
+  }
+  bool Rendered(const std::string& line) {
+    return metrics_.RenderPrometheus().find(line) != std::string::npos;
+  }
+  size_t Devices() { return (*contracts_->Get("dev"))->device_count(); }
+
+  ::infergate::testing::TempDir dir_;
+  ::infergate::testing::FakeBackend backend_;
+  core::MetricsRegistry metrics_;
+  core::ManualClock clock_{core::TimePoint(std::chrono::seconds(100))};
+  std::unique_ptr<core::ModelRepository> repo_;
+  std::unique_ptr<pipeline::DeviceContracts> contracts_;
+  HoldingService service_;
+  std::unique_ptr<MqttFrontend> frontend_;
+};
+
+TEST_F(MqttTelemetryTest, AFillingWindowHoldsNoInFlightSlot) {
+  // max_inflight is 1, yet two devices fill their windows side by side.
+  for (int i = 0; i < 3; ++i) {
+    Send("d1", R"({"v": 1})");
+    Send("d2", R"({"v": 2})");
+  }
+  EXPECT_EQ(service_.size(), 0u);
+  EXPECT_TRUE(Rendered("infergate_mqtt_inflight_requests 0"));
+  Send("d1", R"({"v": 1})");
+  ASSERT_EQ(service_.size(), 1u);
+  auto r = service_.Take(0);
+  EXPECT_EQ(r->model_name, "dev");
+  EXPECT_EQ(r->inputs[0].tensor.shape(), (core::Shape{1, 4}));
+  EXPECT_TRUE(Rendered("infergate_mqtt_inflight_requests 1"));
+  // The slot is taken: d2's completing reading waits for it.
+  Send("d2", R"({"v": 2})");
+  EXPECT_EQ(service_.size(), 1u);
+  r->on_complete(core::MakeErrorResponse(*r, core::Cancelled("done")));
+  frontend_->OnIdle();
+  EXPECT_EQ(service_.size(), 2u);
+  // The failed inference is answered as an error and counted.
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"cancelled\"} 1"));
+}
+
+TEST_F(MqttTelemetryTest, BadTelemetryUnknownModelsAndTheDeviceLimitAreRefused) {
+  Send("d1", R"({"v": "high"})");
+  Send("d1", R"({"w": 1})");
+  Send("d1", R"({"v": )");
+  Send("d1", R"({"v": 1})", "nope");
+  Send("d1", R"({"v": 1})");
+  Send("d2", R"({"v": 1})");
+  Send("d3", R"({"v": 1})");  // max_devices is 2
+  EXPECT_EQ(service_.size(), 0u);
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"bad_telemetry\"} 2"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"malformed\"} 1"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"not_found\"} 1"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"device_limit\"} 1"));
+  EXPECT_EQ(Devices(), 2u);
+}
+
+TEST_F(MqttTelemetryTest, IdleDevicesAreEvictedWithoutTraffic) {
+  Send("d1", R"({"v": 1})");
+  Send("d2", R"({"v": 1})");
+  EXPECT_EQ(Devices(), 2u);
+  clock_.Advance(std::chrono::seconds(5));
+  frontend_->OnIdle();
+  EXPECT_EQ(Devices(), 2u);
+  clock_.Advance(std::chrono::seconds(6));  // 11 s idle, idle_ttl_secs is 10
+  frontend_->OnIdle();
+  EXPECT_EQ(Devices(), 0u);
+  EXPECT_TRUE(Rendered("infergate_pipeline_devices_evicted_total{model=\"dev\"} 2"));
 }
 
 }  // namespace

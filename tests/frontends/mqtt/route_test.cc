@@ -31,7 +31,7 @@ mqtt:
 )");
   auto routes = BuildRoutes(config);
   ASSERT_TRUE(routes.ok()) << routes.status().ToString();
-  ASSERT_EQ(routes->size(), 2u);
+  ASSERT_EQ(routes->size(), 3u);
   auto m = MatchRoute(*routes, "plant/p9/vibration");
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->route->ModelFor(m->captures), "vibration_anomaly");
@@ -43,6 +43,29 @@ mqtt:
   EXPECT_EQ(d->route->ModelFor(d->captures), "mlp");
   EXPECT_EQ(d->route->reply_topic.Expand({{"model", "mlp"}}), "site1/models/mlp/result");
   EXPECT_FALSE(MatchRoute(*routes, "site1/models/mlp/other").has_value());
+  auto t = MatchRoute(*routes, "site1/devices/pump-7/predictive_maintenance");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->route->format, config::PayloadFormat::kTelemetry);
+  EXPECT_EQ(t->route->ModelFor(t->captures), "predictive_maintenance");
+  EXPECT_EQ(t->route->reply_topic.Expand({{"device", "pump-7"}, {"model", "pm"}}),
+            "site1/devices/pump-7/pm/result");
+  // Its results do not come back to it.
+  EXPECT_FALSE(MatchRoute(*routes, "site1/devices/pump-7/pm/result").has_value());
+}
+
+TEST(RouteTest, TelemetryRoutesMayNameTheDeviceInTheirReplyTopic) {
+  auto config = ParseMqtt(R"(
+mqtt:
+  default_route: false
+  default_telemetry_route: false
+  routes:
+    - {topic: "plant/telemetry", model: pm, format: telemetry, reply_topic: "plant/{device}/state"}
+)");
+  auto routes = BuildRoutes(config);
+  ASSERT_TRUE(routes.ok()) << routes.status().ToString();
+  ASSERT_EQ(routes->size(), 1u);
+  EXPECT_EQ((*routes)[0].format, config::PayloadFormat::kTelemetry);
+  EXPECT_EQ((*routes)[0].reply_topic.Expand({{"device", "p1"}}), "plant/p1/state");
 }
 
 TEST(RouteTest, BadRoutesAreNamed) {
