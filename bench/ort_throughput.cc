@@ -1,11 +1,14 @@
 // Raw ONNX Runtime throughput of one model file: the in-process ceiling the
 // server is measured against (bench/scheduler.sh).
 //
-//   ort_throughput MODEL.onnx [--batch N] [--callers K] [--seconds S] [--csv]
+//   ort_throughput MODEL.onnx [--batch N] [--callers K] [--seconds S]
+//                  [--intra-op-threads T] [--csv]
 //
 // Builds one bare Ort::Session with exactly the server's thread settings (the
 // process-wide ORT environment and shared intra-op pool from
-// backends/onnxruntime, server defaults), fills every FP32 input with random
+// backends/onnxruntime, server defaults; with --intra-op-threads T > 0 the
+// session gets a pool of its own of T threads, as a model whose config.yaml
+// sets `onnxruntime: {intra_op_threads: T}` does in the server), fills every FP32 input with random
 // values (dimension 0 = batch when dynamic, other dynamic dimensions 1), and
 // lets K threads call Session::Run back to back for S seconds after a short
 // warm-up. Prints inferences (rows) per second and the median run time.
@@ -32,6 +35,7 @@ struct Options {
   int64_t batch = 1;
   int callers = 1;
   double seconds = 5;
+  int intra_op_threads = 0;  // 0: the shared pool
   bool csv = false;
 };
 
@@ -46,6 +50,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       o->batch = std::atoll(v);
     } else if (a == "--callers" && (v = next())) {
       o->callers = std::atoi(v);
+    } else if (a == "--intra-op-threads" && (v = next())) {
+      o->intra_op_threads = std::atoi(v);
     } else if (a == "--seconds" && (v = next())) {
       o->seconds = std::atof(v);
     } else if (a.rfind("--", 0) != 0 && o->model.empty()) {
@@ -54,7 +60,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       return false;
     }
   }
-  return !o->model.empty() && o->batch > 0 && o->callers > 0 && o->seconds > 0;
+  return !o->model.empty() && o->batch > 0 && o->callers > 0 && o->seconds > 0 && o->intra_op_threads >= 0;
 }
 
 // One caller's inputs: owned buffers and the Ort::Values that view them.
@@ -93,13 +99,17 @@ Inputs MakeInputs(Ort::Session& session, int64_t batch, unsigned seed) {
 int main(int argc, char** argv) {
   Options o;
   if (!ParseArgs(argc, argv, &o)) {
-    std::fprintf(stderr, "usage: ort_throughput MODEL.onnx [--batch N] [--callers K] [--seconds S] [--csv]\n");
+    std::fprintf(stderr,
+                 "usage: ort_throughput MODEL.onnx [--batch N] [--callers K] [--seconds S]"
+                 " [--intra-op-threads T] [--csv]\n");
     return 2;
   }
   infergate::ort::OrtBackendOptions backend_options;  // the server's defaults
   auto env = infergate::ort::OrtEnvironment::Acquire(backend_options);
   if (!env.ok()) return std::fprintf(stderr, "%s\n", env.status().ToString().c_str()), 1;
-  auto session_options = (*env)->MakeSessionOptions(infergate::core::RuntimeOptions{});
+  infergate::core::RuntimeOptions runtime;
+  runtime.intra_op_threads = o.intra_op_threads;
+  auto session_options = (*env)->MakeSessionOptions(runtime);
   if (!session_options.ok()) return std::fprintf(stderr, "%s\n", session_options.status().ToString().c_str()), 1;
   try {
     Ort::Session session((*env)->env(), o.model.c_str(), *session_options);

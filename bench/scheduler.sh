@@ -61,6 +61,10 @@ add_model mlp_heavy_unbatched "$work/gen/mlp_heavy/1/model.onnx" "$unbatched"
 add_model mlp16_batched "$root/tests/models/mlp16.onnx" "$batched"
 add_model mlp16_unbatched "$root/tests/models/mlp16.onnx" "$unbatched"
 add_model mobilenet_v2 "$work/gen/mobilenet_v2/1/model.onnx" 'max_batch_size: 8\n'
+# The same with a pool of one thread of its own, leaving a core to the
+# server's IO, scheduler and the load generator.
+add_model mobilenet_v2_t1 "$work/gen/mobilenet_v2/1/model.onnx" \
+  'max_batch_size: 8\nonnxruntime: {intra_op_threads: 1}\n'
 
 "$build/src/infergate" serve --model-repository "$repo" --http-port 0 --grpc-port 0 \
   --model-control-mode none --log-level info >"$work/server.log" 2>&1 &
@@ -91,11 +95,14 @@ for r in $(seq 1 "$rounds"); do
   bench mobilenet_server mobilenet_v2 image:FP32:1,3,224,224 2 --binary
   "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
     | tail -1 >>"$work/raw.csv"
+  bench mobilenet_server_t1 mobilenet_v2_t1 image:FP32:1,3,224,224 2 --binary
+  "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
+    --intra-op-threads 1 | tail -1 >>"$work/raw_t1.csv"
 done
 
-/usr/bin/python3 - "$work/rows.jsonl" "$work/raw.csv" "$rounds" "$seconds" <<'PY' | tee ${out:+"$out"}
+/usr/bin/python3 - "$work/rows.jsonl" "$work/raw.csv" "$work/raw_t1.csv" "$rounds" "$seconds" <<'PY' | tee ${out:+"$out"}
 import json, statistics, sys
-rows_file, raw_file, rounds, seconds = sys.argv[1:5]
+rows_file, raw_file, raw_t1_file, rounds, seconds = sys.argv[1:6]
 docs, buf = [], ""
 for line in open(rows_file):
     buf += line
@@ -110,17 +117,23 @@ def med(label, f):
 thr = lambda r: r["throughput_rps"]
 p99 = lambda r: r["latency_ms"]["p99"]
 errs = lambda r: r["errors"]
-raw = [float(l.split(",")[4]) for l in open(raw_file) if l.strip()]
+def raw_rates(path):
+    return [float(l.split(",")[4]) for l in open(path) if l.strip()]
+raw, raw_t1 = raw_rates(raw_file), raw_rates(raw_t1_file)
 print(f"rounds: {rounds}, {seconds} s each; medians over rounds\n")
 print("| case | throughput (req/s) | p50 ms | p99 ms | errors |")
 print("|---|---|---|---|---|")
-for label in ["heavy_on", "heavy_off", "mlp16_on", "mlp16_off", "mobilenet_server"]:
+for label in ["heavy_on", "heavy_off", "mlp16_on", "mlp16_off", "mobilenet_server", "mobilenet_server_t1"]:
     print(f"| {label} | {med(label, thr):.0f} | {med(label, lambda r: r['latency_ms']['p50']):.2f} | "
           f"{med(label, p99):.2f} | {sum(errs(r) for r in by[label])} |")
 print(f"| mobilenet raw ORT (1 caller) | {statistics.median(raw):.1f} | | | |")
+print(f"| mobilenet raw ORT (1 caller, 1 thread) | {statistics.median(raw_t1):.1f} | | | |")
 print()
 print(f"- mlp_heavy batching on / off: {med('heavy_on', thr) / med('heavy_off', thr):.2f}x (target >= 3x)")
 print(f"- mlp16 batching on / off: {med('mlp16_on', thr) / med('mlp16_off', thr):.2f}x (target >= 1x); "
       f"p99 on - off: {med('mlp16_on', p99) - med('mlp16_off', p99):+.2f} ms (target <= 0.5 + 2 ms)")
-print(f"- mobilenet_v2 server / raw ORT: {med('mobilenet_server', thr) / statistics.median(raw):.3f}x (target >= 0.97x)")
+print(f"- mobilenet_v2 server / raw ORT, shared pool of 2: "
+      f"{med('mobilenet_server', thr) / statistics.median(raw):.3f}x (target >= 0.97x)")
+print(f"- mobilenet_v2 server / raw ORT, 1 intra-op thread: "
+      f"{med('mobilenet_server_t1', thr) / statistics.median(raw_t1):.3f}x (target >= 0.97x)")
 PY
