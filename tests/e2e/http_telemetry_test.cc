@@ -47,6 +47,17 @@ class HttpTelemetryE2ETest : public ::testing::Test {
     fs::create_directories(repo_.path() / "plain" / "1");
     fs::copy_file(kExamples / "predictive_maintenance" / "1" / "model.onnx",
                   repo_.path() / "plain" / "1" / "model.onnx");
+    // A stateful contract: the running mean of every reading so far.
+    fs::create_directories(repo_.path() / "mean" / "1");
+    fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx",
+                  repo_.path() / "mean" / "1" / "model.onnx");
+    repo_.Write("mean/config.yaml", R"(max_batch_size: 8
+device:
+  inputs: [{name: x, fields: [v]}]
+  window: {count: 4}
+  state: [{input: h_in, output: h_out}]
+  result: {output: mean, fields: {score: mean}, on: always}
+)");
     server_ = std::make_unique<testing::Process>(
         testing::ServeCommand({"--model-repository", repo_.path().string()}));
     auto listening = server_->WaitForLine(R"(http: listening on ([0-9.]+):([0-9]+))");
@@ -133,6 +144,23 @@ TEST_F(HttpTelemetryE2ETest, PredictiveMaintenanceLabels) {
                                      "rpm": 1480, "hours_since_service": 1250})");
   ASSERT_EQ(versioned.status, 200) << versioned.body;
   EXPECT_EQ(json::parse(versioned.body)["device"], "pump-8");
+}
+
+TEST_F(HttpTelemetryE2ETest, StateIsCarriedBetweenRequests) {
+  auto first = Send("mean", "d", {{"v", {1, 2, 3, 4}}});
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_FLOAT_EQ(json::parse(first.body)["mean"].get<double>(), 2.5);
+  auto second = Send("mean", "d", {{"v", {5, 6, 7, 8}}});
+  ASSERT_EQ(second.status, 200) << second.body;
+  EXPECT_FLOAT_EQ(json::parse(second.body)["mean"].get<double>(), 4.5) << "the mean of 1..8";
+  // Two windows in one message run one after the other (each needs the
+  // state of the one before) and come back together.
+  auto two = Send("mean", "d", {{"v", {9, 10, 11, 12, 13, 14, 15, 16}}});
+  ASSERT_EQ(two.status, 200) << two.body;
+  auto both = json::parse(two.body);
+  ASSERT_TRUE(both.is_array() && both.size() == 2) << two.body;
+  EXPECT_FLOAT_EQ(both[0]["mean"].get<double>(), 6.5);
+  EXPECT_FLOAT_EQ(both[1]["mean"].get<double>(), 8.5);
 }
 
 TEST_F(HttpTelemetryE2ETest, RefusalsAreNamedAndCounted) {
