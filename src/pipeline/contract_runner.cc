@@ -299,6 +299,15 @@ ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id,
   return out;
 }
 
+std::optional<ContractRunner::Progress> ContractRunner::WindowProgress(
+    const std::string& device_id) const {
+  std::lock_guard lock(mu_);
+  auto it = index_.find(device_id);
+  if (it == index_.end()) return std::nullopt;
+  const Device& d = *it->second;
+  return Progress{d.window.readings(), d.window.ReadingsToNextWindow(), d.pending.size()};
+}
+
 size_t ContractRunner::device_count() const {
   std::lock_guard lock(mu_);
   return lru_.size();

@@ -102,6 +102,15 @@ class ContractRunner {
   // carries state outputs to the device's next request and applies `on:`.
   Outcome Interpret(const std::string& device_id, const core::InferResponse& response);
 
+  // Where a device's window stands, for a reply while it fills.
+  struct Progress {
+    int64_t readings = 0;  // readings held in the window
+    int64_t needed = -1;   // readings still to come for the next window; -1: time window
+    size_t queued = 0;     // stateful: complete windows waiting for the in-flight one
+  };
+  // nullopt when the device is not tracked.
+  std::optional<Progress> WindowProgress(const std::string& device_id) const;
+
   // Forgets the device's window, state and last label; false if unknown.
   bool Reset(const std::string& device_id);
   // Evicts devices idle for idle_ttl_secs; returns how many.

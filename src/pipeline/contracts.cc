@@ -29,11 +29,21 @@ void DeviceContracts::OnEvent(const core::RepositoryEvent& event) {
 
 core::StatusOr<std::shared_ptr<ContractRunner>> DeviceContracts::Get(
     const std::string& model) const {
+  return Get(model, core::kLatestVersion);
+}
+
+core::StatusOr<std::shared_ptr<ContractRunner>> DeviceContracts::Get(const std::string& model,
+                                                                     int64_t version) const {
   std::lock_guard lock(mu_);
   auto it = runners_.find(model);
   if (it == runners_.end() || it->second.empty())
     return core::NotFound("no loaded model '" + model + "'");
-  const auto& newest = it->second.rbegin()->second;
+  auto found = version == core::kLatestVersion ? std::prev(it->second.end())
+                                               : it->second.find(version);
+  if (found == it->second.end()) {
+    return core::NotFound("model '" + model + "' has no loaded version " + std::to_string(version));
+  }
+  const auto& newest = found->second;
   if (!newest) {
     return core::FailedPrecondition("model '" + model +
                                     "' has no device section in its config.yaml; "

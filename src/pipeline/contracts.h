@@ -31,6 +31,10 @@ class DeviceContracts {
   // version is loaded; FAILED_PRECONDITION when its config.yaml has no
   // device section.
   core::StatusOr<std::shared_ptr<ContractRunner>> Get(const std::string& model) const;
+  // The runner of `version` of `model` (core::kLatestVersion: as Get(model)).
+  // NOT_FOUND when that version is not loaded; FAILED_PRECONDITION as above.
+  core::StatusOr<std::shared_ptr<ContractRunner>> Get(const std::string& model,
+                                                      int64_t version) const;
 
   // Evicts idle devices of every model; returns how many.
   size_t EvictIdle();

@@ -154,6 +154,15 @@ void WindowBuffer::Clear() {
   has_newest_ = false;
 }
 
+int64_t WindowBuffer::ReadingsToNextWindow() const {
+  switch (spec_->kind) {
+    case core::DeviceWindow::Kind::kNone: return 1;
+    case core::DeviceWindow::Kind::kTime: return -1;
+    case core::DeviceWindow::Kind::kCount: break;
+  }
+  return std::max<int64_t>({1, spec_->count - readings(), spec_->hop - since_emit_});
+}
+
 size_t WindowBuffer::MemoryBytes() const {
   return (times_.capacity() + values_.capacity() + previous_.capacity()) * sizeof(double);
 }

@@ -49,6 +49,12 @@ class WindowBuffer {
   // Forgets every reading.
   void Clear();
 
+  // Readings held (rows, for a time window one per slot seen).
+  int64_t readings() const { return static_cast<int64_t>(times_.size()); }
+  // count and none windows: readings still to come before the next window
+  // completes; time windows: -1 (it depends on the readings' times).
+  int64_t ReadingsToNextWindow() const;
+
   // Heap bytes held (capacity, not size).
   size_t MemoryBytes() const;
 

@@ -104,7 +104,7 @@ core::Status Server::StartHttp() {
   options.allow_model_control = config_.model_control_mode != config::ModelControlMode::kNone;
   options.server_version = INFERGATE_VERSION;
   ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
-                                                   repository_.get(), &metrics_));
+                                                   repository_.get(), &metrics_, contracts_.get()));
   RETURN_IF_ERROR(http_->Start());
   spdlog::info("http: listening on {}:{}", http_->address(), http_->port());
   return core::Status::Ok();

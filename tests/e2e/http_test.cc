@@ -142,7 +142,7 @@ TEST_F(HttpE2ETest, HealthMetadataConfigAndKeepAlive) {
   auto meta = json::parse(client_->Get("/v2").body);
   EXPECT_EQ(meta["name"], "infergate");
   EXPECT_EQ(meta["extensions"], json::parse(R"(["binary_tensor_data","model_configuration",
-                                                "model_repository","statistics"])"));
+                                                "model_repository","statistics","device_telemetry"])"));
   auto model = client_->Get("/v2/models/mlp");
   ASSERT_EQ(model.status, 200) << model.body;
   EXPECT_EQ(json::parse(model.body)["inputs"][0],

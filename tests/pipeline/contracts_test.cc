@@ -78,8 +78,19 @@ TEST(DeviceContractsTest, FollowsTheRepository) {
   ASSERT_TRUE(v2.ok());
   EXPECT_EQ((*v2)->plan().model_version, 2);
   EXPECT_EQ((*dev)->plan().model_version, 1) << "the old runner lives on while it is held";
+  auto named = contracts.Get("dev", 2);
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->get(), v2->get());
+  EXPECT_EQ(contracts.Get("dev", 1).status().code(), core::StatusCode::kNotFound)
+      << "version 1 was unloaded";
+  EXPECT_EQ(contracts.Get("plain", 1).status().code(), core::StatusCode::kFailedPrecondition);
 
+  EXPECT_FALSE((*v2)->WindowProgress("d").has_value());
   ASSERT_TRUE((*v2)->Accept("d", Telemetry{{{"v", 1.0}}, std::nullopt}).ok());
+  auto progress = (*v2)->WindowProgress("d");
+  ASSERT_TRUE(progress.has_value());
+  EXPECT_EQ(progress->readings, 1);
+  EXPECT_EQ(progress->needed, 3) << "a window of 4";
   clock.Advance(std::chrono::hours(2));
   EXPECT_EQ(contracts.EvictIdle(), 1u);
 

@@ -1,7 +1,8 @@
 // The HTTP frontend's own metrics, looked up once:
 //   infergate_http_requests_rejected_total{reason}  counter: requests refused
 //     before reaching a model (malformed HTTP or JSON, limits, time-outs,
-//     unknown routes); refusals by the dispatcher are counted there.
+//     unknown routes, device telemetry refused); refusals of /infer by the
+//     dispatcher are counted there.
 //   infergate_http_responses_total{code}            counter: responses sent, by status
 //
 // Thread-safety: every method may be called from any thread.
@@ -25,6 +26,12 @@ enum class RejectReason {
   kUnknownRoute,      // no such endpoint
   kMethodNotAllowed,  // endpoint exists, other method
   kBusy,              // the repository worker's queue is full
+  // Device telemetry (POST .../devices/{d}/telemetry):
+  kUnknownModel,      // no loaded model (or version) of that name
+  kNoDeviceContract,  // the model has no device: section
+  kInvalidTelemetry,  // malformed JSON, a missing or mistyped field, a late reading
+  kDeviceLimit,       // the model tracks device.max_devices devices already
+  kOverloaded,        // the model's queue refused the window's inference
   kCount,
 };
 

@@ -52,10 +52,11 @@ struct HttpServer::Impl {
   std::atomic<bool> ready{false};
   std::unique_ptr<Router> router;
   SessionShared shared;
-  // One io_context, work guard and decoder per IO thread.
+  // One io_context, work guard and pair of decoders per IO thread.
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<WorkGuard> guards;
   std::vector<std::unique_ptr<protocol::InferRequestDecoder>> decoders;
+  std::vector<std::unique_ptr<protocol::TelemetryDecoder>> telemetry_decoders;
   std::unique_ptr<tcp::acceptor> acceptor;  // on contexts[0]
   std::unique_ptr<net::steady_timer> accept_retry;  // on contexts[0]
   size_t next_context = 0;                  // used on contexts[0]'s thread only
@@ -80,8 +81,9 @@ void HttpServer::Impl::Accept() {
                            }
                            boost::system::error_code ignored;
                            socket.set_option(tcp::no_delay(true), ignored);
-                           auto session = std::make_shared<HttpSession>(std::move(socket), shared,
-                                                                        decoders[index].get());
+                           auto session = std::make_shared<HttpSession>(
+                               std::move(socket), shared, decoders[index].get(),
+                               telemetry_decoders[index].get());
                            net::post(*contexts[index], [session] { session->Start(); });
                            Accept();
                          });
@@ -90,7 +92,8 @@ void HttpServer::Impl::Accept() {
 core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions options,
                                                                core::InferenceService* inference,
                                                                core::ModelRepository* repository,
-                                                               core::MetricsRegistry* metrics) {
+                                                               core::MetricsRegistry* metrics,
+                                                               pipeline::DeviceContracts* contracts) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
   auto impl = std::make_unique<Impl>(std::move(options), metrics);
   RouteContext ctx;
@@ -99,6 +102,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.metrics = metrics;
   ctx.http_metrics = &impl->metrics;
   ctx.worker = &impl->worker;
+  ctx.contracts = contracts;
   ctx.ready = &impl->ready;
   ctx.server_version = impl->options.server_version;
   ctx.allow_model_control = impl->options.allow_model_control;
@@ -110,6 +114,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
     impl->contexts.push_back(std::make_unique<net::io_context>(1));
     impl->guards.push_back(net::make_work_guard(*impl->contexts.back()));
     impl->decoders.push_back(std::make_unique<protocol::InferRequestDecoder>(limits));
+    impl->telemetry_decoders.push_back(std::make_unique<protocol::TelemetryDecoder>());
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

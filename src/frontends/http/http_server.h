@@ -31,6 +31,10 @@
 #include "core/model_repository.h"
 #include "core/status.h"
 
+namespace infergate::pipeline {
+class DeviceContracts;
+}
+
 namespace infergate::http {
 
 struct HttpOptions {
@@ -48,11 +52,11 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  // Nothing is owned; all outlive the server.
-  static core::StatusOr<std::unique_ptr<HttpServer>> Create(HttpOptions options,
-                                                            core::InferenceService* inference,
-                                                            core::ModelRepository* repository,
-                                                            core::MetricsRegistry* metrics);
+  // Nothing is owned; all outlive the server. `contracts` may be null (then
+  // POST .../devices/{d}/telemetry is an unknown endpoint).
+  static core::StatusOr<std::unique_ptr<HttpServer>> Create(
+      HttpOptions options, core::InferenceService* inference, core::ModelRepository* repository,
+      core::MetricsRegistry* metrics, pipeline::DeviceContracts* contracts = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

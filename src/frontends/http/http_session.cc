@@ -32,11 +32,13 @@ Method ToMethod(bhttp::verb verb) {
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionShared& shared,
-                         protocol::InferRequestDecoder* decoder)
+                         protocol::InferRequestDecoder* decoder,
+                         protocol::TelemetryDecoder* telemetry_decoder)
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       shared_(shared),
-      decoder_(decoder) {}
+      decoder_(decoder),
+      telemetry_decoder_(telemetry_decoder) {}
 
 void HttpSession::Arm(Phase phase, std::chrono::milliseconds after) {
   phase_ = phase;
@@ -163,6 +165,7 @@ void HttpSession::Dispatch() {
   request.body = req.body().view();
   request.body_owner = std::move(req.body().storage);
   request.decoder = decoder_;
+  request.telemetry_decoder = telemetry_decoder_;
   parser_.reset();
   shared_.router->Handle(request, [self = shared_from_this()](HttpResponse response) {
     net::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {

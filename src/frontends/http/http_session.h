@@ -21,6 +21,7 @@
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_server.h"
 #include "frontends/http/router.h"
+#include "protocol/telemetry_json.h"
 #include "protocol/v2_json.h"
 
 namespace infergate::http {
@@ -34,9 +35,10 @@ struct SessionShared {
 
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  // `decoder` is the IO thread's own; `shared` outlives the session.
+  // The decoders are the IO thread's own; `shared` outlives the session.
   HttpSession(boost::asio::ip::tcp::socket socket, const SessionShared& shared,
-              protocol::InferRequestDecoder* decoder);
+              protocol::InferRequestDecoder* decoder,
+              protocol::TelemetryDecoder* telemetry_decoder);
 
   // Starts reading. Call on the socket's IO thread.
   void Start() { WaitForRequest(); }
@@ -75,6 +77,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::asio::steady_timer timer_;
   const SessionShared& shared_;
   protocol::InferRequestDecoder* decoder_;
+  protocol::TelemetryDecoder* telemetry_decoder_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<AlignedBody>> parser_;
   boost::beast::http::response<boost::beast::http::string_body> response_;

@@ -13,6 +13,7 @@
 
 namespace infergate::protocol {
 class InferRequestDecoder;
+class TelemetryDecoder;
 }
 
 namespace infergate::http {
@@ -30,6 +31,8 @@ struct HttpRequest {
   std::optional<std::string> inference_header_length;
   // The calling IO thread's decoder (not owned; used on that thread only).
   protocol::InferRequestDecoder* decoder = nullptr;
+  // The calling IO thread's telemetry decoder (likewise; null: a temporary one is used).
+  protocol::TelemetryDecoder* telemetry_decoder = nullptr;
 };
 
 struct HttpResponse {

@@ -54,6 +54,7 @@ HttpResponse ServerMetadata(const RouteContext& ctx) {
   w.Key("extensions");
   w.BeginArray();
   for (const char* e : kExtensions) w.String(e);
+  if (ctx.contracts) w.String("device_telemetry");  // POST .../devices/{d}/telemetry
   w.EndArray();
   w.EndObject();
   return JsonResponse(std::move(body));

@@ -112,6 +112,10 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     }
     i = 5;
   }
+  if (i + 3 == n && seg[i] == "devices" && seg[i + 2] == "telemetry" && ctx_.contracts) {
+    if (allow(Method::kPost)) DeviceTelemetry(ctx_, request, model, seg[i + 1], std::move(reply));
+    return;
+  }
   if (i + 1 < n) return unknown();
   const std::string action = i < n ? seg[i] : "";
   if (action == "infer") {

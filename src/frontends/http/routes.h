@@ -17,6 +17,10 @@
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
 
+namespace infergate::pipeline {
+class DeviceContracts;
+}
+
 namespace infergate::http {
 
 // What the routes use; nothing owned, everything outlives the routes.
@@ -26,6 +30,8 @@ struct RouteContext {
   core::MetricsRegistry* metrics = nullptr;
   HttpMetrics* http_metrics = nullptr;
   BlockingWorker* worker = nullptr;  // runs repository load/unload
+  // Device contracts of the loaded models; null: no telemetry endpoint.
+  pipeline::DeviceContracts* contracts = nullptr;
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
   std::string server_name = "infergate";
   std::string server_version;
@@ -57,6 +63,19 @@ HttpResponse Metrics(const RouteContext& ctx);
 // POST /v2/models/{m}[/versions/{v}]/infer: decodes, submits, replies from the
 // completion callback.
 void Infer(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path, Reply reply);
+
+// POST /v2/models/{m}[/versions/{v}]/devices/{device}/telemetry: one device
+// message (a telemetry JSON object) through the model's device contract
+// (src/pipeline). Replies (docs/configuration.md, "Device telemetry over HTTP"):
+//   202 {"status":"window filling",...}  no window completed yet
+//   202 {"status":"queued",...}          stateful: the window waits for the
+//                                         device's in-flight one (whose reply carries it)
+//   200 the result object                 one window completed and on: says send
+//   200 [result, ...]                     several did (one message, many readings)
+//   200 {"status":"no change"|"no alert",...}  on: kept quiet
+// Errors through core/status_map.h, counted by reason.
+void DeviceTelemetry(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path,
+                     const std::string& device, Reply reply);
 
 // POST /v2/repository/index
 HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request);

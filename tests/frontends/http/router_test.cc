@@ -11,6 +11,8 @@
 
 #include "config/model_config_yaml.h"
 #include "core/dispatcher.h"
+#include "pipeline/contracts.h"
+#include "protocol/telemetry_json.h"
 #include "protocol/v2_json.h"
 #include "testing/fake_backend.h"
 #include "testing/gate.h"
@@ -29,10 +31,13 @@ class RouterTest : public ::testing::Test {
     o.root = dir_.path();
     o.backend = &backend_;
     o.parse_config = &config::ParseModelConfigFile;
+    o.check_config = &pipeline::CheckContract;
     auto repo = core::ModelRepository::Create(std::move(o));
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_ = std::move(*repo);
     dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);
+    contracts_ = std::make_unique<pipeline::DeviceContracts>(
+        repo_.get(), pipeline::ContractRunner::Options{&clock_, &metrics_});
     repo_->Poll();
     RouteContext ctx;
     ctx.inference = dispatcher_.get();
@@ -42,6 +47,7 @@ class RouterTest : public ::testing::Test {
     ctx.worker = &worker_;
     ctx.ready = &ready_;
     ctx.server_version = "9.9.9";
+    if (serve_telemetry_) ctx.contracts = contracts_.get();
     router_ = std::make_unique<Router>(ctx);
   }
 
@@ -56,6 +62,7 @@ class RouterTest : public ::testing::Test {
     request.body = *owner;
     request.inference_header_length = std::move(header_length);
     request.decoder = &decoder_;
+    request.telemetry_decoder = &telemetry_decoder_;
     std::mutex mu;
     std::condition_variable cv;
     std::optional<HttpResponse> got;
@@ -84,8 +91,12 @@ class RouterTest : public ::testing::Test {
   BlockingWorker worker_{4};
   std::atomic<bool> ready_{true};
   protocol::InferRequestDecoder decoder_;
+  protocol::TelemetryDecoder telemetry_decoder_;
+  core::ManualClock clock_;
+  bool serve_telemetry_ = false;  // set before SetUp: route device telemetry
   std::unique_ptr<core::ModelRepository> repo_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::unique_ptr<pipeline::DeviceContracts> contracts_;
   std::unique_ptr<Router> router_;
 };
 
@@ -240,6 +251,113 @@ TEST(SplitPathTest, DecodesSegmentsAndDropsTheQuery) {
             (std::vector<std::string>{"v2", "models", "a/b", "infer"}));
   EXPECT_EQ(SplitPath("//v2/"), (std::vector<std::string>{"v2"}));
   EXPECT_EQ(SplitPath("/a%zz%4"), (std::vector<std::string>{"a%zz%4"}));
+}
+
+// POST /v2/models/{m}/devices/{d}/telemetry over a model with a device
+// contract: a window of 4 readings of `v` into x; y (a copy of x) is read as
+// the scores of classes a..d.
+class TelemetryRouteTest : public RouterTest {
+ protected:
+  void SetUp() override {
+    dir_.Write("dev/1/model.onnx", "FP32 x y -1 4");
+    dir_.Write("dev/config.yaml", R"(max_batch_size: 8
+device:
+  max_devices: 2
+  inputs: [{name: x, fields: [v]}]
+  window: {count: 4}
+  result: {labels: [a, b, c, d], on: change}
+)");
+    serve_telemetry_ = true;
+    RouterTest::SetUp();
+  }
+
+  HttpResponse Send(const std::string& device, const std::string& body,
+                    const std::string& model = "dev") {
+    return Call(Method::kPost, "/v2/models/" + model + "/devices/" + device + "/telemetry", body);
+  }
+};
+
+TEST_F(TelemetryRouteTest, WindowFillsThenResultsFollowTheOnRule) {
+  for (int i = 1; i <= 3; ++i) {
+    auto r = Send("pump-1", R"({"v": )" + std::to_string(i) + "}");
+    ASSERT_EQ(r.status, 202) << r.body;
+    EXPECT_EQ(json::parse(r.body), json::parse(R"({"status":"window filling","device":"pump-1",
+              "readings":)" + std::to_string(i) + R"(,"needed":)" + std::to_string(4 - i) + "}"));
+  }
+  auto first = Send("pump-1", R"({"v": 4})");
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto result = json::parse(first.body);
+  EXPECT_EQ(result["device"], "pump-1");
+  EXPECT_EQ(result["label"], "d");
+  EXPECT_EQ(result["model"], "dev");
+
+  // The same verdict again: on: change keeps quiet, and says so.
+  auto quiet = Send("pump-1", R"({"v": [1, 2, 3, 4]})");
+  ASSERT_EQ(quiet.status, 200) << quiet.body;
+  EXPECT_EQ(json::parse(quiet.body),
+            json::parse(R"({"status":"no change","device":"pump-1","windows":1})"));
+
+  // One message completing two windows with two verdicts: both, in order.
+  auto two = Send("pump-1", R"({"v": [9, 1, 1, 1, 1, 1, 1, 9]})");
+  ASSERT_EQ(two.status, 200) << two.body;
+  auto both = json::parse(two.body);
+  ASSERT_TRUE(both.is_array()) << two.body;
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[0]["label"], "a");
+  EXPECT_EQ(both[1]["label"], "d");
+
+  // Another device has a window of its own; the version can be named.
+  auto other = Call(Method::kPost, "/v2/models/dev/versions/1/devices/fan-2/telemetry",
+                    R"({"v": 5})");
+  EXPECT_EQ(other.status, 202) << other.body;
+  EXPECT_EQ(json::parse(other.body)["readings"], 1);
+}
+
+TEST_F(TelemetryRouteTest, RefusalsNameTheProblemAndAreCounted) {
+  auto error = [](const HttpResponse& r) { return json::parse(r.body)["error"].get<std::string>(); };
+  auto malformed = Send("p", R"({"v": )");
+  EXPECT_EQ(malformed.status, 400);
+  auto missing = Send("p", R"({"w": 1})");
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(error(missing).find("field 'v'"), std::string::npos) << missing.body;
+  auto mistyped = Send("p", R"({"v": "hot"})");
+  EXPECT_EQ(mistyped.status, 400);
+  EXPECT_NE(error(mistyped).find("field 'v': expected a number, got a string"), std::string::npos)
+      << mistyped.body;
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kInvalidTelemetry), 3u);
+
+  auto unknown = Send("p", R"({"v": 1})", "nope");
+  EXPECT_EQ(unknown.status, 404);
+  EXPECT_NE(error(unknown).find("nope"), std::string::npos);
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/dev/versions/7/devices/p/telemetry", "{}").status, 404);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kUnknownModel), 2u);
+
+  auto plain = Send("p", R"({"v": 1})", "m");
+  EXPECT_EQ(plain.status, 400);
+  EXPECT_NE(error(plain).find("has no device section"), std::string::npos) << plain.body;
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kNoDeviceContract), 1u);
+
+  // max_devices: 2, so a third device is refused as overload; known ones go on.
+  EXPECT_EQ(Send("a", R"({"v": 1})").status, 202);
+  EXPECT_EQ(Send("b", R"({"v": 1})").status, 202);
+  auto full = Send("c", R"({"v": 1})");
+  EXPECT_EQ(full.status, 503);
+  EXPECT_NE(error(full).find("max_devices"), std::string::npos) << full.body;
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kDeviceLimit), 1u);
+  EXPECT_EQ(Send("a", R"({"v": 2})").status, 202);
+
+  EXPECT_EQ(Call(Method::kGet, "/v2/models/dev/devices/a/telemetry").status, 405);
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/dev/devices/a/bogus", "{}").status, 404);
+}
+
+TEST_F(TelemetryRouteTest, AdvertisedAsAnExtension) {
+  auto meta = json::parse(Call(Method::kGet, "/v2").body);
+  EXPECT_EQ(meta["extensions"].back(), "device_telemetry");
+}
+
+TEST_F(RouterTest, NoTelemetryRouteWithoutContracts) {
+  EXPECT_EQ(Call(Method::kPost, "/v2/models/m/devices/a/telemetry", R"({"v": 1})").status, 404);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kUnknownRoute), 1u);
 }
 
 }  // namespace
