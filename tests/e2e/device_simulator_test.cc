@@ -2,11 +2,7 @@
 // publishes is read back with mosquitto_sub and must satisfy the example
 // model's device contract (decoded by the telemetry codec, windowed by the
 // pipeline into the tensors the model takes).
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <map>
@@ -15,6 +11,7 @@
 #include "config/model_config_yaml.h"
 #include "pipeline/contract_runner.h"
 #include "protocol/telemetry_json.h"
+#include "testing/network.h"
 #include "testing/process.h"
 #include "testing/temp_dir.h"
 
@@ -26,26 +23,9 @@ namespace fs = std::filesystem;
 
 const fs::path kExamples = INFERGATE_EXAMPLE_MODELS_DIR;
 
-// A loopback TCP port nobody listens on right now.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    close(fd);
-    return -1;
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
   testing::TempDir dir;
-  const int port = FreePort();
+  const int port = testing::FreePort();
   ASSERT_GT(port, 0);
   dir.Write("mosquitto.conf",
             "listener " + std::to_string(port) + " 127.0.0.1\nallow_anonymous true\n");
