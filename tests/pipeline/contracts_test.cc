@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "config/model_config_yaml.h"
 #include "testing/fake_backend.h"
 #include "testing/temp_dir.h"
+#include "testing/served_repository.h"
 
 namespace infergate::pipeline {
 namespace {
@@ -14,12 +14,7 @@ const std::string kModel = "FP32 x y -1 4";  // x [batch, 4] -> y [batch, 4]
 // A repository over `dir` that checks contracts as the server's does.
 std::unique_ptr<core::ModelRepository> MakeRepository(const ::infergate::testing::TempDir& dir,
                                                       core::Backend* backend) {
-  core::ModelRepository::Options o;
-  o.root = dir.path();
-  o.backend = backend;
-  o.parse_config = &config::ParseModelConfigFile;
-  o.check_config = &CheckContract;
-  auto repo = core::ModelRepository::Create(std::move(o));
+  auto repo = ::infergate::testing::MakeServedRepository(dir.path(), backend);
   EXPECT_TRUE(repo.ok()) << repo.status().ToString();
   return std::move(*repo);
 }

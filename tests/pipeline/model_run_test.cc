@@ -10,12 +10,12 @@
 #include <sstream>
 
 #include "backends/onnxruntime/ort_backend.h"
-#include "config/model_config_yaml.h"
 #include "core/dispatcher.h"
 #include "pipeline/contracts.h"
 #include "protocol/telemetry_json.h"
 #include "testing/gate.h"
 #include "testing/temp_dir.h"
+#include "testing/served_repository.h"
 
 namespace infergate::pipeline {
 namespace {
@@ -28,12 +28,7 @@ class ModelRunTest : public ::testing::Test {
     ort::OrtBackendOptions options;
     options.intra_op_threads = 1;
     backend_ = std::move(*ort::OrtBackend::Create(options));
-    core::ModelRepository::Options o;
-    o.root = dir_.path();
-    o.backend = backend_.get();
-    o.parse_config = &config::ParseModelConfigFile;
-    o.check_config = &CheckContract;
-    repo_ = std::move(*core::ModelRepository::Create(std::move(o)));
+    repo_ = std::move(*::infergate::testing::MakeServedRepository(dir_.path(), backend_.get()));
     dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);
     contracts_ =
         std::make_unique<DeviceContracts>(repo_.get(), ContractRunner::Options{&clock_, &metrics_});

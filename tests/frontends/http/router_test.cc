@@ -9,7 +9,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "config/model_config_yaml.h"
 #include "core/dispatcher.h"
 #include "pipeline/contracts.h"
 #include "protocol/telemetry_json.h"
@@ -17,6 +16,7 @@
 #include "testing/fake_backend.h"
 #include "testing/gate.h"
 #include "testing/temp_dir.h"
+#include "testing/served_repository.h"
 
 namespace infergate::http {
 namespace {
@@ -27,12 +27,7 @@ class RouterTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
-    core::ModelRepository::Options o;
-    o.root = dir_.path();
-    o.backend = &backend_;
-    o.parse_config = &config::ParseModelConfigFile;
-    o.check_config = &pipeline::CheckContract;
-    auto repo = core::ModelRepository::Create(std::move(o));
+    auto repo = testing::MakeServedRepository(dir_.path(), &backend_);
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_ = std::move(*repo);
     dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);

@@ -7,10 +7,10 @@
 
 #include <mutex>
 
-#include "config/model_config_yaml.h"
 #include "pipeline/contracts.h"
 #include "testing/fake_backend.h"
 #include "testing/temp_dir.h"
+#include "testing/served_repository.h"
 
 namespace infergate::mqtt {
 namespace {
@@ -125,12 +125,7 @@ class MqttTelemetryTest : public ::testing::Test {
                "device: {idle_ttl_secs: 10, max_devices: 2, inputs: [{name: x, fields: [v]}], "
                "window: {count: 4}, result: {labels: [a, b, c, d]}}\n");
     dir_.Write("dev/1/model.onnx", "FP32 x y -1 4");
-    core::ModelRepository::Options o;
-    o.root = dir_.path();
-    o.backend = &backend_;
-    o.parse_config = &config::ParseModelConfigFile;
-    o.check_config = &pipeline::CheckContract;
-    auto repo = core::ModelRepository::Create(std::move(o));
+    auto repo = testing::MakeServedRepository(dir_.path(), &backend_);
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_ = std::move(*repo);
     contracts_ = std::make_unique<pipeline::DeviceContracts>(repo_.get(),
