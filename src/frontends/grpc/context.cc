@@ -4,7 +4,6 @@
 #include <cctype>
 #include <string>
 
-#include "core/status_map.h"
 
 namespace infergate::grpc_frontend {
 
@@ -42,17 +41,15 @@ bool FrontendContext::WaitIdle(std::chrono::steady_clock::time_point deadline) {
   return active_cv_.wait_until(lock, deadline, [this] { return active_ == 0; });
 }
 
-::grpc::Status ToGrpcStatus(const core::Status& status) {
-  if (status.ok()) return ::grpc::Status::OK;
-  return ::grpc::Status(static_cast<::grpc::StatusCode>(core::GrpcCodeFor(status.code())), status.message());
+void FrontendContext::WaitIdle() {
+  std::unique_lock lock(active_mu_);
+  active_cv_.wait(lock, [this] { return active_ == 0; });
 }
 
-std::optional<core::TimePoint> RequestDeadline(std::chrono::system_clock::time_point deadline,
+std::optional<core::TimePoint> RequestDeadline(std::optional<std::chrono::nanoseconds> timeout,
                                                const core::Clock& clock) {
-  const auto now = std::chrono::system_clock::now();
-  // gRPC reports "no deadline" as a far-future time point.
-  if (deadline - now > std::chrono::hours(24 * 365)) return std::nullopt;
-  return clock.Now() + std::chrono::duration_cast<core::Duration>(deadline - now);
+  if (!timeout) return std::nullopt;
+  return clock.Now() + std::chrono::duration_cast<core::Duration>(*timeout);
 }
 
 }  // namespace infergate::grpc_frontend

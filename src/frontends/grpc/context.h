@@ -5,8 +5,6 @@
 // the metrics (atomics).
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -42,12 +40,15 @@ struct FrontendContext {
   FrontendMetrics metrics;
   std::atomic<bool> draining{false};
 
-  // Inference calls and streams from their start until gRPC is done with
-  // them (OnDone). Stop() waits for none to be left.
+  // Inference calls from their start until their reply is handed to the
+  // connection, streams until they are closed with nothing in flight.
+  // Stop() waits for none to be left.
   void Enter();
   void Leave();
   // True when no call is active by `deadline`.
   bool WaitIdle(std::chrono::steady_clock::time_point deadline);
+  // Until no call is active.
+  void WaitIdle();
 
  private:
   std::mutex active_mu_;
@@ -55,11 +56,9 @@ struct FrontendContext {
   int active_ = 0;  // GUARDED_BY(active_mu_)
 };
 
-// The gRPC status for a core status, via core/status_map.h.
-::grpc::Status ToGrpcStatus(const core::Status& status);
-
-// The call's gRPC deadline on the core clock; nullopt when it has none.
-std::optional<core::TimePoint> RequestDeadline(std::chrono::system_clock::time_point deadline,
+// The deadline a call's grpc-timeout sets, on the core clock; nullopt when
+// it has none.
+std::optional<core::TimePoint> RequestDeadline(std::optional<std::chrono::nanoseconds> timeout,
                                                const core::Clock& clock);
 
 }  // namespace infergate::grpc_frontend

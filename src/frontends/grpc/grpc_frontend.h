@@ -44,8 +44,10 @@ namespace infergate::grpc_frontend {
 struct GrpcFrontendOptions {
   std::string address = "0.0.0.0";
   int port = 8001;  // 0: any free port (the chosen one is logged and returned by port())
-  // Largest message received or sent, bytes; a larger request is refused by
-  // gRPC with RESOURCE_EXHAUSTED.
+  // Threads running the connections (each connection stays on one).
+  int io_threads = 1;
+  // Largest message received or sent, bytes; a larger request is refused
+  // with RESOURCE_EXHAUSTED.
   int64_t max_message_bytes = 64 * 1024 * 1024;
   // Largest element count of one input tensor; more is RESOURCE_EXHAUSTED.
   int64_t max_tensor_elements = 16 * 1024 * 1024;

@@ -2,48 +2,35 @@
 
 #include "frontends/grpc/model_info.h"
 #include "frontends/grpc/stream.h"
+#include "frontends/grpc/wire.h"
 
 namespace infergate::grpc_frontend {
 namespace {
 
-::grpc::ServerUnaryReactor* FinishWith(::grpc::CallbackServerContext* c, const ::grpc::Status& status) {
-  auto* reactor = c->DefaultReactor();
-  reactor->Finish(status);
-  return reactor;
+constexpr std::string_view kPrefix = "/inference.GRPCInferenceService/";
+constexpr std::string_view kStreamInfer = "/inference.GRPCInferenceService/ModelStreamInfer";
+
+// Parses the request message into `out`; false (and the call answered with
+// INVALID_ARGUMENT) when it is not one.
+template <typename Request>
+bool Parse(const std::string& message, const Responder& r, Request* out) {
+  if (out->ParseFromString(message)) return true;
+  r.Finish(core::InvalidArgument("cannot parse the " + out->GetTypeName() + " message"));
+  return false;
 }
 
-// Finishes with the value's status, or copies the value into `out`.
-template <typename T>
-::grpc::ServerUnaryReactor* FinishWithValue(::grpc::CallbackServerContext* c, core::StatusOr<T> value, T* out) {
-  if (!value.ok()) return FinishWith(c, ToGrpcStatus(value.status()));
-  *out = std::move(*value);
-  return FinishWith(c, ::grpc::Status::OK);
+// Answers with `response`, or with the status that keeps it from being sent.
+void Answer(const google::protobuf::MessageLite& response, int64_t max_bytes, const Responder& r) {
+  std::string framed;
+  if (core::Status st = AppendMessage(response, max_bytes, &framed); !st.ok()) return r.Finish(st);
+  r.Reply(std::move(framed));
 }
 
-// A ModelInfer call. It counts as active (FrontendContext::Enter) from its
-// start until gRPC is done with it (OnDone: the reply is sent or the call is
-// gone), so a drain never shuts the server down under a reply being sent.
-class InferReactor final : public ::grpc::ServerUnaryReactor {
- public:
-  explicit InferReactor(FrontendContext* ctx) : ctx_(ctx) { ctx_->Enter(); }
-  void OnDone() override {
-    FrontendContext* ctx = ctx_;
-    delete this;
-    ctx->Leave();
-  }
-  // gRPC hands the OnDone of an application reactor to its executor thread
-  // pool unless the reactor says its reactions may run inline, as the
-  // library's DefaultReactor does. OnDone here only frees the reactor and
-  // takes a short lock that is never held across a gRPC call, so it may run
-  // where the call completes (the scheduler thread that called Finish, or the
-  // transport's poller): that saves one thread hand-off per request, which
-  // was a third of the round trip on two cores (docs/benchmarks.md). gRPC
-  // marks this hook internal; `override` turns its removal into a build error.
-  bool InternalInlineable() override { return true; }
-
- private:
-  FrontendContext* ctx_;
-};
+template <typename Response>
+void AnswerValue(const core::StatusOr<Response>& value, int64_t max_bytes, const Responder& r) {
+  if (!value.ok()) return r.Finish(value.status());
+  Answer(*value, max_bytes, r);
+}
 
 }  // namespace
 
@@ -81,131 +68,177 @@ void AdminWorker::Run() {
   }
 }
 
-::grpc::ServerUnaryReactor* Service::ServerLive(::grpc::CallbackServerContext* c, const inference::ServerLiveRequest*,
-                                                inference::ServerLiveResponse* resp) {
-  resp->set_live(true);
-  return FinishWith(c, ::grpc::Status::OK);
+Service::Service(FrontendContext* context) : ctx_(context) {
+  const std::pair<const char*, Handler> methods[] = {
+      {"ServerLive", &Service::ServerLive},
+      {"ServerReady", &Service::ServerReady},
+      {"ModelReady", &Service::ModelReady},
+      {"ServerMetadata", &Service::ServerMetadata},
+      {"ModelMetadata", &Service::ModelMetadata},
+      {"ModelInfer", &Service::ModelInfer},
+      {"ModelConfig", &Service::ModelConfig},
+      {"ModelStatistics", &Service::ModelStatistics},
+      {"RepositoryIndex", &Service::RepositoryIndex},
+      {"RepositoryModelLoad", &Service::RepositoryModelLoad},
+      {"RepositoryModelUnload", &Service::RepositoryModelUnload},
+  };
+  for (const auto& [name, handler] : methods) unary_.emplace(std::string(kPrefix) + name, handler);
 }
 
-::grpc::ServerUnaryReactor* Service::ServerReady(::grpc::CallbackServerContext* c,
-                                                 const inference::ServerReadyRequest*,
-                                                 inference::ServerReadyResponse* resp) {
-  resp->set_ready(!ctx_->draining.load());
-  return FinishWith(c, ::grpc::Status::OK);
+MethodTable::Kind Service::Find(std::string_view path) const {
+  if (path == kStreamInfer) return Kind::kBidiStream;
+  return unary_.count(path) ? Kind::kUnary : Kind::kUnknown;
 }
 
-::grpc::ServerUnaryReactor* Service::ModelReady(::grpc::CallbackServerContext* c,
-                                                const inference::ModelReadyRequest* req,
-                                                inference::ModelReadyResponse* resp) {
-  auto ready = grpc_frontend::ModelReady(*ctx_->deps.repository, *req);
-  if (!ready.ok()) return FinishWith(c, ToGrpcStatus(ready.status()));
-  resp->set_ready(*ready);
-  return FinishWith(c, ::grpc::Status::OK);
+void Service::OnUnary(const CallInfo& info, std::string message, Responder responder) {
+  auto it = unary_.find(info.method);
+  if (it == unary_.end()) return responder.Finish(core::Unimplemented("unknown method " + std::string(info.method)));
+  (this->*(it->second))(info, message, responder);
 }
 
-::grpc::ServerUnaryReactor* Service::ServerMetadata(::grpc::CallbackServerContext* c,
-                                                    const inference::ServerMetadataRequest*,
-                                                    inference::ServerMetadataResponse* resp) {
-  resp->set_name(ctx_->options.server_name);
-  resp->set_version(ctx_->options.server_version);
-  for (const char* e : {"model_repository", "statistics", "model_configuration"}) resp->add_extensions(e);
-  return FinishWith(c, ::grpc::Status::OK);
+std::shared_ptr<StreamHandler> Service::OnStream(const CallInfo& info, Responder responder) {
+  if (ctx_->draining.load()) {
+    ctx_->metrics.CountRejected(core::StatusCode::kUnavailable);
+    responder.Finish(core::Unavailable("the server is shutting down"));
+    return nullptr;
+  }
+  return std::make_shared<InferStream>(ctx_, std::move(responder), RequestDeadline(info.timeout, *ctx_->deps.clock));
 }
 
-::grpc::ServerUnaryReactor* Service::ModelMetadata(::grpc::CallbackServerContext* c,
-                                                   const inference::ModelMetadataRequest* req,
-                                                   inference::ModelMetadataResponse* resp) {
-  return FinishWithValue(c, grpc_frontend::ModelMetadata(*ctx_->deps.repository, *req), resp);
+void Service::ServerLive(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ServerLiveRequest req;
+  if (!Parse(message, r, &req)) return;
+  inference::ServerLiveResponse resp;
+  resp.set_live(true);
+  Answer(resp, ctx_->options.max_message_bytes, r);
 }
 
-::grpc::ServerUnaryReactor* Service::ModelInfer(::grpc::CallbackServerContext* c,
-                                                const inference::ModelInferRequest* req,
-                                                inference::ModelInferResponse* resp) {
-  auto* reactor = new InferReactor(ctx_);
+void Service::ServerReady(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ServerReadyRequest req;
+  if (!Parse(message, r, &req)) return;
+  inference::ServerReadyResponse resp;
+  resp.set_ready(!ctx_->draining.load());
+  Answer(resp, ctx_->options.max_message_bytes, r);
+}
+
+void Service::ModelReady(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ModelReadyRequest req;
+  if (!Parse(message, r, &req)) return;
+  auto ready = grpc_frontend::ModelReady(*ctx_->deps.repository, req);
+  if (!ready.ok()) return r.Finish(ready.status());
+  inference::ModelReadyResponse resp;
+  resp.set_ready(*ready);
+  Answer(resp, ctx_->options.max_message_bytes, r);
+}
+
+void Service::ServerMetadata(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ServerMetadataRequest req;
+  if (!Parse(message, r, &req)) return;
+  inference::ServerMetadataResponse resp;
+  resp.set_name(ctx_->options.server_name);
+  resp.set_version(ctx_->options.server_version);
+  for (const char* e : {"model_repository", "statistics", "model_configuration"}) resp.add_extensions(e);
+  Answer(resp, ctx_->options.max_message_bytes, r);
+}
+
+void Service::ModelMetadata(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ModelMetadataRequest req;
+  if (!Parse(message, r, &req)) return;
+  AnswerValue(grpc_frontend::ModelMetadata(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
+}
+
+void Service::ModelInfer(const CallInfo& info, const std::string& message, const Responder& r) {
   FrontendContext* ctx = ctx_;
   ctx->metrics.unary_requests->Increment();
-  if (ctx->draining.load()) {
-    ctx->metrics.CountRejected(core::StatusCode::kUnavailable);
-    reactor->Finish(::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
-    return reactor;
-  }
+  inference::ModelInferRequest wire;
   auto request = std::make_unique<core::InferRequest>();
-  if (core::Status st = DecodeInferRequest(*req, ctx->limits, request.get()); !st.ok()) {
+  core::Status st = wire.ParseFromString(message) ? DecodeInferRequest(wire, ctx->limits, request.get())
+                                                  : core::InvalidArgument("cannot parse the ModelInferRequest message");
+  if (st.ok() && ctx->draining.load()) st = core::Unavailable("the server is shutting down");
+  if (!st.ok()) {
     ctx->metrics.CountRejected(st.code());
-    reactor->Finish(ToGrpcStatus(st));
-    return reactor;
+    return r.Finish(st);
   }
-  request->deadline = RequestDeadline(c->deadline(), *ctx->deps.clock);
-  const ContentsForm form = ResponseFormFor(*req);
+  request->deadline = RequestDeadline(info.timeout, *ctx->deps.clock);
+  const ContentsForm form = ResponseFormFor(wire);
+  ctx->Enter();
   ctx->metrics.in_flight->Add(1);
-  request->on_complete = [ctx, reactor, resp, form](std::unique_ptr<core::InferResponse> r) {
-    core::Status st = r->status;
-    if (st.ok()) st = EncodeInferResponse(*r, form, resp);
-    if (!st.ok()) ctx->metrics.CountRejected(st.code());
+  request->on_complete = [ctx, responder = r, form](std::unique_ptr<core::InferResponse> resp) mutable {
+    core::Status status = resp->status;
+    std::string framed;
+    if (status.ok()) {
+      inference::ModelInferResponse out;
+      status = EncodeInferResponse(*resp, form, &out);
+      if (status.ok()) status = AppendMessage(out, ctx->options.max_message_bytes, &framed);
+    }
     ctx->metrics.in_flight->Add(-1);
-    reactor->Finish(ToGrpcStatus(st));
+    {
+      // The responder (and with it the connection) is let go before the
+      // call leaves the active count, after which the frontend may stop.
+      Responder reply = std::move(responder);
+      if (status.ok()) {
+        reply.Reply(std::move(framed));
+      } else {
+        ctx->metrics.CountRejected(status.code());
+        reply.Finish(status);
+      }
+    }
+    ctx->Leave();
   };
   ctx->deps.inference->Submit(std::move(request));
-  return reactor;
 }
 
-::grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>*
-Service::ModelStreamInfer(::grpc::CallbackServerContext* c) {
-  return new StreamReactor(ctx_, c);
+void Service::ModelConfig(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ModelConfigRequest req;
+  if (!Parse(message, r, &req)) return;
+  AnswerValue(grpc_frontend::ModelConfig(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
 }
 
-::grpc::ServerUnaryReactor* Service::ModelConfig(::grpc::CallbackServerContext* c,
-                                                 const inference::ModelConfigRequest* req,
-                                                 inference::ModelConfigResponse* resp) {
-  return FinishWithValue(c, grpc_frontend::ModelConfig(*ctx_->deps.repository, *req), resp);
+void Service::ModelStatistics(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::ModelStatisticsRequest req;
+  if (!Parse(message, r, &req)) return;
+  AnswerValue(grpc_frontend::ModelStatistics(*ctx_->deps.repository, *ctx_->deps.metrics, req),
+              ctx_->options.max_message_bytes, r);
 }
 
-::grpc::ServerUnaryReactor* Service::ModelStatistics(::grpc::CallbackServerContext* c,
-                                                     const inference::ModelStatisticsRequest* req,
-                                                     inference::ModelStatisticsResponse* resp) {
-  return FinishWithValue(c, grpc_frontend::ModelStatistics(*ctx_->deps.repository, *ctx_->deps.metrics, *req),
-                         resp);
+void Service::RepositoryIndex(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::RepositoryIndexRequest req;
+  if (!Parse(message, r, &req)) return;
+  Answer(grpc_frontend::RepositoryIndex(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
 }
 
-::grpc::ServerUnaryReactor* Service::RepositoryIndex(::grpc::CallbackServerContext* c,
-                                                     const inference::RepositoryIndexRequest* req,
-                                                     inference::RepositoryIndexResponse* resp) {
-  *resp = grpc_frontend::RepositoryIndex(*ctx_->deps.repository, *req);
-  return FinishWith(c, ::grpc::Status::OK);
-}
-
-::grpc::ServerUnaryReactor* Service::RepositoryModelLoad(::grpc::CallbackServerContext* c,
-                                                         const inference::RepositoryModelLoadRequest* req,
-                                                         inference::RepositoryModelLoadResponse*) {
-  if (!req->parameters().empty()) {
-    return FinishWith(c, ::grpc::Status(::grpc::StatusCode::INVALID_ARGUMENT,
-                                        "load parameters (config, file overrides) are not supported"));
+void Service::RepositoryModelLoad(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::RepositoryModelLoadRequest req;
+  if (!Parse(message, r, &req)) return;
+  if (!req.parameters().empty()) {
+    return r.Finish(core::InvalidArgument("load parameters (config, file overrides) are not supported"));
   }
   core::ModelRepository* repository = ctx_->deps.repository;
-  return RunAdmin(c, [repository, name = req->model_name()] {
+  RunAdmin(r, [repository, name = req.model_name()] {
     if (name.empty()) return core::InvalidArgument("model_name is empty");
     return repository->Load(name);
   });
 }
 
-::grpc::ServerUnaryReactor* Service::RepositoryModelUnload(::grpc::CallbackServerContext* c,
-                                                           const inference::RepositoryModelUnloadRequest* req,
-                                                           inference::RepositoryModelUnloadResponse*) {
+void Service::RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::RepositoryModelUnloadRequest req;
+  if (!Parse(message, r, &req)) return;
   core::ModelRepository* repository = ctx_->deps.repository;
-  return RunAdmin(c, [repository, name = req->model_name()] {
+  RunAdmin(r, [repository, name = req.model_name()] {
     if (name.empty()) return core::InvalidArgument("model_name is empty");
     return repository->Unload(name);
   });
 }
 
-::grpc::ServerUnaryReactor* Service::RunAdmin(::grpc::CallbackServerContext* c, std::function<core::Status()> job) {
-  auto* reactor = c->DefaultReactor();
-  const bool posted = admin_.Post([reactor, job = std::move(job)] { reactor->Finish(ToGrpcStatus(job())); });
-  if (!posted) {
-    reactor->Finish(::grpc::Status(::grpc::StatusCode::UNAVAILABLE,
-                                   "too many repository operations queued; retry later"));
-  }
-  return reactor;
+void Service::RunAdmin(const Responder& r, std::function<core::Status()> job) {
+  const int64_t max_bytes = ctx_->options.max_message_bytes;
+  const bool posted = admin_.Post([r, job = std::move(job), max_bytes] {
+    core::Status st = job();
+    if (!st.ok()) return r.Finish(st);
+    // Both responses are empty messages.
+    Answer(inference::RepositoryModelLoadResponse(), max_bytes, r);
+  });
+  if (!posted) r.Finish(core::Unavailable("too many repository operations queued; retry later"));
 }
 
 }  // namespace infergate::grpc_frontend

@@ -1,21 +1,25 @@
-// The callback-API implementation of inference.GRPCInferenceService.
+// inference.GRPCInferenceService: the methods of the KServe v2 gRPC protocol
+// and Triton's extensions, served on H2Connection (h2_connection.h).
 //
-// Unary handlers finish on the calling gRPC thread except ModelInfer (finished
-// from the request's on_complete, on a scheduler thread) and the repository
-// load/unload calls (finished from the admin thread).
+// Unary handlers answer on the connection's thread, except ModelInfer
+// (answered from the request's on_complete, on a scheduler thread: the reply
+// is encoded there) and the repository load/unload calls (answered from the
+// admin thread). ModelStreamInfer is an InferStream (stream.h).
 //
-// Thread-safety: gRPC calls the handlers from its callback threads; Stop()
-// is called once, from the frontend's owner, after the gRPC server shut down.
+// Thread-safety: the MethodTable methods are called on connection threads;
+// the service keeps no per-call state of its own.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "frontends/grpc/context.h"
-#include "grpc_service.grpc.pb.h"
+#include "frontends/grpc/h2_connection.h"
 
 namespace infergate::grpc_frontend {
 
@@ -38,46 +42,34 @@ class AdminWorker {
   std::thread thread_;
 };
 
-class Service final : public inference::GRPCInferenceService::CallbackService {
+class Service final : public MethodTable {
  public:
-  explicit Service(FrontendContext* context) : ctx_(context) {}
+  explicit Service(FrontendContext* context);
 
-  ::grpc::ServerUnaryReactor* ServerLive(::grpc::CallbackServerContext* c, const inference::ServerLiveRequest* req,
-                                         inference::ServerLiveResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ServerReady(::grpc::CallbackServerContext* c, const inference::ServerReadyRequest* req,
-                                          inference::ServerReadyResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ModelReady(::grpc::CallbackServerContext* c, const inference::ModelReadyRequest* req,
-                                         inference::ModelReadyResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ServerMetadata(::grpc::CallbackServerContext* c,
-                                             const inference::ServerMetadataRequest* req,
-                                             inference::ServerMetadataResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ModelMetadata(::grpc::CallbackServerContext* c,
-                                            const inference::ModelMetadataRequest* req,
-                                            inference::ModelMetadataResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ModelInfer(::grpc::CallbackServerContext* c, const inference::ModelInferRequest* req,
-                                         inference::ModelInferResponse* resp) override;
-  ::grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse>* ModelStreamInfer(
-      ::grpc::CallbackServerContext* c) override;
-  ::grpc::ServerUnaryReactor* ModelConfig(::grpc::CallbackServerContext* c, const inference::ModelConfigRequest* req,
-                                          inference::ModelConfigResponse* resp) override;
-  ::grpc::ServerUnaryReactor* ModelStatistics(::grpc::CallbackServerContext* c,
-                                              const inference::ModelStatisticsRequest* req,
-                                              inference::ModelStatisticsResponse* resp) override;
-  ::grpc::ServerUnaryReactor* RepositoryIndex(::grpc::CallbackServerContext* c,
-                                              const inference::RepositoryIndexRequest* req,
-                                              inference::RepositoryIndexResponse* resp) override;
-  ::grpc::ServerUnaryReactor* RepositoryModelLoad(::grpc::CallbackServerContext* c,
-                                                  const inference::RepositoryModelLoadRequest* req,
-                                                  inference::RepositoryModelLoadResponse* resp) override;
-  ::grpc::ServerUnaryReactor* RepositoryModelUnload(::grpc::CallbackServerContext* c,
-                                                    const inference::RepositoryModelUnloadRequest* req,
-                                                    inference::RepositoryModelUnloadResponse* resp) override;
+  Kind Find(std::string_view path) const override;
+  void OnUnary(const CallInfo& info, std::string message, Responder responder) override;
+  std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) override;
 
  private:
-  // Runs `job` (returning a Status) on the admin thread and finishes the call with it.
-  ::grpc::ServerUnaryReactor* RunAdmin(::grpc::CallbackServerContext* c, std::function<core::Status()> job);
+  using Handler = void (Service::*)(const CallInfo&, const std::string&, const Responder&);
+
+  void ServerLive(const CallInfo&, const std::string& message, const Responder& r);
+  void ServerReady(const CallInfo&, const std::string& message, const Responder& r);
+  void ModelReady(const CallInfo&, const std::string& message, const Responder& r);
+  void ServerMetadata(const CallInfo&, const std::string& message, const Responder& r);
+  void ModelMetadata(const CallInfo&, const std::string& message, const Responder& r);
+  void ModelInfer(const CallInfo& info, const std::string& message, const Responder& r);
+  void ModelConfig(const CallInfo&, const std::string& message, const Responder& r);
+  void ModelStatistics(const CallInfo&, const std::string& message, const Responder& r);
+  void RepositoryIndex(const CallInfo&, const std::string& message, const Responder& r);
+  void RepositoryModelLoad(const CallInfo&, const std::string& message, const Responder& r);
+  void RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r);
+
+  // Runs `job` on the admin thread and answers the call with its status.
+  void RunAdmin(const Responder& r, std::function<core::Status()> job);
 
   FrontendContext* ctx_;
+  std::map<std::string, Handler, std::less<>> unary_;
   AdminWorker admin_;
 };
 

@@ -1,174 +1,116 @@
 #include "frontends/grpc/stream.h"
 
+#include "frontends/grpc/wire.h"
+
 namespace infergate::grpc_frontend {
 namespace {
 
-std::unique_ptr<inference::ModelStreamInferResponse> ErrorResponse(const core::InferRequest& request,
-                                                                   const core::Status& status) {
-  auto r = std::make_unique<inference::ModelStreamInferResponse>();
-  r->set_error_message(status.ToString());
-  auto* ir = r->mutable_infer_response();
-  ir->set_model_name(request.model_name);
-  if (request.model_version != core::kLatestVersion) ir->set_model_version(std::to_string(request.model_version));
-  ir->set_id(request.id);
+inference::ModelStreamInferResponse ErrorResponse(const std::string& model, int64_t version, const std::string& id,
+                                                  const core::Status& status) {
+  inference::ModelStreamInferResponse r;
+  r.set_error_message(status.ToString());
+  auto* ir = r.mutable_infer_response();
+  ir->set_model_name(model);
+  if (version != core::kLatestVersion) ir->set_model_version(std::to_string(version));
+  ir->set_id(id);
   return r;
 }
 
 }  // namespace
 
-StreamReactor::StreamReactor(FrontendContext* ctx, ::grpc::CallbackServerContext* call)
-    : ctx_(ctx), call_(call) {
+InferStream::InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline)
+    : ctx_(ctx), responder_(std::move(responder)), deadline_(deadline) {
   ctx_->metrics.streams_open->Add(1);
   ctx_->Enter();
-  if (ctx_->draining.load()) {
-    finished_ = true;
-    Finish(::grpc::Status(::grpc::StatusCode::UNAVAILABLE, "the server is shutting down"));
-    return;
-  }
-  reading_ = true;
-  StartRead(&read_);
 }
 
-void StreamReactor::OnReadDone(bool ok) {
-  if (!ok) {
-    Actions a;
-    {
-      std::lock_guard lock(mu_);
-      reading_ = false;
-      reads_done_ = true;
-      Plan(&a);
-    }
-    return Act(a);
-  }
+bool InferStream::OnMessage(std::string message) {
   ctx_->metrics.stream_requests->Increment();
+  inference::ModelInferRequest wire;
   auto request = std::make_unique<core::InferRequest>();
-  core::Status st = DecodeInferRequest(read_, ctx_->limits, request.get());
-  const ContentsForm form = ResponseFormFor(read_);
-  // read_ may be reused from here on: the request holds copies.
+  core::Status st = wire.ParseFromString(message)
+                        ? DecodeInferRequest(wire, ctx_->limits, request.get())
+                        : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (!st.ok()) {
     ctx_->metrics.CountRejected(st.code());
-    Actions a;
-    {
-      std::lock_guard lock(mu_);
-      reading_ = false;
+    std::string framed;
+    if (AppendMessage(ErrorResponse(request->model_name, request->model_version, request->id, st),
+                      ctx_->options.max_message_bytes, &framed)
+            .ok()) {
+      responder_.Send(std::move(framed));
     }
-    Respond(ErrorResponse(*request, st), /*was_in_flight=*/false);
-    {
-      std::lock_guard lock(mu_);
-      if (!finished_ && !cancelled_) a.read = reading_ = true;
-    }
-    return Act(a);
+    return true;
   }
-  request->deadline = RequestDeadline(call_->deadline(), *ctx_->deps.clock);
-  request->on_complete = [this, form](std::unique_ptr<core::InferResponse> r) {
-    core::Status status = r->status;
-    auto response = std::make_unique<inference::ModelStreamInferResponse>();
-    if (status.ok()) status = EncodeInferResponse(*r, form, response->mutable_infer_response());
-    if (!status.ok()) {
-      ctx_->metrics.CountRejected(status.code());
-      core::InferRequest failed;
-      failed.model_name = r->model_name;
-      failed.model_version = r->model_version;
-      failed.id = r->id;
-      response = ErrorResponse(failed, status);
-    }
-    Respond(std::move(response), /*was_in_flight=*/true);
+  request->deadline = deadline_;
+  const ContentsForm form = ResponseFormFor(wire);
+  request->on_complete = [self = shared_from_this(), form](std::unique_ptr<core::InferResponse> r) mutable {
+    std::shared_ptr<InferStream> me = std::move(self);
+    FrontendContext* ctx = me->ctx_;
+    const bool leave = me->Complete(*r, form);
+    me.reset();  // the last reference may go here, before the frontend may stop
+    if (leave) ctx->Leave();
   };
-  Actions a;
+  bool more;
   {
     std::lock_guard lock(mu_);
-    reading_ = false;
     ++in_flight_;
-    if (cancelled_) {
-      // no more reads; the call finishes once this request is answered
-    } else if (in_flight_ < ctx_->options.max_stream_in_flight) {
-      a.read = reading_ = true;
-    } else {
-      read_paused_ = true;
-    }
+    more = in_flight_ < ctx_->options.max_stream_in_flight;
+    paused_ = !more;
   }
   ctx_->metrics.in_flight->Add(1);
   ctx_->deps.inference->Submit(std::move(request));
-  Act(a);
+  return more;
 }
 
-void StreamReactor::Respond(std::unique_ptr<inference::ModelStreamInferResponse> response, bool was_in_flight) {
-  if (was_in_flight) ctx_->metrics.in_flight->Add(-1);
-  Actions a;
+bool InferStream::Complete(const core::InferResponse& response, ContentsForm form) {
+  ctx_->metrics.in_flight->Add(-1);
+  core::Status status = response.status;
+  inference::ModelStreamInferResponse out;
+  if (status.ok()) status = EncodeInferResponse(response, form, out.mutable_infer_response());
+  std::string framed;
+  if (status.ok()) status = AppendMessage(out, ctx_->options.max_message_bytes, &framed);
+  if (!status.ok()) {
+    ctx_->metrics.CountRejected(status.code());
+    framed.clear();
+    (void)AppendMessage(ErrorResponse(response.model_name, response.model_version, response.id, status),
+                        ctx_->options.max_message_bytes, &framed);
+  }
+  responder_.Send(std::move(framed));
+  bool resume = false, finish = false, leave = false;
   {
     std::lock_guard lock(mu_);
-    if (was_in_flight) --in_flight_;
-    if (!cancelled_ && !write_failed_) writes_.push_back(std::move(response));
-    if (read_paused_ && in_flight_ < ctx_->options.max_stream_in_flight && !cancelled_) {
-      read_paused_ = false;
-      a.read = reading_ = true;
+    --in_flight_;
+    if (paused_ && in_flight_ < ctx_->options.max_stream_in_flight) {
+      paused_ = false;
+      resume = true;
     }
-    Plan(&a);
+    if (half_closed_ && in_flight_ == 0 && !finished_) finish = finished_ = true;
+    if (closed_ && in_flight_ == 0 && !left_) leave = left_ = true;
   }
-  Act(a);
+  if (resume) responder_.ResumeReading();
+  if (finish) responder_.Finish(core::Status::Ok());
+  return leave;
 }
 
-void StreamReactor::OnWriteDone(bool ok) {
-  Actions a;
+void InferStream::OnHalfClose() {
+  bool finish = false;
   {
     std::lock_guard lock(mu_);
-    writes_.pop_front();
-    writing_ = false;
-    if (!ok) {
-      write_failed_ = true;  // the client is gone; what is still queued cannot be sent
-      writes_.clear();
-    }
-    Plan(&a);
+    half_closed_ = true;
+    if (in_flight_ == 0 && !finished_) finish = finished_ = true;
   }
-  Act(a);
+  if (finish) responder_.Finish(core::Status::Ok());
 }
 
-void StreamReactor::OnCancel() {
-  Actions a;
-  {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-    if (writing_) {
-      // The pending write completes with ok == false; drop the rest.
-      while (writes_.size() > 1) writes_.pop_back();
-    } else {
-      writes_.clear();
-    }
-    Plan(&a);
-  }
-  Act(a);
-}
-
-void StreamReactor::OnDone() {
+void InferStream::OnClose() {
   ctx_->metrics.streams_open->Add(-1);
-  FrontendContext* ctx = ctx_;
-  delete this;
-  ctx->Leave();
-}
-
-void StreamReactor::Plan(Actions* a) {
-  if (finished_) return;
-  if (!writing_ && !writes_.empty()) {
-    writing_ = true;
-    a->write = writes_.front().get();
+  bool leave = false;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    if (in_flight_ == 0 && !left_) leave = left_ = true;
   }
-  if ((reads_done_ || cancelled_) && !reading_ && in_flight_ == 0 && !writing_ && writes_.empty()) {
-    finished_ = true;
-    a->finish = true;
-  }
-}
-
-void StreamReactor::Act(const Actions& a) {
-  if (a.write) StartWrite(a.write);
-  if (a.read) StartRead(&read_);
-  if (a.finish) {
-    bool cancelled;
-    {
-      std::lock_guard lock(mu_);
-      cancelled = cancelled_;
-    }
-    Finish(cancelled ? ::grpc::Status::CANCELLED : ::grpc::Status::OK);
-  }
+  if (leave) ctx_->Leave();
 }
 
 }  // namespace infergate::grpc_frontend

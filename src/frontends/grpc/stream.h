@@ -1,68 +1,56 @@
 // One ModelStreamInfer call: requests read from the stream are submitted as
-// they arrive, responses are written as they complete (any order; each
-// carries its request's id, model and version), one write at a time.
+// they arrive, responses are sent as they complete (any order; each carries
+// its request's id, model and version).
 //
 // Back-pressure: at most options.max_stream_in_flight requests of one stream
-// are in flight; the stream is not read further until one completes.
-// A request that fails (bad input, unknown model, queue full, deadline)
-// gets a response with error_message set and the stream stays open.
+// are in flight; the connection holds further messages (and the client's
+// flow-control credit) until one completes. A request that fails (bad input,
+// unknown model, queue full, deadline) gets a response with error_message
+// set and the stream stays open. The call finishes with OK once the client
+// has finished sending and every request is answered.
 //
-// Lifetime: gRPC owns the reactor and calls OnDone (which deletes it) after
-// Finish. Finish is called only when the client has finished writing or the
-// call was cancelled, and no request is in flight and no write is pending, so
-// no on_complete ever runs on a deleted reactor.
+// Lifetime: shared by the connection (until OnClose) and the completion
+// callbacks of its requests in flight. The stream counts as active
+// (FrontendContext::Enter) from its start until it is closed and no request
+// of it is in flight.
 //
-// Thread-safety: gRPC reactions (OnReadDone, OnWriteDone, OnCancel) and
-// on_complete (scheduler threads) run concurrently; `mu_` guards the state.
-// Start*/Finish are called outside `mu_`.
+// Thread-safety: OnMessage, OnHalfClose and OnClose run on the connection's
+// thread, completions on scheduler threads; `mu_` guards the counts.
 #pragma once
 
-#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 
 #include "frontends/grpc/context.h"
-#include "grpc_service.grpc.pb.h"
+#include "frontends/grpc/h2_connection.h"
 
 namespace infergate::grpc_frontend {
 
-class StreamReactor final
-    : public ::grpc::ServerBidiReactor<inference::ModelInferRequest, inference::ModelStreamInferResponse> {
+class InferStream final : public StreamHandler, public std::enable_shared_from_this<InferStream> {
  public:
-  StreamReactor(FrontendContext* ctx, ::grpc::CallbackServerContext* call);
+  InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline);
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
+  bool OnMessage(std::string message) override;
+  void OnHalfClose() override;
+  void OnClose() override;
 
  private:
-  // What to do after a state change, decided under mu_ and done outside it.
-  struct Actions {
-    const inference::ModelStreamInferResponse* write = nullptr;
-    bool read = false;
-    bool finish = false;
-  };
-  void Act(const Actions& a);
-  // Decides the next write and whether to finish. Precondition: mu_ held.
-  void Plan(Actions* a);
-  // Queues a response (from a scheduler thread, or a gRPC thread for a refusal).
-  void Respond(std::unique_ptr<inference::ModelStreamInferResponse> response, bool was_in_flight);
+  // On a scheduler thread: sends the response; true when the stream is now
+  // done with (closed, nothing in flight) and leaves the active count.
+  bool Complete(const core::InferResponse& response, ContentsForm form);
 
   FrontendContext* ctx_;
-  ::grpc::CallbackServerContext* call_;
-  inference::ModelInferRequest read_;  // the read buffer, reused
+  Responder responder_;
+  std::optional<core::TimePoint> deadline_;
 
   std::mutex mu_;
-  std::deque<std::unique_ptr<inference::ModelStreamInferResponse>> writes_;  // GUARDED_BY(mu_); front is being written
-  bool writing_ = false;      // GUARDED_BY(mu_)
-  bool reads_done_ = false;   // GUARDED_BY(mu_)
-  bool reading_ = false;      // GUARDED_BY(mu_); a read is outstanding
-  bool read_paused_ = false;  // GUARDED_BY(mu_); in-flight limit reached
-  bool cancelled_ = false;    // GUARDED_BY(mu_)
-  bool write_failed_ = false; // GUARDED_BY(mu_)
-  bool finished_ = false;     // GUARDED_BY(mu_)
-  int in_flight_ = 0;         // GUARDED_BY(mu_)
+  int in_flight_ = 0;          // GUARDED_BY(mu_)
+  bool paused_ = false;        // GUARDED_BY(mu_); the connection holds messages back
+  bool half_closed_ = false;   // GUARDED_BY(mu_)
+  bool finished_ = false;      // GUARDED_BY(mu_); Finish was sent
+  bool closed_ = false;        // GUARDED_BY(mu_)
+  bool left_ = false;          // GUARDED_BY(mu_)
 };
 
 }  // namespace infergate::grpc_frontend

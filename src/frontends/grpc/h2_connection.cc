@@ -1,0 +1,412 @@
+#include "frontends/grpc/h2_connection.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+#include <deque>
+
+#include "core/status_map.h"
+
+namespace infergate::grpc_frontend {
+
+namespace net = boost::asio;
+
+// One HTTP/2 stream: a gRPC call from its request headers until nghttp2
+// closes it. Lives in streams_, on the connection's thread only.
+struct H2Connection::Stream {
+  Stream(int32_t stream_id, int64_t max_message_bytes) : id(stream_id), reader(max_message_bytes) {}
+
+  int32_t id;
+  std::string path, method, content_type, timeout;
+  MethodTable::Kind kind = MethodTable::Kind::kUnknown;
+  MessageReader reader;
+
+  // Unary: the request message once read.
+  std::optional<std::string> message;
+  // Streaming: the handler, the messages it has not taken yet, whether it
+  // asked to hold them, and the bytes not yet credited to the client.
+  std::shared_ptr<StreamHandler> handler;
+  std::deque<std::string> held;
+  bool paused = false;
+  size_t uncredited = 0;
+  bool half_close_delivered = false;
+
+  bool client_done = false;  // END_STREAM received
+  bool refused = false;      // answered before the method saw it: DATA is dropped
+
+  // The response.
+  bool responded = false;  // HEADERS submitted
+  bool ended = false;      // Finish taken: nothing more is sent
+  bool deferred = false;   // the data provider waits for more to send
+  core::Status status;
+  std::string out;  // framed messages not yet handed to nghttp2
+  size_t out_pos = 0;
+};
+
+namespace {
+
+nghttp2_nv Header(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+// The trailers (or the trailers-only response) for `status`.
+struct StatusHeaders {
+  explicit StatusHeaders(const core::Status& status)
+      : code(std::to_string(status.ok() ? 0 : core::GrpcCodeFor(status.code()))),
+        message(status.ok() ? std::string() : PercentEncode(status.message())) {}
+  void AppendTo(std::vector<nghttp2_nv>* nv) const {
+    nv->push_back(Header("grpc-status", code));
+    if (!message.empty()) nv->push_back(Header("grpc-message", message));
+  }
+  std::string code;
+  std::string message;
+};
+
+constexpr std::string_view kGrpcContentType = "application/grpc";
+
+}  // namespace
+
+void Responder::Send(std::string framed) const {
+  connection_->Post(stream_id_, {std::move(framed), false, {}, false});
+}
+
+void Responder::Finish(const core::Status& status) const {
+  connection_->Post(stream_id_, {{}, true, status, false});
+}
+
+void Responder::Reply(std::string framed) const {
+  connection_->Post(stream_id_, {std::move(framed), true, core::Status::Ok(), false});
+}
+
+void Responder::ResumeReading() const { connection_->Post(stream_id_, {{}, false, {}, true}); }
+
+H2Connection::H2Connection(net::ip::tcp::socket socket, MethodTable* methods, const H2Options& options)
+    : socket_(std::move(socket)), methods_(methods), options_(options), read_buffer_(64 * 1024) {
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &OnBeginHeaders);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &OnHeader);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  // Credit is given back as messages are taken, so a stream whose handler
+  // holds back (ModelStreamInfer at its in-flight limit) stops the client.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_session_server_new2(&session_, callbacks, this, option);
+  nghttp2_option_del(option);
+  nghttp2_session_callbacks_del(callbacks);
+}
+
+H2Connection::~H2Connection() {
+  for (auto& [id, s] : streams_) {
+    if (s->handler) s->handler->OnClose();
+  }
+  nghttp2_session_del(session_);
+}
+
+void H2Connection::Start() {
+  boost::system::error_code ignored;
+  socket_.set_option(net::ip::tcp::no_delay(true), ignored);
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(options_.stream_window_bytes)},
+  };
+  nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  // The connection's window covers every stream's: one stream holding back
+  // its data never starves the others.
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 1 << 30);
+  Flush();
+  Read();
+}
+
+void H2Connection::GoAway() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->closed_) return;
+    nghttp2_submit_goaway(self->session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(self->session_),
+                          NGHTTP2_NO_ERROR, nullptr, 0);
+    self->Flush();
+  });
+}
+
+void H2Connection::Close() {
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->writing_) {
+      self->close_after_write_ = true;  // what is being written (a GOAWAY, replies) goes out first
+    } else {
+      self->CloseNow();
+    }
+  });
+}
+
+void H2Connection::Post(int32_t stream_id, Out out) {
+  net::post(socket_.get_executor(), [self = shared_from_this(), stream_id, out = std::move(out)]() mutable {
+    self->Apply(stream_id, std::move(out));
+  });
+}
+
+void H2Connection::Apply(int32_t stream_id, Out out) {
+  if (closed_) return;
+  auto it = streams_.find(stream_id);
+  if (it == streams_.end()) return;  // reset by the client, or the connection is going
+  Stream& s = *it->second;
+  if (out.resume) {
+    s.paused = false;
+    Deliver(s);
+    Flush();
+    return;
+  }
+  if (s.ended) return;
+  s.out += out.data;
+  if (out.finish) {
+    s.ended = true;
+    s.status = std::move(out.status);
+  }
+  StartResponse(s);
+  Flush();
+}
+
+void H2Connection::StartResponse(Stream& s) {
+  if (s.responded) {
+    if (s.deferred) {
+      s.deferred = false;
+      nghttp2_session_resume_data(session_, s.id);
+    }
+    return;
+  }
+  s.responded = true;
+  std::vector<nghttp2_nv> nv{Header(":status", "200"), Header("content-type", kGrpcContentType)};
+  if (s.ended && s.out.empty()) {  // trailers-only
+    StatusHeaders trailers(s.status);
+    trailers.AppendTo(&nv);
+    nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
+    return;
+  }
+  nghttp2_data_provider body{};
+  body.read_callback = &ReadBody;
+  nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), &body);
+}
+
+ssize_t H2Connection::ReadBody(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
+                               uint32_t* flags, nghttp2_data_source*, void* self_ptr) {
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+  Stream& s = *it->second;
+  const size_t n = std::min(length, s.out.size() - s.out_pos);
+  std::memcpy(buf, s.out.data() + s.out_pos, n);
+  s.out_pos += n;
+  if (s.out_pos == s.out.size()) {
+    s.out.clear();
+    s.out_pos = 0;
+    if (s.ended) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      std::vector<nghttp2_nv> nv;
+      StatusHeaders trailers(s.status);
+      trailers.AppendTo(&nv);
+      nghttp2_submit_trailer(session, stream_id, nv.data(), nv.size());
+    } else if (n == 0) {
+      s.deferred = true;
+      return NGHTTP2_ERR_DEFERRED;
+    }
+  }
+  return static_cast<ssize_t>(n);
+}
+
+void H2Connection::Fail(Stream& s, const core::Status& status) {
+  if (s.ended) return;
+  s.refused = s.refused || !s.handler;
+  s.ended = true;
+  s.status = status;
+  StartResponse(s);
+}
+
+void H2Connection::Deliver(Stream& s) {
+  while (!s.paused && !s.held.empty()) {
+    std::string message = std::move(s.held.front());
+    s.held.pop_front();
+    if (!s.handler->OnMessage(std::move(message))) s.paused = true;
+  }
+  if (s.paused) return;
+  if (s.uncredited > 0) {
+    nghttp2_session_consume(session_, s.id, s.uncredited);
+    s.uncredited = 0;
+  }
+  if (s.client_done && s.held.empty() && !s.half_close_delivered) {
+    s.half_close_delivered = true;
+    s.handler->OnHalfClose();
+  }
+}
+
+void H2Connection::HeadersDone(Stream& s) {
+  if (s.method != "POST") return Fail(s, core::Unimplemented("gRPC calls are POST requests, not " + s.method));
+  if (s.content_type.compare(0, kGrpcContentType.size(), kGrpcContentType) != 0) {
+    // Not gRPC at all: the protocol asks for HTTP 415.
+    s.responded = s.ended = s.refused = true;
+    std::vector<nghttp2_nv> nv{Header(":status", "415")};
+    nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
+    return;
+  }
+  s.kind = methods_->Find(s.path);
+  if (s.kind == MethodTable::Kind::kUnknown) return Fail(s, core::Unimplemented("unknown method " + s.path));
+  if (s.kind == MethodTable::Kind::kBidiStream) {
+    CallInfo info{s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
+    s.handler = methods_->OnStream(info, Responder(shared_from_this(), s.id));
+  }
+}
+
+void H2Connection::ClientDone(Stream& s) {
+  s.client_done = true;
+  if (s.refused || s.ended) return;
+  if (s.handler) return Deliver(s);
+  if (s.reader.HasPartial()) return Fail(s, core::InvalidArgument("the request ended inside a message"));
+  if (!s.message) return Fail(s, core::InvalidArgument("the call carried no request message"));
+  CallInfo info{s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
+  methods_->OnUnary(info, std::move(*s.message), Responder(shared_from_this(), s.id));
+  s.message.reset();
+}
+
+int H2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self_ptr) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  self->streams_.emplace(frame->hd.stream_id,
+                         std::make_unique<Stream>(frame->hd.stream_id, self->options_.max_message_bytes));
+  return 0;
+}
+
+int H2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                           const uint8_t* value, size_t valuelen, uint8_t, void* self_ptr) {
+  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it == self->streams_.end()) return 0;
+  Stream& s = *it->second;
+  const std::string_view n(reinterpret_cast<const char*>(name), namelen);
+  std::string v(reinterpret_cast<const char*>(value), valuelen);
+  if (n == ":path") {
+    s.path = std::move(v);
+  } else if (n == ":method") {
+    s.method = std::move(v);
+  } else if (n == "content-type") {
+    s.content_type = std::move(v);
+  } else if (n == "grpc-timeout") {
+    s.timeout = std::move(v);
+  }
+  return 0;
+}
+
+int H2Connection::OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self_ptr) {
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) return 0;
+  auto it = self->streams_.find(frame->hd.stream_id);
+  if (it == self->streams_.end()) return 0;
+  Stream& s = *it->second;
+  if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) self->HeadersDone(s);
+  if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) self->ClientDone(s);
+  return 0;
+}
+
+int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data,
+                              size_t len, void* self_ptr) {
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end() || it->second->refused || it->second->ended) {
+    nghttp2_session_consume(session, stream_id, len);
+    return 0;
+  }
+  Stream& s = *it->second;
+  s.reader.Append(data, len);
+  if (s.handler && s.paused) {
+    s.uncredited += len;
+  } else {
+    nghttp2_session_consume(session, stream_id, len);
+  }
+  std::string message;
+  while (true) {
+    auto next = s.reader.Next(&message);
+    if (!next.ok()) {
+      self->Fail(s, next.status());
+      return 0;
+    }
+    if (!*next) break;
+    if (s.handler) {
+      s.held.push_back(std::move(message));
+    } else if (s.message) {
+      self->Fail(s, core::InvalidArgument("a unary call carried more than one request message"));
+      return 0;
+    } else {
+      s.message = std::move(message);
+    }
+  }
+  if (s.handler) self->Deliver(s);
+  return 0;
+}
+
+int H2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, void* self_ptr) {
+  auto* self = static_cast<H2Connection*>(self_ptr);
+  auto it = self->streams_.find(stream_id);
+  if (it == self->streams_.end()) return 0;
+  std::unique_ptr<Stream> s = std::move(it->second);
+  self->streams_.erase(it);
+  if (s->handler) s->handler->OnClose();
+  return 0;
+}
+
+void H2Connection::Read() {
+  socket_.async_read_some(net::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
+                                                                                 size_t n) {
+    if (self->closed_) return;
+    if (ec) return self->CloseNow();
+    const ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
+    if (used < 0) {
+      // A protocol error: nghttp2 has queued a GOAWAY naming it.
+      self->Flush();
+      return;
+    }
+    self->Flush();
+    if (!self->closed_) self->Read();
+  });
+}
+
+void H2Connection::Flush() {
+  if (writing_ || closed_) return;
+  while (write_buffer_.size() < (1u << 20)) {
+    const uint8_t* data = nullptr;
+    const ssize_t n = nghttp2_session_mem_send(session_, &data);
+    if (n < 0) return CloseNow();
+    if (n == 0) break;
+    write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+  }
+  if (write_buffer_.empty()) {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) CloseNow();
+    return;
+  }
+  writing_ = true;
+  net::async_write(socket_, net::buffer(write_buffer_),
+                   [self = shared_from_this()](boost::system::error_code ec, size_t) {
+                     self->writing_ = false;
+                     self->write_buffer_.clear();
+                     if (ec || self->close_after_write_) return self->CloseNow();
+                     self->Flush();
+                   });
+}
+
+void H2Connection::CloseNow() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  // Streams still open end here: their handlers hear OnClose, their
+  // responders find nothing to write to.
+  auto streams = std::move(streams_);
+  streams_.clear();
+  for (auto& [id, s] : streams) {
+    if (s->handler) s->handler->OnClose();
+  }
+}
+
+}  // namespace infergate::grpc_frontend

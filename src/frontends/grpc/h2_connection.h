@@ -1,0 +1,163 @@
+// One HTTP/2 connection carrying gRPC calls, on nghttp2 (framing, HPACK,
+// flow control, SETTINGS, PING, GOAWAY) and an Asio socket.
+//
+// gRPC's own C++ server costs about as much per call as the whole HTTP/1.1
+// inference path (docs/benchmarks.md, issue 5); nghttp2 is the HTTP/2
+// library behind curl, Apache httpd and h2load, and the gRPC layer on top of
+// it is small: length-prefixed messages, a few headers, status trailers
+// (wire.h). Clients see a gRPC server like any other: the e2e tests talk to
+// it with gRPC's own C++ client.
+//
+// A connection reads, hands each call to the MethodTable and writes what the
+// calls send back. Calls answer through a Responder from any thread; the
+// answer is posted to the connection's thread, so nghttp2 is only ever used
+// there.
+//
+// Threads: everything but the Responder runs on the connection's IO thread.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "frontends/grpc/wire.h"
+
+namespace infergate::grpc_frontend {
+
+class H2Connection;
+
+// How a call answers. Copyable; every method may be called from any thread.
+// A call ends once (Finish or Reply); what is sent after that is dropped,
+// and so is anything sent after the client reset the call.
+class Responder {
+ public:
+  Responder(std::shared_ptr<H2Connection> connection, int32_t stream_id)
+      : connection_(std::move(connection)), stream_id_(stream_id) {}
+  // One message, framed by AppendMessage.
+  void Send(std::string framed) const;
+  // Ends the call with `status` (its code mapped by core/status_map.h).
+  void Finish(const core::Status& status) const;
+  // Send(framed) and Finish(OK) in one hand-off.
+  void Reply(std::string framed) const;
+  // A stream whose handler refused a message (OnMessage returned false)
+  // gets its held messages delivered again.
+  void ResumeReading() const;
+
+ private:
+  std::shared_ptr<H2Connection> connection_;
+  int32_t stream_id_;
+};
+
+// What a call's headers said.
+struct CallInfo {
+  std::string_view method;                         // the :path, "/package.Service/Method"
+  std::optional<std::chrono::nanoseconds> timeout;  // grpc-timeout
+};
+
+// A bidirectional streaming call's handler; its methods run on the
+// connection's thread.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  // A whole request message, taken. Returning false holds back the ones
+  // after it (and the client's flow-control credit for them) until
+  // ResumeReading.
+  virtual bool OnMessage(std::string message) = 0;
+  // The client finished sending; every message was delivered.
+  virtual void OnHalfClose() = 0;
+  // The call is gone: finished and written, reset by the client or the
+  // connection lost. Last call.
+  virtual void OnClose() = 0;
+};
+
+// The methods a connection serves, by path. Called on the connection's thread.
+class MethodTable {
+ public:
+  enum class Kind { kUnknown, kUnary, kBidiStream };
+  virtual ~MethodTable() = default;
+  virtual Kind Find(std::string_view path) const = 0;
+  // A unary call with its one request message.
+  virtual void OnUnary(const CallInfo& info, std::string message, Responder responder) = 0;
+  // A new streaming call.
+  virtual std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) = 0;
+};
+
+struct H2Options {
+  int64_t max_message_bytes = 64 * 1024 * 1024;
+  uint32_t max_concurrent_streams = 1024;
+  int32_t stream_window_bytes = 1 << 20;  // each stream's flow-control window
+};
+
+class H2Connection : public std::enable_shared_from_this<H2Connection> {
+ public:
+  H2Connection(boost::asio::ip::tcp::socket socket, MethodTable* methods, const H2Options& options);
+  ~H2Connection();
+  H2Connection(const H2Connection&) = delete;
+  H2Connection& operator=(const H2Connection&) = delete;
+
+  // Sends the server's SETTINGS and starts reading. On the IO thread.
+  void Start();
+  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  // GOAWAY: calls already started go on, new ones are refused by the
+  // client; the connection closes when they are done. Thread-safe (posts).
+  void GoAway();
+  // Closes the socket once what is being written is out. Thread-safe (posts).
+  void Close();
+
+ private:
+  friend class Responder;
+  struct Stream;
+  struct Out {
+    std::string data;
+    bool finish = false;
+    core::Status status;
+    bool resume = false;
+  };
+
+  // Posted by Responder.
+  void Post(int32_t stream_id, Out out);
+  void Apply(int32_t stream_id, Out out);
+  void StartResponse(Stream& s);
+  void Deliver(Stream& s);
+  void Fail(Stream& s, const core::Status& status);
+
+  void Read();
+  void Flush();
+  void CloseNow();
+
+  // nghttp2 callbacks.
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                      const uint8_t* value, size_t valuelen, uint8_t flags, void* self);
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int OnDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data, size_t len,
+                         void* self);
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static ssize_t ReadBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
+                          nghttp2_data_source* source, void* self);
+
+  void HeadersDone(Stream& s);
+  void ClientDone(Stream& s);
+
+  boost::asio::ip::tcp::socket socket_;
+  MethodTable* methods_;
+  H2Options options_;
+  nghttp2_session* session_ = nullptr;
+  std::map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<uint8_t> read_buffer_;
+  std::string write_buffer_;
+  bool writing_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace infergate::grpc_frontend
