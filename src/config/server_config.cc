@@ -31,8 +31,8 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
 
 Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
-                              {"enabled", "address", "port", "max_message_bytes", "max_tensor_elements",
-                               "max_stream_in_flight", "drain_secs"}));
+                              {"enabled", "address", "port", "io_threads", "max_message_bytes",
+                               "max_tensor_elements", "max_stream_in_flight", "drain_secs"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -42,6 +42,10 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   if (node["port"]) {
     ASSIGN_OR_RETURN(int64_t n, r.Int(node["port"], "port", 0, 65535));
     out->port = static_cast<int>(n);
+  }
+  if (node["io_threads"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["io_threads"], "io_threads", 1, 256));
+    out->io_threads = static_cast<int>(n);
   }
   if (node["max_message_bytes"]) {
     ASSIGN_OR_RETURN(out->max_message_bytes,

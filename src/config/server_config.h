@@ -32,6 +32,7 @@ struct GrpcConfig {
   bool enabled = true;
   std::string address = "0.0.0.0";
   int port = 8001;                                   // 0: any free port, logged
+  int io_threads = 1;                                // threads running the connections
   int64_t max_message_bytes = 64 * 1024 * 1024;      // largest request or response
   int64_t max_tensor_elements = 16 * 1024 * 1024;    // per input tensor
   int max_stream_in_flight = 64;                     // per ModelStreamInfer call

@@ -60,6 +60,7 @@ core::StatusOr<std::unique_ptr<grpc_frontend::GrpcFrontend>> StartGrpc(const con
   grpc_frontend::GrpcFrontendOptions o;
   o.address = c.address;
   o.port = c.port;
+  o.io_threads = c.io_threads;
   o.max_message_bytes = c.max_message_bytes;
   o.max_tensor_elements = c.max_tensor_elements;
   o.max_stream_in_flight = c.max_stream_in_flight;

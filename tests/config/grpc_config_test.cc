@@ -12,17 +12,19 @@ TEST(GrpcConfigTest, DefaultsAndEveryKey) {
   EXPECT_TRUE(defaults->grpc.enabled);
   EXPECT_EQ(defaults->grpc.address, "0.0.0.0");
   EXPECT_EQ(defaults->grpc.port, 8001);
+  EXPECT_EQ(defaults->grpc.io_threads, 1);
   EXPECT_EQ(defaults->grpc.max_message_bytes, 64 * 1024 * 1024);
 
   auto c = ParseServerConfig(
       "model_repository: /m\n"
-      "grpc:\n  enabled: false\n  address: 127.0.0.1\n  port: 0\n  max_message_bytes: 1048576\n"
+      "grpc:\n  enabled: false\n  address: 127.0.0.1\n  port: 0\n  io_threads: 2\n  max_message_bytes: 1048576\n"
       "  max_tensor_elements: 4096\n  max_stream_in_flight: 8\n  drain_secs: 1.5\n",
       "infergate.yaml");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_FALSE(c->grpc.enabled);
   EXPECT_EQ(c->grpc.address, "127.0.0.1");
   EXPECT_EQ(c->grpc.port, 0);
+  EXPECT_EQ(c->grpc.io_threads, 2);
   EXPECT_EQ(c->grpc.max_message_bytes, 1048576);
   EXPECT_EQ(c->grpc.max_tensor_elements, 4096);
   EXPECT_EQ(c->grpc.max_stream_in_flight, 8);
@@ -40,6 +42,7 @@ TEST(GrpcConfigTest, ErrorsNameTheKey) {
       {"grpc: {port: -1}\n", "key 'port'"},
       {"grpc: {max_message_bytes: 10}\n", "key 'max_message_bytes'"},
       {"grpc: {max_stream_in_flight: 0}\n", "key 'max_stream_in_flight'"},
+      {"grpc: {io_threads: 0}\n", "key 'io_threads'"},
       {"grpc: {drain_secs: -1}\n", "key 'drain_secs'"},
       {"grpc: {enabled: maybe}\n", "key 'enabled'"},
   };

@@ -16,12 +16,14 @@ FrontendMetrics::FrontendMetrics(core::MetricsRegistry& registry) {
   in_flight = &registry.GetGauge("infergate_grpc_inferences_in_flight",
                                  "gRPC inference requests admitted and not yet answered");
   streams_open = &registry.GetGauge("infergate_grpc_streams_open", "ModelStreamInfer calls open");
+  protocol_errors = &registry.GetCounter("infergate_grpc_protocol_errors_total",
+                                         "gRPC connections closed for breaking the HTTP/2 protocol");
   for (size_t i = 0; i < rejected.size(); ++i) {
     std::string reason(core::StatusCodeName(static_cast<core::StatusCode>(i)));
     std::transform(reason.begin(), reason.end(), reason.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     rejected[i] = &registry.GetCounter("infergate_grpc_requests_rejected_total",
-                                       "gRPC inference requests answered with an error, by reason",
+                                       "gRPC calls answered with an error, by reason",
                                        {{"reason", reason}});
   }
 }

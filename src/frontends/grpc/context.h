@@ -25,6 +25,7 @@ struct FrontendMetrics {
   core::Counter* stream_requests;
   core::Gauge* in_flight;
   core::Gauge* streams_open;
+  core::Counter* protocol_errors;
   // Indexed by core::StatusCode.
   std::array<core::Counter*, static_cast<size_t>(core::StatusCode::kInternal) + 1> rejected{};
 

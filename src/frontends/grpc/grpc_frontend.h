@@ -3,15 +3,18 @@
 // (ModelStreamInfer, ModelConfig, ModelStatistics, RepositoryIndex,
 // RepositoryModelLoad/Unload). See proto/grpc_service.proto.
 //
-// No gRPC or protobuf type appears in this header: the server links the
-// frontend without seeing either.
+// The gRPC protocol over HTTP/2 is served on nghttp2 and Asio (see
+// h2_connection.h for why not gRPC's own C++ server); clients cannot tell:
+// the tests use gRPC's C++ client. No nghttp2, Asio or protobuf type appears
+// in this header.
 //
-// Threads: gRPC's callback API. Handlers run on gRPC's own small callback
-// thread pool, never one thread per call; they decode, hand the request to
-// core::InferenceService::Submit and return. The reply is sent from the
-// request's on_complete callback (on a scheduler thread). Repository loads and
-// unloads, which take as long as a model load, run on one admin thread owned
-// here so they never hold a callback thread.
+// Threads: `io_threads` IO threads, each running one Asio io_context; a
+// connection stays on one. They read, parse HTTP/2 and the messages, decode,
+// hand requests to core::InferenceService::Submit and write replies; they
+// never wait for inference. A ModelInfer reply is encoded in the request's
+// on_complete (a scheduler thread) and posted to its connection's thread.
+// Repository loads and unloads, which take as long as a model load, run on
+// one admin thread owned here so they never hold an IO thread.
 //
 // Errors: core::Status codes become gRPC status codes through
 // core/status_map.h (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE,
@@ -20,8 +23,12 @@
 //
 // Metrics:
 //   infergate_grpc_infer_requests_total{method}       inference requests received
-//   infergate_grpc_requests_rejected_total{reason}    inference requests answered with an error,
+//   infergate_grpc_requests_rejected_total{reason}    calls answered with an error (inference
+//                                                     requests, and calls refused before any
+//                                                     method saw them: unknown method, not gRPC,
+//                                                     message too large, compressed or cut short),
 //                                                     reason = the status code in lower case
+//   infergate_grpc_protocol_errors_total              connections closed for breaking HTTP/2
 //   infergate_grpc_inferences_in_flight               admitted, not yet answered
 //   infergate_grpc_streams_open                       ModelStreamInfer calls open
 //

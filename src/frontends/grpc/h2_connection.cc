@@ -91,6 +91,7 @@ H2Connection::H2Connection(net::ip::tcp::socket socket, MethodTable* methods, co
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &OnFrameRecv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &OnDataChunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &OnStreamClose);
+  nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
   // Credit is given back as messages are taken, so a stream whose handler
@@ -218,6 +219,7 @@ ssize_t H2Connection::ReadBody(nghttp2_session* session, int32_t stream_id, uint
 
 void H2Connection::Fail(Stream& s, const core::Status& status) {
   if (s.ended) return;
+  methods_->OnRefused(status);
   s.refused = s.refused || !s.handler;
   s.ended = true;
   s.status = status;
@@ -245,6 +247,7 @@ void H2Connection::HeadersDone(Stream& s) {
   if (s.method != "POST") return Fail(s, core::Unimplemented("gRPC calls are POST requests, not " + s.method));
   if (s.content_type.compare(0, kGrpcContentType.size(), kGrpcContentType) != 0) {
     // Not gRPC at all: the protocol asks for HTTP 415.
+    methods_->OnRefused(core::InvalidArgument("content-type '" + s.content_type + "' is not application/grpc"));
     s.responded = s.ended = s.refused = true;
     std::vector<nghttp2_nv> nv{Header(":status", "415")};
     nghttp2_submit_response(session_, s.id, nv.data(), nv.size(), nullptr);
@@ -355,6 +358,20 @@ int H2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, v
   return 0;
 }
 
+int H2Connection::OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self_ptr) {
+  // nghttp2 answers most protocol errors itself with a GOAWAY naming them.
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
+    static_cast<H2Connection*>(self_ptr)->ReportProtocolError(nghttp2_http2_strerror(frame->goaway.error_code));
+  }
+  return 0;
+}
+
+void H2Connection::ReportProtocolError(const char* what) {
+  if (protocol_error_reported_) return;
+  protocol_error_reported_ = true;
+  methods_->OnProtocolError(what);
+}
+
 void H2Connection::Read() {
   socket_.async_read_some(net::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                  size_t n) {
@@ -362,8 +379,12 @@ void H2Connection::Read() {
     if (ec) return self->CloseNow();
     const ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
     if (used < 0) {
-      // A protocol error: nghttp2 has queued a GOAWAY naming it.
+      // A protocol error: nghttp2 has queued a GOAWAY naming it; the
+      // connection closes once that is written.
+      self->ReportProtocolError(nghttp2_strerror(static_cast<int>(used)));
+      self->close_after_write_ = true;
       self->Flush();
+      if (!self->writing_) self->CloseNow();
       return;
     }
     self->Flush();

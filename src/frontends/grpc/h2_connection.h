@@ -89,6 +89,12 @@ class MethodTable {
   virtual void OnUnary(const CallInfo& info, std::string message, Responder responder) = 0;
   // A new streaming call.
   virtual std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) = 0;
+  // The connection answered a call itself, before any method saw it (not
+  // gRPC, unknown method, a message too large, compressed or cut short).
+  virtual void OnRefused(const core::Status& status) = 0;
+  // The connection broke the HTTP/2 protocol (nghttp2 sent GOAWAY naming
+  // the error) and is closed.
+  virtual void OnProtocolError(std::string_view what) = 0;
 };
 
 struct H2Options {
@@ -142,10 +148,12 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   static int OnDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data, size_t len,
                          void* self);
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static ssize_t ReadBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
                           nghttp2_data_source* source, void* self);
 
   void HeadersDone(Stream& s);
+  void ReportProtocolError(const char* what);
   void ClientDone(Stream& s);
 
   boost::asio::ip::tcp::socket socket_;
@@ -157,6 +165,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   std::string write_buffer_;
   bool writing_ = false;
   bool close_after_write_ = false;
+  bool protocol_error_reported_ = false;
   bool closed_ = false;
 };
 

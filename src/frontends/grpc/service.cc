@@ -91,9 +91,8 @@ MethodTable::Kind Service::Find(std::string_view path) const {
 }
 
 void Service::OnUnary(const CallInfo& info, std::string message, Responder responder) {
-  auto it = unary_.find(info.method);
-  if (it == unary_.end()) return responder.Finish(core::Unimplemented("unknown method " + std::string(info.method)));
-  (this->*(it->second))(info, message, responder);
+  // Find() said the method is unary.
+  (this->*(unary_.find(info.method)->second))(info, message, responder);
 }
 
 std::shared_ptr<StreamHandler> Service::OnStream(const CallInfo& info, Responder responder) {
@@ -104,6 +103,10 @@ std::shared_ptr<StreamHandler> Service::OnStream(const CallInfo& info, Responder
   }
   return std::make_shared<InferStream>(ctx_, std::move(responder), RequestDeadline(info.timeout, *ctx_->deps.clock));
 }
+
+void Service::OnRefused(const core::Status& status) { ctx_->metrics.CountRejected(status.code()); }
+
+void Service::OnProtocolError(std::string_view) { ctx_->metrics.protocol_errors->Increment(); }
 
 void Service::ServerLive(const CallInfo&, const std::string& message, const Responder& r) {
   inference::ServerLiveRequest req;

@@ -49,6 +49,8 @@ class Service final : public MethodTable {
   Kind Find(std::string_view path) const override;
   void OnUnary(const CallInfo& info, std::string message, Responder responder) override;
   std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) override;
+  void OnRefused(const core::Status& status) override;
+  void OnProtocolError(std::string_view what) override;
 
  private:
   using Handler = void (Service::*)(const CallInfo&, const std::string&, const Responder&);
