@@ -12,13 +12,9 @@
 #include <set>
 #include <thread>
 
-#include "backends/onnxruntime/ort_backend.h"
-#include "config/model_config_yaml.h"
-#include "core/dispatcher.h"
-#include "grpc_service.grpc.pb.h"
+#include "frontends/grpc/in_process.h"
 #include "testing/mlp_request.h"
 #include "testing/model_repo.h"
-#include "testing/temp_dir.h"
 
 namespace infergate::grpc_frontend {
 namespace {
@@ -27,7 +23,7 @@ inference::ModelInferRequest SlowRequest(const std::string& id) {
   return testing::MlpRequest("slow", id, /*raw=*/true);
 }
 
-class GrpcFrontendTest : public ::testing::Test {
+class GrpcFrontendTest : public InProcessGrpcTest {
  protected:
   void SetUp() override {
     testing::CopyModel(repo_dir_, "mlp16.onnx", "slow");
@@ -36,35 +32,8 @@ class GrpcFrontendTest : public ::testing::Test {
     repo_dir_.Write("slow/config.yaml",
                     "max_batch_size: 8\ndynamic_batching:\n  preferred_batch_size: [8]\n"
                     "  max_queue_delay_microseconds: 300000\n  max_queue_size: 5\n");
-    auto backend = ort::OrtBackend::Create({});
-    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    backend_ = std::move(*backend);
-    auto repo = core::ModelRepository::Create({repo_dir_.path(), backend_.get(), &config::ParseModelConfigFile, {}});
-    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-    repository_ = std::move(*repo);
-    dispatcher_ = std::make_unique<core::Dispatcher>(repository_.get(), &metrics_);
-    repository_->Poll();
-    GrpcFrontendOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
-    auto frontend = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
-    ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
-    frontend_ = std::move(*frontend);
-    stub_ = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(frontend_->port()), ::grpc::InsecureChannelCredentials()));
+    Serve();
   }
-
-  double Gauge(const std::string& name, const core::Labels& labels = {}) {
-    return metrics_.GetGauge(name, "", labels).value();
-  }
-
-  testing::TempDir repo_dir_;
-  core::MetricsRegistry metrics_;
-  std::unique_ptr<core::Backend> backend_;
-  std::unique_ptr<core::ModelRepository> repository_;
-  std::unique_ptr<core::Dispatcher> dispatcher_;
-  std::unique_ptr<GrpcFrontend> frontend_;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub_;
 };
 
 TEST_F(GrpcFrontendTest, CancelledCallsAndStreamsLeaveNothingBehind) {

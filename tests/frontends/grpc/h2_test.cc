@@ -10,15 +10,10 @@
 #include <map>
 #include <string>
 
-#include "backends/onnxruntime/ort_backend.h"
-#include "config/model_config_yaml.h"
-#include "core/dispatcher.h"
-#include "frontends/grpc/grpc_frontend.h"
-#include "grpc_service.grpc.pb.h"
+#include "frontends/grpc/in_process.h"
 #include "testing/http_client.h"
 #include "testing/mlp_request.h"
 #include "testing/model_repo.h"
-#include "testing/temp_dir.h"
 
 namespace infergate::grpc_frontend {
 namespace {
@@ -90,50 +85,30 @@ std::string Framed(const std::string& payload, uint8_t flag = 0, int64_t length 
 
 std::string InferMessage() { return testing::MlpRequest("mlp", "h2", true).SerializeAsString(); }
 
-class GrpcH2Test : public ::testing::Test {
+class GrpcH2Test : public InProcessGrpcTest {
  protected:
   void SetUp() override {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     testing::CopyModel(repo_dir_, "mlp16.onnx", "mlp");
-    auto backend = ort::OrtBackend::Create({});
-    ASSERT_TRUE(backend.ok()) << backend.status().ToString();
-    backend_ = std::move(*backend);
-    auto repo = core::ModelRepository::Create({repo_dir_.path(), backend_.get(), &config::ParseModelConfigFile, {}});
-    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-    repository_ = std::move(*repo);
-    dispatcher_ = std::make_unique<core::Dispatcher>(repository_.get(), &metrics_);
-    repository_->Poll();
     GrpcFrontendOptions options;
-    options.address = "127.0.0.1";
-    options.port = 0;
     options.max_message_bytes = 4096;
-    auto frontend = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
-    ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
-    frontend_ = std::move(*frontend);
+    Serve(options);
     port_ = frontend_->port();
   }
 
   double Rejected(const std::string& reason) {
-    return metrics_.GetCounter("infergate_grpc_requests_rejected_total", "", {{"reason", reason}}).value();
+    return Counter("infergate_grpc_requests_rejected_total", {{"reason", reason}});
   }
 
   // gRPC's own client still gets an answer.
   void ExpectServing() {
-    auto stub = inference::GRPCInferenceService::NewStub(
-        ::grpc::CreateChannel("127.0.0.1:" + std::to_string(port_), ::grpc::InsecureChannelCredentials()));
     ::grpc::ClientContext context;
     inference::ModelInferResponse resp;
-    auto st = stub->ModelInfer(&context, testing::MlpRequest("mlp", "ok", true), &resp);
+    auto st = stub_->ModelInfer(&context, testing::MlpRequest("mlp", "ok", true), &resp);
     ASSERT_TRUE(st.ok()) << st.error_message();
     EXPECT_EQ(resp.id(), "ok");
   }
 
-  testing::TempDir repo_dir_;
-  core::MetricsRegistry metrics_;
-  std::unique_ptr<core::Backend> backend_;
-  std::unique_ptr<core::ModelRepository> repository_;
-  std::unique_ptr<core::Dispatcher> dispatcher_;
-  std::unique_ptr<GrpcFrontend> frontend_;
   int port_ = 0;
 };
 
@@ -201,7 +176,7 @@ TEST_F(GrpcH2Test, BytesThatAreNotHttp2CloseTheConnectionAndAreCounted) {
     raw.ReadUntilClosed(std::chrono::seconds(10));
     EXPECT_TRUE(raw.closed());
   }
-  EXPECT_EQ(metrics_.GetCounter("infergate_grpc_protocol_errors_total", "").value(), 1);
+  EXPECT_EQ(Counter("infergate_grpc_protocol_errors_total"), 1);
   {
     // The preface, then a frame header announcing a frame larger than allowed.
     testing::RawConnection raw("127.0.0.1", port_);
@@ -209,7 +184,7 @@ TEST_F(GrpcH2Test, BytesThatAreNotHttp2CloseTheConnectionAndAreCounted) {
     raw.ReadUntilClosed(std::chrono::seconds(10));
     EXPECT_TRUE(raw.closed());
   }
-  EXPECT_EQ(metrics_.GetCounter("infergate_grpc_protocol_errors_total", "").value(), 2);
+  EXPECT_EQ(Counter("infergate_grpc_protocol_errors_total"), 2);
   ExpectServing();
 }
 
@@ -221,7 +196,7 @@ TEST_F(GrpcH2Test, AClientThatVanishesMidCallLeavesNothingBehind) {
   }
   ExpectServing();
   frontend_->Stop();  // returns: nothing is left waiting
-  EXPECT_EQ(metrics_.GetGauge("infergate_grpc_inferences_in_flight", "").value(), 0);
+  EXPECT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 0);
 }
 
 }  // namespace
