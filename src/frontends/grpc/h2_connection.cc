@@ -258,6 +258,9 @@ void H2Connection::HeadersDone(Stream& s) {
   if (s.kind == MethodTable::Kind::kBidiStream) {
     CallInfo info{s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
     s.handler = methods_->OnStream(info, Responder(shared_from_this(), s.id));
+    // No handler: the method answered at once (e.g. shutting down); what
+    // the client still sends is dropped.
+    if (!s.handler) s.refused = true;
   }
 }
 
@@ -288,16 +291,12 @@ int H2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const u
   if (it == self->streams_.end()) return 0;
   Stream& s = *it->second;
   const std::string_view n(reinterpret_cast<const char*>(name), namelen);
-  std::string v(reinterpret_cast<const char*>(value), valuelen);
-  if (n == ":path") {
-    s.path = std::move(v);
-  } else if (n == ":method") {
-    s.method = std::move(v);
-  } else if (n == "content-type") {
-    s.content_type = std::move(v);
-  } else if (n == "grpc-timeout") {
-    s.timeout = std::move(v);
-  }
+  std::string* field = n == ":path"          ? &s.path
+                       : n == ":method"      ? &s.method
+                       : n == "content-type" ? &s.content_type
+                       : n == "grpc-timeout" ? &s.timeout
+                                             : nullptr;
+  if (field) field->assign(reinterpret_cast<const char*>(value), valuelen);
   return 0;
 }
 

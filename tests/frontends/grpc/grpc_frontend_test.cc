@@ -117,6 +117,17 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
     EXPECT_EQ(st.error_message(), "the server is shutting down");
   }
   {
+    // A new stream is refused too, whatever it goes on sending.
+    ::grpc::ClientContext c;
+    auto stream = stub_->ModelStreamInfer(&c);
+    for (int i = 0; i < 3; ++i) stream->Write(testing::MlpRequest("mlp", "late-stream", true));
+    stream->WritesDone();
+    inference::ModelStreamInferResponse r;
+    EXPECT_FALSE(stream->Read(&r));
+    auto st = stream->Finish();
+    EXPECT_EQ(st.error_code(), ::grpc::StatusCode::UNAVAILABLE);
+  }
+  {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return result.has_value(); }));
   }

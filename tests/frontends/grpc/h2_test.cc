@@ -1,12 +1,13 @@
 // The gRPC frontend's HTTP/2 layer against what no well-behaved gRPC client
-// sends: libcurl over HTTP/2 (prior knowledge) posts hand-made calls, a raw
-// socket sends bytes that are not HTTP/2. Each gets the status the gRPC
+// sends: nghttp2's client posts hand-made calls, a raw socket sends bytes
+// that are not HTTP/2. Each gets the status the gRPC
 // protocol asks for, naming what was wrong, is counted, and the server goes
 // on serving gRPC's own client.
-#include <curl/curl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <nghttp2/nghttp2.h>
 
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -24,55 +25,123 @@ struct Reply {
   long http_status = 0;
   std::map<std::string, std::string> headers;  // trailers too; names in lower case
   std::string body;
-  std::string error;  // libcurl's, when the exchange failed
+  std::string error;  // when the exchange failed
 };
 
-size_t OnBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  const size_t colon = line.find(':');
-  if (colon != std::string::npos && colon > 0) {
-    std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    value.erase(value.find_last_not_of(" \t\r\n") + 1);
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+// One POST over cleartext HTTP/2 from nghttp2's client session on a
+// blocking socket: every header and trailer the server sends is kept. (A
+// plain HTTP/2 client rather than gRPC's, so that it can send what gRPC's
+// never would.)
+class H2Client {
+ public:
+  static Reply Post(int port, const std::string& path, const std::string& body,
+                    const std::string& content_type = "application/grpc") {
+    H2Client c(body);
+    return c.Run(port, path, content_type);
   }
-  return size * n;
-}
 
-// One POST over HTTP/2 without TLS, as gRPC sends it (or not quite).
+ private:
+  explicit H2Client(const std::string& body) : body_(body) {}
+
+  Reply Run(int port, const std::string& path, const std::string& content_type) {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      reply_.error = "cannot connect";
+      return reply_;
+    }
+    nghttp2_session_callbacks* cb = nullptr;
+    nghttp2_session_callbacks_new(&cb);
+    nghttp2_session_callbacks_set_on_header_callback(
+        cb, [](nghttp2_session*, const nghttp2_frame*, const uint8_t* n, size_t nl, const uint8_t* v, size_t vl,
+               uint8_t, void* self) {
+          auto* c = static_cast<H2Client*>(self);
+          const std::string name(reinterpret_cast<const char*>(n), nl), value(reinterpret_cast<const char*>(v), vl);
+          if (name == ":status") c->reply_.http_status = std::stol(value);
+          c->reply_.headers[name] = value;
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
+        cb, [](nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_t len, void* self) {
+          static_cast<H2Client*>(self)->reply_.body.append(reinterpret_cast<const char*>(data), len);
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, [](nghttp2_session*, int32_t, uint32_t, void* self) {
+      static_cast<H2Client*>(self)->closed_ = true;
+      return 0;
+    });
+    nghttp2_session_client_new(&session_, cb, this);
+    nghttp2_session_callbacks_del(cb);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+    const std::string authority = "127.0.0.1:" + std::to_string(port);
+    auto nv = [](const std::string& n, const std::string& v) {
+      return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                        reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
+                        NGHTTP2_NV_FLAG_NONE};
+    };
+    const std::string names[] = {":method", ":scheme", ":authority", ":path", "content-type", "te"};
+    const std::string values[] = {"POST", "http", authority, path, content_type, "trailers"};
+    std::vector<nghttp2_nv> headers;
+    for (size_t i = 0; i < std::size(names); ++i) headers.push_back(nv(names[i], values[i]));
+    nghttp2_data_provider provider{};
+    provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                                nghttp2_data_source*, void* self) -> ssize_t {
+      auto* c = static_cast<H2Client*>(self);
+      const size_t n = std::min(length, c->body_.size() - c->sent_);
+      std::memcpy(buf, c->body_.data() + c->sent_, n);
+      c->sent_ += n;
+      if (c->sent_ == c->body_.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      return static_cast<ssize_t>(n);
+    };
+    nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &provider, this);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!closed_ && std::chrono::steady_clock::now() < until) {
+      const uint8_t* out = nullptr;
+      ssize_t n;
+      while ((n = nghttp2_session_mem_send(session_, &out)) > 0) {
+        if (send(fd_, out, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
+          reply_.error = "send failed";
+          return reply_;
+        }
+      }
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      uint8_t buf[16384];
+      const ssize_t got = recv(fd_, buf, sizeof(buf), 0);
+      if (got <= 0) {
+        reply_.error = "connection closed";
+        break;
+      }
+      if (nghttp2_session_mem_recv(session_, buf, static_cast<size_t>(got)) < 0) {
+        reply_.error = "bad HTTP/2 from the server";
+        break;
+      }
+    }
+    if (!closed_ && reply_.error.empty()) reply_.error = "no complete response within 10 s";
+    return reply_;
+  }
+
+ public:
+  ~H2Client() {
+    if (session_) nghttp2_session_del(session_);
+    if (fd_ >= 0) close(fd_);
+  }
+
+ private:
+  const std::string& body_;
+  size_t sent_ = 0;
+  int fd_ = -1;
+  nghttp2_session* session_ = nullptr;
+  bool closed_ = false;
+  Reply reply_;
+};
+
 Reply Post(int port, const std::string& path, const std::string& body,
            const std::string& content_type = "application/grpc") {
-  Reply r;
-  CURL* curl = curl_easy_init();
-  const std::string url = "http://127.0.0.1:" + std::to_string(port) + path;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE));
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &OnBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &OnHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 20000L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_slist* list = nullptr;
-  list = curl_slist_append(list, ("Content-Type: " + content_type).c_str());
-  list = curl_slist_append(list, "TE: trailers");
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_POST, 1L);
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  const CURLcode code = curl_easy_perform(curl);
-  if (code != CURLE_OK) r.error = curl_easy_strerror(code);
-  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r.http_status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return r;
+  return H2Client::Post(port, path, body, content_type);
 }
 
 // `payload` behind a gRPC message prefix announcing `length` bytes.
@@ -88,7 +157,6 @@ std::string InferMessage() { return testing::MlpRequest("mlp", "h2", true).Seria
 class GrpcH2Test : public InProcessGrpcTest {
  protected:
   void SetUp() override {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     testing::CopyModel(repo_dir_, "mlp16.onnx", "mlp");
     GrpcFrontendOptions options;
     options.max_message_bytes = 4096;
