@@ -16,7 +16,9 @@
 #               16 connections; only when the binary has --http-port
 #   bare-ort    one bare ONNX Runtime Session::Run of the same file at batch 1
 #               (bench/ort_overhead_bench BM_BareOrt/1), as runs per second of one thread
-# Each h2load case runs ROUNDS times interleaved; the medians are printed.
+# Each h2load case runs ROUNDS times interleaved; the medians are printed,
+# with the server's CPU time per request (user + system, from /proc, over
+# the case's run; all the server's threads).
 # A gRPC error still has HTTP status 200, so the model's success and failure
 # counts are checked through ModelStatistics afterwards.
 #
@@ -79,36 +81,44 @@ fi
 http_port=$(sed -n 's/.*http: listening on [^ ]*:\([0-9]*\).*/\1/p' "$tmp/log" | head -1)
 
 grpc_h=(-H 'content-type: application/grpc' -H 'te: trailers')
-run() {  # name, h2load arguments...; prints req/s
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # user + system time of a process
+declare -A results cpu
+run() {  # name, h2load arguments...: adds req/s to results[name], the server's CPU us per request to cpu[name]
   local name=$1
   shift
-  h2load "$@" | tee -a "$tmp/h2load.$name" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p'
+  local pid=$server_pid
+  case "$name" in base-*) pid=$base_pid ;; esac
+  local before
+  before=$(cpu_ticks "$pid")
+  results[$name]+="$(h2load "$@" | tee -a "$tmp/h2load.$name" | sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p') "
+  cpu[$name]+="$(awk -v a="$before" -v b="$(cpu_ticks "$pid")" -v n="$n" -v t="$ticks" \
+    'BEGIN {printf "%.1f", (b - a) / t * 1e6 / n}') "
 }
-declare -A results
 infer_path=/inference.GRPCInferenceService/ModelInfer
 live_path=/inference.GRPCInferenceService/ServerLive
 for round in $(seq "$rounds"); do
-  results[grpc-infer]+="$(run grpc-infer -n "$n" -c 1 -m 16 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
-    "http://127.0.0.1:$grpc_port$infer_path") "
+  run grpc-infer -n "$n" -c 1 -m 16 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
+    "http://127.0.0.1:$grpc_port$infer_path"
   if [ -n "$baseline" ]; then
-    results[base-grpc-infer]+="$(run base-grpc-infer -n "$n" -c 1 -m 16 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
-      "http://127.0.0.1:$base_port$infer_path") "
+    run base-grpc-infer -n "$n" -c 1 -m 16 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
+      "http://127.0.0.1:$base_port$infer_path"
   fi
-  results[grpc-infer-c4]+="$(run grpc-infer-c4 -n "$n" -c 4 -m 4 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
-    "http://127.0.0.1:$grpc_port$infer_path") "
-  results[grpc-infer-c16]+="$(run grpc-infer-c16 -n "$n" -c 16 -m 1 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
-    "http://127.0.0.1:$grpc_port$infer_path") "
+  run grpc-infer-c4 -n "$n" -c 4 -m 4 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
+    "http://127.0.0.1:$grpc_port$infer_path"
+  run grpc-infer-c16 -n "$n" -c 16 -m 1 -d "$tmp/infer.grpc" "${grpc_h[@]}" \
+    "http://127.0.0.1:$grpc_port$infer_path"
   if [ -n "$baseline" ]; then
-    results[base-grpc-infer-c16]+="$(run base-grpc-infer-c16 -n "$n" -c 16 -m 1 -d "$tmp/infer.grpc" \
-      "${grpc_h[@]}" "http://127.0.0.1:$base_port$infer_path") "
+    run base-grpc-infer-c16 -n "$n" -c 16 -m 1 -d "$tmp/infer.grpc" \
+      "${grpc_h[@]}" "http://127.0.0.1:$base_port$infer_path"
   fi
-  results[grpc-live]+="$(run grpc-live -n "$n" -c 1 -m 16 -d "$tmp/live.grpc" "${grpc_h[@]}" \
-    "http://127.0.0.1:$grpc_port$live_path") "
-  results[grpc-live-c16]+="$(run grpc-live-c16 -n "$n" -c 16 -m 1 -d "$tmp/live.grpc" "${grpc_h[@]}" \
-    "http://127.0.0.1:$grpc_port$live_path") "
+  run grpc-live -n "$n" -c 1 -m 16 -d "$tmp/live.grpc" "${grpc_h[@]}" \
+    "http://127.0.0.1:$grpc_port$live_path"
+  run grpc-live-c16 -n "$n" -c 16 -m 1 -d "$tmp/live.grpc" "${grpc_h[@]}" \
+    "http://127.0.0.1:$grpc_port$live_path"
   if [ "$http" = 1 ] && [ -n "$http_port" ]; then
-    results[http-infer]+="$(run http-infer --h1 -n "$n" -c 16 -m 1 -d "$tmp/infer.json" \
-      -H 'content-type: application/json' "http://127.0.0.1:$http_port/v2/models/mlp/infer") "
+    run http-infer --h1 -n "$n" -c 16 -m 1 -d "$tmp/infer.json" \
+      -H 'content-type: application/json' "http://127.0.0.1:$http_port/v2/models/mlp/infer"
   fi
 done
 for f in "$tmp"/h2load.*; do
@@ -128,10 +138,11 @@ fi
 ort_ns=$("$build/bench/ort_overhead_bench" --benchmark_filter='^BM_BareOrt/1$' --benchmark_min_time=0.5 \
   --benchmark_format=csv 2>/dev/null | awk -F, '/BM_BareOrt\/1"/ {print $3}')
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
-printf '%-12s %12s   %s\n' case "median req/s" "rounds"
+printf '%-20s %12s %16s   %s\n' case "median req/s" "server us/req" "rounds (req/s)"
 for name in grpc-infer base-grpc-infer grpc-infer-c4 grpc-infer-c16 base-grpc-infer-c16 grpc-live grpc-live-c16 \
   http-infer; do
   [ -n "${results[$name]:-}" ] || continue
-  printf '%-12s %12.0f   %s\n' "$name" "$(echo "${results[$name]}" | median)" "${results[$name]}"
+  printf '%-20s %12.0f %16.1f   %s\n' "$name" "$(echo "${results[$name]}" | median)" \
+    "$(echo "${cpu[$name]}" | median)" "${results[$name]}"
 done
-printf '%-12s %12.0f   (one thread, %s ns per run)\n' bare-ort "$(awk -v ns="$ort_ns" 'BEGIN {print 1e9 / ns}')" "$ort_ns"
+printf '%-20s %12.0f %16s   (one thread, %s ns per run)\n' bare-ort "$(awk -v ns="$ort_ns" 'BEGIN {print 1e9 / ns}')" "" "$ort_ns"
