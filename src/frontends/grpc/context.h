@@ -1,4 +1,4 @@
-// What the service and the stream reactors share: options, dependencies,
+// What the service and the streams share: options, dependencies,
 // metrics looked up once, and the step from core types to gRPC's.
 //
 // Thread-safety: immutable after construction except `draining` (atomic) and
