@@ -24,10 +24,14 @@ struct H2Connection::Stream {
   // Unary: the request message once read.
   std::optional<std::string> message;
   // Streaming: the handler, the messages it has not taken yet, whether it
-  // asked to hold them, and the bytes not yet credited to the client.
+  // asked to hold them, and the bytes not yet credited to the client. A
+  // stream is also held back while more of its replies wait to be sent
+  // than H2Options::max_unsent_reply_bytes: a client that sends without
+  // reading is stopped by flow control, not buffered for.
   std::shared_ptr<StreamHandler> handler;
   std::deque<std::string> held;
   bool paused = false;
+  bool waits_for_output = false;  // in waiting_for_output_
   size_t uncredited = 0;
   bool half_close_delivered = false;
 
@@ -161,7 +165,11 @@ void H2Connection::Apply(int32_t stream_id, Out out) {
     return;
   }
   if (s.ended) return;
-  s.out += out.data;
+  if (s.out.empty()) {
+    s.out = std::move(out.data);
+  } else {
+    s.out += out.data;
+  }
   if (out.finish) {
     s.ended = true;
     s.status = std::move(out.status);
@@ -226,13 +234,24 @@ void H2Connection::Fail(Stream& s, const core::Status& status) {
   StartResponse(s);
 }
 
+bool H2Connection::HoldsBack(const Stream& s) const {
+  return s.paused || s.out.size() - s.out_pos > options_.max_unsent_reply_bytes;
+}
+
 void H2Connection::Deliver(Stream& s) {
-  while (!s.paused && !s.held.empty()) {
+  while (!HoldsBack(s) && !s.held.empty()) {
     std::string message = std::move(s.held.front());
     s.held.pop_front();
     if (!s.handler->OnMessage(std::move(message))) s.paused = true;
   }
-  if (s.paused) return;
+  if (HoldsBack(s)) {
+    // Replies the client has not taken yet: read on once they are out.
+    if (!s.paused && !s.waits_for_output) {
+      s.waits_for_output = true;
+      waiting_for_output_.push_back(s.id);
+    }
+    return;
+  }
   if (s.uncredited > 0) {
     nghttp2_session_consume(session_, s.id, s.uncredited);
     s.uncredited = 0;
@@ -240,6 +259,17 @@ void H2Connection::Deliver(Stream& s) {
   if (s.client_done && s.held.empty() && !s.half_close_delivered) {
     s.half_close_delivered = true;
     s.handler->OnHalfClose();
+  }
+}
+
+void H2Connection::DeliverWrittenOut() {
+  std::vector<int32_t> ids;
+  ids.swap(waiting_for_output_);
+  for (int32_t id : ids) {
+    auto it = streams_.find(id);
+    if (it == streams_.end()) continue;
+    it->second->waits_for_output = false;
+    Deliver(*it->second);
   }
 }
 
@@ -321,7 +351,7 @@ int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_
   }
   Stream& s = *it->second;
   s.reader.Append(data, len);
-  if (s.handler && s.paused) {
+  if (s.handler && self->HoldsBack(s)) {
     s.uncredited += len;
   } else {
     nghttp2_session_consume(session, stream_id, len);
@@ -410,6 +440,7 @@ void H2Connection::Flush() {
                      self->writing_ = false;
                      self->write_buffer_.clear();
                      if (ec || self->close_after_write_) return self->CloseNow();
+                     if (!self->waiting_for_output_.empty()) self->DeliverWrittenOut();
                      self->Flush();
                    });
 }

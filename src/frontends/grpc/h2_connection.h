@@ -101,6 +101,9 @@ struct H2Options {
   int64_t max_message_bytes = 64 * 1024 * 1024;
   uint32_t max_concurrent_streams = 1024;
   int32_t stream_window_bytes = 1 << 20;  // each stream's flow-control window
+  // A streaming call takes no further request while more of its replies
+  // than this wait to be sent (the client is not reading them).
+  size_t max_unsent_reply_bytes = 4 << 20;
 };
 
 class H2Connection : public std::enable_shared_from_this<H2Connection> {
@@ -134,6 +137,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void Apply(int32_t stream_id, Out out);
   void StartResponse(Stream& s);
   void Deliver(Stream& s);
+  bool HoldsBack(const Stream& s) const;
+  // After a write: streams held back for unsent replies go on if they can.
+  void DeliverWrittenOut();
   void Fail(Stream& s, const core::Status& status);
 
   void Read();
@@ -161,6 +167,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   H2Options options_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
+  std::vector<int32_t> waiting_for_output_;  // streams held back for unsent replies
   std::vector<uint8_t> read_buffer_;
   std::string write_buffer_;
   bool writing_ = false;
