@@ -5,17 +5,26 @@
 // rather than copied; and the storage keeps spare capacity after the body for
 // the JSON parser's padding, so the JSON is not copied either.
 //
+// A body of known Content-Length gets storage of its full size when its
+// header is complete, so the connection can read the rest of it from the
+// socket straight into place (Unfilled()); put() then sees the bytes already
+// where they belong and copies nothing. Chunked bodies are appended as they
+// come.
+//
 // Thread-safety: used by one connection's IO thread.
 #pragma once
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/optional.hpp>
 #include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -30,10 +39,19 @@ struct AlignedBody {
   struct value_type {
     std::shared_ptr<std::string> storage;  // null: no body
     size_t offset = 0;                     // where the body starts in *storage
+    size_t received = 0;                   // body bytes stored so far
+    bool sized = false;  // *storage holds offset + Content-Length bytes, filled in place
 
     std::string_view view() const {
       if (!storage) return {};
-      return std::string_view(*storage).substr(offset);
+      return std::string_view(*storage).substr(offset, received);
+    }
+    // Where the rest of a sized body goes: a reader of the socket may fill a
+    // prefix of it and then put() that prefix (in place, no copy). Empty for
+    // a chunked body or a complete one.
+    std::span<char> Unfilled() {
+      if (!storage || !sized) return {};
+      return std::span<char>(*storage).subspan(offset + received);
     }
   };
 
@@ -54,9 +72,13 @@ struct AlignedBody {
       // Shift the body so that storage.data() + offset + json_length is aligned
       // (operator new returns storage aligned to at least kAlignment).
       body_.offset = (kAlignment - json_length % kAlignment) % kAlignment;
+      // Beast checked a Content-Length against the parser's body_limit
+      // before this call, so `expected` is bounded.
       const size_t expected = length ? static_cast<size_t>(*length) : 0;
       body_.storage->reserve(body_.offset + expected + kPadding);
-      body_.storage->resize(body_.offset);
+      body_.storage->resize(body_.offset + expected);
+      body_.received = 0;
+      body_.sized = length.has_value();
       ec = {};
     }
 
@@ -66,7 +88,18 @@ struct AlignedBody {
       for (auto it = boost::asio::buffer_sequence_begin(buffers);
            it != boost::asio::buffer_sequence_end(buffers); ++it) {
         const boost::asio::const_buffer b = *it;
-        body_.storage->append(static_cast<const char*>(b.data()), b.size());
+        const char* bytes = static_cast<const char*>(b.data());
+        if (!body_.sized) {
+          body_.storage->append(bytes, b.size());
+        } else {
+          std::span<char> to = body_.Unfilled();
+          if (b.size() > to.size()) {  // more than Content-Length: Beast never does this
+            ec = boost::beast::http::error::buffer_overflow;
+            return total;
+          }
+          if (bytes != to.data() && b.size() > 0) std::memcpy(to.data(), bytes, b.size());
+        }
+        body_.received += b.size();
         total += b.size();
       }
       ec = {};
