@@ -200,6 +200,7 @@ void HttpSession::Dispatch() {
     request.inference_header_length = std::string(it->value());
   }
   request.body = req.body().view();
+  request.body_spare = req.body().spare();
   request.body_owner = std::move(req.body().storage);
   request.decoder = decoder_;
   request.telemetry_decoder = telemetry_decoder_;

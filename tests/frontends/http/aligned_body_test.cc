@@ -33,7 +33,7 @@ TEST(AlignedBodyTest, BinaryDataAfterTheJsonStartsAligned) {
     ASSERT_EQ(v.view(), body);
     const auto binary = reinterpret_cast<uintptr_t>(v.view().data() + json_length);
     EXPECT_EQ(binary % AlignedBody::kAlignment, 0u) << json_length;
-    EXPECT_GE(v.storage->capacity() - v.storage->size(), AlignedBody::kPadding);
+    EXPECT_GE(v.spare(), AlignedBody::kPadding);
   }
 }
 
@@ -85,7 +85,7 @@ TEST(AlignedBodyTest, ContentLengthBodyIsFilledInPlace) {
   EXPECT_TRUE(v.Unfilled().empty());
   const auto binary = reinterpret_cast<uintptr_t>(v.view().data() + json.size());
   EXPECT_EQ(binary % AlignedBody::kAlignment, 0u);
-  EXPECT_GE(v.storage->capacity() - v.storage->size(), AlignedBody::kPadding);
+  EXPECT_GE(v.spare(), AlignedBody::kPadding);
 }
 
 // When the header comes alone, Beast sizes the body on the next put; an
@@ -121,6 +121,7 @@ TEST(AlignedBodyTest, ChunkedBodiesHaveNoPlaceToFill) {
   EXPECT_FALSE(parser.content_length_remaining());
   EXPECT_TRUE(parser.get().body().Unfilled().empty());
   EXPECT_EQ(parser.get().body().view(), "abc");
+  EXPECT_GE(parser.get().body().spare(), AlignedBody::kPadding);
 }
 
 TEST(AlignedBodyTest, MoreThanTheContentLengthIsRefused) {
@@ -133,6 +134,16 @@ TEST(AlignedBodyTest, MoreThanTheContentLengthIsRefused) {
   const std::string bytes = "12345";
   reader.put(boost::asio::buffer(bytes), ec);
   EXPECT_EQ(ec, bhttp::error::buffer_overflow);
+}
+
+TEST(BodyBufferTest, AppendGrowsKeepingTheBytesAndTheSpareRoom) {
+  BodyBuffer buffer(8);
+  buffer.Append("abc", 3, 4);
+  EXPECT_EQ(buffer.capacity(), 8u) << "fits: no reallocation";
+  std::string more(100, 'x');
+  buffer.Append(more.data(), more.size(), 64);
+  EXPECT_EQ(std::string_view(buffer.data(), buffer.size()), "abc" + more);
+  EXPECT_GE(buffer.capacity() - buffer.size(), 64u);
 }
 
 }  // namespace
