@@ -444,7 +444,7 @@ bool IsAligned(const void* p, size_t alignment) {
 
 // Attaches the binary-extension bytes after the JSON to the inputs that declared them.
 Status AttachBinaryData(std::string_view body, size_t json_length,
-                        const std::shared_ptr<const std::string>& owner,
+                        const std::shared_ptr<const void>& owner,
                         std::vector<InputDraft>* drafts, core::InferRequest* request) {
   size_t offset = json_length;
   request->inputs.reserve(drafts->size());
@@ -493,18 +493,26 @@ InferRequestDecoder::~InferRequestDecoder() = default;
 Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
                                    std::shared_ptr<const std::string> owner,
                                    core::InferRequest* request) {
+  size_t spare = 0;
+  if (owner && (body.data() < owner->data() ||
+                body.data() + body.size() > owner->data() + owner->size())) {
+    owner = nullptr;  // not the body's owner: copy rather than borrow
+  }
+  if (owner) spare = static_cast<size_t>(owner->data() + owner->capacity() - body.data()) - body.size();
+  return Decode(body, json_length, std::shared_ptr<const void>(std::move(owner)), spare, request);
+}
+
+Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
+                                   std::shared_ptr<const void> owner, size_t spare,
+                                   core::InferRequest* request) {
   if (json_length > body.size()) {
     return core::InvalidArgument("the JSON part is said to be " + std::to_string(json_length) +
                                  " bytes (" + std::string(kInferenceHeaderContentLength) +
                                  ") but the body has " + std::to_string(body.size()));
   }
-  if (owner && (body.data() < owner->data() ||
-                body.data() + body.size() > owner->data() + owner->size())) {
-    owner = nullptr;  // not the body's owner: copy rather than borrow
-  }
   const char* json = body.data();
-  size_t capacity = 0;
-  if (owner) capacity = static_cast<size_t>(owner->data() + owner->capacity() - json);
+  // Bytes readable from the JSON's start.
+  size_t capacity = owner ? body.size() + spare : 0;
   if (capacity < json_length + simdjson::SIMDJSON_PADDING) {
     impl_->scratch.reserve(json_length + simdjson::SIMDJSON_PADDING);
     impl_->scratch.assign(json, json_length);

@@ -74,6 +74,14 @@ class InferRequestDecoder {
   core::Status Decode(std::string_view body, size_t json_length,
                       std::shared_ptr<const std::string> owner, core::InferRequest* request);
 
+  // The same for a body in memory of any kind: `owner` (may be null) keeps
+  // the bytes of `body` alive, and `spare` more bytes after its end may be
+  // read, never written (with SIMDJSON_PADDING of them after the JSON part,
+  // which a body without binary data needs, the JSON is parsed in place).
+  core::Status Decode(std::string_view body, size_t json_length,
+                      std::shared_ptr<const void> owner, size_t spare,
+                      core::InferRequest* request);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

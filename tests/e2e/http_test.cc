@@ -350,6 +350,30 @@ TEST_F(HttpE2ETest, ExpectContinueHttp10AndPipelining) {
   EXPECT_TRUE(old.closed()) << "HTTP/1.0 without keep-alive: closed after the reply";
 }
 
+// A body of known length is read straight into place, in as many pieces as
+// it arrives; the bytes after it (a pipelined request) are not taken with it.
+TEST_F(HttpE2ETest, BinaryBodyInPiecesAfterTheHeaderThenAPipelinedRequest) {
+  const std::string binary = Bytes({0, 0, 0x80, 0x3f, 0, 0, 0x20, 0xc0});
+  const std::string json_part = R"({"inputs":[{"name":"INPUT0","shape":[1,2],"datatype":"FP32",)"
+                                R"("parameters":{"binary_data_size":8}}],)"
+                                R"("outputs":[{"name":"OUTPUT0","parameters":{"binary_data":true}}]})";
+  const std::string body = json_part + binary;
+  RawConnection c(address_, port_);
+  ASSERT_TRUE(c.Send("POST /v2/models/id_fp32/infer HTTP/1.1\r\nHost: t\r\n"
+                     "Inference-Header-Content-Length: " + std::to_string(json_part.size()) +
+                     "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(c.Send(body.substr(0, 20)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(c.Send(body.substr(20) + "GET /v2/models/nope HTTP/1.1\r\nHost: t\r\n\r\n"));
+  const std::string both = c.ReadUntil("unknown model", std::chrono::seconds(10));
+  EXPECT_EQ(both.rfind("HTTP/1.1 200", 0), 0u) << both;
+  const size_t second = both.find("HTTP/1.1 404");
+  ASSERT_NE(second, std::string::npos) << both;
+  const std::string first = both.substr(0, second);
+  EXPECT_EQ(first.substr(first.size() - binary.size()), binary) << first;
+}
+
 TEST_F(HttpE2ETest, AThousandMalformedRequestsThenACorrectOne) {
   const std::string valid = MlpBody();
   const std::vector<std::string> wrong = {

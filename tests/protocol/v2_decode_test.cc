@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 #include "protocol/v2_json.h"
 
@@ -113,6 +114,33 @@ TEST(V2DecodeTest, BinaryExtensionBorrowsTheBody) {
   ASSERT_TRUE(strings.ok());
   EXPECT_EQ((*strings)[0], "xyz");
   EXPECT_GT(body.use_count(), 1);  // the tensors keep the body alive
+}
+
+// Any memory can hold the body: the owner is kept alive by the tensors that
+// borrow it, and the spare bytes after the body let the JSON be parsed in place.
+TEST(V2DecodeTest, BinaryDataBorrowsABodyInAnyOwner) {
+  const std::string json =
+      R"({"inputs":[{"name":"a","shape":[2],"datatype":"FP32","parameters":{"binary_data_size":8}}]})";
+  const float floats[2] = {1.5f, -4.0f};
+  const size_t padded_json = (json.size() + 3) / 4 * 4;
+  auto owner = std::make_shared<std::vector<char>>(padded_json + sizeof(floats) + 64, ' ');
+  std::memcpy(owner->data(), json.data(), json.size());
+  std::memcpy(owner->data() + padded_json, floats, sizeof(floats));
+  const std::string_view body(owner->data(), padded_json + sizeof(floats));
+
+  InferRequestDecoder decoder;
+  core::InferRequest r;
+  ASSERT_TRUE(decoder.Decode(body, padded_json, owner, 64, &r).ok());
+  ASSERT_EQ(r.inputs.size(), 1u);
+  EXPECT_EQ(reinterpret_cast<const char*>(r.inputs[0].tensor.data()), owner->data() + padded_json);
+  EXPECT_EQ(r.inputs[0].tensor.As<float>()[1], -4.0f);
+  EXPECT_GT(owner.use_count(), 1);  // the tensor keeps the owner alive
+
+  // Without an owner the same body is copied.
+  core::InferRequest copied;
+  ASSERT_TRUE(decoder.Decode(body, padded_json, nullptr, 0, &copied).ok());
+  EXPECT_NE(reinterpret_cast<const char*>(copied.inputs[0].tensor.data()), owner->data() + padded_json);
+  EXPECT_EQ(copied.inputs[0].tensor.As<float>()[0], 1.5f);
 }
 
 TEST(V2DecodeTest, BinaryExtensionSizeErrors) {

@@ -1,6 +1,7 @@
 #include "frontends/http/http_session.h"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
@@ -116,8 +117,44 @@ void HttpSession::OnHeader(error_code ec) {
 
 void HttpSession::ReadBody() {
   if (parser_->is_done()) return OnBody({});
+  if (std::span<char> rest = BodyRest(); !rest.empty()) {
+    // The rest of a Content-Length body: as few reads as the socket allows,
+    // straight into the body's storage (not 4 KB at a time through buffer_
+    // and a copy).
+    net::async_read(socket_, net::buffer(rest.data(), rest.size()),
+                    [self = shared_from_this(), rest](error_code ec, size_t n) {
+                      self->OnBodyRest(rest.first(n), ec);
+                    });
+    return;
+  }
   bhttp::async_read(socket_, buffer_, *parser_,
                     [self = shared_from_this()](error_code ec, size_t) { self->OnBody(ec); });
+}
+
+std::span<char> HttpSession::BodyRest() {
+  const auto remaining = parser_->content_length_remaining();
+  if (!remaining || *remaining == 0 || buffer_.size() > 0) return {};
+  AlignedBody::value_type& body = parser_->get().body();
+  if (!body.storage) {
+    // Beast sizes the body (the reader's init) on the first put after the
+    // header; when the header came alone, an empty put does that now.
+    error_code ec;
+    parser_->put(net::const_buffer(), ec);
+    if (ec || !body.storage) return {};
+  }
+  std::span<char> rest = body.Unfilled();
+  return rest.size() == *remaining ? rest : std::span<char>();
+}
+
+void HttpSession::OnBodyRest(std::span<char> got, error_code ec) {
+  if (!got.empty()) {
+    // The bytes are already in place: the body's reader only counts them.
+    error_code put_ec;
+    parser_->put(net::const_buffer(got.data(), got.size()), put_ec);
+    if (put_ec && !ec) ec = put_ec;
+  }
+  if (ec) return OnReadError(ec);
+  OnBody(parser_->is_done() ? error_code() : bhttp::error::partial_message);
 }
 
 void HttpSession::OnBody(error_code ec) {
@@ -163,6 +200,7 @@ void HttpSession::Dispatch() {
     request.inference_header_length = std::string(it->value());
   }
   request.body = req.body().view();
+  request.body_spare = req.body().spare();
   request.body_owner = std::move(req.body().storage);
   request.decoder = decoder_;
   request.telemetry_decoder = telemetry_decoder_;

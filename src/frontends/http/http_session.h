@@ -16,6 +16,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "frontends/http/aligned_body.h"
 #include "frontends/http/http_metrics.h"
@@ -51,6 +52,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void ReadHeader();
   void OnHeader(boost::system::error_code ec);
   void ReadBody();
+  // The unread rest of a Content-Length body in its final storage (sizing
+  // the body first if need be); empty when the body must go through buffer_
+  // (chunked, or bytes of it already buffered).
+  std::span<char> BodyRest();
+  // `got`: the prefix of BodyRest() a read filled.
+  void OnBodyRest(std::span<char> got, boost::system::error_code ec);
   void OnBody(boost::system::error_code ec);
   void Dispatch();
   void Send(HttpResponse response);

@@ -23,10 +23,12 @@ enum class Method { kGet, kPost, kHead, kOther };
 struct HttpRequest {
   Method method = Method::kGet;
   std::string target;  // path and query, as sent
-  // The body, inside *body_owner (possibly past its start); inference tensors
-  // sent as binary data borrow it and keep body_owner alive.
+  // The body, in memory body_owner keeps alive (null: the caller keeps it
+  // alive during the call); inference tensors sent as binary data borrow it
+  // and keep body_owner alive. body_spare: readable bytes after the body.
   std::string_view body;
-  std::shared_ptr<const std::string> body_owner;
+  std::shared_ptr<const void> body_owner;
+  size_t body_spare = 0;
   // Triton's Inference-Header-Content-Length header, when present.
   std::optional<std::string> inference_header_length;
   // The calling IO thread's decoder (not owned; used on that thread only).

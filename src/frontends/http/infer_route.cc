@@ -47,7 +47,8 @@ void Infer(const RouteContext& ctx, const HttpRequest& http_request, const Model
   core::StatusOr<size_t> json_length = JsonLength(http_request, body.size());
   core::Status st = json_length.status();
   if (json_length.ok()) {
-    st = http_request.decoder->Decode(body, *json_length, http_request.body_owner, request.get());
+    st = http_request.decoder->Decode(body, *json_length, http_request.body_owner,
+                                      http_request.body_spare, request.get());
   }
   if (!st.ok()) {
     ctx.http_metrics->Reject(st.code() == core::StatusCode::kResourceExhausted
