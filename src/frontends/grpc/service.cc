@@ -216,27 +216,21 @@ void Service::RepositoryModelLoad(const CallInfo&, const std::string& message, c
   if (!req.parameters().empty()) {
     return r.Finish(core::InvalidArgument("load parameters (config, file overrides) are not supported"));
   }
-  core::ModelRepository* repository = ctx_->deps.repository;
-  RunAdmin(r, [repository, name = req.model_name()] {
-    if (name.empty()) return core::InvalidArgument("model_name is empty");
-    return repository->Load(name);
-  });
+  RunAdmin(r, req.model_name(), &core::ModelRepository::Load);
 }
 
 void Service::RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r) {
   inference::RepositoryModelUnloadRequest req;
   if (!Parse(message, r, &req)) return;
-  core::ModelRepository* repository = ctx_->deps.repository;
-  RunAdmin(r, [repository, name = req.model_name()] {
-    if (name.empty()) return core::InvalidArgument("model_name is empty");
-    return repository->Unload(name);
-  });
+  RunAdmin(r, req.model_name(), &core::ModelRepository::Unload);
 }
 
-void Service::RunAdmin(const Responder& r, std::function<core::Status()> job) {
+void Service::RunAdmin(const Responder& r, std::string model, RepositoryOp op) {
+  if (model.empty()) return r.Finish(core::InvalidArgument("model_name is empty"));
   const int64_t max_bytes = ctx_->options.max_message_bytes;
-  const bool posted = admin_.Post([r, job = std::move(job), max_bytes] {
-    core::Status st = job();
+  core::ModelRepository* repository = ctx_->deps.repository;
+  const bool posted = admin_.Post([r, model = std::move(model), op, repository, max_bytes] {
+    core::Status st = (repository->*op)(model);
     if (!st.ok()) return r.Finish(st);
     // Both responses are empty messages.
     Answer(inference::RepositoryModelLoadResponse(), max_bytes, r);

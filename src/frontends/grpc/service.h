@@ -67,8 +67,10 @@ class Service final : public MethodTable {
   void RepositoryModelLoad(const CallInfo&, const std::string& message, const Responder& r);
   void RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r);
 
-  // Runs `job` on the admin thread and answers the call with its status.
-  void RunAdmin(const Responder& r, std::function<core::Status()> job);
+  // Runs `op` on `model` on the admin thread and answers the call with its
+  // status.
+  using RepositoryOp = core::Status (core::ModelRepository::*)(const std::string&);
+  void RunAdmin(const Responder& r, std::string model, RepositoryOp op);
 
   FrontendContext* ctx_;
   std::map<std::string, Handler, std::less<>> unary_;
