@@ -125,17 +125,23 @@ StatusOr<core::Tensor> DecodeTyped(const InputTensor& t, DataType type, const co
   return core::Tensor::FromBytes(type, shape, std::move(bytes));
 }
 
+// Borrows `raw` when `owner` (the message holding it) is given, else copies it.
 StatusOr<core::Tensor> DecodeRaw(const InputTensor& t, DataType type, const core::Shape& shape,
-                                 const std::string& raw) {
-  std::vector<uint8_t> bytes(raw.size());
-  if (!raw.empty()) std::memcpy(bytes.data(), raw.data(), raw.size());
-  auto tensor = core::Tensor::FromBytes(type, shape, std::move(bytes));
+                                 const std::string& raw, const std::shared_ptr<const void>& owner) {
+  core::Tensor tensor;
+  if (owner) {
+    tensor = core::Tensor::Borrow(type, shape, raw.data(), raw.size(), owner);
+  } else {
+    std::vector<uint8_t> bytes(raw.size());
+    if (!raw.empty()) std::memcpy(bytes.data(), raw.data(), raw.size());
+    tensor = core::Tensor::FromBytes(type, shape, std::move(bytes));
+  }
   RETURN_IF_ERROR(tensor.Validate(Quote(t.name()) + " (raw_input_contents)"));
   return tensor;
 }
 
 Status DecodeInput(const inference::ModelInferRequest& in, int i, const InputLimits& limits,
-                   core::InferInput* out) {
+                   const std::shared_ptr<const void>& owner, core::InferInput* out) {
   const InputTensor& t = in.inputs(i);
   if (t.name().empty()) return core::InvalidArgument("input " + std::to_string(i) + " has no name");
   const DataType type = core::DataTypeFromName(t.datatype());
@@ -151,7 +157,7 @@ Status DecodeInput(const inference::ModelInferRequest& in, int i, const InputLim
                                  ": has typed contents while the request uses raw_input_contents; use one or the other");
   }
   if (raw) {
-    ASSIGN_OR_RETURN(out->tensor, DecodeRaw(t, type, shape, in.raw_input_contents(i)));
+    ASSIGN_OR_RETURN(out->tensor, DecodeRaw(t, type, shape, in.raw_input_contents(i), owner));
   } else {
     ASSIGN_OR_RETURN(out->tensor, DecodeTyped(t, type, shape));
   }
@@ -193,6 +199,28 @@ Status TensorToTyped(const core::Tensor& t, inference::InferTensorContents* c) {
 }
 
 bool HasTypedField(DataType type) { return type != DataType::kFp16 && type != DataType::kBf16; }
+
+Status DecodeRequest(const inference::ModelInferRequest& in, const InputLimits& limits,
+                     const std::shared_ptr<const void>& owner, core::InferRequest* out) {
+  if (in.model_name().empty()) return core::InvalidArgument("model_name is empty");
+  out->model_name = in.model_name();
+  ASSIGN_OR_RETURN(out->model_version, ParseVersion(in.model_version()));
+  out->id = in.id();
+  RETURN_IF_ERROR(DecodeParameters(in.parameters(), &out->parameters));
+  if (in.raw_input_contents_size() > 0 && in.raw_input_contents_size() != in.inputs_size()) {
+    return core::InvalidArgument("raw_input_contents has " + std::to_string(in.raw_input_contents_size()) +
+                                 " entries for " + std::to_string(in.inputs_size()) +
+                                 " inputs; give one per input, in the order of inputs");
+  }
+  out->inputs.resize(static_cast<size_t>(in.inputs_size()));
+  for (int i = 0; i < in.inputs_size(); ++i) RETURN_IF_ERROR(DecodeInput(in, i, limits, owner, &out->inputs[i]));
+  out->outputs.resize(static_cast<size_t>(in.outputs_size()));
+  for (int i = 0; i < in.outputs_size(); ++i) {
+    out->outputs[i].name = in.outputs(i).name();
+    RETURN_IF_ERROR(DecodeParameters(in.outputs(i).parameters(), &out->outputs[i].parameters));
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -250,25 +278,15 @@ void EncodeParameters(const core::Parameters& in,
 
 Status DecodeInferRequest(const inference::ModelInferRequest& in, const InputLimits& limits,
                           core::InferRequest* out) {
-  if (in.model_name().empty()) return core::InvalidArgument("model_name is empty");
-  out->model_name = in.model_name();
-  ASSIGN_OR_RETURN(out->model_version, ParseVersion(in.model_version()));
-  out->id = in.id();
-  RETURN_IF_ERROR(DecodeParameters(in.parameters(), &out->parameters));
-  if (in.raw_input_contents_size() > 0 && in.raw_input_contents_size() != in.inputs_size()) {
-    return core::InvalidArgument("raw_input_contents has " + std::to_string(in.raw_input_contents_size()) +
-                                 " entries for " + std::to_string(in.inputs_size()) +
-                                 " inputs; give one per input, in the order of inputs");
-  }
-  out->inputs.resize(static_cast<size_t>(in.inputs_size()));
-  for (int i = 0; i < in.inputs_size(); ++i) RETURN_IF_ERROR(DecodeInput(in, i, limits, &out->inputs[i]));
-  out->outputs.resize(static_cast<size_t>(in.outputs_size()));
-  for (int i = 0; i < in.outputs_size(); ++i) {
-    out->outputs[i].name = in.outputs(i).name();
-    RETURN_IF_ERROR(DecodeParameters(in.outputs(i).parameters(), &out->outputs[i].parameters));
-  }
-  return Status::Ok();
+  return DecodeRequest(in, limits, nullptr, out);
 }
+
+Status DecodeInferRequest(std::shared_ptr<const inference::ModelInferRequest> in, const InputLimits& limits,
+                          core::InferRequest* out) {
+  const inference::ModelInferRequest& message = *in;
+  return DecodeRequest(message, limits, std::move(in), out);
+}
+
 
 ContentsForm ResponseFormFor(const inference::ModelInferRequest& in) {
   return in.raw_input_contents_size() == 0 && in.inputs_size() > 0 ? ContentsForm::kTyped

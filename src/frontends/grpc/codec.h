@@ -1,9 +1,10 @@
 // The ModelInfer wire format <-> core::InferRequest / core::InferResponse.
 // Plain functions: a unit test calls them without a socket or a server.
 //
-// Decoding copies the input bytes out of the protobuf message once (the
-// message belongs to gRPC and may be freed as soon as the call finishes,
-// while the scheduler decides when it lets go of a request's tensors).
+// Decoding copies the input bytes out of the protobuf message once, unless
+// the message is handed over as a shared_ptr: then raw contents are borrowed
+// and the tensors keep the message alive (the scheduler decides when it lets
+// go of a request's tensors).
 // Typed `contents` and `raw_input_contents` are both accepted, never mixed in
 // one request. FP16 and BF16 travel only as raw contents (the protocol has no
 // typed field for them).
@@ -40,6 +41,10 @@ core::StatusOr<int64_t> ParseVersion(const std::string& version);
 // on_complete.
 core::Status DecodeInferRequest(const inference::ModelInferRequest& in, const InputLimits& limits,
                                 core::InferRequest* out);
+// The same, but raw_input_contents are borrowed, not copied: the tensors
+// keep `in` alive for as long as the scheduler holds them.
+core::Status DecodeInferRequest(std::shared_ptr<const inference::ModelInferRequest> in,
+                                const InputLimits& limits, core::InferRequest* out);
 
 // The form a response to `in` is written in: typed when the request sent
 // typed contents, raw otherwise.

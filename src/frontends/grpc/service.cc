@@ -153,17 +153,17 @@ void Service::ModelMetadata(const CallInfo&, const std::string& message, const R
 void Service::ModelInfer(const CallInfo& info, const std::string& message, const Responder& r) {
   FrontendContext* ctx = ctx_;
   ctx->metrics.unary_requests->Increment();
-  inference::ModelInferRequest wire;
+  auto wire = std::make_shared<inference::ModelInferRequest>();
   auto request = std::make_unique<core::InferRequest>();
-  core::Status st = wire.ParseFromString(message) ? DecodeInferRequest(wire, ctx->limits, request.get())
-                                                  : core::InvalidArgument("cannot parse the ModelInferRequest message");
+  core::Status st = wire->ParseFromString(message) ? DecodeInferRequest(wire, ctx->limits, request.get())
+                                                   : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (st.ok() && ctx->draining.load()) st = core::Unavailable("the server is shutting down");
   if (!st.ok()) {
     ctx->metrics.CountRejected(st.code());
     return r.Finish(st);
   }
   request->deadline = RequestDeadline(info.timeout, *ctx->deps.clock);
-  const ContentsForm form = ResponseFormFor(wire);
+  const ContentsForm form = ResponseFormFor(*wire);
   ctx->Enter();
   ctx->metrics.in_flight->Add(1);
   request->on_complete = [ctx, responder = r, form](std::unique_ptr<core::InferResponse> resp) mutable {

@@ -26,9 +26,9 @@ InferStream::InferStream(FrontendContext* ctx, Responder responder, std::optiona
 
 bool InferStream::OnMessage(std::string message) {
   ctx_->metrics.stream_requests->Increment();
-  inference::ModelInferRequest wire;
+  auto wire = std::make_shared<inference::ModelInferRequest>();
   auto request = std::make_unique<core::InferRequest>();
-  core::Status st = wire.ParseFromString(message)
+  core::Status st = wire->ParseFromString(message)
                         ? DecodeInferRequest(wire, ctx_->limits, request.get())
                         : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (!st.ok()) {
@@ -42,7 +42,7 @@ bool InferStream::OnMessage(std::string message) {
     return true;
   }
   request->deadline = deadline_;
-  const ContentsForm form = ResponseFormFor(wire);
+  const ContentsForm form = ResponseFormFor(*wire);
   request->on_complete = [self = shared_from_this(), form](std::unique_ptr<core::InferResponse> r) mutable {
     std::shared_ptr<InferStream> me = std::move(self);
     FrontendContext* ctx = me->ctx_;

@@ -231,3 +231,34 @@ TEST(GrpcCodecTest, ParametersBothWays) {
 
 }  // namespace
 }  // namespace infergate::grpc_frontend
+
+namespace infergate::grpc_frontend {
+namespace {
+
+TEST(GrpcCodecTest, ASharedMessageLendsItsRawContentsAndLivesAsLongAsTheTensor) {
+  auto message = std::make_shared<inference::ModelInferRequest>(OneInput("FP32", {2, 2}));
+  const std::vector<float> values{1.5f, -2.0f, 0.25f, 8.0f};
+  message->add_raw_input_contents(std::string(reinterpret_cast<const char*>(values.data()), 16));
+  const uint8_t* lent = reinterpret_cast<const uint8_t*>(message->raw_input_contents(0).data());
+  std::weak_ptr<inference::ModelInferRequest> alive = message;
+
+  core::InferRequest out;
+  ASSERT_TRUE(DecodeInferRequest(std::move(message), {}, &out).ok());
+  ASSERT_EQ(out.inputs.size(), 1u);
+  EXPECT_EQ(out.inputs[0].tensor.data(), lent);  // borrowed, not copied
+  EXPECT_FALSE(alive.expired());                  // the tensor holds the message
+  EXPECT_EQ(std::memcmp(out.inputs[0].tensor.data(), values.data(), 16), 0);
+  out.inputs.clear();
+  EXPECT_TRUE(alive.expired());
+
+  // Errors are the same as when decoding a copy.
+  auto short_message = std::make_shared<inference::ModelInferRequest>(OneInput("FP32", {2, 2}));
+  short_message->add_raw_input_contents(std::string(12, '\0'));
+  core::InferRequest refused;
+  core::Status st = DecodeInferRequest(std::move(short_message), {}, &refused);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("'x'"), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace infergate::grpc_frontend
