@@ -1,5 +1,5 @@
-// What the service and the streams share: options, dependencies,
-// metrics looked up once, and the step from core types to gRPC's.
+// What the service and the streams share: options, dependencies, metrics
+// looked up once, the active-call count for the drain, and request deadlines.
 //
 // Thread-safety: immutable after construction except `draining` (atomic) and
 // the metrics (atomics).

@@ -273,6 +273,10 @@ void H2Connection::DeliverWrittenOut() {
   }
 }
 
+CallInfo H2Connection::Info(const Stream& s) {
+  return {s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
+}
+
 void H2Connection::HeadersDone(Stream& s) {
   if (s.method != "POST") return Fail(s, core::Unimplemented("gRPC calls are POST requests, not " + s.method));
   if (s.content_type.compare(0, kGrpcContentType.size(), kGrpcContentType) != 0) {
@@ -286,8 +290,7 @@ void H2Connection::HeadersDone(Stream& s) {
   s.kind = methods_->Find(s.path);
   if (s.kind == MethodTable::Kind::kUnknown) return Fail(s, core::Unimplemented("unknown method " + s.path));
   if (s.kind == MethodTable::Kind::kBidiStream) {
-    CallInfo info{s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
-    s.handler = methods_->OnStream(info, Responder(shared_from_this(), s.id));
+    s.handler = methods_->OnStream(Info(s), Responder(shared_from_this(), s.id));
     // No handler: the method answered at once (e.g. shutting down); what
     // the client still sends is dropped.
     if (!s.handler) s.refused = true;
@@ -300,8 +303,7 @@ void H2Connection::ClientDone(Stream& s) {
   if (s.handler) return Deliver(s);
   if (s.reader.HasPartial()) return Fail(s, core::InvalidArgument("the request ended inside a message"));
   if (!s.message) return Fail(s, core::InvalidArgument("the call carried no request message"));
-  CallInfo info{s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
-  methods_->OnUnary(info, std::move(*s.message), Responder(shared_from_this(), s.id));
+  methods_->OnUnary(Info(s), std::move(*s.message), Responder(shared_from_this(), s.id));
   s.message.reset();
 }
 

@@ -158,6 +158,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   static ssize_t ReadBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
                           nghttp2_data_source* source, void* self);
 
+  static CallInfo Info(const Stream& s);
   void HeadersDone(Stream& s);
   void ReportProtocolError(const char* what);
   void ClientDone(Stream& s);

@@ -16,6 +16,15 @@ inference::ModelStreamInferResponse ErrorResponse(const std::string& model, int6
   return r;
 }
 
+// The framed error response; empty in the unlikely case it is over the
+// message limit itself.
+std::string FramedError(const std::string& model, int64_t version, const std::string& id,
+                        const core::Status& status, int64_t max_bytes) {
+  std::string framed;
+  if (!AppendMessage(ErrorResponse(model, version, id, status), max_bytes, &framed).ok()) framed.clear();
+  return framed;
+}
+
 }  // namespace
 
 InferStream::InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline)
@@ -33,12 +42,8 @@ bool InferStream::OnMessage(std::string message) {
                         : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (!st.ok()) {
     ctx_->metrics.CountRejected(st.code());
-    std::string framed;
-    if (AppendMessage(ErrorResponse(request->model_name, request->model_version, request->id, st),
-                      ctx_->options.max_message_bytes, &framed)
-            .ok()) {
-      responder_.Send(std::move(framed));
-    }
+    responder_.Send(FramedError(request->model_name, request->model_version, request->id, st,
+                                ctx_->options.max_message_bytes));
     return true;
   }
   request->deadline = deadline_;
@@ -71,9 +76,8 @@ bool InferStream::Complete(const core::InferResponse& response, ContentsForm for
   if (status.ok()) status = AppendMessage(out, ctx_->options.max_message_bytes, &framed);
   if (!status.ok()) {
     ctx_->metrics.CountRejected(status.code());
-    framed.clear();
-    (void)AppendMessage(ErrorResponse(response.model_name, response.model_version, response.id, status),
-                        ctx_->options.max_message_bytes, &framed);
+    framed = FramedError(response.model_name, response.model_version, response.id, status,
+                         ctx_->options.max_message_bytes);
   }
   responder_.Send(std::move(framed));
   bool resume = false, finish = false, leave = false;
