@@ -107,10 +107,22 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   return Status::Ok();
 }
 
+Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemoryConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "shared_memory", {"enabled", "max_regions"}));
+  if (node["enabled"]) {
+    ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
+  }
+  if (node["max_regions"]) {
+    ASSIGN_OR_RETURN(int64_t n, r.Int(node["max_regions"], "max_regions", 1, 65536));
+    out->max_regions = static_cast<int>(n);
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
-                               "log_level", "onnxruntime", "http", "grpc", "mqtt"}));
+                               "log_level", "onnxruntime", "http", "grpc", "mqtt", "shared_memory"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -131,6 +143,9 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
   if (root["http"]) RETURN_IF_ERROR(ParseHttp(r, root["http"], &c->http));
   if (root["grpc"]) RETURN_IF_ERROR(ParseGrpc(r, root["grpc"], &c->grpc));
+  if (root["shared_memory"]) {
+    RETURN_IF_ERROR(ParseSharedMemory(r, root["shared_memory"], &c->shared_memory));
+  }
   return Status::Ok();
 }
 

@@ -52,6 +52,15 @@ struct HttpConfig {
   double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
 };
 
+// `shared_memory:`: Triton's system shared memory extension on HTTP and
+// gRPC. Off by default: clients then name POSIX shared memory objects that
+// the server opens as its own user, so turn it on only where the ports are
+// reachable by trusted processes on the same host.
+struct SharedMemoryConfig {
+  bool enabled = false;
+  int max_regions = 64;  // registered at once
+};
+
 struct ServerConfig {
   std::filesystem::path model_repository;
   ModelControlMode model_control_mode = ModelControlMode::kPoll;
@@ -61,6 +70,7 @@ struct ServerConfig {
   MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty
   HttpConfig http;
   GrpcConfig grpc;
+  SharedMemoryConfig shared_memory;
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

@@ -33,9 +33,20 @@ struct InferInput {
   Parameters parameters;
 };
 
+// Memory the client provided for an output (a registered shared memory
+// region, core/shared_memory.h): the frontend writes the output's bytes there
+// instead of into the reply.
+struct OutputDestination {
+  std::string region;            // named in the reply
+  std::shared_ptr<void> owner;   // keeps the memory mapped
+  uint8_t* data = nullptr;
+  size_t capacity = 0;
+};
+
 struct RequestedOutput {
   std::string name;
   Parameters parameters;  // e.g. binary_data (a frontend concern)
+  std::optional<OutputDestination> destination;
 };
 
 struct InferOutput {

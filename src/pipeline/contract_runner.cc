@@ -157,9 +157,9 @@ std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(
                            ToTensor(plan_.state[i].dtype, plan_.state[i].shape, d.state[i]),
                            {}});
   }
-  req->outputs.push_back({plan_.contract.result.output, {}});
+  req->outputs.push_back({plan_.contract.result.output, {}, {}});
   for (const auto& s : plan_.state) {
-    if (s.output != plan_.contract.result.output) req->outputs.push_back({s.output, {}});
+    if (s.output != plan_.contract.result.output) req->outputs.push_back({s.output, {}, {}});
   }
   return req;
 }

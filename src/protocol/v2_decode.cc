@@ -20,13 +20,53 @@ constexpr size_t kMaxRank = 64;
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
+// A tensor's place in a registered shared memory region (Triton's
+// shared_memory_region / _offset / _byte_size parameters).
+struct SharedMemoryRef {
+  std::string region;  // empty: not in shared memory
+  uint64_t offset = 0;
+  uint64_t byte_size = 0;
+};
+
 // An input as read from JSON, before its binary data (if any) is attached.
 struct InputDraft {
   core::InferInput input;
   DataType dtype = DataType::kInvalid;
   core::Shape shape;
   int64_t binary_size = -1;  // >= 0: the data follows the JSON
+  SharedMemoryRef shm;
 };
+
+// Reads the shared memory parameters of an input or output (`where` names it).
+Status ReadSharedMemoryRef(const core::Parameters& p, const std::string& where, SharedMemoryRef* out) {
+  auto region = p.find("shared_memory_region");
+  auto size = p.find("shared_memory_byte_size");
+  auto offset = p.find("shared_memory_offset");
+  if (region == p.end() && size == p.end() && offset == p.end()) return Status::Ok();
+  if (region == p.end() || size == p.end()) {
+    return core::InvalidArgument(where + ": shared memory needs both 'shared_memory_region' and "
+                                 "'shared_memory_byte_size'");
+  }
+  const auto* name = std::get_if<std::string>(&region->second);
+  if (!name || name->empty()) {
+    return core::InvalidArgument(where + " parameter 'shared_memory_region' must be a non-empty string");
+  }
+  const auto* bytes = std::get_if<int64_t>(&size->second);
+  if (!bytes || *bytes < 0) {
+    return core::InvalidArgument(where + " parameter 'shared_memory_byte_size' must be a non-negative integer");
+  }
+  const int64_t* at = nullptr;
+  if (offset != p.end()) {
+    at = std::get_if<int64_t>(&offset->second);
+    if (!at || *at < 0) {
+      return core::InvalidArgument(where + " parameter 'shared_memory_offset' must be a non-negative integer");
+    }
+  }
+  out->region = *name;
+  out->byte_size = static_cast<uint64_t>(*bytes);
+  out->offset = at ? static_cast<uint64_t>(*at) : 0;
+  return Status::Ok();
+}
 
 // Element readers: parse one JSON scalar into T, or an error code.
 template <typename T>
@@ -94,7 +134,9 @@ class RequestParser {
   RequestParser(const DecodeLimits& limits, od::document* doc, const char* json)
       : limits_(limits), doc_(doc), json_(json) {}
 
-  Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs);
+  // `output_shm` gets one entry per requested output.
+  Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs,
+                   std::vector<SharedMemoryRef>* output_shm);
   Status ParseParameters(od::value v, const std::string& where, core::Parameters* out);
 
  private:
@@ -116,7 +158,8 @@ class RequestParser {
   Status ParseInput(od::object obj, size_t index, InputDraft* draft);
   Status ParseShape(od::value v, std::string_view input, core::Shape* shape);
   Status ParseData(od::value v, InputDraft* draft);
-  Status ParseOutput(od::object obj, size_t index, core::RequestedOutput* out);
+  Status ParseOutput(od::object obj, size_t index, core::RequestedOutput* out,
+                     SharedMemoryRef* shm);
 
   template <typename Sink>
   Status Walk(od::value v, std::string_view input, Sink& sink);
@@ -129,7 +172,8 @@ class RequestParser {
   const char* json_;
 };
 
-Status RequestParser::ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs) {
+Status RequestParser::ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs,
+                                std::vector<SharedMemoryRef>* output_shm) {
   od::object root;
   if (auto e = doc_->get_object().get(root)) return Fail(e, "the request body: expected a JSON object");
   bool has_inputs = false;
@@ -174,7 +218,8 @@ Status RequestParser::ParseRoot(core::InferRequest* request, std::vector<InputDr
           return core::ResourceExhausted("more than " + std::to_string(limits_.max_list_size) +
                                          " requested outputs");
         }
-        RETURN_IF_ERROR(ParseOutput(obj, i, &request->outputs.emplace_back()));
+        RETURN_IF_ERROR(ParseOutput(obj, i, &request->outputs.emplace_back(),
+                                    &output_shm->emplace_back()));
       }
     }
     // Other keys are extensions this server does not know; they are skipped.
@@ -306,9 +351,7 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
     if (auto e = params.get(pv)) return Fail(e, where() + " 'parameters'");
     RETURN_IF_ERROR(ParseParameters(pv, where(), &draft->input.parameters));
     const auto& p = draft->input.parameters;
-    if (p.count("shared_memory_region")) {
-      return core::InvalidArgument(where() + ": shared memory is not supported; send the data in the body");
-    }
+    RETURN_IF_ERROR(ReadSharedMemoryRef(p, where(), &draft->shm));
     if (auto it = p.find("binary_data_size"); it != p.end()) {
       const auto* size = std::get_if<int64_t>(&it->second);
       if (!size || *size < 0) {
@@ -316,17 +359,24 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
       }
       draft->binary_size = *size;
     }
+    if (!draft->shm.region.empty() && draft->binary_size >= 0) {
+      return core::InvalidArgument(where() + " has both shared memory parameters and 'binary_data_size'");
+    }
   }
 
   auto data = obj.find_field_unordered("data");
   if (data.error() == simdjson::NO_SUCH_FIELD) {
-    if (draft->binary_size < 0) {
-      return core::InvalidArgument(where() + " has neither 'data' nor parameter 'binary_data_size'");
+    if (draft->binary_size < 0 && draft->shm.region.empty()) {
+      return core::InvalidArgument(where() + " has neither 'data' nor parameter 'binary_data_size' "
+                                   "nor 'shared_memory_region'");
     }
     return Status::Ok();
   }
   if (draft->binary_size >= 0) {
     return core::InvalidArgument(where() + " has both 'data' and parameter 'binary_data_size'");
+  }
+  if (!draft->shm.region.empty()) {
+    return core::InvalidArgument(where() + " has both 'data' and parameter 'shared_memory_region'");
   }
   od::value data_value;
   if (auto e = data.get(data_value)) return Fail(e, where() + " 'data'");
@@ -412,7 +462,8 @@ Status RequestParser::ParseData(od::value v, InputDraft* draft) {
   return core::InvalidArgument("input " + Quote(draft->input.name) + ": invalid datatype");
 }
 
-Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedOutput* out) {
+Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedOutput* out,
+                                  SharedMemoryRef* shm) {
   auto at = [index] { return "outputs[" + std::to_string(index) + "]"; };
   std::string_view text;
   auto name = obj.find_field_unordered("name");
@@ -429,9 +480,7 @@ Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedO
   if (p.count("classification")) {
     return core::InvalidArgument(where + ": the classification extension is not supported");
   }
-  if (p.count("shared_memory_region")) {
-    return core::InvalidArgument(where + ": shared memory is not supported");
-  }
+  RETURN_IF_ERROR(ReadSharedMemoryRef(p, where, shm));
   if (auto it = p.find("binary_data"); it != p.end() && !std::holds_alternative<bool>(it->second)) {
     return core::InvalidArgument(where + " parameter 'binary_data' must be a boolean");
   }
@@ -442,14 +491,41 @@ bool IsAligned(const void* p, size_t alignment) {
   return alignment == 0 || reinterpret_cast<uintptr_t>(p) % alignment == 0;
 }
 
-// Attaches the binary-extension bytes after the JSON to the inputs that declared them.
-Status AttachBinaryData(std::string_view body, size_t json_length,
-                        const std::shared_ptr<const void>& owner,
-                        std::vector<InputDraft>* drafts, core::InferRequest* request) {
+// The window of shared memory a tensor names; `what` names the tensor.
+core::StatusOr<core::SharedMemoryView> ResolveSharedMemory(const core::SharedMemoryRegistry* registry,
+                                                           const SharedMemoryRef& ref,
+                                                           const std::string& what) {
+  if (!registry) {
+    return core::InvalidArgument(what + ": system shared memory is disabled on this server "
+                                 "(shared_memory.enabled in the server config)");
+  }
+  auto view = registry->View(ref.region, ref.offset, ref.byte_size, what);
+  if (view.status().code() == core::StatusCode::kNotFound) {
+    return core::InvalidArgument(view.status().message());  // a bad request, not an unknown model
+  }
+  return view;
+}
+
+// Attaches the data that does not sit in the JSON: the binary-extension bytes
+// after it, and the shared memory windows inputs and outputs name.
+Status AttachData(std::string_view body, size_t json_length, const std::shared_ptr<const void>& owner,
+                  const core::SharedMemoryRegistry* registry, std::vector<InputDraft>* drafts,
+                  const std::vector<SharedMemoryRef>& output_shm, core::InferRequest* request) {
   size_t offset = json_length;
   request->inputs.reserve(drafts->size());
   for (auto& draft : *drafts) {
-    if (draft.binary_size >= 0) {
+    if (!draft.shm.region.empty()) {
+      const std::string what = "input " + Quote(draft.input.name);
+      ASSIGN_OR_RETURN(core::SharedMemoryView view, ResolveSharedMemory(registry, draft.shm, what));
+      if (IsAligned(view.data, core::ElementSize(draft.dtype))) {
+        draft.input.tensor =
+            core::Tensor::Borrow(draft.dtype, draft.shape, view.data, view.size, std::move(view.owner));
+      } else {
+        draft.input.tensor = core::Tensor::FromBytes(
+            draft.dtype, draft.shape, std::vector<uint8_t>(view.data, view.data + view.size));
+      }
+      RETURN_IF_ERROR(draft.input.tensor.Validate(what));
+    } else if (draft.binary_size >= 0) {
       const auto size = static_cast<uint64_t>(draft.binary_size);
       if (size > body.size() - offset) {
         return core::InvalidArgument("input " + Quote(draft.input.name) + " declares binary_data_size " + std::to_string(size) +
@@ -473,6 +549,18 @@ Status AttachBinaryData(std::string_view body, size_t json_length,
                                  " bytes after the JSON are not claimed by any input's "
                                  "binary_data_size");
   }
+  for (size_t i = 0; i < output_shm.size() && i < request->outputs.size(); ++i) {
+    const SharedMemoryRef& ref = output_shm[i];
+    if (ref.region.empty()) continue;
+    core::RequestedOutput& out = request->outputs[i];
+    const std::string what = "output " + Quote(out.name);
+    ASSIGN_OR_RETURN(core::SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
+    if (!view.writable) {
+      return core::InvalidArgument(what + ": shared memory region " + Quote(ref.region) +
+                                   " is read-only to the server");
+    }
+    out.destination = core::OutputDestination{ref.region, std::move(view.owner), view.data, view.size};
+  }
   return Status::Ok();
 }
 
@@ -480,6 +568,7 @@ Status AttachBinaryData(std::string_view body, size_t json_length,
 
 struct InferRequestDecoder::Impl {
   DecodeLimits limits;
+  const core::SharedMemoryRegistry* shared_memory = nullptr;
   od::parser parser;
   std::string scratch;  // the JSON part, copied when the body has no padding
 };
@@ -489,6 +578,10 @@ InferRequestDecoder::InferRequestDecoder(DecodeLimits limits) : impl_(std::make_
 }
 
 InferRequestDecoder::~InferRequestDecoder() = default;
+
+void InferRequestDecoder::set_shared_memory(const core::SharedMemoryRegistry* registry) {
+  impl_->shared_memory = registry;
+}
 
 Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
                                    std::shared_ptr<const std::string> owner,
@@ -525,8 +618,9 @@ Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
   }
   RequestParser parser(impl_->limits, &doc, json);
   std::vector<InputDraft> drafts;
-  RETURN_IF_ERROR(parser.ParseRoot(request, &drafts));
-  return AttachBinaryData(body, json_length, owner, &drafts, request);
+  std::vector<SharedMemoryRef> output_shm;
+  RETURN_IF_ERROR(parser.ParseRoot(request, &drafts, &output_shm));
+  return AttachData(body, json_length, owner, impl_->shared_memory, &drafts, output_shm, request);
 }
 
 Status DecodeInferRequest(std::string_view body, size_t json_length,

@@ -88,6 +88,7 @@ OutputEncoding OutputEncoding::ForRequest(const core::InferRequest& request) {
     if (const bool* b = std::get_if<bool>(&it->second)) encoding.set_binary_default(*b);
   }
   for (const auto& out : request.outputs) {
+    if (out.destination) encoding.destinations_.emplace_back(out.name, *out.destination);
     auto it = out.parameters.find("binary_data");
     if (it == out.parameters.end()) continue;
     if (const bool* b = std::get_if<bool>(&it->second)) encoding.set_binary(out.name, *b);
@@ -95,7 +96,15 @@ OutputEncoding OutputEncoding::ForRequest(const core::InferRequest& request) {
   return encoding;
 }
 
+const core::OutputDestination* OutputEncoding::destination(std::string_view output_name) const {
+  for (const auto& [name, d] : destinations_) {
+    if (name == output_name) return &d;
+  }
+  return nullptr;
+}
+
 bool OutputEncoding::binary(std::string_view output_name) const {
+  if (destination(output_name)) return false;
   for (const auto& [name, binary] : overrides_) {
     if (name == output_name) return binary;
   }
@@ -112,7 +121,13 @@ Status EncodeInferResponse(const core::InferResponse& response, const OutputEnco
     if (Status st = o.tensor.Validate("output '" + o.name + "'"); !st.ok()) {
       return core::Internal("the model returned a malformed " + st.message());
     }
-    if (encoding.binary(o.name)) {
+    if (const core::OutputDestination* d = encoding.destination(o.name)) {
+      if (o.tensor.byte_size() > d->capacity) {
+        return core::InvalidArgument("output '" + o.name + "' is " + std::to_string(o.tensor.byte_size()) +
+                                     " bytes but its shared_memory_byte_size in region '" + d->region +
+                                     "' is " + std::to_string(d->capacity));
+      }
+    } else if (encoding.binary(o.name)) {
       binary_bytes += o.tensor.byte_size();
     } else {
       json_estimate += o.tensor.byte_size() * 3 + 64;  // digits per byte, roughly
@@ -140,7 +155,8 @@ Status EncodeInferResponse(const core::InferResponse& response, const OutputEnco
     for (int64_t d : o.tensor.shape()) w.Int(d);
     w.EndArray();
     const bool binary = encoding.binary(o.name);
-    if (binary || !o.parameters.empty()) {
+    const core::OutputDestination* shm = encoding.destination(o.name);
+    if (binary || shm || !o.parameters.empty()) {
       w.Key("parameters");
       w.BeginObject();
       for (const auto& [key, value] : o.parameters) {
@@ -149,9 +165,15 @@ Status EncodeInferResponse(const core::InferResponse& response, const OutputEnco
         WriteParameterValue(value, &w);
       }
       if (binary) w.Member("binary_data_size", static_cast<int64_t>(o.tensor.byte_size()));
+      if (shm) {
+        w.Member("shared_memory_region", std::string_view(shm->region));
+        w.Member("shared_memory_byte_size", static_cast<int64_t>(o.tensor.byte_size()));
+      }
       w.EndObject();
     }
-    if (!binary) {
+    if (shm) {
+      if (o.tensor.byte_size() > 0) std::memcpy(shm->data, o.tensor.data(), o.tensor.byte_size());
+    } else if (!binary) {
       w.Key("data");
       RETURN_IF_ERROR(WriteData(o.tensor, &w));
     }

@@ -9,6 +9,12 @@
 // or the whole body when it is absent. JSON "data" may be flat or nested
 // arrays; BYTES elements are JSON strings; FP16 and BF16 are JSON numbers.
 // Binary BYTES data uses the core layout (4-byte little-endian length, bytes).
+// An input or requested output may instead name a window of a registered
+// shared memory region (Triton's system_shared_memory extension:
+// "shared_memory_region", "shared_memory_byte_size", optional
+// "shared_memory_offset" in its parameters); inputs then borrow the mapping,
+// and such outputs are written there and reply with those parameters and no
+// "data".
 //
 // Response body: JSON, then the raw bytes of every output sent as binary data
 // (an output's "binary_data": true, or "binary_data_output": true in the
@@ -30,6 +36,7 @@
 #include <vector>
 
 #include "core/infer.h"
+#include "core/shared_memory.h"
 #include "core/status.h"
 
 namespace infergate::protocol {
@@ -56,6 +63,11 @@ class InferRequestDecoder {
   InferRequestDecoder(const InferRequestDecoder&) = delete;
   InferRequestDecoder& operator=(const InferRequestDecoder&) = delete;
 
+  // Where shared memory regions named by requests are looked up (not owned;
+  // outlives the decoder). Null (the default): such requests are refused as
+  // the extension being disabled.
+  void set_shared_memory(const core::SharedMemoryRegistry* registry);
+
   // Fills request->id, parameters, inputs and outputs from `body` (the caller
   // sets the model name and version, which come from the URL or topic).
   //
@@ -69,8 +81,10 @@ class InferRequestDecoder {
   // Errors: INVALID_ARGUMENT naming what is wrong (malformed JSON with its
   // byte offset, a missing field, an unknown datatype, shape and data that
   // disagree, a value out of its type's range, binary sizes that do not add
-  // up); RESOURCE_EXHAUSTED for a tensor above max_elements_per_tensor or a
-  // list above max_list_size. On error *request is left partly filled.
+  // up, an unknown shared memory region or a window outside one);
+  // RESOURCE_EXHAUSTED for a tensor above max_elements_per_tensor or a list
+  // above max_list_size; FAILED_PRECONDITION when a region's object was
+  // truncated. On error *request is left partly filled.
   core::Status Decode(std::string_view body, size_t json_length,
                       std::shared_ptr<const std::string> owner, core::InferRequest* request);
 
@@ -102,11 +116,15 @@ class OutputEncoding {
   // Sends every output as binary data (or none) unless an output says otherwise.
   void set_binary_default(bool binary) { binary_default_ = binary; }
   void set_binary(std::string name, bool binary) { overrides_.emplace_back(std::move(name), binary); }
+  // False for an output written to shared memory.
   bool binary(std::string_view output_name) const;
+  // Where the request asked an output to be written (shared memory), or null.
+  const core::OutputDestination* destination(std::string_view output_name) const;
 
  private:
   bool binary_default_ = false;
   std::vector<std::pair<std::string, bool>> overrides_;
+  std::vector<std::pair<std::string, core::OutputDestination>> destinations_;
 };
 
 struct EncodedBody {
@@ -115,7 +133,9 @@ struct EncodedBody {
 };
 
 // Encodes a successful response (response.status OK) into *out (replacing
-// its contents). INTERNAL if an output tensor's bytes disagree with its shape.
+// its contents); outputs with a destination are copied there. INTERNAL if an
+// output tensor's bytes disagree with its shape; INVALID_ARGUMENT when an
+// output is larger than the shared memory window the request gave it.
 core::Status EncodeInferResponse(const core::InferResponse& response,
                                  const OutputEncoding& encoding, EncodedBody* out);
 

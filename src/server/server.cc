@@ -47,6 +47,10 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
       contracts_(std::make_unique<pipeline::DeviceContracts>(
           repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {
   RegisterProcessMetrics(&metrics_, repository_.get());
+  if (config_.shared_memory.enabled) {
+    shared_memory_ = std::make_unique<core::SharedMemoryRegistry>(
+        static_cast<size_t>(config_.shared_memory.max_regions), &metrics_);
+  }
 }
 
 Server::~Server() { Stop(); }
@@ -78,6 +82,10 @@ core::Status Server::Start() {
   repository_->Poll();
   LogRepositoryState();
   RETURN_IF_ERROR(StartHttp());
+  if (shared_memory_) {
+    spdlog::info("system shared memory: on (at most {} regions); clients may map POSIX shared memory "
+                 "objects this process can open", config_.shared_memory.max_regions);
+  }
   if (config_.model_control_mode == config::ModelControlMode::kPoll) {
     poll_thread_ = std::thread([this] { PollLoop(); });
   }
@@ -105,7 +113,8 @@ core::Status Server::StartHttp() {
   options.allow_model_control = config_.model_control_mode != config::ModelControlMode::kNone;
   options.server_version = INFERGATE_VERSION;
   ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
-                                                   repository_.get(), &metrics_, contracts_.get()));
+                                                   repository_.get(), &metrics_, contracts_.get(),
+                                                   shared_memory_.get()));
   RETURN_IF_ERROR(http_->Start());
   spdlog::info("http: listening on {}:{}", http_->address(), http_->port());
   return core::Status::Ok();

@@ -19,6 +19,7 @@
 #include "core/metrics.h"
 #include "core/model.h"
 #include "core/model_repository.h"
+#include "core/shared_memory.h"
 #include "core/status.h"
 #include "pipeline/contracts.h"
 
@@ -70,6 +71,9 @@ class Server {
   // its schedulers before the repository and the backend go away.
   config::ServerConfig config_;
   core::MetricsRegistry metrics_;
+  // Client-registered shared memory regions (null: the extension is off).
+  // Requests in flight hold their own references to the mappings.
+  std::unique_ptr<core::SharedMemoryRegistry> shared_memory_;
   // Destroyed after the dispatcher: replies of the requests it drains are
   // posted to the HTTP server's (stopped) IO contexts.
   std::unique_ptr<http::HttpServer> http_;

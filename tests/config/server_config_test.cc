@@ -54,6 +54,23 @@ TEST(ServerConfigTest, ExampleFileShowsTheHttpDefaults) {
   EXPECT_EQ(c->http.max_elements_per_tensor, defaults.max_elements_per_tensor);
   EXPECT_EQ(c->http.idle_timeout_secs, defaults.idle_timeout_secs);
   EXPECT_EQ(c->http.request_timeout_secs, defaults.request_timeout_secs);
+  const SharedMemoryConfig shm;
+  EXPECT_EQ(c->shared_memory.enabled, shm.enabled);
+  EXPECT_EQ(c->shared_memory.max_regions, shm.max_regions);
+}
+
+TEST(ServerConfigTest, SharedMemorySection) {
+  auto defaults = ParseServerConfig("model_repository: m\n", "t.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->shared_memory.enabled);
+  auto c = ParseServerConfig("shared_memory:\n  enabled: true\n  max_regions: 3\n", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_TRUE(c->shared_memory.enabled);
+  EXPECT_EQ(c->shared_memory.max_regions, 3);
+  auto zero = ParseServerConfig("shared_memory:\n  max_regions: 0\n", "t.yaml");
+  EXPECT_NE(zero.status().message().find("max_regions"), std::string::npos) << zero.status().message();
+  auto typo = ParseServerConfig("shared_memory:\n  enable: true\n", "t.yaml");
+  EXPECT_NE(typo.status().message().find("enable"), std::string::npos) << typo.status().message();
 }
 
 }  // namespace

@@ -75,7 +75,7 @@ class DispatcherTest : public ::testing::Test {
     r->model_name = "m";
     r->id = id;
     r->inputs.push_back({input, std::move(x), {}});
-    for (auto& name : outputs) r->outputs.push_back({name, {}});
+    for (auto& name : outputs) r->outputs.push_back({name, {}, {}});
     r->on_complete = sink_.Callback();
     return r;
   }

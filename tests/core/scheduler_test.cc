@@ -161,7 +161,7 @@ class SchedulerTest : public ::testing::Test {
     r->model_name = "m";
     r->id = id;
     r->inputs.push_back({"x", std::move(x), {}});
-    for (auto& name : outputs) r->outputs.push_back({name, {}});
+    for (auto& name : outputs) r->outputs.push_back({name, {}, {}});
     r->on_complete = sink_.Callback();
     return r;
   }
@@ -700,7 +700,7 @@ std::unique_ptr<InferRequest> WithInputs(std::vector<InferInput> inputs,
                                          std::vector<std::string> outputs = {}) {
   auto r = std::make_unique<InferRequest>();
   r->inputs = std::move(inputs);
-  for (auto& o : outputs) r->outputs.push_back({o, {}});
+  for (auto& o : outputs) r->outputs.push_back({o, {}, {}});
   return r;
 }
 

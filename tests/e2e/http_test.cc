@@ -11,6 +11,7 @@
 #include "testing/http_client.h"
 #include "testing/process.h"
 #include "testing/serve_command.h"
+#include "testing/shm_object.h"
 #include "testing/temp_dir.h"
 
 namespace infergate {
@@ -72,6 +73,9 @@ http:
   max_elements_per_tensor: 4096
   request_timeout_secs: 2
   idle_timeout_secs: 10
+shared_memory:
+  enabled: true
+  max_regions: 4
 )";
 
 std::string MlpBody(const std::string& id = "req-1") {
@@ -142,7 +146,8 @@ TEST_F(HttpE2ETest, HealthMetadataConfigAndKeepAlive) {
   auto meta = json::parse(client_->Get("/v2").body);
   EXPECT_EQ(meta["name"], "infergate");
   EXPECT_EQ(meta["extensions"], json::parse(R"(["binary_tensor_data","model_configuration",
-                                                "model_repository","statistics","device_telemetry"])"));
+                                                "model_repository","statistics","device_telemetry",
+                                                "system_shared_memory"])"));
   auto model = client_->Get("/v2/models/mlp");
   ASSERT_EQ(model.status, 200) << model.body;
   EXPECT_EQ(json::parse(model.body)["inputs"][0],
@@ -173,6 +178,52 @@ TEST_F(HttpE2ETest, EveryDatatypeAsJson) {
     EXPECT_EQ(out["shape"], json::parse("[1,2]"));
     EXPECT_EQ(out["data"], json::parse(c.json_data)) << c.datatype << ": " << r.body;
   }
+}
+
+// Triton's system shared memory extension: each input read from a region the
+// test wrote, each output written to another, through ONNX Runtime.
+TEST_F(HttpE2ETest, EveryDatatypeThroughSharedMemory) {
+  testing::ShmObject object(64 * 1024);
+  auto reg = [&](const std::string& name, size_t offset) {
+    return client_->Post("/v2/systemsharedmemory/region/" + name + "/register",
+                         json{{"key", object.key()}, {"offset", offset}, {"byte_size", 32 * 1024}}.dump());
+  };
+  ASSERT_EQ(reg("in", 0).status, 200);
+  ASSERT_EQ(reg("out", 32 * 1024).status, 200);
+  EXPECT_EQ(Metric("infergate_shared_memory_regions"), 2);
+  size_t at = 0;
+  for (const auto& c : TypeCases()) {
+    std::memcpy(object.data() + at, c.binary.data(), c.binary.size());
+    const std::string body =
+        R"({"inputs":[{"name":"INPUT0","shape":[1,2],"datatype":")" + std::string(c.datatype) +
+        R"(","parameters":{"shared_memory_region":"in","shared_memory_offset":)" + std::to_string(at) +
+        R"(,"shared_memory_byte_size":)" + std::to_string(c.binary.size()) +
+        R"(}}],"outputs":[{"name":"OUTPUT0","parameters":{"shared_memory_region":"out",)" +
+        R"("shared_memory_offset":)" + std::to_string(at) + R"(,"shared_memory_byte_size":256}}]})";
+    auto r = client_->Post(std::string("/v2/models/id_") + c.model_suffix + "/infer", body);
+    ASSERT_EQ(r.status, 200) << c.datatype << ": " << r.body;
+    auto out = json::parse(r.body)["outputs"][0];
+    EXPECT_FALSE(out.contains("data")) << c.datatype;
+    EXPECT_EQ(out["parameters"]["shared_memory_byte_size"], c.binary.size()) << c.datatype;
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(object.data()) + 32 * 1024 + at, c.binary.size()),
+              c.binary)
+        << c.datatype;
+    at += 64;
+  }
+  // Too many regions, then gone: both refused with the reason, and counted.
+  ASSERT_EQ(reg("c", 0).status, 200);
+  ASSERT_EQ(reg("d", 0).status, 200);
+  auto full = reg("e", 0);
+  EXPECT_EQ(full.status, 413);
+  EXPECT_NE(Error(full).find("max_regions"), std::string::npos) << full.body;
+  EXPECT_EQ(client_->Post("/v2/systemsharedmemory/unregister", "").status, 200);
+  auto gone = client_->Post("/v2/models/id_fp32/infer",
+                            R"({"inputs":[{"name":"INPUT0","shape":[1,2],"datatype":"FP32","parameters":)"
+                            R"({"shared_memory_region":"in","shared_memory_byte_size":8}}]})");
+  EXPECT_EQ(gone.status, 400);
+  EXPECT_NE(Error(gone).find("no shared memory region 'in'"), std::string::npos) << gone.body;
+  EXPECT_EQ(Metric("infergate_http_requests_rejected_total{reason=\"shared_memory\"}"), 1);
+  EXPECT_EQ(Metric("infergate_shared_memory_regions"), 0);
 }
 
 TEST_F(HttpE2ETest, EveryDatatypeAsBinaryBothWays) {

@@ -32,6 +32,7 @@ enum class RejectReason {
   kInvalidTelemetry,  // malformed JSON, a missing or mistyped field, a late reading
   kDeviceLimit,       // the model tracks device.max_devices devices already
   kOverloaded,        // the model's queue refused the window's inference
+  kSharedMemory,      // a shared memory register/unregister/status request refused
   kCount,
 };
 

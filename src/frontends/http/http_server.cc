@@ -93,7 +93,8 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
                                                                core::InferenceService* inference,
                                                                core::ModelRepository* repository,
                                                                core::MetricsRegistry* metrics,
-                                                               pipeline::DeviceContracts* contracts) {
+                                                               pipeline::DeviceContracts* contracts,
+                                                               core::SharedMemoryRegistry* shared_memory) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
   auto impl = std::make_unique<Impl>(std::move(options), metrics);
   RouteContext ctx;
@@ -103,6 +104,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.http_metrics = &impl->metrics;
   ctx.worker = &impl->worker;
   ctx.contracts = contracts;
+  ctx.shared_memory = shared_memory;
   ctx.ready = &impl->ready;
   ctx.server_version = impl->options.server_version;
   ctx.allow_model_control = impl->options.allow_model_control;
@@ -114,6 +116,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
     impl->contexts.push_back(std::make_unique<net::io_context>(1));
     impl->guards.push_back(net::make_work_guard(*impl->contexts.back()));
     impl->decoders.push_back(std::make_unique<protocol::InferRequestDecoder>(limits));
+    impl->decoders.back()->set_shared_memory(shared_memory);
     impl->telemetry_decoders.push_back(std::make_unique<protocol::TelemetryDecoder>());
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));

@@ -55,6 +55,7 @@ HttpResponse ServerMetadata(const RouteContext& ctx) {
   w.BeginArray();
   for (const char* e : kExtensions) w.String(e);
   if (ctx.contracts) w.String("device_telemetry");  // POST .../devices/{d}/telemetry
+  if (ctx.shared_memory) w.String("system_shared_memory");
   w.EndArray();
   w.EndObject();
   return JsonResponse(std::move(body));

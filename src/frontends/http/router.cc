@@ -96,6 +96,27 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     }
     return unknown();
   }
+  if (seg[1] == "systemsharedmemory") {
+    // [region/{r}/]status | region/{r}/register | [region/{r}/]unregister
+    std::string region;
+    size_t i = 2;
+    if (n >= 4 && seg[2] == "region") {
+      region = seg[3];
+      i = 4;
+    }
+    if (i + 1 != n) return unknown();
+    const std::string& action = seg[i];
+    if (action == "status") {
+      if (allow(Method::kGet)) reply(SharedMemoryStatus(ctx_, region));
+    } else if (action == "register" && !region.empty()) {
+      if (allow(Method::kPost)) reply(SharedMemoryRegister(ctx_, region, request));
+    } else if (action == "unregister") {
+      if (allow(Method::kPost)) reply(SharedMemoryUnregister(ctx_, region));
+    } else {
+      unknown();
+    }
+    return;
+  }
   if (seg[1] != "models" || n < 3) return unknown();
   if (n == 3 && seg[2] == "stats") {  // Triton: every model's statistics
     if (allow(Method::kGet)) reply(ModelStats(ctx_, ModelPath{}));

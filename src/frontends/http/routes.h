@@ -13,6 +13,7 @@
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
+#include "core/shared_memory.h"
 #include "frontends/http/blocking_worker.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
@@ -32,6 +33,8 @@ struct RouteContext {
   BlockingWorker* worker = nullptr;  // runs repository load/unload
   // Device contracts of the loaded models; null: no telemetry endpoint.
   pipeline::DeviceContracts* contracts = nullptr;
+  // Client-registered shared memory; null: the extension is off.
+  core::SharedMemoryRegistry* shared_memory = nullptr;
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
   std::string server_name = "infergate";
   std::string server_version;
@@ -76,6 +79,15 @@ void Infer(const RouteContext& ctx, const HttpRequest& request, const ModelPath&
 // Errors through core/status_map.h, counted by reason.
 void DeviceTelemetry(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path,
                      const std::string& device, Reply reply);
+
+// Triton's system shared memory extension (v2/systemsharedmemory/...):
+// GET [region/{r}/]status, POST region/{r}/register with
+// {"key","offset","byte_size"}, POST [region/{r}/]unregister. An empty
+// `region` means every region (status, unregister).
+HttpResponse SharedMemoryStatus(const RouteContext& ctx, const std::string& region);
+HttpResponse SharedMemoryRegister(const RouteContext& ctx, const std::string& region,
+                                  const HttpRequest& request);
+HttpResponse SharedMemoryUnregister(const RouteContext& ctx, const std::string& region);
 
 // POST /v2/repository/index
 HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request);

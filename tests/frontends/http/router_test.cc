@@ -17,6 +17,7 @@
 #include "testing/gate.h"
 #include "testing/temp_dir.h"
 #include "testing/served_repository.h"
+#include "testing/shm_object.h"
 
 namespace infergate::http {
 namespace {
@@ -43,6 +44,8 @@ class RouterTest : public ::testing::Test {
     ctx.ready = &ready_;
     ctx.server_version = "9.9.9";
     if (serve_telemetry_) ctx.contracts = contracts_.get();
+    ctx.shared_memory = shared_memory_;
+    decoder_.set_shared_memory(shared_memory_);
     router_ = std::make_unique<Router>(ctx);
   }
 
@@ -89,6 +92,7 @@ class RouterTest : public ::testing::Test {
   protocol::TelemetryDecoder telemetry_decoder_;
   core::ManualClock clock_;
   bool serve_telemetry_ = false;  // set before SetUp: route device telemetry
+  core::SharedMemoryRegistry* shared_memory_ = nullptr;  // set before SetUp: serve shared memory
   std::unique_ptr<core::ModelRepository> repo_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
@@ -348,6 +352,132 @@ TEST_F(TelemetryRouteTest, RefusalsNameTheProblemAndAreCounted) {
 TEST_F(TelemetryRouteTest, AdvertisedAsAnExtension) {
   auto meta = json::parse(Call(Method::kGet, "/v2").body);
   EXPECT_EQ(meta["extensions"].back(), "device_telemetry");
+}
+
+// Triton's system shared memory extension: register, status, inference with
+// inputs and outputs in a region, unregister, and the refusals, each counted.
+class SharedMemoryRoutesTest : public RouterTest {
+ protected:
+  void SetUp() override {
+    shared_memory_ = &registry_;
+    RouterTest::SetUp();
+  }
+
+  std::string RegisterBody(uint64_t offset, uint64_t size) const {
+    return json{{"key", object_.key()}, {"offset", offset}, {"byte_size", size}}.dump();
+  }
+  // Infers with input x read from `region`.
+  HttpResponse InferFrom(const std::string& region) {
+    return Call(Method::kPost, "/v2/models/m/infer",
+                R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","parameters":)"
+                R"({"shared_memory_region":")" + region + R"(","shared_memory_byte_size":16}}]})");
+  }
+  static std::string Error(const HttpResponse& r) { return json::parse(r.body).value("error", ""); }
+
+  testing::ShmObject object_{8192};
+  core::SharedMemoryRegistry registry_{4, &metrics_};
+};
+
+TEST_F(SharedMemoryRoutesTest, RegisterInferInAndOutOfTheRegionUnregister) {
+  auto meta = json::parse(Call(Method::kGet, "/v2").body);
+  EXPECT_NE(std::find(meta["extensions"].begin(), meta["extensions"].end(), "system_shared_memory"),
+            meta["extensions"].end());
+
+  ASSERT_EQ(Call(Method::kPost, "/v2/systemsharedmemory/region/in/register", RegisterBody(0, 4096)).status, 200);
+  ASSERT_EQ(Call(Method::kPost, "/v2/systemsharedmemory/region/out/register", RegisterBody(4096, 4096)).status,
+            200);
+  auto all = Call(Method::kGet, "/v2/systemsharedmemory/status");
+  ASSERT_EQ(all.status, 200);
+  EXPECT_EQ(json::parse(all.body), json::parse(R"([{"name":"in","key":")" + object_.key() +
+                                              R"(","offset":0,"byte_size":4096},{"name":"out","key":")" +
+                                              object_.key() + R"(","offset":4096,"byte_size":4096}])"));
+  auto one = json::parse(Call(Method::kGet, "/v2/systemsharedmemory/region/out/status").body);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0]["name"], "out");
+
+  const float x[4] = {0.5f, -1, 2, 8};
+  object_.Write(128, x, 4);
+  auto r = Call(Method::kPost, "/v2/models/m/infer",
+                R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","parameters":
+                  {"shared_memory_region":"in","shared_memory_offset":128,"shared_memory_byte_size":16}}],
+                  "outputs":[{"name":"y","parameters":{"shared_memory_region":"out",
+                  "shared_memory_offset":32,"shared_memory_byte_size":64}}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto out = json::parse(r.body)["outputs"][0];
+  EXPECT_FALSE(out.contains("data"));
+  EXPECT_EQ(out["parameters"]["shared_memory_region"], "out");
+  EXPECT_EQ(out["parameters"]["shared_memory_byte_size"], 16);
+  float y[4];
+  std::memcpy(y, object_.data() + 4096 + 32, sizeof(y));
+  EXPECT_EQ(y[0], 0.5f);
+  EXPECT_EQ(y[3], 8.0f);
+
+  ASSERT_EQ(Call(Method::kPost, "/v2/systemsharedmemory/region/in/unregister").status, 200);
+  auto gone = InferFrom("in");
+  EXPECT_EQ(gone.status, 400);
+  EXPECT_NE(Error(gone).find("no shared memory region 'in'"), std::string::npos) << gone.body;
+  ASSERT_EQ(Call(Method::kPost, "/v2/systemsharedmemory/unregister").status, 200);
+  EXPECT_EQ(json::parse(Call(Method::kGet, "/v2/systemsharedmemory/status").body), json::array());
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kSharedMemory), 0u);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kInvalidRequest), 1u);
+}
+
+TEST_F(SharedMemoryRoutesTest, RefusalsNameTheProblemAndAreCounted) {
+  const std::string base = "/v2/systemsharedmemory/region/";
+  ASSERT_EQ(Call(Method::kPost, base + "a/register", RegisterBody(0, 64)).status, 200);
+  struct Case {
+    std::string target;
+    std::string body;
+    int status;
+    const char* message;
+  } cases[] = {
+      {base + "a/register", RegisterBody(0, 64), 409, "already registered"},
+      {base + "b/register", R"({"key":"/infergate-test-none","byte_size":8})", 404, "no shared memory object"},
+      {base + "b/register", R"({"offset":0,"byte_size":8})", 400, "'key'"},
+      {base + "b/register", R"({"key":"/k"})", 400, "'byte_size'"},
+      {base + "b/register", R"({"key":"/k","byte_size":-8})", 400, "non-negative"},
+      {base + "b/register", R"({"key":"/k","byte_size":8)", 400, "malformed JSON"},
+      {base + "b/register", RegisterBody(8000, 1000), 400, "past the end"},
+      {base + "b/register", R"({"key":"k","byte_size":8})", 400, "POSIX shared memory name"},
+      {base + "zzz/unregister", "", 404, "no shared memory region 'zzz'"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call(Method::kPost, c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.target << " " << c.body << ": " << r.body;
+    EXPECT_NE(Error(r).find(c.message), std::string::npos) << c.body << ": " << r.body;
+  }
+  EXPECT_EQ(Call(Method::kGet, base + "zzz/status").status, 404);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kSharedMemory), std::size(cases) + 1);
+
+  EXPECT_EQ(Call(Method::kGet, base + "a/register").status, 405);
+  EXPECT_EQ(Call(Method::kPost, "/v2/systemsharedmemory/register").status, 404);  // needs a region
+  EXPECT_EQ(Call(Method::kGet, "/v2/systemsharedmemory/region/a/bogus").status, 404);
+
+  // An output too large for its window fails the request after inference, naming both sizes.
+  auto small = Call(Method::kPost, "/v2/models/m/infer",
+                    R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","data":[1,2,3,4]}],
+                      "outputs":[{"name":"y","parameters":{"shared_memory_region":"a",
+                      "shared_memory_byte_size":8}}]})");
+  EXPECT_EQ(small.status, 400);
+  EXPECT_NE(Error(small).find("output 'y' is 16 bytes"), std::string::npos) << small.body;
+}
+
+TEST_F(RouterTest, SharedMemoryIsOffUnlessTheServerTurnsItOn) {
+  const std::string body = R"({"key":"/infergate-test","byte_size":64})";
+  auto meta = json::parse(Call(Method::kGet, "/v2").body);
+  EXPECT_EQ(std::find(meta["extensions"].begin(), meta["extensions"].end(), "system_shared_memory"),
+            meta["extensions"].end());
+  auto r = Call(Method::kPost, "/v2/systemsharedmemory/region/a/register", body);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("disabled"), std::string::npos) << r.body;
+  EXPECT_EQ(Call(Method::kGet, "/v2/systemsharedmemory/status").status, 400);
+  auto infer = Call(Method::kPost, "/v2/models/m/infer",
+                    R"({"inputs":[{"name":"x","shape":[1,4],"datatype":"FP32","parameters":)"
+                    R"({"shared_memory_region":"a","shared_memory_byte_size":16}}]})");
+  EXPECT_EQ(infer.status, 400);
+  EXPECT_NE(infer.body.find("disabled"), std::string::npos) << infer.body;
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kSharedMemory), 2u);
+  EXPECT_EQ(http_metrics_.rejected(RejectReason::kInvalidRequest), 1u);
 }
 
 TEST_F(RouterTest, NoTelemetryRouteWithoutContracts) {
