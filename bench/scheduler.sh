@@ -9,7 +9,9 @@
 #      must not drop and p99 must stay within max_queue_delay + 2 ms;
 #   3. mobilenet_v2 (torchvision, random weights), through the server over
 #      HTTP with the binary tensor extension vs raw ONNX Runtime in-process at
-#      the same thread settings (bench/ort_throughput; target >= 0.97x).
+#      the same thread settings (bench/ort_throughput; target >= 0.97x); and
+#      the same with the input in system shared memory (infergate-bench
+#      --shared-memory system: no 600 KB through loopback TCP).
 #
 # Usage: bench/scheduler.sh [--rounds N] [--seconds S] [--out FILE] [--smoke]
 # Needs a build (scripts/build.sh) and Debian's python3-torch and
@@ -66,7 +68,9 @@ add_model mobilenet_v2 "$work/gen/mobilenet_v2/1/model.onnx" 'max_batch_size: 8\
 add_model mobilenet_v2_t1 "$work/gen/mobilenet_v2/1/model.onnx" \
   'max_batch_size: 8\nonnxruntime: {intra_op_threads: 1}\n'
 
-"$build/src/infergate" serve --model-repository "$repo" --http-port 0 --grpc-port 0 \
+printf 'shared_memory: {enabled: true}\n' >"$work/infergate.yaml"
+"$build/src/infergate" serve --config "$work/infergate.yaml" --model-repository "$repo" \
+  --http-address 127.0.0.1 --http-port 0 --grpc-address 127.0.0.1 --grpc-port 0 \
   --model-control-mode none --log-level info >"$work/server.log" 2>&1 &
 server_pid=$!
 port=""
@@ -95,6 +99,7 @@ for r in $(seq 1 "$rounds"); do
   bench mobilenet_server mobilenet_v2 image:FP32:1,3,224,224 2 --binary
   "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
     | tail -1 >>"$work/raw.csv"
+  bench mobilenet_server_shm mobilenet_v2 image:FP32:1,3,224,224 2 --shared-memory system
   bench mobilenet_server_t1 mobilenet_v2_t1 image:FP32:1,3,224,224 2 --binary
   "$build/bench/ort_throughput" "$work/gen/mobilenet_v2/1/model.onnx" --seconds "$seconds" --csv \
     --intra-op-threads 1 | tail -1 >>"$work/raw_t1.csv"
@@ -123,7 +128,8 @@ raw, raw_t1 = raw_rates(raw_file), raw_rates(raw_t1_file)
 print(f"rounds: {rounds}, {seconds} s each; medians over rounds\n")
 print("| case | throughput (req/s) | p50 ms | p99 ms | errors |")
 print("|---|---|---|---|---|")
-for label in ["heavy_on", "heavy_off", "mlp16_on", "mlp16_off", "mobilenet_server", "mobilenet_server_t1"]:
+for label in ["heavy_on", "heavy_off", "mlp16_on", "mlp16_off", "mobilenet_server", "mobilenet_server_shm",
+              "mobilenet_server_t1"]:
     print(f"| {label} | {med(label, thr):.0f} | {med(label, lambda r: r['latency_ms']['p50']):.2f} | "
           f"{med(label, p99):.2f} | {sum(errs(r) for r in by[label])} |")
 print(f"| mobilenet raw ORT (1 caller) | {statistics.median(raw):.1f} | | | |")
@@ -134,6 +140,8 @@ print(f"- mlp16 batching on / off: {med('mlp16_on', thr) / med('mlp16_off', thr)
       f"p99 on - off: {med('mlp16_on', p99) - med('mlp16_off', p99):+.2f} ms (target <= 0.5 + 2 ms)")
 print(f"- mobilenet_v2 server / raw ORT, shared pool of 2: "
       f"{med('mobilenet_server', thr) / statistics.median(raw):.3f}x (target >= 0.97x)")
+print(f"- mobilenet_v2 server (input in shared memory) / raw ORT, shared pool of 2: "
+      f"{med('mobilenet_server_shm', thr) / statistics.median(raw):.3f}x (target >= 0.97x)")
 print(f"- mobilenet_v2 server / raw ORT, 1 intra-op thread: "
       f"{med('mobilenet_server_t1', thr) / statistics.median(raw_t1):.3f}x (target >= 0.97x)")
 PY

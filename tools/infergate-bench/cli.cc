@@ -16,6 +16,7 @@
 #include "mqtt_target.h"
 #include "payload.h"
 #include "report.h"
+#include "shared_memory.h"
 
 namespace infergate::bench {
 namespace {
@@ -31,6 +32,7 @@ struct Flags {
   std::string input_file;
   int variants = 16;
   bool binary = false;
+  std::string shared_memory = "none";
   std::vector<int> concurrency;
   std::vector<double> rates;
   int connections = 0;  // http/grpc; 0: concurrency (closed) or 8 (open)
@@ -145,6 +147,8 @@ bool WantProgress(const Flags& f, size_t levels) {
   return (f.warmup_s + f.duration_s) * static_cast<double>(levels) >= 5.0;
 }
 
+int RunLevels(const Flags& f, const PayloadSet* payloads);
+
 int WriteReport(const Flags& f, const std::vector<RunResult>& rows) {
   const ReportFormat format = f.format == "csv" ? ReportFormat::kCsv
                               : f.format == "json" ? ReportFormat::kJson
@@ -160,10 +164,34 @@ int WriteReport(const Flags& f, const std::vector<RunResult>& rows) {
   return 0;
 }
 
-int RunLoadCommand(const Flags& f) {
+int RunLoadCommand(Flags f) {
+  std::unique_ptr<SharedMemoryInputs> shm;
+  std::string host, port;
+  if (f.shared_memory == "system") {
+    if (f.target != "http") return Fail(core::InvalidArgument("--shared-memory system works with --target http"));
+    if (auto s = ParseHttpUrl(f.url, &host, &port); !s.ok()) return Fail(s);
+    f.binary = true;  // the tensors' bytes, then moved into the region
+  }
   auto payloads = MakePayloads(f);
   if (!payloads.ok()) return Fail(payloads.status());
-  auto factory = MakeFactory(f, &*payloads);
+  if (f.shared_memory == "system") {
+    auto made = SharedMemoryInputs::Create(&*payloads, "infergate-bench-" + std::to_string(getpid()));
+    if (!made.ok()) return Fail(made.status());
+    shm = std::move(made).value();
+    if (auto s = shm->Register(host, port); !s.ok()) return Fail(s);
+  }
+  int rc = RunLevels(f, &*payloads);
+  if (shm) {
+    if (auto s = shm->Unregister(host, port); !s.ok()) {
+      std::fprintf(stderr, "infergate-bench: %s\n", s.ToString().c_str());
+      rc = rc ? rc : 1;
+    }
+  }
+  return rc;
+}
+
+int RunLevels(const Flags& f, const PayloadSet* payloads) {
+  auto factory = MakeFactory(f, payloads);
   if (!factory.ok()) return Fail(factory.status());
   const std::vector<LoadSpec> levels = Levels(f);
   ProgressLine progress(stderr, WantProgress(f, levels.size()));
@@ -229,6 +257,11 @@ void AddLoadFlags(CLI::App& app, Flags& f) {
   app.add_option("--input-file", f.input_file, "JSON file: one v2 request or an array of them");
   app.add_option("--variants", f.variants, "Random request bodies to cycle through")->capture_default_str();
   app.add_flag("--binary", f.binary, "http: send the binary tensor extension instead of JSON");
+  app.add_option("--shared-memory", f.shared_memory,
+                 "http: 'system' puts the inputs in a POSIX shared memory region registered with the "
+                 "server (Triton's extension; outputs come back as binary data)")
+      ->check(CLI::IsMember({"none", "system"}))
+      ->capture_default_str();
   app.add_option("--concurrency", f.concurrency, "Closed loop: requests in flight; a list sweeps (1,2,4)")
       ->delimiter(',');
   app.add_option("--rate", f.rates, "Open loop: requests per second on a fixed timetable; a list sweeps")

@@ -13,8 +13,10 @@
 #include <sstream>
 
 #include "grpc_service.grpc.pb.h"
+#include "testing/http_client.h"
 #include "testing/network.h"
 #include "testing/process.h"
+#include "testing/serve_command.h"
 #include "testing/temp_dir.h"
 
 namespace infergate::testing {
@@ -203,6 +205,47 @@ TEST(BenchSmokeTest, AServerThatIsNotThereIsAClearError) {
   auto bad_flag = RunBench(dir, {"--target", "http"});
   EXPECT_EQ(bad_flag.exit_code, 2);
   EXPECT_NE(bad_flag.output.find("--input"), std::string::npos) << bad_flag.output;
+}
+
+// --shared-memory system against infergate itself (the only peer here that
+// serves Triton's extension): the inputs go through a registered region, the
+// region is gone afterwards, and a server with the extension off is a clear error.
+TEST(BenchSmokeTest, HttpSharedMemoryAgainstInfergate) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() / "repo/mlp16/1");
+  std::filesystem::copy_file(kModel, dir.path() / "repo/mlp16/1/model.onnx");
+  auto serve = [&](const std::string& config_text) {
+    const auto config = dir.Write("infergate.yaml", config_text);
+    return std::make_unique<Process>(ServeCommand(
+        {"--config", config.string(), "--model-repository", (dir.path() / "repo").string()}));
+  };
+  auto server = serve("shared_memory: {enabled: true}\n");
+  auto listening = server->WaitForLine(R"(http: listening on ([0-9.]+):([0-9]+))");
+  ASSERT_TRUE(listening) << server->Output();
+  ASSERT_TRUE(server->WaitForLine("infergate ready")) << server->Output();
+  const std::string url = "http://127.0.0.1:" + (*listening)[2];
+  const std::vector<std::string> args = {"--target", "http", "--url", url, "--model", "mlp16",
+                                         "--input", "input:FP32:1,16", "--shared-memory", "system"};
+
+  auto run = RunBench(dir, With(With(args, {"--concurrency", "2", "--strict"}), kShortRun));
+  ASSERT_EQ(run.exit_code, 0) << run.output << server->Output();
+  EXPECT_GT(run.row["ok"].get<int>(), 10);
+  CurlClient client(url);
+  EXPECT_EQ(json::parse(client.Get("/v2/systemsharedmemory/status").body), json::array());
+  EXPECT_NE(client.Get("/metrics").body.find("infergate_http_requests_rejected_total{reason=\"shared_memory\"} 0"),
+            std::string::npos);
+  ASSERT_EQ(server->Stop(SIGTERM), 0);
+
+  server = serve("shared_memory: {enabled: false}\n");
+  listening = server->WaitForLine(R"(http: listening on ([0-9.]+):([0-9]+))");
+  ASSERT_TRUE(listening) << server->Output();
+  ASSERT_TRUE(server->WaitForLine("infergate ready")) << server->Output();
+  std::vector<std::string> off = args;
+  off[3] = "http://127.0.0.1:" + (*listening)[2];
+  auto refused = RunBench(dir, With(off, kShortRun));
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.output.find("system shared memory is disabled"), std::string::npos) << refused.output;
+  EXPECT_EQ(server->Stop(SIGTERM), 0);
 }
 
 // A real gRPC server of the KServe v2 service: answers mlp16-shaped requests

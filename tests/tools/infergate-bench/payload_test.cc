@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 
+#include "shared_memory.h"
 #include "testing/temp_dir.h"
 
 namespace infergate::bench {
@@ -56,6 +61,40 @@ TEST(PayloadTest, BinaryBodiesCarryTheTensorAfterTheJsonHeader) {
   float first;
   std::memcpy(&first, p.body.data() + p.json_length, sizeof(float));
   EXPECT_FLOAT_EQ(first, values[0].get<float>());
+}
+
+TEST(PayloadTest, SharedMemoryBodiesNameTheirWindowOfTheRegion) {
+  auto set = RandomPayloads({{"a", "FP32", {1, 3}}, {"b", "INT64", {2}}}, 2, true, 1);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  const PayloadSet binary = *set;
+  auto shm = SharedMemoryInputs::Create(&*set, "r");
+  ASSERT_TRUE(shm.ok()) << shm.status().ToString();
+  EXPECT_FALSE(set->binary);
+  // What the server will map: the object the tool made.
+  const int fd = shm_open((*shm)->key().c_str(), O_RDONLY, 0);
+  ASSERT_GE(fd, 0);
+  std::string region((*shm)->size(), '\0');
+  ASSERT_EQ(pread(fd, region.data(), region.size(), 0), static_cast<ssize_t>(region.size()));
+  close(fd);
+  for (size_t i = 0; i < set->bodies.size(); ++i) {
+    const Payload& p = set->bodies[i];
+    EXPECT_EQ(p.json_length, 0u);
+    const json r = json::parse(p.body);  // JSON alone, no binary tail
+    size_t from = binary.bodies[i].json_length;
+    for (const auto& input : r["inputs"]) {
+      const auto& params = input["parameters"];
+      EXPECT_FALSE(params.contains("binary_data_size"));
+      EXPECT_EQ(params["shared_memory_region"], "r");
+      const size_t at = params["shared_memory_offset"], n = params["shared_memory_byte_size"];
+      EXPECT_EQ(at % 64, 0u);
+      EXPECT_EQ(region.substr(at, n), binary.bodies[i].body.substr(from, n));
+      from += n;
+    }
+  }
+  const std::string key = (*shm)->key();
+  shm->reset();
+  EXPECT_LT(shm_open(key.c_str(), O_RDONLY, 0), 0) << "the object is removed with the tool's handle";
+  EXPECT_FALSE(SharedMemoryInputs::Create(&*set, "r").ok()) << "needs binary payloads";
 }
 
 TEST(PayloadTest, FileRequestsAndRawDecoding) {
