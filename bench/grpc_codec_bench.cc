@@ -20,7 +20,7 @@ void BM_DecodeRequest(benchmark::State& state) {
   const auto message = testing::MlpRequest("mlp", "id", raw, state.range(1));
   for (auto _ : state) {
     core::InferRequest request;
-    benchmark::DoNotOptimize(DecodeInferRequest(message, InputLimits{}, &request).ok());
+    benchmark::DoNotOptimize(DecodeInferRequest(message, InputLimits{}, nullptr, &request).ok());
   }
 }
 
@@ -32,7 +32,7 @@ void BM_DecodeSharedRequest(benchmark::State& state) {
       std::make_shared<const inference::ModelInferRequest>(testing::MlpRequest("mlp", "id", raw, state.range(1)));
   for (auto _ : state) {
     core::InferRequest request;
-    benchmark::DoNotOptimize(DecodeInferRequest(message, InputLimits{}, &request).ok());
+    benchmark::DoNotOptimize(DecodeInferRequest(message, InputLimits{}, nullptr, &request).ok());
   }
 }
 
@@ -46,7 +46,8 @@ void BM_EncodeResponse(benchmark::State& state) {
   response.outputs.push_back({"probabilities", core::Tensor::FromValues(core::DataType::kFp32, {batch, 4}, values), {}});
   for (auto _ : state) {
     inference::ModelInferResponse out;
-    benchmark::DoNotOptimize(EncodeInferResponse(response, raw ? ContentsForm::kRaw : ContentsForm::kTyped, &out).ok());
+    const ResponseEncoding encoding{raw ? ContentsForm::kRaw : ContentsForm::kTyped, {}};
+    benchmark::DoNotOptimize(EncodeInferResponse(response, encoding, &out).ok());
   }
 }
 

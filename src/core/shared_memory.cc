@@ -198,4 +198,74 @@ void SharedMemoryRegistry::UpdateGaugesLocked() {
   bytes_gauge_->Set(static_cast<double>(bytes));
 }
 
+Status ReadSharedMemoryRef(const Parameters& p, const std::string& where, SharedMemoryRef* out) {
+  auto region = p.find("shared_memory_region");
+  auto size = p.find("shared_memory_byte_size");
+  auto offset = p.find("shared_memory_offset");
+  if (region == p.end() && size == p.end() && offset == p.end()) return Status::Ok();
+  if (region == p.end() || size == p.end()) {
+    return InvalidArgument(where + ": shared memory needs both 'shared_memory_region' and "
+                           "'shared_memory_byte_size'");
+  }
+  const auto* name = std::get_if<std::string>(&region->second);
+  if (!name || name->empty()) {
+    return InvalidArgument(where + " parameter 'shared_memory_region' must be a non-empty string");
+  }
+  const auto* bytes = std::get_if<int64_t>(&size->second);
+  if (!bytes || *bytes < 0) {
+    return InvalidArgument(where + " parameter 'shared_memory_byte_size' must be a non-negative integer");
+  }
+  const int64_t* at = nullptr;
+  if (offset != p.end()) {
+    at = std::get_if<int64_t>(&offset->second);
+    if (!at || *at < 0) {
+      return InvalidArgument(where + " parameter 'shared_memory_offset' must be a non-negative integer");
+    }
+  }
+  out->region = *name;
+  out->byte_size = static_cast<uint64_t>(*bytes);
+  out->offset = at ? static_cast<uint64_t>(*at) : 0;
+  return Status::Ok();
+}
+
+StatusOr<SharedMemoryView> ResolveSharedMemory(const SharedMemoryRegistry* registry,
+                                               const SharedMemoryRef& ref, const std::string& what) {
+  if (!registry) return InvalidArgument(what + ": " + std::string(kSharedMemoryDisabled));
+  auto view = registry->View(ref.region, ref.offset, ref.byte_size, what);
+  if (view.status().code() == StatusCode::kNotFound) {
+    return InvalidArgument(view.status().message());  // a bad request, not an unknown model
+  }
+  return view;
+}
+
+StatusOr<Tensor> SharedMemoryInput(const SharedMemoryRegistry* registry, const SharedMemoryRef& ref,
+                                   DataType dtype, const Shape& shape, const std::string& what) {
+  ASSIGN_OR_RETURN(SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
+  const size_t alignment = ElementSize(dtype);
+  Tensor tensor;
+  if (alignment == 0 || reinterpret_cast<uintptr_t>(view.data) % alignment == 0) {
+    tensor = Tensor::Borrow(dtype, shape, view.data, view.size, std::move(view.owner));
+  } else {
+    tensor = Tensor::FromBytes(dtype, shape, std::vector<uint8_t>(view.data, view.data + view.size));
+  }
+  RETURN_IF_ERROR(tensor.Validate(what));
+  return tensor;
+}
+
+StatusOr<OutputDestination> SharedMemoryOutput(const SharedMemoryRegistry* registry,
+                                               const SharedMemoryRef& ref, const std::string& what) {
+  ASSIGN_OR_RETURN(SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
+  if (!view.writable) {
+    return InvalidArgument(what + ": shared memory region " + Quote(ref.region) + " is read-only to the server");
+  }
+  return OutputDestination{ref.region, std::move(view.owner), view.data, view.size};
+}
+
+Status CheckOutputFits(const OutputDestination& destination, const std::string& output, size_t byte_size) {
+  if (byte_size <= destination.capacity) return Status::Ok();
+  return InvalidArgument("output " + Quote(output) + " is " + std::to_string(byte_size) +
+                         " bytes but its shared_memory_byte_size in region " + Quote(destination.region) +
+                         " is " + std::to_string(destination.capacity));
+}
+
 }  // namespace infergate::core

@@ -32,6 +32,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/infer.h"
 #include "core/metrics.h"
 #include "core/status.h"
 
@@ -97,5 +98,50 @@ class SharedMemoryRegistry {
   mutable std::mutex mu_;
   std::map<std::string, Region, std::less<>> regions_;
 };
+
+// Why a request naming shared memory is refused when the extension is off;
+// every frontend says the same.
+inline constexpr std::string_view kSharedMemoryDisabled =
+    "system shared memory is disabled on this server (shared_memory.enabled in the server config)";
+
+// The helpers below turn the shared memory parameters of a request into
+// tensors and output destinations, the same for every protocol (HTTP's JSON,
+// gRPC's InferParameter maps both decode into core::Parameters first).
+
+// A tensor's place in a registered region as a request names it (Triton's
+// parameters "shared_memory_region" and "shared_memory_byte_size", both
+// required, and "shared_memory_offset", 0 when absent).
+struct SharedMemoryRef {
+  std::string region;  // empty: the tensor is not in shared memory
+  uint64_t offset = 0;
+  uint64_t byte_size = 0;
+};
+
+// Reads those parameters of an input or output into *out, which stays empty
+// when none is there. INVALID_ARGUMENT, naming `where`, when only some are
+// there or one has the wrong type or a negative value.
+Status ReadSharedMemoryRef(const Parameters& p, const std::string& where, SharedMemoryRef* out);
+
+// The window `ref` names; `what` names the tensor in errors. INVALID_ARGUMENT
+// when `registry` is null (the extension is off: kSharedMemoryDisabled) or
+// the region is unknown (the request's fault, not an unknown model);
+// otherwise as SharedMemoryRegistry::View.
+StatusOr<SharedMemoryView> ResolveSharedMemory(const SharedMemoryRegistry* registry,
+                                               const SharedMemoryRef& ref, const std::string& what);
+
+// An input tensor in the window `ref` names: it borrows the mapping (no copy)
+// when the window is aligned to the element size, else holds a copy.
+// INVALID_ARGUMENT as above, or when the window's size disagrees with `shape`.
+StatusOr<Tensor> SharedMemoryInput(const SharedMemoryRegistry* registry, const SharedMemoryRef& ref,
+                                   DataType dtype, const Shape& shape, const std::string& what);
+
+// Where an output goes when the request put it in the window `ref` names.
+// INVALID_ARGUMENT as above, or when the region is read-only to the server.
+StatusOr<OutputDestination> SharedMemoryOutput(const SharedMemoryRegistry* registry,
+                                               const SharedMemoryRef& ref, const std::string& what);
+
+// INVALID_ARGUMENT naming both sizes when `byte_size` bytes of output
+// `output` do not fit in `destination`.
+Status CheckOutputFits(const OutputDestination& destination, const std::string& output, size_t byte_size);
 
 }  // namespace infergate::core

@@ -20,13 +20,7 @@ constexpr size_t kMaxRank = 64;
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-// A tensor's place in a registered shared memory region (Triton's
-// shared_memory_region / _offset / _byte_size parameters).
-struct SharedMemoryRef {
-  std::string region;  // empty: not in shared memory
-  uint64_t offset = 0;
-  uint64_t byte_size = 0;
-};
+using core::SharedMemoryRef;
 
 // An input as read from JSON, before its binary data (if any) is attached.
 struct InputDraft {
@@ -36,37 +30,6 @@ struct InputDraft {
   int64_t binary_size = -1;  // >= 0: the data follows the JSON
   SharedMemoryRef shm;
 };
-
-// Reads the shared memory parameters of an input or output (`where` names it).
-Status ReadSharedMemoryRef(const core::Parameters& p, const std::string& where, SharedMemoryRef* out) {
-  auto region = p.find("shared_memory_region");
-  auto size = p.find("shared_memory_byte_size");
-  auto offset = p.find("shared_memory_offset");
-  if (region == p.end() && size == p.end() && offset == p.end()) return Status::Ok();
-  if (region == p.end() || size == p.end()) {
-    return core::InvalidArgument(where + ": shared memory needs both 'shared_memory_region' and "
-                                 "'shared_memory_byte_size'");
-  }
-  const auto* name = std::get_if<std::string>(&region->second);
-  if (!name || name->empty()) {
-    return core::InvalidArgument(where + " parameter 'shared_memory_region' must be a non-empty string");
-  }
-  const auto* bytes = std::get_if<int64_t>(&size->second);
-  if (!bytes || *bytes < 0) {
-    return core::InvalidArgument(where + " parameter 'shared_memory_byte_size' must be a non-negative integer");
-  }
-  const int64_t* at = nullptr;
-  if (offset != p.end()) {
-    at = std::get_if<int64_t>(&offset->second);
-    if (!at || *at < 0) {
-      return core::InvalidArgument(where + " parameter 'shared_memory_offset' must be a non-negative integer");
-    }
-  }
-  out->region = *name;
-  out->byte_size = static_cast<uint64_t>(*bytes);
-  out->offset = at ? static_cast<uint64_t>(*at) : 0;
-  return Status::Ok();
-}
 
 // Element readers: parse one JSON scalar into T, or an error code.
 template <typename T>
@@ -351,7 +314,7 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
     if (auto e = params.get(pv)) return Fail(e, where() + " 'parameters'");
     RETURN_IF_ERROR(ParseParameters(pv, where(), &draft->input.parameters));
     const auto& p = draft->input.parameters;
-    RETURN_IF_ERROR(ReadSharedMemoryRef(p, where(), &draft->shm));
+    RETURN_IF_ERROR(core::ReadSharedMemoryRef(p, where(), &draft->shm));
     if (auto it = p.find("binary_data_size"); it != p.end()) {
       const auto* size = std::get_if<int64_t>(&it->second);
       if (!size || *size < 0) {
@@ -480,7 +443,7 @@ Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedO
   if (p.count("classification")) {
     return core::InvalidArgument(where + ": the classification extension is not supported");
   }
-  RETURN_IF_ERROR(ReadSharedMemoryRef(p, where, shm));
+  RETURN_IF_ERROR(core::ReadSharedMemoryRef(p, where, shm));
   if (auto it = p.find("binary_data"); it != p.end() && !std::holds_alternative<bool>(it->second)) {
     return core::InvalidArgument(where + " parameter 'binary_data' must be a boolean");
   }
@@ -489,21 +452,6 @@ Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedO
 
 bool IsAligned(const void* p, size_t alignment) {
   return alignment == 0 || reinterpret_cast<uintptr_t>(p) % alignment == 0;
-}
-
-// The window of shared memory a tensor names; `what` names the tensor.
-core::StatusOr<core::SharedMemoryView> ResolveSharedMemory(const core::SharedMemoryRegistry* registry,
-                                                           const SharedMemoryRef& ref,
-                                                           const std::string& what) {
-  if (!registry) {
-    return core::InvalidArgument(what + ": system shared memory is disabled on this server "
-                                 "(shared_memory.enabled in the server config)");
-  }
-  auto view = registry->View(ref.region, ref.offset, ref.byte_size, what);
-  if (view.status().code() == core::StatusCode::kNotFound) {
-    return core::InvalidArgument(view.status().message());  // a bad request, not an unknown model
-  }
-  return view;
 }
 
 // Attaches the data that does not sit in the JSON: the binary-extension bytes
@@ -515,16 +463,9 @@ Status AttachData(std::string_view body, size_t json_length, const std::shared_p
   request->inputs.reserve(drafts->size());
   for (auto& draft : *drafts) {
     if (!draft.shm.region.empty()) {
-      const std::string what = "input " + Quote(draft.input.name);
-      ASSIGN_OR_RETURN(core::SharedMemoryView view, ResolveSharedMemory(registry, draft.shm, what));
-      if (IsAligned(view.data, core::ElementSize(draft.dtype))) {
-        draft.input.tensor =
-            core::Tensor::Borrow(draft.dtype, draft.shape, view.data, view.size, std::move(view.owner));
-      } else {
-        draft.input.tensor = core::Tensor::FromBytes(
-            draft.dtype, draft.shape, std::vector<uint8_t>(view.data, view.data + view.size));
-      }
-      RETURN_IF_ERROR(draft.input.tensor.Validate(what));
+      ASSIGN_OR_RETURN(draft.input.tensor,
+                       core::SharedMemoryInput(registry, draft.shm, draft.dtype, draft.shape,
+                                               "input " + Quote(draft.input.name)));
     } else if (draft.binary_size >= 0) {
       const auto size = static_cast<uint64_t>(draft.binary_size);
       if (size > body.size() - offset) {
@@ -553,13 +494,7 @@ Status AttachData(std::string_view body, size_t json_length, const std::shared_p
     const SharedMemoryRef& ref = output_shm[i];
     if (ref.region.empty()) continue;
     core::RequestedOutput& out = request->outputs[i];
-    const std::string what = "output " + Quote(out.name);
-    ASSIGN_OR_RETURN(core::SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
-    if (!view.writable) {
-      return core::InvalidArgument(what + ": shared memory region " + Quote(ref.region) +
-                                   " is read-only to the server");
-    }
-    out.destination = core::OutputDestination{ref.region, std::move(view.owner), view.data, view.size};
+    ASSIGN_OR_RETURN(out.destination, core::SharedMemoryOutput(registry, ref, "output " + Quote(out.name)));
   }
   return Status::Ok();
 }

@@ -122,11 +122,7 @@ Status EncodeInferResponse(const core::InferResponse& response, const OutputEnco
       return core::Internal("the model returned a malformed " + st.message());
     }
     if (const core::OutputDestination* d = encoding.destination(o.name)) {
-      if (o.tensor.byte_size() > d->capacity) {
-        return core::InvalidArgument("output '" + o.name + "' is " + std::to_string(o.tensor.byte_size()) +
-                                     " bytes but its shared_memory_byte_size in region '" + d->region +
-                                     "' is " + std::to_string(d->capacity));
-      }
+      RETURN_IF_ERROR(core::CheckOutputFits(*d, o.name, o.tensor.byte_size()));
     } else if (encoding.binary(o.name)) {
       binary_bytes += o.tensor.byte_size();
     } else {

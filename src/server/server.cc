@@ -92,7 +92,7 @@ core::Status Server::Start() {
   if (mqtt_) mqtt_->Start();
   if (config_.grpc.enabled) {
     ASSIGN_OR_RETURN(grpc_, StartGrpc(config_.grpc, {repository_.get(), dispatcher_.get(), &metrics_,
-                                                     &core::SteadyClock::Instance()}));
+                                                     &core::SteadyClock::Instance(), shared_memory_.get()}));
   }
   if (http_) http_->SetReady(true);
   return core::Status::Ok();

@@ -2,6 +2,7 @@
 // port, driven through a stub generated from proto/grpc_service.proto.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -9,10 +10,14 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <regex>
 
 #include "testing/grpc_server.h"
+#include "testing/grpc_shared_memory.h"
+#include "testing/http_client.h"
 #include "testing/mlp_request.h"
 #include "testing/model_repo.h"
+#include "testing/shm_object.h"
 #include "testing/temp_dir.h"
 
 namespace infergate {
@@ -323,19 +328,26 @@ void FillTyped(const std::string& type, const std::string& raw, inference::Infer
   }
 }
 
+// A request to identity_<type> with an INPUT0 of `type` and shape [2, 3]
+// that carries no contents yet.
+inference::ModelInferRequest IdentityRequest(const std::string& type) {
+  inference::ModelInferRequest req;
+  req.set_model_name("identity_" + FileSuffix(type));
+  auto* in = req.add_inputs();
+  in->set_name("INPUT0");
+  in->set_datatype(type);
+  in->add_shape(2);
+  in->add_shape(3);
+  return req;
+}
+
 TEST_F(GrpcE2ETest, RawAndTypedContentsForEveryDatatype) {
   StartServer();
   std::mt19937 rng(5);
   for (const std::string type : kDatatypes) {
     SCOPED_TRACE(type);
     const std::string raw = RawElements(type, 6, rng);
-    inference::ModelInferRequest req;
-    req.set_model_name("identity_" + FileSuffix(type));
-    auto* in = req.add_inputs();
-    in->set_name("INPUT0");
-    in->set_datatype(type);
-    in->add_shape(2);
-    in->add_shape(3);
+    const inference::ModelInferRequest req = IdentityRequest(type);
 
     inference::ModelInferRequest raw_req = req;
     raw_req.add_raw_input_contents(raw);
@@ -363,6 +375,115 @@ TEST_F(GrpcE2ETest, RawAndTypedContentsForEveryDatatype) {
     EXPECT_EQ(typed.outputs(0).contents().SerializeAsString(),
               typed_req.inputs(0).contents().SerializeAsString());
   }
+}
+
+// A sample of the server's /metrics (over its HTTP port), -1 when absent.
+double Metric(testing::Process& server, const std::string& sample) {
+  std::smatch m;
+  const std::string log = server.Output();
+  if (!std::regex_search(log, m, std::regex(R"(http: listening on ([0-9.]+):([0-9]+))"))) return -1;
+  testing::CurlClient http("http://" + m[1].str() + ":" + m[2].str());
+  const std::string text = "\n" + http.Get("/metrics").body;
+  const size_t at = text.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + sample.size() + 2));
+}
+
+// Triton's system shared memory extension through a generated stub: two
+// regions of one object, every datatype read from the first and written to
+// the second through ONNX Runtime, then status, unregister and refusals.
+TEST_F(GrpcE2ETest, EveryDatatypeThroughSharedMemory) {
+  TempDir conf;
+  auto config = conf.Write("infergate.yaml", "shared_memory:\n  enabled: true\n  max_regions: 4\n");
+  StartServer({"--config", config.string()});
+  inference::ServerMetadataResponse meta;
+  ASSERT_TRUE(stub().ServerMetadata(Context().get(), {}, &meta).ok());
+  EXPECT_NE(std::find(meta.extensions().begin(), meta.extensions().end(), "system_shared_memory"),
+            meta.extensions().end());
+
+  constexpr size_t kHalf = 32 * 1024;
+  testing::ShmObject object(2 * kHalf);
+  for (const auto& [name, offset] : {std::pair<std::string, size_t>{"in", 0}, {"out", kHalf}}) {
+    inference::SystemSharedMemoryRegisterRequest req;
+    req.set_name(name);
+    req.set_key(object.key());
+    req.set_offset(offset);
+    req.set_byte_size(kHalf);
+    inference::SystemSharedMemoryRegisterResponse resp;
+    auto st = stub().SystemSharedMemoryRegister(Context().get(), req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  inference::SystemSharedMemoryStatusResponse status;
+  ASSERT_TRUE(stub().SystemSharedMemoryStatus(Context().get(), {}, &status).ok());
+  ASSERT_EQ(status.regions_size(), 2);
+  EXPECT_EQ(status.regions().at("out").offset(), kHalf);
+  EXPECT_EQ(status.regions().at("out").key(), object.key());
+  EXPECT_EQ(Metric(server_->process(), "infergate_shared_memory_regions"), 2);
+
+  std::mt19937 rng(11);
+  int64_t at = 0;
+  for (const std::string type : kDatatypes) {
+    SCOPED_TRACE(type);
+    const std::string raw = RawElements(type, 6, rng);
+    std::memcpy(object.data() + at, raw.data(), raw.size());
+    inference::ModelInferRequest req = IdentityRequest(type);
+    testing::InSharedMemory(req.mutable_inputs(0)->mutable_parameters(), "in", at, static_cast<int64_t>(raw.size()));
+    auto* out = req.add_outputs();
+    out->set_name("OUTPUT0");
+    testing::InSharedMemory(out->mutable_parameters(), "out", at, 1024);
+    inference::ModelInferResponse resp;
+    auto st = Infer(req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_EQ(resp.outputs_size(), 1);
+    EXPECT_EQ(resp.outputs(0).datatype(), type);
+    EXPECT_EQ(resp.outputs(0).parameters().at("shared_memory_region").string_param(), "out");
+    EXPECT_EQ(resp.outputs(0).parameters().at("shared_memory_byte_size").int64_param(),
+              static_cast<int64_t>(raw.size()));
+    EXPECT_FALSE(resp.outputs(0).has_contents());
+    ASSERT_EQ(resp.raw_output_contents_size(), 1);  // entry i is output i, empty when in shared memory
+    EXPECT_EQ(resp.raw_output_contents(0), "");
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(object.data()) + kHalf + at, raw.size()), raw);
+    at += 1024;
+  }
+
+  // Refusals: a name in use, an unknown region in a request, and after
+  // unregistering every region, a status of one of them.
+  inference::SystemSharedMemoryRegisterRequest dup;
+  dup.set_name("in");
+  dup.set_key(object.key());
+  dup.set_byte_size(8);
+  inference::SystemSharedMemoryRegisterResponse registered;
+  EXPECT_EQ(stub().SystemSharedMemoryRegister(Context().get(), dup, &registered).error_code(),
+            ::grpc::StatusCode::ALREADY_EXISTS);
+  inference::ModelInferRequest unknown;
+  unknown.set_model_name("identity_fp32");
+  auto* in = unknown.add_inputs();
+  in->set_name("INPUT0");
+  in->set_datatype("FP32");
+  in->add_shape(1);
+  testing::InSharedMemory(in->mutable_parameters(), "nosuch", 0, 4);
+  inference::ModelInferResponse resp;
+  auto st = Infer(unknown, &resp);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("no shared memory region 'nosuch'"), std::string::npos) << st.error_message();
+  inference::SystemSharedMemoryUnregisterResponse unregistered;
+  ASSERT_TRUE(stub().SystemSharedMemoryUnregister(Context().get(), {}, &unregistered).ok());
+  inference::SystemSharedMemoryStatusRequest one;
+  one.set_name("in");
+  EXPECT_EQ(stub().SystemSharedMemoryStatus(Context().get(), one, &status).error_code(),
+            ::grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Metric(server_->process(), "infergate_grpc_requests_rejected_total{reason=\"shared_memory\"}"), 2);
+  EXPECT_EQ(Metric(server_->process(), "infergate_shared_memory_regions"), 0);
+}
+
+// Without shared_memory.enabled the calls say why they are refused.
+TEST_F(GrpcE2ETest, SharedMemoryIsOffUnlessEnabled) {
+  StartServer();
+  inference::SystemSharedMemoryStatusResponse status;
+  auto st = stub().SystemSharedMemoryStatus(Context().get(), {}, &status);
+  EXPECT_EQ(st.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("shared_memory.enabled"), std::string::npos) << st.error_message();
+  EXPECT_EQ(Metric(server_->process(), "infergate_grpc_requests_rejected_total{reason=\"shared_memory\"}"), 1);
 }
 
 TEST_F(GrpcE2ETest, StreamInterleavesModelsAndMatchesResponsesById) {

@@ -1,5 +1,6 @@
 #include "frontends/grpc/codec.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
@@ -140,24 +141,37 @@ StatusOr<core::Tensor> DecodeRaw(const InputTensor& t, DataType type, const core
   return tensor;
 }
 
-Status DecodeInput(const inference::ModelInferRequest& in, int i, const InputLimits& limits,
+bool HasTypedContents(const InputTensor& t) { return t.has_contents() && AllTypedCount(t.contents()) > 0; }
+
+// True when the input's parameters name a shared memory region (whether the
+// rest of its shared memory parameters are right is checked when decoding).
+bool NamesRegion(const InputTensor& t) {
+  return t.parameters().count("shared_memory_region") > 0;
+}
+
+// Decodes input `i`, whose parameters are already in out->parameters and
+// whose shared memory window (if any) is `shm`. `raw` is its
+// raw_input_contents entry, null when the request has none.
+Status DecodeInput(const InputTensor& t, const InputLimits& limits, const core::SharedMemoryRef& shm,
+                   const core::SharedMemoryRegistry* registry, const std::string* raw,
                    const std::shared_ptr<const void>& owner, core::InferInput* out) {
-  const InputTensor& t = in.inputs(i);
-  if (t.name().empty()) return core::InvalidArgument("input " + std::to_string(i) + " has no name");
   const DataType type = core::DataTypeFromName(t.datatype());
   if (type == DataType::kInvalid) {
     return core::InvalidArgument(Quote(t.name()) + ": unknown datatype '" + t.datatype() + "'");
   }
   ASSIGN_OR_RETURN(core::Shape shape, DecodeShape(t, limits));
-  out->name = t.name();
-  RETURN_IF_ERROR(DecodeParameters(t.parameters(), &out->parameters));
-  const bool raw = in.raw_input_contents_size() > 0;
-  if (raw && t.has_contents() && AllTypedCount(t.contents()) > 0) {
-    return core::InvalidArgument(Quote(t.name()) +
-                                 ": has typed contents while the request uses raw_input_contents; use one or the other");
-  }
-  if (raw) {
-    ASSIGN_OR_RETURN(out->tensor, DecodeRaw(t, type, shape, in.raw_input_contents(i), owner));
+  if (!shm.region.empty()) {
+    if (HasTypedContents(t)) {
+      return core::InvalidArgument(Quote(t.name()) + ": has typed contents and shared memory parameters; "
+                                   "use one or the other");
+    }
+    ASSIGN_OR_RETURN(out->tensor, core::SharedMemoryInput(registry, shm, type, shape, Quote(t.name())));
+  } else if (raw) {
+    if (HasTypedContents(t)) {
+      return core::InvalidArgument(Quote(t.name()) +
+                                   ": has typed contents while the request uses raw_input_contents; use one or the other");
+    }
+    ASSIGN_OR_RETURN(out->tensor, DecodeRaw(t, type, shape, *raw, owner));
   } else {
     ASSIGN_OR_RETURN(out->tensor, DecodeTyped(t, type, shape));
   }
@@ -198,28 +212,76 @@ Status TensorToTyped(const core::Tensor& t, inference::InferTensorContents* c) {
   }
 }
 
+const core::OutputDestination* DestinationOf(const ResponseEncoding& encoding, const std::string& output) {
+  for (const auto& [name, d] : encoding.destinations) {
+    if (name == output) return &d;
+  }
+  return nullptr;
+}
+
 bool HasTypedField(DataType type) { return type != DataType::kFp16 && type != DataType::kBf16; }
 
+// Reads every input's name and parameters, and where in shared memory it is
+// (an empty ref when it is not).
+Status DecodeInputParameters(const inference::ModelInferRequest& in, core::InferRequest* out,
+                             std::vector<core::SharedMemoryRef>* shm) {
+  out->inputs.resize(static_cast<size_t>(in.inputs_size()));
+  shm->resize(out->inputs.size());
+  for (int i = 0; i < in.inputs_size(); ++i) {
+    const InputTensor& t = in.inputs(i);
+    if (t.name().empty()) return core::InvalidArgument("input " + std::to_string(i) + " has no name");
+    core::InferInput& input = out->inputs[static_cast<size_t>(i)];
+    input.name = t.name();
+    RETURN_IF_ERROR(DecodeParameters(t.parameters(), &input.parameters));
+    RETURN_IF_ERROR(core::ReadSharedMemoryRef(input.parameters, Quote(t.name()), &(*shm)[static_cast<size_t>(i)]));
+  }
+  return Status::Ok();
+}
+
+Status DecodeOutputs(const inference::ModelInferRequest& in, const core::SharedMemoryRegistry* registry,
+                     core::InferRequest* out) {
+  out->outputs.resize(static_cast<size_t>(in.outputs_size()));
+  for (int i = 0; i < in.outputs_size(); ++i) {
+    core::RequestedOutput& output = out->outputs[static_cast<size_t>(i)];
+    output.name = in.outputs(i).name();
+    RETURN_IF_ERROR(DecodeParameters(in.outputs(i).parameters(), &output.parameters));
+    const std::string what = "output '" + output.name + "'";
+    core::SharedMemoryRef shm;
+    RETURN_IF_ERROR(core::ReadSharedMemoryRef(output.parameters, what, &shm));
+    if (!shm.region.empty()) {
+      ASSIGN_OR_RETURN(output.destination, core::SharedMemoryOutput(registry, shm, what));
+    }
+  }
+  return Status::Ok();
+}
+
 Status DecodeRequest(const inference::ModelInferRequest& in, const InputLimits& limits,
-                     const std::shared_ptr<const void>& owner, core::InferRequest* out) {
+                     const core::SharedMemoryRegistry* registry, const std::shared_ptr<const void>& owner,
+                     core::InferRequest* out) {
   if (in.model_name().empty()) return core::InvalidArgument("model_name is empty");
   out->model_name = in.model_name();
   ASSIGN_OR_RETURN(out->model_version, ParseVersion(in.model_version()));
   out->id = in.id();
   RETURN_IF_ERROR(DecodeParameters(in.parameters(), &out->parameters));
-  if (in.raw_input_contents_size() > 0 && in.raw_input_contents_size() != in.inputs_size()) {
-    return core::InvalidArgument("raw_input_contents has " + std::to_string(in.raw_input_contents_size()) +
-                                 " entries for " + std::to_string(in.inputs_size()) +
-                                 " inputs; give one per input, in the order of inputs");
+  std::vector<core::SharedMemoryRef> shm;
+  RETURN_IF_ERROR(DecodeInputParameters(in, out, &shm));
+  // raw_input_contents: one entry per input not in shared memory, in order.
+  const auto not_in_shm = static_cast<int>(
+      std::count_if(shm.begin(), shm.end(), [](const core::SharedMemoryRef& r) { return r.region.empty(); }));
+  const int raw_count = in.raw_input_contents_size();
+  if (raw_count > 0 && raw_count != not_in_shm) {
+    return core::InvalidArgument("raw_input_contents has " + std::to_string(raw_count) + " entries for " +
+                                 std::to_string(not_in_shm) +
+                                 " inputs not in shared memory; give one per such input, in the order of "
+                                 "inputs (an input in shared memory has none)");
   }
-  out->inputs.resize(static_cast<size_t>(in.inputs_size()));
-  for (int i = 0; i < in.inputs_size(); ++i) RETURN_IF_ERROR(DecodeInput(in, i, limits, owner, &out->inputs[i]));
-  out->outputs.resize(static_cast<size_t>(in.outputs_size()));
-  for (int i = 0; i < in.outputs_size(); ++i) {
-    out->outputs[i].name = in.outputs(i).name();
-    RETURN_IF_ERROR(DecodeParameters(in.outputs(i).parameters(), &out->outputs[i].parameters));
+  int next_raw = 0;
+  for (int i = 0; i < in.inputs_size(); ++i) {
+    const core::SharedMemoryRef& ref = shm[static_cast<size_t>(i)];
+    const std::string* raw = raw_count > 0 && ref.region.empty() ? &in.raw_input_contents(next_raw++) : nullptr;
+    RETURN_IF_ERROR(DecodeInput(in.inputs(i), limits, ref, registry, raw, owner, &out->inputs[static_cast<size_t>(i)]));
   }
-  return Status::Ok();
+  return DecodeOutputs(in, registry, out);
 }
 
 }  // namespace
@@ -277,30 +339,47 @@ void EncodeParameters(const core::Parameters& in,
 }
 
 Status DecodeInferRequest(const inference::ModelInferRequest& in, const InputLimits& limits,
-                          core::InferRequest* out) {
-  return DecodeRequest(in, limits, nullptr, out);
+                          const core::SharedMemoryRegistry* shared_memory, core::InferRequest* out) {
+  return DecodeRequest(in, limits, shared_memory, nullptr, out);
 }
 
 Status DecodeInferRequest(std::shared_ptr<const inference::ModelInferRequest> in, const InputLimits& limits,
-                          core::InferRequest* out) {
+                          const core::SharedMemoryRegistry* shared_memory, core::InferRequest* out) {
   const inference::ModelInferRequest& message = *in;
-  return DecodeRequest(message, limits, std::move(in), out);
+  return DecodeRequest(message, limits, shared_memory, std::move(in), out);
 }
-
 
 ContentsForm ResponseFormFor(const inference::ModelInferRequest& in) {
-  return in.raw_input_contents_size() == 0 && in.inputs_size() > 0 ? ContentsForm::kTyped
-                                                                   : ContentsForm::kRaw;
+  if (in.raw_input_contents_size() > 0) return ContentsForm::kRaw;
+  for (const auto& t : in.inputs()) {
+    if (!NamesRegion(t)) return ContentsForm::kTyped;
+  }
+  return ContentsForm::kRaw;  // no inputs, or all in shared memory
 }
 
-Status EncodeInferResponse(const core::InferResponse& response, ContentsForm form,
+ResponseEncoding ResponseEncodingFor(const inference::ModelInferRequest& in, const core::InferRequest& decoded) {
+  ResponseEncoding encoding;
+  encoding.form = ResponseFormFor(in);
+  for (const auto& o : decoded.outputs) {
+    if (o.destination) encoding.destinations.emplace_back(o.name, *o.destination);
+  }
+  return encoding;
+}
+
+Status EncodeInferResponse(const core::InferResponse& response, const ResponseEncoding& encoding,
                            inference::ModelInferResponse* out) {
   out->set_model_name(response.model_name);
   out->set_model_version(std::to_string(response.model_version));
   out->set_id(response.id);
   EncodeParameters(response.parameters, out->mutable_parameters());
+  ContentsForm form = encoding.form;
+  // Checked before anything is written, so a refused reply leaves no output behind.
   for (const auto& o : response.outputs) {
-    if (!HasTypedField(o.tensor.dtype())) form = ContentsForm::kRaw;
+    if (const core::OutputDestination* d = DestinationOf(encoding, o.name)) {
+      RETURN_IF_ERROR(core::CheckOutputFits(*d, o.name, o.tensor.byte_size()));
+    } else if (!HasTypedField(o.tensor.dtype())) {
+      form = ContentsForm::kRaw;
+    }
   }
   for (const auto& o : response.outputs) {
     auto* t = out->add_outputs();
@@ -308,7 +387,13 @@ Status EncodeInferResponse(const core::InferResponse& response, ContentsForm for
     t->set_datatype(std::string(core::DataTypeName(o.tensor.dtype())));
     for (int64_t d : o.tensor.shape()) t->add_shape(d);
     EncodeParameters(o.parameters, t->mutable_parameters());
-    if (form == ContentsForm::kRaw) {
+    if (const core::OutputDestination* d = DestinationOf(encoding, o.name)) {
+      if (o.tensor.byte_size() > 0) std::memcpy(d->data, o.tensor.data(), o.tensor.byte_size());
+      (*t->mutable_parameters())["shared_memory_region"].set_string_param(d->region);
+      (*t->mutable_parameters())["shared_memory_byte_size"].set_int64_param(
+          static_cast<int64_t>(o.tensor.byte_size()));
+      if (form == ContentsForm::kRaw) out->add_raw_output_contents();  // keeps entry i = output i
+    } else if (form == ContentsForm::kRaw) {
       out->add_raw_output_contents(reinterpret_cast<const char*>(o.tensor.data()), o.tensor.byte_size());
     } else {
       RETURN_IF_ERROR(TensorToTyped(o.tensor, t->mutable_contents()));

@@ -18,13 +18,14 @@ FrontendMetrics::FrontendMetrics(core::MetricsRegistry& registry) {
   streams_open = &registry.GetGauge("infergate_grpc_streams_open", "ModelStreamInfer calls open");
   protocol_errors = &registry.GetCounter("infergate_grpc_protocol_errors_total",
                                          "gRPC connections closed for breaking the HTTP/2 protocol");
+  const char* kRejected = "gRPC calls answered with an error, by reason";
+  shared_memory_rejected = &registry.GetCounter("infergate_grpc_requests_rejected_total", kRejected,
+                                                {{"reason", "shared_memory"}});
   for (size_t i = 0; i < rejected.size(); ++i) {
     std::string reason(core::StatusCodeName(static_cast<core::StatusCode>(i)));
     std::transform(reason.begin(), reason.end(), reason.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    rejected[i] = &registry.GetCounter("infergate_grpc_requests_rejected_total",
-                                       "gRPC calls answered with an error, by reason",
-                                       {{"reason", reason}});
+    rejected[i] = &registry.GetCounter("infergate_grpc_requests_rejected_total", kRejected, {{"reason", reason}});
   }
 }
 

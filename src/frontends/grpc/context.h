@@ -28,6 +28,8 @@ struct FrontendMetrics {
   core::Counter* protocol_errors;
   // Indexed by core::StatusCode.
   std::array<core::Counter*, static_cast<size_t>(core::StatusCode::kInternal) + 1> rejected{};
+  // Refused SystemSharedMemory* calls, whatever their code (reason="shared_memory").
+  core::Counter* shared_memory_rejected;
 
   void CountRejected(core::StatusCode code) { rejected[static_cast<size_t>(code)]->Increment(); }
 };

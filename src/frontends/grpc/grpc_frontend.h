@@ -1,7 +1,8 @@
 // GrpcFrontend: the KServe v2 / Open Inference Protocol over gRPC
 // (service inference.GRPCInferenceService), with Triton's extensions
 // (ModelStreamInfer, ModelConfig, ModelStatistics, RepositoryIndex,
-// RepositoryModelLoad/Unload). See proto/grpc_service.proto.
+// RepositoryModelLoad/Unload, SystemSharedMemory* when deps.shared_memory is
+// set). See proto/grpc_service.proto.
 //
 // The gRPC protocol over HTTP/2 is served on nghttp2 and Asio (see
 // h2_connection.h for why not gRPC's own C++ server); clients cannot tell:
@@ -14,7 +15,8 @@
 // never wait for inference. A ModelInfer reply is encoded in the request's
 // on_complete (a scheduler thread) and posted to its connection's thread.
 // Repository loads and unloads, which take as long as a model load, run on
-// one admin thread owned here so they never hold an IO thread.
+// one admin thread owned here so they never hold an IO thread. The system
+// shared memory calls run on the IO thread (a few non-blocking syscalls).
 //
 // Errors: core::Status codes become gRPC status codes through
 // core/status_map.h (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE,
@@ -27,7 +29,9 @@
 //                                                     requests, and calls refused before any
 //                                                     method saw them: unknown method, not gRPC,
 //                                                     message too large, compressed or cut short),
-//                                                     reason = the status code in lower case
+//                                                     reason = the status code in lower case,
+//                                                     or shared_memory for a refused
+//                                                     SystemSharedMemory* call
 //   infergate_grpc_protocol_errors_total              connections closed for breaking HTTP/2
 //   infergate_grpc_inferences_in_flight               admitted, not yet answered
 //   infergate_grpc_streams_open                       ModelStreamInfer calls open
@@ -44,6 +48,7 @@
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
+#include "core/shared_memory.h"
 #include "core/status.h"
 
 namespace infergate::grpc_frontend {
@@ -73,6 +78,10 @@ struct GrpcFrontendDeps {
   core::InferenceService* inference = nullptr;
   core::MetricsRegistry* metrics = nullptr;
   const core::Clock* clock = &core::SteadyClock::Instance();
+  // Client-registered system shared memory; null: the extension is off (the
+  // SystemSharedMemory* calls answer FAILED_PRECONDITION and requests naming
+  // a region are refused).
+  core::SharedMemoryRegistry* shared_memory = nullptr;
 };
 
 class GrpcFrontend {

@@ -11,10 +11,11 @@ constexpr std::string_view kPrefix = "/inference.GRPCInferenceService/";
 constexpr std::string_view kStreamInfer = "/inference.GRPCInferenceService/ModelStreamInfer";
 
 // Parses the request message into `out`; false (and the call answered with
-// INVALID_ARGUMENT) when it is not one.
+// INVALID_ARGUMENT, counted in `refused` when given) when it is not one.
 template <typename Request>
-bool Parse(const std::string& message, const Responder& r, Request* out) {
+bool Parse(const std::string& message, const Responder& r, Request* out, core::Counter* refused = nullptr) {
   if (out->ParseFromString(message)) return true;
+  if (refused) refused->Increment();
   r.Finish(core::InvalidArgument("cannot parse the " + out->GetTypeName() + " message"));
   return false;
 }
@@ -81,6 +82,9 @@ Service::Service(FrontendContext* context) : ctx_(context) {
       {"RepositoryIndex", &Service::RepositoryIndex},
       {"RepositoryModelLoad", &Service::RepositoryModelLoad},
       {"RepositoryModelUnload", &Service::RepositoryModelUnload},
+      {"SystemSharedMemoryStatus", &Service::SystemSharedMemoryStatus},
+      {"SystemSharedMemoryRegister", &Service::SystemSharedMemoryRegister},
+      {"SystemSharedMemoryUnregister", &Service::SystemSharedMemoryUnregister},
   };
   for (const auto& [name, handler] : methods) unary_.emplace(std::string(kPrefix) + name, handler);
 }
@@ -141,6 +145,7 @@ void Service::ServerMetadata(const CallInfo&, const std::string& message, const 
   resp.set_name(ctx_->options.server_name);
   resp.set_version(ctx_->options.server_version);
   for (const char* e : {"model_repository", "statistics", "model_configuration"}) resp.add_extensions(e);
+  if (ctx_->deps.shared_memory) resp.add_extensions("system_shared_memory");
   Answer(resp, ctx_->options.max_message_bytes, r);
 }
 
@@ -155,23 +160,24 @@ void Service::ModelInfer(const CallInfo& info, const std::string& message, const
   ctx->metrics.unary_requests->Increment();
   auto wire = std::make_shared<inference::ModelInferRequest>();
   auto request = std::make_unique<core::InferRequest>();
-  core::Status st = wire->ParseFromString(message) ? DecodeInferRequest(wire, ctx->limits, request.get())
-                                                   : core::InvalidArgument("cannot parse the ModelInferRequest message");
+  core::Status st = wire->ParseFromString(message)
+                        ? DecodeInferRequest(wire, ctx->limits, ctx->deps.shared_memory, request.get())
+                        : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (st.ok() && ctx->draining.load()) st = core::Unavailable("the server is shutting down");
   if (!st.ok()) {
     ctx->metrics.CountRejected(st.code());
     return r.Finish(st);
   }
   request->deadline = RequestDeadline(info.timeout, *ctx->deps.clock);
-  const ContentsForm form = ResponseFormFor(*wire);
   ctx->Enter();
   ctx->metrics.in_flight->Add(1);
-  request->on_complete = [ctx, responder = r, form](std::unique_ptr<core::InferResponse> resp) mutable {
+  request->on_complete = [ctx, responder = r, encoding = ResponseEncodingFor(*wire, *request)](
+                             std::unique_ptr<core::InferResponse> resp) mutable {
     core::Status status = resp->status;
     std::string framed;
     if (status.ok()) {
       inference::ModelInferResponse out;
-      status = EncodeInferResponse(*resp, form, &out);
+      status = EncodeInferResponse(*resp, encoding, &out);
       if (status.ok()) status = AppendMessage(out, ctx->options.max_message_bytes, &framed);
     }
     ctx->metrics.in_flight->Add(-1);
@@ -236,6 +242,55 @@ void Service::RunAdmin(const Responder& r, std::string model, RepositoryOp op) {
     Answer(inference::RepositoryModelLoadResponse(), max_bytes, r);
   });
   if (!posted) r.Finish(core::Unavailable("too many repository operations queued; retry later"));
+}
+
+void Service::FinishSharedMemory(const Responder& r, const core::Status& status) {
+  if (!status.ok()) ctx_->metrics.shared_memory_rejected->Increment();
+  r.Finish(status);
+}
+
+void Service::SystemSharedMemoryStatus(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::SystemSharedMemoryStatusRequest req;
+  if (!Parse(message, r, &req, ctx_->metrics.shared_memory_rejected)) return;
+  if (!ctx_->deps.shared_memory) {
+    return FinishSharedMemory(r, core::FailedPrecondition(std::string(core::kSharedMemoryDisabled)));
+  }
+  auto regions = ctx_->deps.shared_memory->List(req.name());
+  if (!regions.ok()) return FinishSharedMemory(r, regions.status());
+  inference::SystemSharedMemoryStatusResponse resp;
+  for (const auto& region : *regions) {
+    auto& status = (*resp.mutable_regions())[region.name];
+    status.set_name(region.name);
+    status.set_key(region.key);
+    status.set_offset(region.offset);
+    status.set_byte_size(region.byte_size);
+  }
+  Answer(resp, ctx_->options.max_message_bytes, r);
+}
+
+void Service::SystemSharedMemoryRegister(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::SystemSharedMemoryRegisterRequest req;
+  if (!Parse(message, r, &req, ctx_->metrics.shared_memory_rejected)) return;
+  if (!ctx_->deps.shared_memory) {
+    return FinishSharedMemory(r, core::FailedPrecondition(std::string(core::kSharedMemoryDisabled)));
+  }
+  core::Status st = ctx_->deps.shared_memory->Register(req.name(), req.key(), req.offset(), req.byte_size());
+  if (!st.ok()) return FinishSharedMemory(r, st);
+  Answer(inference::SystemSharedMemoryRegisterResponse(), ctx_->options.max_message_bytes, r);
+}
+
+void Service::SystemSharedMemoryUnregister(const CallInfo&, const std::string& message, const Responder& r) {
+  inference::SystemSharedMemoryUnregisterRequest req;
+  if (!Parse(message, r, &req, ctx_->metrics.shared_memory_rejected)) return;
+  if (!ctx_->deps.shared_memory) {
+    return FinishSharedMemory(r, core::FailedPrecondition(std::string(core::kSharedMemoryDisabled)));
+  }
+  if (req.name().empty()) {
+    ctx_->deps.shared_memory->UnregisterAll();
+  } else if (core::Status st = ctx_->deps.shared_memory->Unregister(req.name()); !st.ok()) {
+    return FinishSharedMemory(r, st);
+  }
+  Answer(inference::SystemSharedMemoryUnregisterResponse(), ctx_->options.max_message_bytes, r);
 }
 
 }  // namespace infergate::grpc_frontend

@@ -6,6 +6,13 @@
 // is encoded there) and the repository load/unload calls (answered from the
 // admin thread). ModelStreamInfer is an InferStream (stream.h).
 //
+// The SystemSharedMemory* calls answer on the connection's thread too: a
+// register is shm_open, fstat and mmap of a tmpfs object, an unregister at
+// most a munmap, a status a copy of a small map; none waits on a disk or a
+// peer, so they cost an IO thread microseconds. On the admin thread they
+// would queue behind model loads (seconds) and could be refused when 16 of
+// those wait, for no gain.
+//
 // Thread-safety: the MethodTable methods are called on connection threads;
 // the service keeps no per-call state of its own.
 #pragma once
@@ -66,6 +73,11 @@ class Service final : public MethodTable {
   void RepositoryIndex(const CallInfo&, const std::string& message, const Responder& r);
   void RepositoryModelLoad(const CallInfo&, const std::string& message, const Responder& r);
   void RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r);
+  void SystemSharedMemoryStatus(const CallInfo&, const std::string& message, const Responder& r);
+  void SystemSharedMemoryRegister(const CallInfo&, const std::string& message, const Responder& r);
+  void SystemSharedMemoryUnregister(const CallInfo&, const std::string& message, const Responder& r);
+  // Answers a SystemSharedMemory* call with `status`, counting a refusal.
+  void FinishSharedMemory(const Responder& r, const core::Status& status);
 
   // Runs `op` on `model` on the admin thread and answers the call with its
   // status.

@@ -38,7 +38,7 @@ bool InferStream::OnMessage(std::string message) {
   auto wire = std::make_shared<inference::ModelInferRequest>();
   auto request = std::make_unique<core::InferRequest>();
   core::Status st = wire->ParseFromString(message)
-                        ? DecodeInferRequest(wire, ctx_->limits, request.get())
+                        ? DecodeInferRequest(wire, ctx_->limits, ctx_->deps.shared_memory, request.get())
                         : core::InvalidArgument("cannot parse the ModelInferRequest message");
   if (!st.ok()) {
     ctx_->metrics.CountRejected(st.code());
@@ -47,11 +47,11 @@ bool InferStream::OnMessage(std::string message) {
     return true;
   }
   request->deadline = deadline_;
-  const ContentsForm form = ResponseFormFor(*wire);
-  request->on_complete = [self = shared_from_this(), form](std::unique_ptr<core::InferResponse> r) mutable {
+  request->on_complete = [self = shared_from_this(), encoding = ResponseEncodingFor(*wire, *request)](
+                             std::unique_ptr<core::InferResponse> r) mutable {
     std::shared_ptr<InferStream> me = std::move(self);
     FrontendContext* ctx = me->ctx_;
-    const bool leave = me->Complete(*r, form);
+    const bool leave = me->Complete(*r, encoding);
     me.reset();  // the last reference may go here, before the frontend may stop
     if (leave) ctx->Leave();
   };
@@ -67,11 +67,11 @@ bool InferStream::OnMessage(std::string message) {
   return more;
 }
 
-bool InferStream::Complete(const core::InferResponse& response, ContentsForm form) {
+bool InferStream::Complete(const core::InferResponse& response, const ResponseEncoding& encoding) {
   ctx_->metrics.in_flight->Add(-1);
   core::Status status = response.status;
   inference::ModelStreamInferResponse out;
-  if (status.ok()) status = EncodeInferResponse(response, form, out.mutable_infer_response());
+  if (status.ok()) status = EncodeInferResponse(response, encoding, out.mutable_infer_response());
   std::string framed;
   if (status.ok()) status = AppendMessage(out, ctx_->options.max_message_bytes, &framed);
   if (!status.ok()) {

@@ -38,7 +38,7 @@ class InferStream final : public StreamHandler, public std::enable_shared_from_t
  private:
   // On a scheduler thread: sends the response; true when the stream is now
   // done with (closed, nothing in flight) and leaves the active count.
-  bool Complete(const core::InferResponse& response, ContentsForm form);
+  bool Complete(const core::InferResponse& response, const ResponseEncoding& encoding);
 
   FrontendContext* ctx_;
   Responder responder_;

@@ -7,10 +7,7 @@
 namespace infergate::http {
 namespace {
 
-core::Status Disabled() {
-  return core::FailedPrecondition(
-      "system shared memory is disabled on this server (shared_memory.enabled in the server config)");
-}
+core::Status Disabled() { return core::FailedPrecondition(std::string(core::kSharedMemoryDisabled)); }
 
 // A non-negative integer member of the register body.
 core::StatusOr<uint64_t> ByteCount(const core::Parameters& body, const std::string& key, bool required) {

@@ -23,7 +23,7 @@ inference::ModelInferRequest OneInput(const std::string& datatype, std::vector<i
 }
 
 core::Status Decode(const inference::ModelInferRequest& r, core::InferRequest* out, InputLimits limits = {}) {
-  return DecodeInferRequest(r, limits, out);
+  return DecodeInferRequest(r, limits, nullptr, out);
 }
 
 TEST(GrpcCodecTest, TypedContentsOfEveryDatatypeRoundTrip) {
@@ -83,7 +83,7 @@ TEST(GrpcCodecTest, TypedContentsOfEveryDatatypeRoundTrip) {
     response.model_version = 3;
     response.outputs.push_back({"y", decoded.inputs[0].tensor, {}});
     inference::ModelInferResponse encoded;
-    ASSERT_TRUE(EncodeInferResponse(response, ContentsForm::kTyped, &encoded).ok());
+    ASSERT_TRUE(EncodeInferResponse(response, {ContentsForm::kTyped, {}}, &encoded).ok());
     EXPECT_EQ(encoded.raw_output_contents_size(), 0);
     EXPECT_EQ(encoded.outputs(0).datatype(), tc.name);
     EXPECT_EQ(encoded.model_version(), "3");
@@ -106,7 +106,7 @@ TEST(GrpcCodecTest, BytesTypedAndRaw) {
   core::InferResponse response;
   response.outputs.push_back({"y", decoded.inputs[0].tensor, {}});
   inference::ModelInferResponse raw;
-  ASSERT_TRUE(EncodeInferResponse(response, ContentsForm::kRaw, &raw).ok());
+  ASSERT_TRUE(EncodeInferResponse(response, {ContentsForm::kRaw, {}}, &raw).ok());
   EXPECT_EQ(raw.raw_output_contents(0), std::string("\x02\0\0\0ab\x02\0\0\0\0z", 12));
 }
 
@@ -124,7 +124,7 @@ TEST(GrpcCodecTest, RawContentsAndHalfTypesOnlyRaw) {
     core::InferResponse response;
     response.outputs.push_back({"y", decoded.inputs[0].tensor, {}});
     inference::ModelInferResponse encoded;
-    ASSERT_TRUE(EncodeInferResponse(response, ContentsForm::kTyped, &encoded).ok());
+    ASSERT_TRUE(EncodeInferResponse(response, {ContentsForm::kTyped, {}}, &encoded).ok());
     EXPECT_EQ(encoded.raw_output_contents(0), r.raw_input_contents(0));
 
     auto typed = OneInput(type, {1});
@@ -243,7 +243,7 @@ TEST(GrpcCodecTest, ASharedMessageLendsItsRawContentsAndLivesAsLongAsTheTensor) 
   std::weak_ptr<inference::ModelInferRequest> alive = message;
 
   core::InferRequest out;
-  ASSERT_TRUE(DecodeInferRequest(std::move(message), {}, &out).ok());
+  ASSERT_TRUE(DecodeInferRequest(std::move(message), {}, nullptr, &out).ok());
   ASSERT_EQ(out.inputs.size(), 1u);
   EXPECT_EQ(out.inputs[0].tensor.data(), lent);  // borrowed, not copied
   EXPECT_FALSE(alive.expired());                  // the tensor holds the message
@@ -255,7 +255,7 @@ TEST(GrpcCodecTest, ASharedMessageLendsItsRawContentsAndLivesAsLongAsTheTensor) 
   auto short_message = std::make_shared<inference::ModelInferRequest>(OneInput("FP32", {2, 2}));
   short_message->add_raw_input_contents(std::string(12, '\0'));
   core::InferRequest refused;
-  core::Status st = DecodeInferRequest(std::move(short_message), {}, &refused);
+  core::Status st = DecodeInferRequest(std::move(short_message), {}, nullptr, &refused);
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("'x'"), std::string::npos) << st.message();
 }

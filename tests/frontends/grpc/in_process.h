@@ -22,8 +22,9 @@ namespace infergate::grpc_frontend {
 class InProcessGrpcTest : public ::testing::Test {
  protected:
   // Loads repo_dir_ and starts a frontend on a free loopback port with
-  // `options` (address and port are set here); stub_ talks to it.
-  void Serve(GrpcFrontendOptions options = {}) {
+  // `options` (address and port are set here) and `shared_memory` (may be
+  // null: the extension is off); stub_ talks to it.
+  void Serve(GrpcFrontendOptions options = {}, core::SharedMemoryRegistry* shared_memory = nullptr) {
     auto backend = ort::OrtBackend::Create({});
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
     backend_ = std::move(*backend);
@@ -34,7 +35,8 @@ class InProcessGrpcTest : public ::testing::Test {
     repository_->Poll();
     options.address = "127.0.0.1";
     options.port = 0;
-    auto frontend = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
+    auto frontend = GrpcFrontend::Start(
+        options, {repository_.get(), dispatcher_.get(), &metrics_, &core::SteadyClock::Instance(), shared_memory});
     ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
     frontend_ = std::move(*frontend);
     stub_ = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
