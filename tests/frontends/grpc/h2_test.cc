@@ -31,19 +31,11 @@ struct Reply {
 // One POST over cleartext HTTP/2 from nghttp2's client session on a
 // blocking socket: every header and trailer the server sends is kept. (A
 // plain HTTP/2 client rather than gRPC's, so that it can send what gRPC's
-// never would.)
+// never would.) With `hold_replies`, what the server sends is not credited
+// back (no WINDOW_UPDATE) until Consume(): a client that stops reading.
 class H2Client {
  public:
-  static Reply Post(int port, const std::string& path, const std::string& body,
-                    const std::string& content_type = "application/grpc") {
-    H2Client c(body);
-    return c.Run(port, path, content_type);
-  }
-
- private:
-  explicit H2Client(const std::string& body) : body_(body) {}
-
-  Reply Run(int port, const std::string& path, const std::string& content_type) {
+  explicit H2Client(int port, bool hold_replies = false) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -51,8 +43,9 @@ class H2Client {
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
       reply_.error = "cannot connect";
-      return reply_;
+      return;
     }
+    authority_ = "127.0.0.1:" + std::to_string(port);
     nghttp2_session_callbacks* cb = nullptr;
     nghttp2_session_callbacks_new(&cb);
     nghttp2_session_callbacks_set_on_header_callback(
@@ -66,75 +59,119 @@ class H2Client {
         });
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(
         cb, [](nghttp2_session*, uint8_t, int32_t, const uint8_t* data, size_t len, void* self) {
-          static_cast<H2Client*>(self)->reply_.body.append(reinterpret_cast<const char*>(data), len);
+          auto* c = static_cast<H2Client*>(self);
+          c->reply_.body.append(reinterpret_cast<const char*>(data), len);
+          c->unconsumed_ += len;
           return 0;
         });
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, [](nghttp2_session*, int32_t, uint32_t, void* self) {
       static_cast<H2Client*>(self)->closed_ = true;
       return 0;
     });
-    nghttp2_session_client_new(&session_, cb, this);
+    nghttp2_option* option = nullptr;
+    nghttp2_option_new(&option);
+    nghttp2_option_set_no_auto_window_update(option, hold_replies ? 1 : 0);
+    nghttp2_session_client_new2(&session_, cb, this, option);
+    nghttp2_option_del(option);
     nghttp2_session_callbacks_del(cb);
     nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
-    const std::string authority = "127.0.0.1:" + std::to_string(port);
+  }
+  ~H2Client() {
+    if (session_) nghttp2_session_del(session_);
+    if (fd_ >= 0) close(fd_);
+  }
+  H2Client(const H2Client&) = delete;
+  H2Client& operator=(const H2Client&) = delete;
+
+  static Reply Post(int port, const std::string& path, const std::string& body,
+                    const std::string& content_type = "application/grpc") {
+    H2Client c(port);
+    c.Submit(path, body, content_type);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!c.closed_ && std::chrono::steady_clock::now() < until && c.Pump(std::chrono::milliseconds(100))) {
+    }
+    if (!c.closed_ && c.reply_.error.empty()) c.reply_.error = "no complete response within 10 s";
+    return c.reply_;
+  }
+
+  // Opens the one stream: a POST of `body` (kept by the caller until sent).
+  void Submit(const std::string& path, const std::string& body, const std::string& content_type = "application/grpc") {
+    if (!session_) return;
+    body_ = &body;
     auto nv = [](const std::string& n, const std::string& v) {
       return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
                         reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), n.size(), v.size(),
                         NGHTTP2_NV_FLAG_NONE};
     };
     const std::string names[] = {":method", ":scheme", ":authority", ":path", "content-type", "te"};
-    const std::string values[] = {"POST", "http", authority, path, content_type, "trailers"};
+    const std::string values[] = {"POST", "http", authority_, path, content_type, "trailers"};
     std::vector<nghttp2_nv> headers;
     for (size_t i = 0; i < std::size(names); ++i) headers.push_back(nv(names[i], values[i]));
     nghttp2_data_provider provider{};
     provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
                                 nghttp2_data_source*, void* self) -> ssize_t {
       auto* c = static_cast<H2Client*>(self);
-      const size_t n = std::min(length, c->body_.size() - c->sent_);
-      std::memcpy(buf, c->body_.data() + c->sent_, n);
+      const size_t n = std::min(length, c->body_->size() - c->sent_);
+      std::memcpy(buf, c->body_->data() + c->sent_, n);
       c->sent_ += n;
-      if (c->sent_ == c->body_.size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (c->sent_ == c->body_->size()) *flags |= NGHTTP2_DATA_FLAG_EOF;
       return static_cast<ssize_t>(n);
     };
-    nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &provider, this);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!closed_ && std::chrono::steady_clock::now() < until) {
-      const uint8_t* out = nullptr;
-      ssize_t n;
-      while ((n = nghttp2_session_mem_send(session_, &out)) > 0) {
-        if (send(fd_, out, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
-          reply_.error = "send failed";
-          return reply_;
-        }
+    stream_id_ = nghttp2_submit_request(session_, nullptr, headers.data(), headers.size(), &provider, this);
+  }
+
+  // Sends what nghttp2 has ready, then waits up to `wait` for bytes from the
+  // server and takes them in. False once the connection failed (reply().error).
+  bool Pump(std::chrono::milliseconds wait) {
+    if (!session_) return false;
+    const uint8_t* out = nullptr;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(session_, &out)) > 0) {
+      if (send(fd_, out, static_cast<size_t>(n), MSG_NOSIGNAL) != n) {
+        reply_.error = "send failed";
+        return false;
       }
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 100) <= 0) continue;
-      uint8_t buf[16384];
+    }
+    pollfd p{fd_, POLLIN, 0};
+    // Waits for the first bytes, then takes whatever else is there.
+    for (int timeout = static_cast<int>(wait.count()); poll(&p, 1, timeout) > 0; timeout = 0) {
+      uint8_t buf[65536];
       const ssize_t got = recv(fd_, buf, sizeof(buf), 0);
       if (got <= 0) {
         reply_.error = "connection closed";
-        break;
+        return false;
       }
       if (nghttp2_session_mem_recv(session_, buf, static_cast<size_t>(got)) < 0) {
         reply_.error = "bad HTTP/2 from the server";
-        break;
+        return false;
       }
     }
-    if (!closed_ && reply_.error.empty()) reply_.error = "no complete response within 10 s";
-    return reply_;
+    return true;
   }
 
- public:
-  ~H2Client() {
-    if (session_) nghttp2_session_del(session_);
-    if (fd_ >= 0) close(fd_);
+  // Credits the server with everything received so far (stream and
+  // connection) and widens both windows, as a client reading again.
+  void Consume() {
+    if (unconsumed_ > 0) nghttp2_session_consume(session_, stream_id_, unconsumed_);
+    unconsumed_ = 0;
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 64 << 20);
+    nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, stream_id_, 64 << 20);
   }
+
+  const Reply& reply() const { return reply_; }
+  bool closed() const { return closed_; }
+  size_t sent() const { return sent_; }
+  // What the server still lets the stream send.
+  int32_t send_window() const { return nghttp2_session_get_stream_remote_window_size(session_, stream_id_); }
 
  private:
-  const std::string& body_;
-  size_t sent_ = 0;
   int fd_ = -1;
   nghttp2_session* session_ = nullptr;
+  std::string authority_;
+  const std::string* body_ = nullptr;
+  size_t sent_ = 0;
+  int32_t stream_id_ = -1;
+  size_t unconsumed_ = 0;
   bool closed_ = false;
   Reply reply_;
 };
@@ -265,6 +302,83 @@ TEST_F(GrpcH2Test, AClientThatVanishesMidCallLeavesNothingBehind) {
   ExpectServing();
   frontend_->Stop();  // returns: nothing is left waiting
   EXPECT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 0);
+}
+
+// A ModelStreamInfer client that sends 1 MiB requests and stops reading the
+// 1 MiB replies: once more than max_unsent_reply_bytes (4 MiB) of replies wait
+// for it, the server takes no more of its messages and stops crediting its
+// flow-control window, so the client is stopped instead of buffered for. When
+// the client reads again, every reply arrives.
+class GrpcStreamHoldBackTest : public InProcessGrpcTest {
+ protected:
+  void SetUp() override {
+    testing::CopyModel(repo_dir_, "identity_fp32.onnx", "id");
+    repo_dir_.Write("id/config.yaml", "max_batch_size: 0\n");
+    GrpcFrontendOptions options;
+    options.max_stream_in_flight = 2;  // so what the hold-back allows is exact
+    Serve(options);
+  }
+};
+
+TEST_F(GrpcStreamHoldBackTest, AClientThatStopsReadingIsStoppedNotBufferedFor) {
+  constexpr int kRequests = 24;
+  constexpr size_t kFloats = 256 * 1024;  // 1 MiB each way
+  inference::ModelInferRequest request;
+  request.set_model_name("id");
+  auto* input = request.add_inputs();
+  input->set_name("INPUT0");
+  input->set_datatype("FP32");
+  input->add_shape(1);
+  input->add_shape(static_cast<int64_t>(kFloats));
+  request.add_raw_input_contents(std::string(kFloats * sizeof(float), '\x01'));
+  std::string body;
+  for (int i = 0; i < kRequests; ++i) {
+    request.set_id("r" + std::to_string(i));
+    body += Framed(request.SerializeAsString());
+  }
+  const core::Labels done = {{"model", "id"}, {"version", "1"}, {"outcome", "success"}};
+
+  H2Client client(frontend_->port(), /*hold_replies=*/true);
+  client.Submit("/inference.GRPCInferenceService/ModelStreamInfer", body);
+  // Five replies are more than 4 MiB with only 64 KB of them sent: the
+  // server then takes no more messages. Wait for that, and for the stream to
+  // be out of credit with nothing being inferred.
+  const auto answered = [&] { return Counter("infergate_inference_requests_total", done); };
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until &&
+         !(answered() >= 5 && client.send_window() == 0 && Gauge("infergate_grpc_inferences_in_flight") == 0)) {
+    ASSERT_TRUE(client.Pump(std::chrono::milliseconds(20))) << client.reply().error;
+  }
+  ASSERT_GE(answered(), 5) << "the replies never piled up";
+  const double stopped_at = answered();
+  // It stays stopped: nothing moves while the client keeps not reading.
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(client.Pump(std::chrono::milliseconds(20)));
+  EXPECT_EQ(client.send_window(), 0) << "the server credited the client again";
+  EXPECT_EQ(answered(), stopped_at);
+  // The line is crossed by the fifth reply; at most the two in flight then follow.
+  EXPECT_LE(stopped_at, 7);
+  EXPECT_LT(client.sent(), body.size());
+  EXPECT_LE(client.reply().body.size(), 65535u);
+
+  // Reading again lets everything through.
+  while (!client.closed() && std::chrono::steady_clock::now() < until + std::chrono::seconds(30)) {
+    client.Consume();
+    ASSERT_TRUE(client.Pump(std::chrono::milliseconds(100))) << client.reply().error;
+  }
+  ASSERT_TRUE(client.closed());
+  EXPECT_EQ(client.reply().headers.at("grpc-status"), "0");
+  EXPECT_EQ(client.sent(), body.size());
+  EXPECT_EQ(Counter("infergate_inference_requests_total", done), kRequests);
+  // Every reply is there: count the gRPC messages in what arrived.
+  const std::string& got = client.reply().body;
+  int messages = 0;
+  for (size_t at = 0; at + 5 <= got.size(); ++messages) {
+    const uint32_t n = (uint32_t{static_cast<uint8_t>(got[at + 1])} << 24) |
+                       (uint32_t{static_cast<uint8_t>(got[at + 2])} << 16) |
+                       (uint32_t{static_cast<uint8_t>(got[at + 3])} << 8) | static_cast<uint8_t>(got[at + 4]);
+    at += 5 + n;
+  }
+  EXPECT_EQ(messages, kRequests);
 }
 
 }  // namespace
