@@ -168,21 +168,30 @@ int RunLoadCommand(Flags f) {
   std::unique_ptr<SharedMemoryInputs> shm;
   std::string host, port;
   if (f.shared_memory == "system") {
-    if (f.target != "http") return Fail(core::InvalidArgument("--shared-memory system works with --target http"));
-    if (auto s = ParseHttpUrl(f.url, &host, &port); !s.ok()) return Fail(s);
+    if (f.target == "mqtt") return Fail(core::InvalidArgument("--shared-memory system works with http and grpc"));
+    if (f.target == "http") {
+      if (auto s = ParseHttpUrl(f.url, &host, &port); !s.ok()) return Fail(s);
+    }
     f.binary = true;  // the tensors' bytes, then moved into the region
   }
   auto payloads = MakePayloads(f);
   if (!payloads.ok()) return Fail(payloads.status());
+  // Registers the region, or unregisters it, with the server.
+  auto control = [&](bool register_region) {
+    if (f.target == "grpc") {
+      return GrpcSharedMemory(f.grpc_address, register_region, shm->region(), shm->key(), shm->size());
+    }
+    return register_region ? shm->Register(host, port) : shm->Unregister(host, port);
+  };
   if (f.shared_memory == "system") {
     auto made = SharedMemoryInputs::Create(&*payloads, "infergate-bench-" + std::to_string(getpid()));
     if (!made.ok()) return Fail(made.status());
     shm = std::move(made).value();
-    if (auto s = shm->Register(host, port); !s.ok()) return Fail(s);
+    if (auto s = control(true); !s.ok()) return Fail(s);
   }
   int rc = RunLevels(f, &*payloads);
   if (shm) {
-    if (auto s = shm->Unregister(host, port); !s.ok()) {
+    if (auto s = control(false); !s.ok()) {
       std::fprintf(stderr, "infergate-bench: %s\n", s.ToString().c_str());
       rc = rc ? rc : 1;
     }
@@ -258,8 +267,8 @@ void AddLoadFlags(CLI::App& app, Flags& f) {
   app.add_option("--variants", f.variants, "Random request bodies to cycle through")->capture_default_str();
   app.add_flag("--binary", f.binary, "http: send the binary tensor extension instead of JSON");
   app.add_option("--shared-memory", f.shared_memory,
-                 "http: 'system' puts the inputs in a POSIX shared memory region registered with the "
-                 "server (Triton's extension; outputs come back as binary data)")
+                 "http, grpc: 'system' puts the inputs in a POSIX shared memory region registered with "
+                 "the server (Triton's extension; outputs come back in the reply)")
       ->check(CLI::IsMember({"none", "system"}))
       ->capture_default_str();
   app.add_option("--concurrency", f.concurrency, "Closed loop: requests in flight; a list sweeps (1,2,4)")

@@ -126,6 +126,32 @@ class GrpcClient final : public Target {
 
 }  // namespace
 
+core::Status GrpcSharedMemory(const std::string& address, bool register_region, const std::string& region,
+                              const std::string& key, uint64_t byte_size) {
+  auto stub = inference::GRPCInferenceService::NewStub(
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::Status st;
+  if (register_region) {
+    inference::SystemSharedMemoryRegisterRequest request;
+    request.set_name(region);
+    request.set_key(key);
+    request.set_offset(0);
+    request.set_byte_size(byte_size);
+    inference::SystemSharedMemoryRegisterResponse response;
+    st = stub->SystemSharedMemoryRegister(&context, request, &response);
+  } else {
+    inference::SystemSharedMemoryUnregisterRequest request;
+    request.set_name(region);
+    inference::SystemSharedMemoryUnregisterResponse response;
+    st = stub->SystemSharedMemoryUnregister(&context, request, &response);
+  }
+  if (st.ok()) return core::Status::Ok();
+  return core::FailedPrecondition(std::string(register_region ? "SystemSharedMemoryRegister" : "SystemSharedMemoryUnregister") +
+                                  " on " + address + ": " + CodeName(st.error_code()) + ": " + st.error_message());
+}
+
 core::StatusOr<std::unique_ptr<Target>> MakeGrpcTarget(const GrpcOptions& options, const PayloadSet& payloads) {
   if (payloads.binary) return core::InvalidArgument("the grpc target always sends raw tensors; drop --binary");
   std::vector<inference::ModelInferRequest> requests;
@@ -139,6 +165,13 @@ core::StatusOr<std::unique_ptr<Target>> MakeGrpcTarget(const GrpcOptions& option
       in->set_name(t.name);
       in->set_datatype(t.datatype);
       for (int64_t d : t.shape) in->add_shape(d);
+      if (!t.shm_region.empty()) {  // no raw contents: the server reads the region
+        auto& params = *in->mutable_parameters();
+        params["shared_memory_region"].set_string_param(t.shm_region);
+        params["shared_memory_offset"].set_int64_param(t.shm_offset);
+        params["shared_memory_byte_size"].set_int64_param(t.shm_byte_size);
+        continue;
+      }
       r.add_raw_input_contents(std::move(t.bytes));
     }
     requests.push_back(std::move(r));

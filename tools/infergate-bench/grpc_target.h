@@ -25,7 +25,14 @@ struct GrpcOptions {
   Nanos timeout = std::chrono::seconds(10);  // connecting, and each call's deadline
 };
 
-// Decodes `payloads` (JSON bodies) into requests once, up front.
+// Registers (or unregisters) [0, byte_size) of the shared memory object `key`
+// as `region` with the server's SystemSharedMemoryRegister/Unregister.
+core::Status GrpcSharedMemory(const std::string& address, bool register_region, const std::string& region,
+                              const std::string& key, uint64_t byte_size);
+
+// Decodes `payloads` (JSON bodies) into requests once, up front; inputs in
+// shared memory (--shared-memory system) name their region instead of
+// carrying raw contents.
 core::StatusOr<std::unique_ptr<Target>> MakeGrpcTarget(const GrpcOptions& options, const PayloadSet& payloads);
 
 }  // namespace infergate::bench

@@ -176,7 +176,15 @@ core::StatusOr<RawRequest> ToRawRequest(const Payload& payload) {
     const json request = json::parse(payload.body);
     for (const auto& input : request.at("inputs")) {
       RawTensor t{input.at("name").get<std::string>(), input.at("datatype").get<std::string>(),
-                  input.at("shape").get<std::vector<int64_t>>(), {}};
+                  input.at("shape").get<std::vector<int64_t>>(), {}, {}, 0, 0};
+      if (input.contains("parameters") && input["parameters"].contains("shared_memory_region")) {
+        const json& p = input["parameters"];
+        t.shm_region = p.at("shared_memory_region").get<std::string>();
+        t.shm_offset = p.value("shared_memory_offset", int64_t{0});
+        t.shm_byte_size = p.at("shared_memory_byte_size").get<int64_t>();
+        raw.inputs.push_back(std::move(t));
+        continue;
+      }
       std::vector<const json*> flat;
       Flatten(input.at("data"), &flat);
       for (const json* v : flat) RETURN_IF_ERROR(AppendElement(*v, t.datatype, &t.bytes).WithPrefix("input '" + t.name + "'"));

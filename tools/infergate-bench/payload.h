@@ -52,12 +52,18 @@ struct RawTensor {
   std::string datatype;
   std::vector<int64_t> shape;
   std::string bytes;
+  // An input in system shared memory (--shared-memory system) has these
+  // instead of bytes: its region, offset and byte size there.
+  std::string shm_region;
+  int64_t shm_offset = 0;
+  int64_t shm_byte_size = 0;
 };
 struct RawRequest {
   std::vector<RawTensor> inputs;
 };
 
-// Decodes a JSON payload (not a binary one) into raw tensors.
+// Decodes a JSON payload (not a binary one) into raw tensors; an input whose
+// parameters name a shared memory region keeps that instead of data.
 core::StatusOr<RawRequest> ToRawRequest(const Payload& payload);
 
 }  // namespace infergate::bench

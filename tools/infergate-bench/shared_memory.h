@@ -1,9 +1,9 @@
 // --shared-memory system: the inputs of every request body live in one POSIX
 // shared memory object the load generator creates and registers with the
-// server (Triton's system shared memory extension), and the bodies name
-// windows of it instead of carrying the bytes. Outputs still come back in the
-// reply, as binary data. The region is unregistered and the object removed at
-// the end of the run.
+// server (Triton's system shared memory extension, over HTTP or gRPC), and
+// the bodies name windows of it instead of carrying the bytes. Outputs still
+// come back in the reply (as binary data over HTTP, raw contents over gRPC).
+// The region is unregistered and the object removed at the end of the run.
 //
 // nlohmann::json's exceptions stop in shared_memory.cc.
 #pragma once
@@ -32,6 +32,7 @@ class SharedMemoryInputs {
   core::Status Register(const std::string& host, const std::string& port) const;
   core::Status Unregister(const std::string& host, const std::string& port) const;
 
+  const std::string& region() const { return region_; }
   const std::string& key() const { return key_; }
   size_t size() const { return size_; }
 

@@ -208,9 +208,10 @@ TEST(BenchSmokeTest, AServerThatIsNotThereIsAClearError) {
 }
 
 // --shared-memory system against infergate itself (the only peer here that
-// serves Triton's extension): the inputs go through a registered region, the
-// region is gone afterwards, and a server with the extension off is a clear error.
-TEST(BenchSmokeTest, HttpSharedMemoryAgainstInfergate) {
+// serves Triton's extension), over HTTP and gRPC: the inputs go through a
+// registered region, the region is gone afterwards, and a server with the
+// extension off is a clear error.
+TEST(BenchSmokeTest, SharedMemoryAgainstInfergate) {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "repo/mlp16/1");
   std::filesystem::copy_file(kModel, dir.path() / "repo/mlp16/1/model.onnx");
@@ -222,6 +223,8 @@ TEST(BenchSmokeTest, HttpSharedMemoryAgainstInfergate) {
   auto server = serve("shared_memory: {enabled: true}\n");
   auto listening = server->WaitForLine(R"(http: listening on ([0-9.]+):([0-9]+))");
   ASSERT_TRUE(listening) << server->Output();
+  auto grpc_listening = server->WaitForLine(R"(grpc: listening on ([0-9.]+):([0-9]+))");
+  ASSERT_TRUE(grpc_listening) << server->Output();
   ASSERT_TRUE(server->WaitForLine("infergate ready")) << server->Output();
   const std::string url = "http://127.0.0.1:" + (*listening)[2];
   const std::vector<std::string> args = {"--target", "http", "--url", url, "--model", "mlp16",
@@ -230,6 +233,12 @@ TEST(BenchSmokeTest, HttpSharedMemoryAgainstInfergate) {
   auto run = RunBench(dir, With(With(args, {"--concurrency", "2", "--strict"}), kShortRun));
   ASSERT_EQ(run.exit_code, 0) << run.output << server->Output();
   EXPECT_GT(run.row["ok"].get<int>(), 10);
+  auto over_grpc = RunBench(dir, With({"--target", "grpc", "--grpc-address", "127.0.0.1:" + (*grpc_listening)[2],
+                                       "--model", "mlp16", "--input", "input:FP32:1,16", "--shared-memory",
+                                       "system", "--concurrency", "2", "--strict"},
+                                      kShortRun));
+  ASSERT_EQ(over_grpc.exit_code, 0) << over_grpc.output << server->Output();
+  EXPECT_GT(over_grpc.row["ok"].get<int>(), 10);
   CurlClient client(url);
   EXPECT_EQ(json::parse(client.Get("/v2/systemsharedmemory/status").body), json::array());
   EXPECT_NE(client.Get("/metrics").body.find("infergate_http_requests_rejected_total{reason=\"shared_memory\"} 0"),
