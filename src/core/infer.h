@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -47,6 +49,20 @@ struct RequestedOutput {
   std::string name;
   Parameters parameters;  // e.g. binary_data (a frontend concern)
   std::optional<OutputDestination> destination;
+};
+
+struct InferRequest;
+
+// The destinations a request gave its outputs, taken from it before it is
+// submitted: the encoder that writes them runs after the request is gone.
+class OutputDestinations {
+ public:
+  static OutputDestinations Of(const InferRequest& request);
+  // Where output `name` goes, or null when it goes into the reply.
+  const OutputDestination* Find(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, OutputDestination>> list_;
 };
 
 struct InferOutput {

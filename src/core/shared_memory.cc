@@ -64,12 +64,7 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
   if (byte_size == 0) return InvalidArgument(what + ": byte_size must be positive");
   {
     std::lock_guard lock(mu_);
-    if (regions_.count(name)) return AlreadyExists(what + " is already registered");
-    if (regions_.size() >= max_regions_) {
-      return ResourceExhausted(what + ": " + std::to_string(max_regions_) +
-                               " regions are registered already, the most this server allows "
-                               "(shared_memory.max_regions)");
-    }
+    RETURN_IF_ERROR(CheckRoomLocked(name, what));
   }
 
   auto mapping = std::make_shared<Mapping>();
@@ -109,11 +104,7 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
 
   std::lock_guard lock(mu_);
   // Checked again: another registration may have taken the name or the last slot meanwhile.
-  if (regions_.count(name)) return AlreadyExists(what + " is already registered");
-  if (regions_.size() >= max_regions_) {
-    return ResourceExhausted(what + ": " + std::to_string(max_regions_) +
-                             " regions are registered already (shared_memory.max_regions)");
-  }
+  RETURN_IF_ERROR(CheckRoomLocked(name, what));
   regions_.emplace(name, Region{{name, key, offset, byte_size}, std::move(mapping)});
   UpdateGaugesLocked();
   return Status::Ok();
@@ -188,6 +179,16 @@ StatusOr<SharedMemoryView> SharedMemoryRegistry::View(std::string_view name, uin
 size_t SharedMemoryRegistry::size() const {
   std::lock_guard lock(mu_);
   return regions_.size();
+}
+
+Status SharedMemoryRegistry::CheckRoomLocked(const std::string& name, const std::string& what) const {
+  if (regions_.count(name)) return AlreadyExists(what + " is already registered");
+  if (regions_.size() >= max_regions_) {
+    return ResourceExhausted(what + ": " + std::to_string(max_regions_) +
+                             " regions are registered already, the most this server allows "
+                             "(shared_memory.max_regions)");
+  }
+  return Status::Ok();
 }
 
 void SharedMemoryRegistry::UpdateGaugesLocked() {

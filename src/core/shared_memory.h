@@ -90,6 +90,8 @@ class SharedMemoryRegistry {
     RegionStatus status;
     std::shared_ptr<Mapping> mapping;
   };
+  // ALREADY_EXISTS for a name in use, RESOURCE_EXHAUSTED at max_regions.
+  Status CheckRoomLocked(const std::string& name, const std::string& what) const;
   void UpdateGaugesLocked();
 
   const size_t max_regions_;

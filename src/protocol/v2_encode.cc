@@ -84,11 +84,11 @@ void WriteParameters(const core::Parameters& params, JsonWriter* w) {
 
 OutputEncoding OutputEncoding::ForRequest(const core::InferRequest& request) {
   OutputEncoding encoding;
+  encoding.destinations_ = core::OutputDestinations::Of(request);
   if (auto it = request.parameters.find("binary_data_output"); it != request.parameters.end()) {
     if (const bool* b = std::get_if<bool>(&it->second)) encoding.set_binary_default(*b);
   }
   for (const auto& out : request.outputs) {
-    if (out.destination) encoding.destinations_.emplace_back(out.name, *out.destination);
     auto it = out.parameters.find("binary_data");
     if (it == out.parameters.end()) continue;
     if (const bool* b = std::get_if<bool>(&it->second)) encoding.set_binary(out.name, *b);
@@ -97,10 +97,7 @@ OutputEncoding OutputEncoding::ForRequest(const core::InferRequest& request) {
 }
 
 const core::OutputDestination* OutputEncoding::destination(std::string_view output_name) const {
-  for (const auto& [name, d] : destinations_) {
-    if (name == output_name) return &d;
-  }
-  return nullptr;
+  return destinations_.Find(output_name);
 }
 
 bool OutputEncoding::binary(std::string_view output_name) const {

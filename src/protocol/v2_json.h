@@ -124,7 +124,7 @@ class OutputEncoding {
  private:
   bool binary_default_ = false;
   std::vector<std::pair<std::string, bool>> overrides_;
-  std::vector<std::pair<std::string, core::OutputDestination>> destinations_;
+  core::OutputDestinations destinations_;
 };
 
 struct EncodedBody {

@@ -212,13 +212,6 @@ Status TensorToTyped(const core::Tensor& t, inference::InferTensorContents* c) {
   }
 }
 
-const core::OutputDestination* DestinationOf(const ResponseEncoding& encoding, const std::string& output) {
-  for (const auto& [name, d] : encoding.destinations) {
-    if (name == output) return &d;
-  }
-  return nullptr;
-}
-
 bool HasTypedField(DataType type) { return type != DataType::kFp16 && type != DataType::kBf16; }
 
 // Reads every input's name and parameters, and where in shared memory it is
@@ -360,9 +353,7 @@ ContentsForm ResponseFormFor(const inference::ModelInferRequest& in) {
 ResponseEncoding ResponseEncodingFor(const inference::ModelInferRequest& in, const core::InferRequest& decoded) {
   ResponseEncoding encoding;
   encoding.form = ResponseFormFor(in);
-  for (const auto& o : decoded.outputs) {
-    if (o.destination) encoding.destinations.emplace_back(o.name, *o.destination);
-  }
+  encoding.destinations = core::OutputDestinations::Of(decoded);
   return encoding;
 }
 
@@ -375,7 +366,7 @@ Status EncodeInferResponse(const core::InferResponse& response, const ResponseEn
   ContentsForm form = encoding.form;
   // Checked before anything is written, so a refused reply leaves no output behind.
   for (const auto& o : response.outputs) {
-    if (const core::OutputDestination* d = DestinationOf(encoding, o.name)) {
+    if (const core::OutputDestination* d = encoding.destinations.Find(o.name)) {
       RETURN_IF_ERROR(core::CheckOutputFits(*d, o.name, o.tensor.byte_size()));
     } else if (!HasTypedField(o.tensor.dtype())) {
       form = ContentsForm::kRaw;
@@ -387,7 +378,7 @@ Status EncodeInferResponse(const core::InferResponse& response, const ResponseEn
     t->set_datatype(std::string(core::DataTypeName(o.tensor.dtype())));
     for (int64_t d : o.tensor.shape()) t->add_shape(d);
     EncodeParameters(o.parameters, t->mutable_parameters());
-    if (const core::OutputDestination* d = DestinationOf(encoding, o.name)) {
+    if (const core::OutputDestination* d = encoding.destinations.Find(o.name)) {
       if (o.tensor.byte_size() > 0) std::memcpy(d->data, o.tensor.data(), o.tensor.byte_size());
       (*t->mutable_parameters())["shared_memory_region"].set_string_param(d->region);
       (*t->mutable_parameters())["shared_memory_byte_size"].set_int64_param(

@@ -55,7 +55,7 @@ core::StatusOr<int64_t> ParseVersion(const std::string& version);
 // put in shared memory (by output name), which are written there instead.
 struct ResponseEncoding {
   ContentsForm form = ContentsForm::kRaw;
-  std::vector<std::pair<std::string, core::OutputDestination>> destinations;
+  core::OutputDestinations destinations;
 };
 
 // Fills `out` (model, version, id, parameters, inputs, requested outputs) from
