@@ -242,13 +242,7 @@ StatusOr<SharedMemoryView> ResolveSharedMemory(const SharedMemoryRegistry* regis
 StatusOr<Tensor> SharedMemoryInput(const SharedMemoryRegistry* registry, const SharedMemoryRef& ref,
                                    DataType dtype, const Shape& shape, const std::string& what) {
   ASSIGN_OR_RETURN(SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
-  const size_t alignment = ElementSize(dtype);
-  Tensor tensor;
-  if (alignment == 0 || reinterpret_cast<uintptr_t>(view.data) % alignment == 0) {
-    tensor = Tensor::Borrow(dtype, shape, view.data, view.size, std::move(view.owner));
-  } else {
-    tensor = Tensor::FromBytes(dtype, shape, std::vector<uint8_t>(view.data, view.data + view.size));
-  }
+  Tensor tensor = Tensor::BorrowIfAligned(dtype, shape, view.data, view.size, std::move(view.owner));
   RETURN_IF_ERROR(tensor.Validate(what));
   return tensor;
 }

@@ -63,6 +63,16 @@ Tensor Tensor::Borrow(DataType type, Shape shape, const void* data, size_t size,
   return t;
 }
 
+Tensor Tensor::BorrowIfAligned(DataType type, Shape shape, const void* data, size_t size,
+                               std::shared_ptr<const void> owner) {
+  const size_t alignment = ElementSize(type);
+  if (alignment == 0 || reinterpret_cast<uintptr_t>(data) % alignment == 0) {
+    return Borrow(type, std::move(shape), data, size, std::move(owner));
+  }
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  return FromBytes(type, std::move(shape), std::vector<uint8_t>(bytes, bytes + size));
+}
+
 Tensor Tensor::FromStrings(const std::vector<std::string>& strings, Shape shape) {
   std::vector<uint8_t> bytes;
   size_t total = 0;

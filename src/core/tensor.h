@@ -36,6 +36,10 @@ class Tensor {
   // guarantees the lifetime) is kept alive as long as any copy of the tensor.
   static Tensor Borrow(DataType type, Shape shape, const void* data, size_t size,
                        std::shared_ptr<const void> owner);
+  // Borrows like Borrow when `data` is aligned to the element size (what
+  // typed reads of it need), else holds a copy.
+  static Tensor BorrowIfAligned(DataType type, Shape shape, const void* data, size_t size,
+                                std::shared_ptr<const void> owner);
   // A BYTES tensor from strings; shape defaults to [strings.size()].
   static Tensor FromStrings(const std::vector<std::string>& strings, Shape shape = {});
   // A tensor of a fixed-size type from values of the matching C++ type.

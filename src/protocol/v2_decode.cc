@@ -450,10 +450,6 @@ Status RequestParser::ParseOutput(od::object obj, size_t index, core::RequestedO
   return Status::Ok();
 }
 
-bool IsAligned(const void* p, size_t alignment) {
-  return alignment == 0 || reinterpret_cast<uintptr_t>(p) % alignment == 0;
-}
-
 // Attaches the data that does not sit in the JSON: the binary-extension bytes
 // after it, and the shared memory windows inputs and outputs name.
 Status AttachData(std::string_view body, size_t json_length, const std::shared_ptr<const void>& owner,
@@ -474,8 +470,8 @@ Status AttachData(std::string_view body, size_t json_length, const std::shared_p
                                      " bytes of binary data remain");
       }
       const char* data = body.data() + offset;
-      if (owner && IsAligned(data, core::ElementSize(draft.dtype))) {
-        draft.input.tensor = core::Tensor::Borrow(draft.dtype, draft.shape, data, size, owner);
+      if (owner) {
+        draft.input.tensor = core::Tensor::BorrowIfAligned(draft.dtype, draft.shape, data, size, owner);
       } else {
         draft.input.tensor = core::Tensor::FromBytes(
             draft.dtype, draft.shape, std::vector<uint8_t>(data, data + size));

@@ -100,3 +100,22 @@ TEST(TensorTest, BorrowKeepsOwnerAlive) {
 
 }  // namespace
 }  // namespace infergate::core
+
+namespace infergate::core {
+namespace {
+
+TEST(TensorTest, BorrowIfAlignedBorrowsAlignedBytesAndCopiesTheRest) {
+  auto owner = std::make_shared<std::vector<float>>(std::vector<float>{1, 2, 3, 4});
+  const auto* base = reinterpret_cast<const uint8_t*>(owner->data());
+  Tensor aligned = Tensor::BorrowIfAligned(DataType::kFp32, {2}, base + 4, 8, owner);
+  EXPECT_EQ(aligned.data(), base + 4);  // borrowed
+  EXPECT_EQ(aligned.As<float>()[1], 3.0f);
+  Tensor misaligned = Tensor::BorrowIfAligned(DataType::kFp32, {1}, base + 2, 4, owner);
+  EXPECT_NE(misaligned.data(), base + 2);  // a copy of the same bytes
+  EXPECT_EQ(std::memcmp(misaligned.data(), base + 2, 4), 0);
+  Tensor bytes = Tensor::BorrowIfAligned(DataType::kUint8, {1}, base + 3, 1, owner);
+  EXPECT_EQ(bytes.data(), base + 3);  // one-byte elements are never misaligned
+}
+
+}  // namespace
+}  // namespace infergate::core
