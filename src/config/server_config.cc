@@ -122,7 +122,8 @@ Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemo
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
-                               "log_level", "onnxruntime", "http", "grpc", "mqtt", "shared_memory"}));
+                               "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
+                               "shared_memory"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -143,6 +144,12 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
   if (root["http"]) RETURN_IF_ERROR(ParseHttp(r, root["http"], &c->http));
   if (root["grpc"]) RETURN_IF_ERROR(ParseGrpc(r, root["grpc"], &c->grpc));
+  if (root["drain_secs"]) {
+    ASSIGN_OR_RETURN(c->drain_secs, r.Double(root["drain_secs"], "drain_secs"));
+    if (c->drain_secs < 0) return r.Error(root["drain_secs"], "drain_secs", "must be >= 0");
+  } else if (root["grpc"] && root["grpc"]["drain_secs"]) {
+    c->drain_secs = c->grpc.drain_secs;  // the older spelling
+  }
   if (root["shared_memory"]) {
     RETURN_IF_ERROR(ParseSharedMemory(r, root["shared_memory"], &c->shared_memory));
   }

@@ -36,7 +36,7 @@ struct GrpcConfig {
   int64_t max_message_bytes = 64 * 1024 * 1024;      // largest request or response
   int64_t max_tensor_elements = 16 * 1024 * 1024;    // per input tensor
   int max_stream_in_flight = 64;                     // per ModelStreamInfer call
-  double drain_secs = 5.0;                           // grace for calls in flight at shutdown
+  double drain_secs = 5.0;                           // older spelling of the top-level drain_secs
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
@@ -65,6 +65,9 @@ struct ServerConfig {
   std::filesystem::path model_repository;
   ModelControlMode model_control_mode = ModelControlMode::kPoll;
   double repository_poll_secs = 2.0;
+  // At SIGINT/SIGTERM: how long every frontend may take to answer what it
+  // accepted (readiness is withdrawn and new work refused meanwhile).
+  double drain_secs = 5.0;
   std::string log_level = "info";  // trace, debug, info, warn, error
   OrtConfig onnxruntime;
   MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty

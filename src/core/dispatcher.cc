@@ -53,10 +53,13 @@ Dispatcher::Dispatcher(ModelRepository* repository, MetricsRegistry* metrics, co
   repository_->AddListener([this](const RepositoryEvent& e) { OnRepositoryEvent(e); });
 }
 
-Dispatcher::~Dispatcher() {
+Dispatcher::~Dispatcher() { Shutdown(); }
+
+void Dispatcher::Shutdown() {
   std::map<const ModelVersion*, Entry> entries;
   {
     std::lock_guard lock(mu_);
+    shut_down_ = true;
     entries.swap(entries_);
   }
   entries.clear();  // drains every scheduler outside the lock
@@ -101,7 +104,7 @@ void Dispatcher::OnRepositoryEvent(const RepositoryEvent& event) {
       &metrics_->GetGauge("infergate_inference_in_flight", "Requests admitted and not yet answered",
                           labels)});
   std::lock_guard lock(mu_);
-  entries_[key] = std::move(entry);
+  if (!shut_down_) entries_[key] = std::move(entry);
 }
 
 void Dispatcher::Refuse(std::unique_ptr<InferRequest> request, Status status) {
@@ -123,11 +126,14 @@ void Dispatcher::Submit(std::unique_ptr<InferRequest> request) {
     auto version = repository_->Get(request->model_name, request->model_version);
     if (!version.ok()) return Refuse(std::move(request), version.status());
     Entry entry;
+    bool shut_down = false;
     {
       std::lock_guard lock(mu_);
+      shut_down = shut_down_;
       auto it = entries_.find(version->get());
       if (it != entries_.end()) entry = it->second;
     }
+    if (shut_down) return Refuse(std::move(request), Unavailable("the server is shutting down"));
     if (!entry.scheduler && !entry.error.ok()) return Refuse(std::move(request), entry.error);
     if (!entry.scheduler) {
       last = Unavailable("model '" + request->model_name + "' is being reloaded; retry");

@@ -46,6 +46,11 @@ class Dispatcher final : public InferenceService {
 
   void Submit(std::unique_ptr<InferRequest> request) override;
 
+  // Drains every scheduler (what is queued runs and is answered) and refuses
+  // every later Submit with UNAVAILABLE. Must not be called from a scheduler
+  // thread. Idempotent; the destructor calls it.
+  void Shutdown();
+
  private:
   struct VersionMetrics;
   struct Entry {
@@ -63,6 +68,7 @@ class Dispatcher final : public InferenceService {
   const Clock* clock_;
   mutable std::mutex mu_;
   std::map<const ModelVersion*, Entry> entries_;  // GUARDED_BY(mu_)
+  bool shut_down_ = false;                        // GUARDED_BY(mu_)
 };
 
 }  // namespace infergate::core

@@ -29,7 +29,20 @@ TEST(GrpcConfigTest, DefaultsAndEveryKey) {
   EXPECT_EQ(c->grpc.max_tensor_elements, 4096);
   EXPECT_EQ(c->grpc.max_stream_in_flight, 8);
   EXPECT_EQ(c->grpc.drain_secs, 1.5);
+  EXPECT_EQ(c->drain_secs, 1.5);  // grpc.drain_secs is the older spelling of drain_secs
   EXPECT_TRUE(ValidateServerConfig(*c).ok());
+}
+
+TEST(GrpcConfigTest, TopLevelDrainSecsWinsOverTheOlderSpelling) {
+  auto defaults = ParseServerConfig("model_repository: /m\n", "infergate.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->drain_secs, 5.0);
+  auto c = ParseServerConfig("model_repository: /m\ndrain_secs: 0.5\ngrpc: {drain_secs: 3}\n", "infergate.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->drain_secs, 0.5);
+  auto bad = ParseServerConfig("model_repository: /m\ndrain_secs: -2\n", "infergate.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("key 'drain_secs'"), std::string::npos) << bad.status().message();
 }
 
 TEST(GrpcConfigTest, ErrorsNameTheKey) {

@@ -122,9 +122,10 @@ class ConcurrentCalls {
 
 class GrpcE2ETest : public ::testing::Test {
  protected:
-  void StartServer(std::vector<std::string> extra = {}) {
+  void StartServer(std::vector<std::string> extra = {}, const std::string& model_control_mode = "none") {
     MakeRepository(repo_);
-    std::vector<std::string> args = {"--model-repository", repo_.path().string(), "--model-control-mode", "none"};
+    std::vector<std::string> args = {"--model-repository", repo_.path().string(), "--model-control-mode",
+                                     model_control_mode};
     args.insert(args.end(), extra.begin(), extra.end());
     server_ = std::make_unique<GrpcServer>(args);
     ASSERT_TRUE(server_->ok()) << server_->process().Output();
@@ -234,6 +235,27 @@ TEST_F(GrpcE2ETest, EveryRpc) {
     req.clear_version();
     EXPECT_EQ(stub().ModelStatistics(Context().get(), req, &one).error_code(), ::grpc::StatusCode::NOT_FOUND);
   }
+  {
+    // model_control_mode none: the repository API refuses, as over HTTP.
+    inference::RepositoryModelUnloadRequest req;
+    req.set_model_name("mlp");
+    inference::RepositoryModelUnloadResponse resp;
+    auto st = stub().RepositoryModelUnload(Context().get(), req, &resp);
+    EXPECT_EQ(st.error_code(), ::grpc::StatusCode::FAILED_PRECONDITION);
+    EXPECT_NE(st.error_message().find("model_control_mode: none"), std::string::npos) << st.error_message();
+    inference::ModelInferResponse infer;
+    EXPECT_TRUE(Infer(MlpRequest("mlp", "x", true), &infer).ok());
+  }
+  // Graceful stop with the client's connection still open: nothing in
+  // flight, so the drain does not wait out its grace period.
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(server_->process().Stop(SIGTERM), 0) << server_->process().Output();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3)) << server_->process().Output();
+  EXPECT_NE(server_->process().Output().find("grpc: stopped"), std::string::npos);
+}
+
+TEST_F(GrpcE2ETest, RepositoryLoadAndUnloadInExplicitMode) {
+  StartServer({}, "explicit");
   auto index_state = [&](const std::string& model) {
     inference::RepositoryIndexResponse index;
     EXPECT_TRUE(stub().RepositoryIndex(Context().get(), {}, &index).ok());
@@ -266,12 +288,6 @@ TEST_F(GrpcE2ETest, EveryRpc) {
     req.set_model_name("nosuch");
     EXPECT_EQ(stub().RepositoryModelLoad(Context().get(), req, &resp).error_code(), ::grpc::StatusCode::NOT_FOUND);
   }
-  // Graceful stop with the client's connection still open: nothing in
-  // flight, so the drain does not wait out its grace period.
-  const auto t0 = std::chrono::steady_clock::now();
-  EXPECT_EQ(server_->process().Stop(SIGTERM), 0) << server_->process().Output();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3)) << server_->process().Output();
-  EXPECT_NE(server_->process().Output().find("grpc: stopped"), std::string::npos);
 }
 
 // Element bytes for `type`, `n` elements, in the KServe raw layout.

@@ -56,6 +56,8 @@ struct GrpcFrontend::Impl {
   }
 
   void Accept();
+  // Closes the listening socket (on its thread).
+  void StopAccepting();
   // Calls `f` on every connection still open.
   template <typename F>
   void ForEachConnection(F f);
@@ -64,8 +66,6 @@ struct GrpcFrontend::Impl {
   H2Options h2;
   std::vector<std::unique_ptr<net::io_context>> contexts;
   std::vector<WorkGuard> guards;
-  // Declared after the contexts: destroyed first, so its admin thread's last
-  // replies are posted to contexts that still exist.
   Service service{&ctx};
   std::unique_ptr<tcp::acceptor> acceptor;  // on contexts[0]
   std::unique_ptr<net::steady_timer> accept_retry;
@@ -102,6 +102,14 @@ void GrpcFrontend::Impl::Accept() {
   });
 }
 
+void GrpcFrontend::Impl::StopAccepting() {
+  net::post(*contexts[0], [this] {
+    boost::system::error_code ignored;
+    acceptor->close(ignored);
+    accept_retry->cancel();
+  });
+}
+
 template <typename F>
 void GrpcFrontend::Impl::ForEachConnection(F f) {
   std::lock_guard lock(connections_mu);
@@ -110,32 +118,36 @@ void GrpcFrontend::Impl::ForEachConnection(F f) {
   }
 }
 
-core::StatusOr<std::unique_ptr<GrpcFrontend>> GrpcFrontend::Start(GrpcFrontendOptions options,
-                                                                  GrpcFrontendDeps deps) {
+core::StatusOr<std::unique_ptr<GrpcFrontend>> GrpcFrontend::Create(GrpcFrontendOptions options,
+                                                                   GrpcFrontendDeps deps) {
   if (!deps.repository || !deps.inference || !deps.metrics || !deps.clock) {
     return core::Internal("grpc frontend: a dependency is missing");
   }
   if (options.io_threads < 1) return core::InvalidArgument("grpc io_threads must be >= 1");
-  auto impl = std::make_unique<Impl>(std::move(options), deps);
-  const auto& o = impl->ctx.options;
+  return std::unique_ptr<GrpcFrontend>(new GrpcFrontend(std::make_unique<Impl>(std::move(options), deps)));
+}
+
+core::Status GrpcFrontend::Start() {
+  Impl& s = *impl_;
+  const auto& o = s.ctx.options;
   const std::string where = HostPort(o.address, o.port);
   boost::system::error_code ec;
   const auto address = net::ip::make_address(o.address, ec);
   if (ec) return core::InvalidArgument("grpc: '" + o.address + "' is not an IP address");
-  impl->acceptor = std::make_unique<tcp::acceptor>(*impl->contexts[0]);
-  impl->accept_retry = std::make_unique<net::steady_timer>(*impl->contexts[0]);
+  s.acceptor = std::make_unique<tcp::acceptor>(*s.contexts[0]);
+  s.accept_retry = std::make_unique<net::steady_timer>(*s.contexts[0]);
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
   // No SO_REUSEPORT: a second server on a busy port must fail, not share it.
-  if (!impl->acceptor->open(endpoint.protocol(), ec) &&
-      !impl->acceptor->set_option(net::socket_base::reuse_address(true), ec) &&
-      !impl->acceptor->bind(endpoint, ec) && !impl->acceptor->listen(net::socket_base::max_listen_connections, ec)) {
-    impl->port = impl->acceptor->local_endpoint(ec).port();
+  if (!s.acceptor->open(endpoint.protocol(), ec) &&
+      !s.acceptor->set_option(net::socket_base::reuse_address(true), ec) &&
+      !s.acceptor->bind(endpoint, ec) && !s.acceptor->listen(net::socket_base::max_listen_connections, ec)) {
+    s.port = s.acceptor->local_endpoint(ec).port();
   }
   if (ec) return core::Unavailable("grpc: cannot listen on " + where + ": " + ec.message());
-  impl->Accept();
-  for (auto& context : impl->contexts) impl->threads.emplace_back(RunLoop, context.get());
-  spdlog::info("grpc: listening on {}", HostPort(o.address, impl->port));
-  return std::unique_ptr<GrpcFrontend>(new GrpcFrontend(std::move(impl)));
+  s.Accept();
+  for (auto& context : s.contexts) s.threads.emplace_back(RunLoop, context.get());
+  spdlog::info("grpc: listening on {}", HostPort(o.address, s.port));
+  return core::Status::Ok();
 }
 
 GrpcFrontend::GrpcFrontend(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -144,24 +156,23 @@ GrpcFrontend::~GrpcFrontend() { Stop(); }
 
 int GrpcFrontend::port() const { return impl_->port; }
 
+bool GrpcFrontend::Drain(core::TimePoint deadline) {
+  Impl& s = *impl_;
+  if (s.threads.empty()) return true;  // never started
+  // New inference calls and streams are refused from here on; the ones in
+  // flight are waited for.
+  if (!s.ctx.draining.exchange(true)) s.StopAccepting();
+  return s.ctx.WaitIdle(deadline);
+}
+
 void GrpcFrontend::Stop() {
   Impl& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
-  s.ctx.draining = true;
-  const auto grace = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-      std::chrono::duration<double>(s.ctx.options.drain_secs));
-  spdlog::info("grpc: draining (up to {} s)", s.ctx.options.drain_secs);
-  // New inference calls and streams are refused from here on; the ones in
-  // flight get the grace period. Then every connection gets a GOAWAY and is
-  // closed: what is still open is cancelled.
-  net::post(*s.contexts[0], [&s] {
-    boost::system::error_code ignored;
-    s.acceptor->close(ignored);
-    s.accept_retry->cancel();
-  });
-  if (!s.ctx.WaitIdle(std::chrono::steady_clock::now() + grace)) {
-    spdlog::warn("grpc: calls still open after {} s are cancelled", s.ctx.options.drain_secs);
+  if (s.threads.empty()) return;
+  if (!s.ctx.draining.exchange(true)) s.StopAccepting();
+  if (!s.ctx.WaitIdle(std::chrono::steady_clock::now())) {
+    spdlog::warn("grpc: calls still open at shutdown are cancelled");
   }
   s.ForEachConnection([](H2Connection& c) {
     c.GoAway();

@@ -15,7 +15,7 @@
 // never wait for inference. A ModelInfer reply is encoded in the request's
 // on_complete (a scheduler thread) and posted to its connection's thread.
 // Repository loads and unloads, which take as long as a model load, run on
-// one admin thread owned here so they never hold an IO thread. The system
+// the engine's ModelControl worker so they never hold an IO thread. The system
 // shared memory calls run on the IO thread (a few non-blocking syscalls).
 //
 // Errors: core::Status codes become gRPC status codes through
@@ -40,6 +40,7 @@
 // port() from any thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +51,8 @@
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
 #include "core/status.h"
+#include "engine/frontend.h"
+#include "engine/model_control.h"
 
 namespace infergate::grpc_frontend {
 
@@ -66,8 +69,6 @@ struct GrpcFrontendOptions {
   // Requests one ModelStreamInfer call may have in flight; the stream is not
   // read further until one completes (back-pressure instead of a queue).
   int max_stream_in_flight = 64;
-  // How long Stop() lets calls in flight finish before cancelling them.
-  double drain_secs = 5.0;
   std::string server_name = "infergate";
   std::string server_version;
 };
@@ -82,27 +83,37 @@ struct GrpcFrontendDeps {
   // SystemSharedMemory* calls answer FAILED_PRECONDITION and requests naming
   // a region are refused).
   core::SharedMemoryRegistry* shared_memory = nullptr;
+  // The repository API (RepositoryModelLoad/Unload); null: refused.
+  engine::ModelControl* model_control = nullptr;
+  // What ServerReady reports (the engine's readiness); null: ready while the
+  // frontend runs.
+  const std::atomic<bool>* ready = nullptr;
 };
 
-class GrpcFrontend {
+class GrpcFrontend final : public engine::Frontend {
  public:
-  // Binds and starts serving; logs "grpc: listening on ADDR:PORT".
-  // UNAVAILABLE when the address cannot be bound.
-  static core::StatusOr<std::unique_ptr<GrpcFrontend>> Start(GrpcFrontendOptions options,
-                                                             GrpcFrontendDeps deps);
-  ~GrpcFrontend();  // Stop()
+  // Checks the options and dependencies; binds nothing yet.
+  static core::StatusOr<std::unique_ptr<GrpcFrontend>> Create(GrpcFrontendOptions options,
+                                                              GrpcFrontendDeps deps);
+  ~GrpcFrontend() override;  // Stop()
   GrpcFrontend(const GrpcFrontend&) = delete;
   GrpcFrontend& operator=(const GrpcFrontend&) = delete;
 
-  // The port actually bound.
-  int port() const;
-
-  // Graceful drain: ServerReady turns false and new inference calls and
-  // streams get UNAVAILABLE; calls in flight (and open streams) get up to
-  // drain_secs to finish. Then the server shuts down: what is still open is
+  std::string_view name() const override { return "grpc"; }
+  // Binds and starts serving; logs "grpc: listening on ADDR:PORT".
+  // UNAVAILABLE when the address cannot be bound.
+  core::Status Start() override;
+  // ServerReady turns false and new inference calls and streams get
+  // UNAVAILABLE; returns once the calls in flight (and open streams) are
+  // done, or at `deadline`. Idempotent.
+  bool Drain(core::TimePoint deadline) override;
+  // Every connection gets a GOAWAY and is closed: what is still open is
   // cancelled (its requests still complete in the scheduler, their replies
   // are dropped). Returns when every call is done. Idempotent.
-  void Stop();
+  void Stop() override;
+
+  // The port actually bound.
+  int port() const;
 
   struct Impl;
 

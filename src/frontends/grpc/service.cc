@@ -35,40 +35,6 @@ void AnswerValue(const core::StatusOr<Response>& value, int64_t max_bytes, const
 
 }  // namespace
 
-AdminWorker::AdminWorker() : thread_([this] { Run(); }) {}
-
-AdminWorker::~AdminWorker() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-bool AdminWorker::Post(std::function<void()> job) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_ || jobs_.size() >= kMaxQueued) return false;
-    jobs_.push_back(std::move(job));
-  }
-  cv_.notify_one();
-  return true;
-}
-
-void AdminWorker::Run() {
-  std::unique_lock lock(mu_);
-  while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-    if (jobs_.empty()) return;  // stopping and nothing left
-    auto job = std::move(jobs_.front());
-    jobs_.pop_front();
-    lock.unlock();
-    job();
-    lock.lock();
-  }
-}
-
 Service::Service(FrontendContext* context) : ctx_(context) {
   const std::pair<const char*, Handler> methods[] = {
       {"ServerLive", &Service::ServerLive},
@@ -124,7 +90,8 @@ void Service::ServerReady(const CallInfo&, const std::string& message, const Res
   inference::ServerReadyRequest req;
   if (!Parse(message, r, &req)) return;
   inference::ServerReadyResponse resp;
-  resp.set_ready(!ctx_->draining.load());
+  const std::atomic<bool>* ready = ctx_->deps.ready;
+  resp.set_ready(!ctx_->draining.load() && (!ready || ready->load()));
   Answer(resp, ctx_->options.max_message_bytes, r);
 }
 
@@ -222,26 +189,27 @@ void Service::RepositoryModelLoad(const CallInfo&, const std::string& message, c
   if (!req.parameters().empty()) {
     return r.Finish(core::InvalidArgument("load parameters (config, file overrides) are not supported"));
   }
-  RunAdmin(r, req.model_name(), &core::ModelRepository::Load);
+  RunAdmin(r, req.model_name(), true);
 }
 
 void Service::RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r) {
   inference::RepositoryModelUnloadRequest req;
   if (!Parse(message, r, &req)) return;
-  RunAdmin(r, req.model_name(), &core::ModelRepository::Unload);
+  RunAdmin(r, req.model_name(), false);
 }
 
-void Service::RunAdmin(const Responder& r, std::string model, RepositoryOp op) {
-  if (model.empty()) return r.Finish(core::InvalidArgument("model_name is empty"));
+void Service::RunAdmin(const Responder& r, std::string model, bool load) {
+  engine::ModelControl* control = ctx_->deps.model_control;
+  if (!control) return r.Finish(core::FailedPrecondition("this server has no repository API"));
   const int64_t max_bytes = ctx_->options.max_message_bytes;
-  core::ModelRepository* repository = ctx_->deps.repository;
-  const bool posted = admin_.Post([r, model = std::move(model), op, repository, max_bytes] {
-    core::Status st = (repository->*op)(model);
+  auto done = [r, max_bytes](core::Status st) {
     if (!st.ok()) return r.Finish(st);
     // Both responses are empty messages.
     Answer(inference::RepositoryModelLoadResponse(), max_bytes, r);
-  });
-  if (!posted) r.Finish(core::Unavailable("too many repository operations queued; retry later"));
+  };
+  core::Status queued = load ? control->Load(std::move(model), std::move(done))
+                             : control->Unload(std::move(model), std::move(done));
+  if (!queued.ok()) r.Finish(queued);
 }
 
 void Service::FinishSharedMemory(const Responder& r, const core::Status& status) {

@@ -4,12 +4,12 @@
 // Unary handlers answer on the connection's thread, except ModelInfer
 // (answered from the request's on_complete, on a scheduler thread: the reply
 // is encoded there) and the repository load/unload calls (answered from the
-// admin thread). ModelStreamInfer is an InferStream (stream.h).
+// engine's ModelControl worker thread). ModelStreamInfer is an InferStream (stream.h).
 //
 // The SystemSharedMemory* calls answer on the connection's thread too: a
 // register is shm_open, fstat and mmap of a tmpfs object, an unregister at
 // most a munmap, a status a copy of a small map; none waits on a disk or a
-// peer, so they cost an IO thread microseconds. On the admin thread they
+// peer, so they cost an IO thread microseconds. On the repository worker they
 // would queue behind model loads (seconds) and could be refused when 16 of
 // those wait, for no gain.
 //
@@ -17,37 +17,13 @@
 // the service keeps no per-call state of its own.
 #pragma once
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "frontends/grpc/context.h"
 #include "frontends/grpc/h2_connection.h"
 
 namespace infergate::grpc_frontend {
-
-// One thread that runs repository loads and unloads in arrival order. Bounded:
-// Post() refuses when kMaxQueued jobs wait.
-class AdminWorker {
- public:
-  static constexpr size_t kMaxQueued = 16;
-  AdminWorker();
-  ~AdminWorker();  // runs what is queued, then joins
-  // False when the queue is full or the worker stopped.
-  bool Post(std::function<void()> job);
-
- private:
-  void Run();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                   // GUARDED_BY(mu_)
-  std::thread thread_;
-};
 
 class Service final : public MethodTable {
  public:
@@ -79,14 +55,12 @@ class Service final : public MethodTable {
   // Answers a SystemSharedMemory* call with `status`, counting a refusal.
   void FinishSharedMemory(const Responder& r, const core::Status& status);
 
-  // Runs `op` on `model` on the admin thread and answers the call with its
-  // status.
-  using RepositoryOp = core::Status (core::ModelRepository::*)(const std::string&);
-  void RunAdmin(const Responder& r, std::string model, RepositoryOp op);
+  // Loads or unloads `model` through the engine's ModelControl (its policy,
+  // its worker thread) and answers the call with the status.
+  void RunAdmin(const Responder& r, std::string model, bool load);
 
   FrontendContext* ctx_;
   std::map<std::string, Handler, std::less<>> unary_;
-  AdminWorker admin_;
 };
 
 }  // namespace infergate::grpc_frontend

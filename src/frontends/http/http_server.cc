@@ -5,11 +5,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
 #include <exception>
 #include <thread>
 #include <vector>
 
-#include "frontends/http/blocking_worker.h"
 #include "frontends/http/http_session.h"
 #include "frontends/http/router.h"
 
@@ -20,7 +20,6 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
 
-constexpr size_t kMaxQueuedRepositoryJobs = 16;
 // After a failed accept (e.g. out of file descriptors) the next one waits this
 // long, so a persistent failure does not spin an IO thread.
 constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
@@ -41,15 +40,14 @@ void RunLoop(net::io_context* context) {
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpOptions opts, core::MetricsRegistry* registry)
-      : options(std::move(opts)), metrics(registry), worker(kMaxQueuedRepositoryJobs) {}
+  Impl(HttpOptions opts, core::MetricsRegistry* registry) : options(std::move(opts)), metrics(registry) {}
 
   void Accept();
 
   HttpOptions options;
   HttpMetrics metrics;
-  BlockingWorker worker;
-  std::atomic<bool> ready{false};
+  // Readiness when the creator gives none: true from Start to Drain.
+  std::atomic<bool> own_ready{false};
   std::unique_ptr<Router> router;
   SessionShared shared;
   // One io_context, work guard and pair of decoders per IO thread.
@@ -89,25 +87,23 @@ void HttpServer::Impl::Accept() {
                          });
 }
 
-core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions options,
-                                                               core::InferenceService* inference,
-                                                               core::ModelRepository* repository,
-                                                               core::MetricsRegistry* metrics,
-                                                               pipeline::DeviceContracts* contracts,
-                                                               core::SharedMemoryRegistry* shared_memory) {
+core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions options, HttpDeps deps) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
-  auto impl = std::make_unique<Impl>(std::move(options), metrics);
+  if (!deps.inference || !deps.repository || !deps.metrics) {
+    return core::Internal("http frontend: a dependency is missing");
+  }
+  auto impl = std::make_unique<Impl>(std::move(options), deps.metrics);
   RouteContext ctx;
-  ctx.inference = inference;
-  ctx.repository = repository;
-  ctx.metrics = metrics;
+  ctx.inference = deps.inference;
+  ctx.repository = deps.repository;
+  ctx.metrics = deps.metrics;
   ctx.http_metrics = &impl->metrics;
-  ctx.worker = &impl->worker;
-  ctx.contracts = contracts;
-  ctx.shared_memory = shared_memory;
-  ctx.ready = &impl->ready;
+  ctx.model_control = deps.model_control;
+  ctx.contracts = deps.contracts;
+  ctx.shared_memory = deps.shared_memory;
+  ctx.ready = deps.ready ? deps.ready : &impl->own_ready;
   ctx.server_version = impl->options.server_version;
-  ctx.allow_model_control = impl->options.allow_model_control;
+  core::SharedMemoryRegistry* shared_memory = deps.shared_memory;
   impl->router = std::make_unique<Router>(std::move(ctx));
   impl->shared = SessionShared{&impl->options, impl->router.get(), &impl->metrics};
   protocol::DecodeLimits limits;
@@ -147,14 +143,29 @@ core::Status HttpServer::Start() {
   if (ec) return core::Unavailable("http: cannot listen on " + where + ": " + ec.message());
   s.Accept();
   for (auto& context : s.contexts) s.threads.emplace_back(RunLoop, context.get());
+  s.own_ready = true;
+  spdlog::info("http: listening on {}:{}", s.bound_address, s.bound_port);
   return core::Status::Ok();
+}
+
+bool HttpServer::Drain(core::TimePoint) {
+  Impl& s = *impl_;
+  s.own_ready = false;
+  if (s.acceptor && !s.stopped) {
+    net::post(*s.contexts[0], [&s] {
+      boost::system::error_code ignored;
+      s.acceptor->close(ignored);
+      s.accept_retry->cancel();
+    });
+  }
+  return true;
 }
 
 void HttpServer::Stop() {
   Impl& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
-  s.ready = false;
+  s.own_ready = false;
   for (auto& guard : s.guards) guard.reset();
   for (auto& context : s.contexts) context->stop();
   for (auto& thread : s.threads) thread.join();
@@ -162,10 +173,7 @@ void HttpServer::Stop() {
     boost::system::error_code ignored;
     s.acceptor->close(ignored);
   }
-  s.worker.Stop();
 }
-
-void HttpServer::SetReady(bool ready) { impl_->ready = ready; }
 
 const std::string& HttpServer::address() const { return impl_->bound_address; }
 

@@ -6,7 +6,8 @@
 // next context in turn, so a connection stays on one thread. IO threads parse
 // HTTP and JSON, call the routes and write responses; they never wait for
 // inference (the completion callback posts the reply back to the
-// connection's thread) or for a model load (a BlockingWorker thread does it).
+// connection's thread) or for a model load (engine::ModelControl's worker
+// does it).
 //
 // Limits (per connection): a request must arrive completely within
 // request_timeout_secs of its first byte; a keep-alive connection idle for
@@ -31,6 +32,8 @@
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
 #include "core/status.h"
+#include "engine/frontend.h"
+#include "engine/model_control.h"
 
 namespace infergate::pipeline {
 class DeviceContracts;
@@ -47,32 +50,42 @@ struct HttpOptions {
   int64_t max_elements_per_tensor = 16 * 1024 * 1024;
   double idle_timeout_secs = 60;
   double request_timeout_secs = 30;
-  bool allow_model_control = true;  // repository load/unload
   std::string server_version;       // reported by GET /v2
 };
 
-class HttpServer {
+// What the routes use; nothing owned, everything outlives the server.
+struct HttpDeps {
+  core::InferenceService* inference = nullptr;
+  core::ModelRepository* repository = nullptr;
+  core::MetricsRegistry* metrics = nullptr;
+  // Null: POST .../devices/{d}/telemetry is an unknown endpoint.
+  pipeline::DeviceContracts* contracts = nullptr;
+  // Null: the system shared memory extension is off (registering is refused
+  // and requests naming a region are rejected).
+  core::SharedMemoryRegistry* shared_memory = nullptr;
+  // The repository API; null: load and unload are refused.
+  engine::ModelControl* model_control = nullptr;
+  // What /v2/health/ready reports (the engine's readiness); null: ready
+  // while the server runs.
+  const std::atomic<bool>* ready = nullptr;
+};
+
+class HttpServer final : public engine::Frontend {
  public:
-  // Nothing is owned; all outlive the server. `contracts` may be null (then
-  // POST .../devices/{d}/telemetry is an unknown endpoint); so may
-  // `shared_memory` (then the system shared memory extension is off:
-  // registering is refused and requests naming a region are rejected).
-  static core::StatusOr<std::unique_ptr<HttpServer>> Create(
-      HttpOptions options, core::InferenceService* inference, core::ModelRepository* repository,
-      core::MetricsRegistry* metrics, pipeline::DeviceContracts* contracts = nullptr,
-      core::SharedMemoryRegistry* shared_memory = nullptr);
-  ~HttpServer();
+  // inference, repository and metrics are required.
+  static core::StatusOr<std::unique_ptr<HttpServer>> Create(HttpOptions options, HttpDeps deps);
+  ~HttpServer() override;
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  std::string_view name() const override { return "http"; }
   // Binds and listens (UNAVAILABLE naming the address when it cannot), then
   // starts the IO threads.
-  core::Status Start();
-  // Stops accepting and stops the IO threads; open connections are closed.
-  // Idempotent.
-  void Stop();
-  // Whether /v2/health/ready answers 200 (false while starting and stopping).
-  void SetReady(bool ready);
+  core::Status Start() override;
+  // Stops accepting connections. Idempotent.
+  bool Drain(core::TimePoint deadline) override;
+  // Stops the IO threads; open connections are closed. Idempotent.
+  void Stop() override;
 
   // The bound address and port (after Start), e.g. for port 0.
   const std::string& address() const;

@@ -46,19 +46,15 @@ HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request
 }
 
 void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply) {
-  if (!ctx.allow_model_control) {
-    return reply(ErrorResponse(core::FailedPrecondition(
-        "loading and unloading models is disabled (model_control_mode: none)")));
+  if (!ctx.model_control) {
+    return reply(ErrorResponse(core::FailedPrecondition("this server has no repository API")));
   }
-  core::ModelRepository* repository = ctx.repository;
-  auto job = [repository, model, load, reply] {
-    core::Status st = load ? repository->Load(model) : repository->Unload(model);
-    reply(st.ok() ? JsonResponse("") : ErrorResponse(st));
-  };
-  if (!ctx.worker->Post(std::move(job))) {
-    ctx.http_metrics->Reject(RejectReason::kBusy);
-    reply(ErrorResponse(503, "too many repository requests are waiting; retry later"));
-  }
+  auto done = [reply](core::Status st) { reply(st.ok() ? JsonResponse("") : ErrorResponse(st)); };
+  core::Status queued =
+      load ? ctx.model_control->Load(model, std::move(done)) : ctx.model_control->Unload(model, std::move(done));
+  if (queued.ok()) return;
+  if (queued.code() == core::StatusCode::kUnavailable) ctx.http_metrics->Reject(RejectReason::kBusy);
+  reply(ErrorResponse(queued));
 }
 
 }  // namespace infergate::http

@@ -14,7 +14,7 @@
 #include "core/metrics.h"
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
-#include "frontends/http/blocking_worker.h"
+#include "engine/model_control.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
 
@@ -30,7 +30,8 @@ struct RouteContext {
   core::ModelRepository* repository = nullptr;
   core::MetricsRegistry* metrics = nullptr;
   HttpMetrics* http_metrics = nullptr;
-  BlockingWorker* worker = nullptr;  // runs repository load/unload
+  // The repository API (load / unload) with its policy; null: refused.
+  engine::ModelControl* model_control = nullptr;
   // Device contracts of the loaded models; null: no telemetry endpoint.
   pipeline::DeviceContracts* contracts = nullptr;
   // Client-registered shared memory; null: the extension is off.
@@ -38,9 +39,6 @@ struct RouteContext {
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
   std::string server_name = "infergate";
   std::string server_version;
-  // Whether POST /v2/repository/models/{m}/load|unload are allowed
-  // (model_control_mode is not `none`).
-  bool allow_model_control = true;
 };
 
 // A model URL: /v2/models/{name}[/versions/{version}][/{action}].
@@ -91,7 +89,7 @@ HttpResponse SharedMemoryUnregister(const RouteContext& ctx, const std::string& 
 
 // POST /v2/repository/index
 HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request);
-// POST /v2/repository/models/{m}/load and .../unload (on the blocking worker).
+// POST /v2/repository/models/{m}/load and .../unload (through ModelControl).
 void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply);
 
 // The model config in the JSON shape of Triton's ModelConfig protobuf.

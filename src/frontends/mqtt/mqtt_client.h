@@ -117,6 +117,9 @@ class MqttClient {
   void SetReadPaused(bool paused);
   // Wakes the network thread (e.g. after a publish or an unpause).
   void Wake();
+  // Publishes `payload` ("online", "offline") retained on the status topic,
+  // if there is one. Thread-safe, like Publish.
+  void PublishStatus(const std::string& payload);
 
   const ClientOptions& options() const { return options_; }
   bool connected() const { return connected_.load(); }
@@ -128,7 +131,6 @@ class MqttClient {
   bool ConnectOnce();
   void Service(int timeout_ms);
   void ConnectionLost(int rc);
-  void PublishStatus(const std::string& payload);
   void Flush(core::Duration limit);
 
   // libmosquitto callbacks (network thread).

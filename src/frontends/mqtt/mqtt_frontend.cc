@@ -13,6 +13,9 @@ namespace {
 // How often idle devices are looked for (OnIdle runs at least once a second
 // while connected).
 constexpr auto kEvictionPeriod = std::chrono::seconds(1);
+// How long Stop lets the client flush the last replies and the offline
+// status before it disconnects.
+constexpr auto kStopFlush = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -84,29 +87,37 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
                                                "MQTT requests submitted and not yet answered");
 }
 
-MqttFrontend::~MqttFrontend() { Stop(std::chrono::seconds(0)); }
+MqttFrontend::~MqttFrontend() { Stop(); }
 
-void MqttFrontend::Start() {
+core::Status MqttFrontend::Start() {
   spdlog::info("mqtt: connecting to {} as {}", config_.broker, client_->options().client_id);
   for (const auto& r : routes_) spdlog::info("mqtt: {} -> {}", r.name, r.model.empty() ? "{model}" : r.model);
   client_->Start();
+  return core::Status::Ok();
 }
 
-void MqttFrontend::Stop(core::Duration drain) {
-  if (stopped_ || !client_) return;
-  stopped_ = true;
-  client_->SetReadPaused(true);
-  {
-    std::unique_lock lock(shared_->mu);
-    shared_->drained.wait_for(lock, drain, [this] {
-      return shared_->inflight.load() == 0 && shared_->waiting.load() == 0;
-    });
-    if (shared_->inflight.load() || shared_->waiting.load()) {
-      spdlog::warn("mqtt: stopping with {} requests in flight and {} waiting", shared_->inflight.load(),
-                   shared_->waiting.load());
-    }
+bool MqttFrontend::Drain(core::TimePoint deadline) {
+  if (!client_) return true;
+  if (!draining_.exchange(true)) {
+    client_->SetReadPaused(true);
+    client_->PublishStatus("offline");  // readiness withdrawn: no new requests are read
   }
-  client_->Stop(std::chrono::seconds(5));
+  std::unique_lock lock(shared_->mu);
+  // The drained condition is signalled on every answer; the deadline is on
+  // the steady clock the frontends share.
+  return shared_->drained.wait_until(lock, deadline, [this] {
+    return shared_->inflight.load() == 0 && shared_->waiting.load() == 0;
+  });
+}
+
+void MqttFrontend::Stop() {
+  if (stopped_.exchange(true) || !client_) return;
+  client_->SetReadPaused(true);
+  if (shared_->inflight.load() || shared_->waiting.load()) {
+    spdlog::warn("mqtt: stopping with {} requests in flight and {} waiting", shared_->inflight.load(),
+                 shared_->waiting.load());
+  }
+  client_->Stop(kStopFlush);
   {
     std::lock_guard lock(shared_->mu);
     shared_->client = nullptr;

@@ -26,8 +26,13 @@
 // messages that were already read wait in a queue of the same size; a message
 // beyond both is answered at once with an "overloaded" error.
 //
-// Thread-safety: Create, Start and Stop from the controlling thread; the
-// listener methods run on the client's network thread.
+// Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
+// devices send next for a persistent session) and waits until every message
+// already read is answered; Stop publishes the offline status and
+// disconnects, flushing replies for at most a second.
+//
+// Thread-safety: Create, Start, Drain and Stop from the controlling thread;
+// the listener methods run on the client's network thread.
 #pragma once
 
 #include <atomic>
@@ -43,6 +48,7 @@
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/status.h"
+#include "engine/frontend.h"
 #include "frontends/mqtt/codec.h"
 #include "frontends/mqtt/mqtt_client.h"
 #include "frontends/mqtt/reply_sink.h"
@@ -56,7 +62,7 @@ class DeviceContracts;
 
 namespace infergate::mqtt {
 
-class MqttFrontend final : public MqttClientListener {
+class MqttFrontend final : public MqttClientListener, public engine::Frontend {
  public:
   // The pointers are not owned and outlive the frontend; `contracts` may be
   // null when no route carries telemetry. Errors name the key.
@@ -67,11 +73,14 @@ class MqttFrontend final : public MqttClientListener {
                                                              const core::Clock* clock);
   ~MqttFrontend() override;
 
+  std::string_view name() const override { return "mqtt"; }
   // Starts connecting (in the background; the broker may come later).
-  void Start();
-  // Stops reading, waits up to `drain` for requests in flight to be answered,
-  // publishes the offline status and disconnects. Idempotent.
-  void Stop(core::Duration drain = std::chrono::seconds(10));
+  core::Status Start() override;
+  // Stops reading; true once every message read so far is answered, false
+  // when `deadline` came first. Idempotent.
+  bool Drain(core::TimePoint deadline) override;
+  // Publishes the offline status and disconnects. Idempotent.
+  void Stop() override;
 
   void OnConnected(bool session_present) override;
   void OnDisconnected() override;
@@ -104,6 +113,7 @@ class MqttFrontend final : public MqttClientListener {
   protocol::TelemetryDecoder telemetry_decoder_;     // network thread only
   pipeline::Telemetry telemetry_;                    // network thread only (reused)
   core::TimePoint next_eviction_;                    // network thread only
+  std::atomic<bool> draining_{false};
   std::atomic<bool> stopped_{false};
 };
 

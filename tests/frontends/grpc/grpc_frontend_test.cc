@@ -99,7 +99,10 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   }
   ASSERT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 1);
 
-  std::thread stopper([this] { frontend_->Stop(); });
+  std::thread stopper([this] {
+    EXPECT_TRUE(frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
+    frontend_->Stop();
+  });
   bool ready = true;
   until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (ready && std::chrono::steady_clock::now() < until) {
@@ -141,8 +144,9 @@ TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
   options.address = "127.0.0.1";
   options.port = 0;
   options.max_stream_in_flight = 2;
-  auto limited = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
+  auto limited = GrpcFrontend::Create(options, {repository_.get(), dispatcher_.get(), &metrics_});
   ASSERT_TRUE(limited.ok()) << limited.status().ToString();
+  ASSERT_TRUE((*limited)->Start().ok());
   auto stub = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
       "127.0.0.1:" + std::to_string((*limited)->port()), ::grpc::InsecureChannelCredentials()));
   ::grpc::ClientContext context;

@@ -40,7 +40,8 @@ class RouterTest : public ::testing::Test {
     ctx.repository = repo_.get();
     ctx.metrics = &metrics_;
     ctx.http_metrics = &http_metrics_;
-    ctx.worker = &worker_;
+    model_control_ = std::make_unique<engine::ModelControl>(repo_.get(), engine::ModelControlPolicy{});
+    ctx.model_control = model_control_.get();
     ctx.ready = &ready_;
     ctx.server_version = "9.9.9";
     if (serve_telemetry_) ctx.contracts = contracts_.get();
@@ -86,7 +87,7 @@ class RouterTest : public ::testing::Test {
   testing::FakeBackend backend_;
   core::MetricsRegistry metrics_;
   HttpMetrics http_metrics_{&metrics_};
-  BlockingWorker worker_{4};
+  std::unique_ptr<engine::ModelControl> model_control_;
   std::atomic<bool> ready_{true};
   protocol::InferRequestDecoder decoder_;
   protocol::TelemetryDecoder telemetry_decoder_;
@@ -227,7 +228,8 @@ TEST_F(RouterTest, RepositoryIndexUnloadLoadAndStats) {
 
 TEST_F(RouterTest, ModelControlCanBeDisabled) {
   RouteContext ctx = router_->context();
-  ctx.allow_model_control = false;
+  engine::ModelControl disabled(repo_.get(), engine::ModelControlPolicy{.allow_load_unload = false});
+  ctx.model_control = &disabled;
   router_ = std::make_unique<Router>(ctx);
   auto r = Call(Method::kPost, "/v2/repository/models/m/unload");
   EXPECT_EQ(r.status, 400);

@@ -1,13 +1,12 @@
-#include "frontends/http/blocking_worker.h"
+#include "engine/worker.h"
 
-namespace infergate::http {
+namespace infergate::engine {
 
-BlockingWorker::BlockingWorker(size_t max_queued)
-    : max_queued_(max_queued), thread_([this] { Loop(); }) {}
+Worker::Worker(size_t max_queued) : max_queued_(max_queued), thread_([this] { Loop(); }) {}
 
-BlockingWorker::~BlockingWorker() { Stop(); }
+Worker::~Worker() { Stop(); }
 
-bool BlockingWorker::Post(std::function<void()> job) {
+bool Worker::Post(std::function<void()> job) {
   {
     std::lock_guard lock(mu_);
     if (stopping_ || jobs_.size() >= max_queued_) return false;
@@ -17,7 +16,7 @@ bool BlockingWorker::Post(std::function<void()> job) {
   return true;
 }
 
-void BlockingWorker::Stop() {
+void Worker::Stop() {
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -26,7 +25,7 @@ void BlockingWorker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BlockingWorker::Loop() {
+void Worker::Loop() {
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
@@ -39,4 +38,4 @@ void BlockingWorker::Loop() {
   }
 }
 
-}  // namespace infergate::http
+}  // namespace infergate::engine
