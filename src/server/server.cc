@@ -47,6 +47,7 @@ Server::Server(config::ServerConfig config, std::unique_ptr<core::Backend> backe
       contracts_(std::make_unique<pipeline::DeviceContracts>(
           repository_.get(), pipeline::ContractRunner::Options{&core::SteadyClock::Instance(), &metrics_})) {
   RegisterProcessMetrics(&metrics_, repository_.get());
+  repository_->SetMetrics(&metrics_);
   if (config_.shared_memory.enabled) {
     shared_memory_ = std::make_unique<core::SharedMemoryRegistry>(
         static_cast<size_t>(config_.shared_memory.max_regions), &metrics_);
@@ -150,6 +151,11 @@ void Server::PollLoop() {
 
 void Server::LogRepositoryState() {
   std::map<std::pair<std::string, int64_t>, core::VersionStatus> now;
+  if (std::string error = repository_->scan_error(); error != logged_scan_error_) {
+    if (!error.empty()) spdlog::warn("model repository scan failed, keeping what is loaded: {}", error);
+    if (error.empty()) spdlog::info("model repository scan works again");
+    logged_scan_error_ = std::move(error);
+  }
   auto index = repository_->Index();
   if (index.empty() && logged_.empty()) spdlog::warn("the model repository holds no models");
   for (const auto& model : index) {

@@ -94,6 +94,7 @@ class Server {
   // (the main thread before the poll thread starts).
   std::map<std::pair<std::string, int64_t>, core::VersionStatus> logged_;
   std::map<std::string, std::string> logged_model_reasons_;
+  std::string logged_scan_error_;
 };
 
 // Runs `infergate serve`: the server until SIGINT or SIGTERM. Returns the exit code.
