@@ -1,14 +1,13 @@
-#include "backends/onnxruntime/mapped_file.h"
+#include "backends/onnxruntime/file_bytes.h"
 
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
-#include <utility>
 
 namespace infergate::ort {
 namespace {
@@ -19,51 +18,34 @@ core::Status ErrnoStatus(const std::filesystem::path& file, const char* what, in
   return core::InvalidArgument(std::move(message));
 }
 
+struct Fd {
+  int fd;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 }  // namespace
 
-core::StatusOr<MappedFile> MappedFile::Open(const std::filesystem::path& file) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(file, "open", errno);
+core::StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::filesystem::path& file) {
+  Fd f{::open(file.c_str(), O_RDONLY | O_CLOEXEC)};
+  if (f.fd < 0) return ErrnoStatus(file, "open", errno);
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoStatus(file, "stat", err);
+  if (::fstat(f.fd, &st) != 0) return ErrnoStatus(file, "stat", errno);
+  if (!S_ISREG(st.st_mode)) return core::InvalidArgument(file.string() + ": not a regular file");
+  // Sized from fstat; a file that shrinks meanwhile ends the read early and
+  // the bytes are cut there, one that grows is read up to the size seen.
+  std::vector<uint8_t> bytes(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::read(f.fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(file, "read", errno);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
   }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    return core::InvalidArgument(file.string() + ": not a regular file");
-  }
-  size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return MappedFile(nullptr, 0);
-  }
-  void* data = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  int err = errno;
-  ::close(fd);  // the mapping stays valid without the descriptor
-  if (data == MAP_FAILED) return ErrnoStatus(file, "map", err);
-  return MappedFile(static_cast<const uint8_t*>(data), size);
-}
-
-MappedFile::MappedFile(MappedFile&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-
-MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
-  if (this != &other) {
-    Reset();
-    data_ = std::exchange(other.data_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-  }
-  return *this;
-}
-
-MappedFile::~MappedFile() { Reset(); }
-
-void MappedFile::Reset() {
-  if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
-  data_ = nullptr;
-  size_ = 0;
+  bytes.resize(done);
+  return bytes;
 }
 
 }  // namespace infergate::ort
