@@ -205,13 +205,7 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view o
   ModelConfig config;
   config.name = model_name;
   YamlReader reader(origin);
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return core::InvalidArgument(std::string(origin) + ": line " + std::to_string(e.mark.line + 1) +
-                                 ": " + e.msg);
-  }
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(yaml, origin));
   if (root.IsNull()) return config;  // an empty file: all defaults
   try {
     RETURN_IF_ERROR(ParseRoot(reader, root, &config));

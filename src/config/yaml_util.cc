@@ -3,9 +3,33 @@
 #include <algorithm>
 #include <charconv>
 
+#include <yaml-cpp/depthguard.h>
+
 namespace infergate::config {
 
 using core::StatusOr;
+
+namespace {
+
+std::string At(std::string_view origin, const YAML::Mark& mark) {
+  std::string m(origin);
+  if (mark.line >= 0) m += ": line " + std::to_string(mark.line + 1);
+  return m;
+}
+
+}  // namespace
+
+StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view origin) {
+  try {
+    return YAML::Load(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own message for this one is unhelpful ("bad file").
+    return core::InvalidArgument(At(origin, e.mark) +
+                                 ": nested deeper than the YAML parser allows (about 500 levels)");
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(At(origin, e.mark) + ": " + e.msg);
+  }
+}
 
 core::Status YamlReader::Error(const YAML::Node& node, std::string_view key,
                                std::string_view what) const {

@@ -14,6 +14,12 @@
 
 namespace infergate::config {
 
+// Parses `text` into a node tree. INVALID_ARGUMENT naming `origin` and the
+// line for text that is not YAML, and for nesting deeper than yaml-cpp
+// allows (its parser is recursive and stops at about 500 levels with a
+// DeepRecursion exception, caught here like every other yaml-cpp exception).
+core::StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view origin);
+
 class YamlReader {
  public:
   explicit YamlReader(std::string_view origin) : origin_(origin) {}

@@ -19,10 +19,24 @@ std::optional<int64_t> ParseVersion(const std::string& name) {
   return v;
 }
 
-std::vector<int64_t> VersionFolders(const fs::path& dir) {
-  std::vector<int64_t> out;
+// The entries of `dir`. An error (the folder cannot be opened or read, e.g.
+// when the process ran out of file descriptors) is returned as one, never
+// read as an empty folder.
+StatusOr<std::vector<fs::directory_entry>> ListFolder(const fs::path& dir) {
+  std::vector<fs::directory_entry> out;
   std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
+  for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    out.push_back(*it);
+  }
+  if (ec) return Unavailable("cannot list " + dir.string() + ": " + ec.message());
+  return out;
+}
+
+StatusOr<std::vector<int64_t>> VersionFolders(const fs::path& dir) {
+  ASSIGN_OR_RETURN(auto entries, ListFolder(dir));
+  std::vector<int64_t> out;
+  for (const auto& e : entries) {
+    std::error_code ec;
     if (!e.is_directory(ec)) continue;
     if (auto v = ParseVersion(e.path().filename().string())) out.push_back(*v);
   }
@@ -77,13 +91,37 @@ void ModelRepository::Notify(RepositoryEvent::Kind kind, std::shared_ptr<const M
   for (const auto& l : listeners_) l(event);
 }
 
+void ModelRepository::SetMetrics(MetricsRegistry* metrics) {
+  scan_errors_ = &metrics->GetCounter(
+      "infergate_repository_scan_errors_total",
+      "Polls of the model repository that could not list its folder or a model's folder "
+      "(what was loaded stayed loaded)");
+}
+
+std::string ModelRepository::scan_error() const {
+  std::lock_guard lock(mu_);
+  return scan_error_;
+}
+
+void ModelRepository::RecordScan(std::string error) {
+  if (!error.empty() && scan_errors_) scan_errors_->Increment();
+  std::lock_guard lock(mu_);
+  scan_error_ = std::move(error);
+}
+
 void ModelRepository::Poll() {
   std::lock_guard sync(sync_mu_);
+  auto entries = ListFolder(options_.root);
+  if (!entries.ok()) {
+    RecordScan(std::string(entries.status().message()));  // every model stays as it is
+    return;
+  }
   std::set<std::string> on_disk;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(options_.root, ec)) {
+  for (const auto& e : *entries) {
     std::string name = e.path().filename().string();
-    if (name.empty() || name[0] == '.' || !e.is_directory(ec)) continue;
+    std::error_code ec;
+    // A folder whose type cannot be read is kept; SyncModel reports why.
+    if (name.empty() || name[0] == '.' || (!e.is_directory(ec) && !ec)) continue;
     on_disk.insert(name);
   }
   std::vector<std::string> known;
@@ -94,7 +132,11 @@ void ModelRepository::Poll() {
   for (const auto& name : known) {
     if (!on_disk.count(name)) RemoveModel(name);
   }
-  for (const auto& name : on_disk) SyncModel(name);
+  std::string errors;
+  for (const auto& name : on_disk) {
+    if (Status st = SyncModel(name); !st.ok()) errors += (errors.empty() ? "" : "; ") + st.message();
+  }
+  RecordScan(std::move(errors));
 }
 
 Status ModelRepository::Load(const std::string& model) {
@@ -108,7 +150,7 @@ Status ModelRepository::Load(const std::string& model) {
     std::lock_guard lock(mu_);
     models_[model].unloaded_by_request = false;
   }
-  SyncModel(model);
+  RETURN_IF_ERROR(SyncModel(model));
   std::lock_guard lock(mu_);
   const ModelEntry& entry = models_[model];
   if (!entry.reason.empty()) return InvalidArgument("model '" + model + "': " + entry.reason);
@@ -172,12 +214,16 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelRepository::LoadVersion(
   return std::make_shared<const ModelVersion>(std::move(config), version, file, std::move(instances));
 }
 
-void ModelRepository::SyncModel(const std::string& name) {
+Status ModelRepository::SyncModel(const std::string& name) {
   const fs::path dir = options_.root / name;
   {
     std::lock_guard lock(mu_);
-    if (models_[name].unloaded_by_request) return;
+    if (models_[name].unloaded_by_request) return Status::Ok();
   }
+  // Listed first: a folder that cannot be listed changes nothing.
+  auto listed = VersionFolders(dir);
+  if (!listed.ok()) return listed.status().WithPrefix("model '" + name + "'");
+  const std::vector<int64_t>& available = *listed;
   const fs::path config_file = dir / kConfigFile;
   auto parsed = options_.parse_config(config_file, name);
   if (!parsed.ok()) {
@@ -185,13 +231,12 @@ void ModelRepository::SyncModel(const std::string& name) {
     ModelEntry& entry = models_[name];
     entry.reason = parsed.status().message();
     if (!entry.versions.empty()) entry.reason += " (still serving the versions loaded before)";
-    return;
+    return Status::Ok();
   }
   const ModelConfig& config = *parsed;
   Fingerprint config_print;
   Stat(config_file, &config_print.config_mtime, &config_print.config_size);
 
-  std::vector<int64_t> available = VersionFolders(dir);
   std::vector<int64_t> selected = config.version_policy.Select(available);
   std::map<int64_t, VersionEntry> current;
   {
@@ -257,6 +302,7 @@ void ModelRepository::SyncModel(const std::string& name) {
     }
   }
   for (auto& r : removed) Notify(RepositoryEvent::Kind::kVersionRemoved, std::move(r));
+  return Status::Ok();
 }
 
 StatusOr<std::shared_ptr<const ModelVersion>> ModelRepository::Get(const std::string& model,

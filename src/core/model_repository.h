@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/model.h"
+#include "core/metrics.h"
 #include "core/model_config.h"
 #include "core/status.h"
 
@@ -103,8 +104,17 @@ class ModelRepository {
   static StatusOr<std::unique_ptr<ModelRepository>> Create(Options options);
 
   // Brings the loaded set in line with the disk. Models unloaded through
-  // Unload() stay unloaded until Load().
+  // Unload() stay unloaded until Load(). When the repository folder or a
+  // model's folder cannot be listed (e.g. no file descriptor is left), what
+  // was loaded from it stays loaded and scan_error() says why.
   void Poll();
+  // Why the last Poll could not list the repository or a model folder;
+  // empty when it could. Any thread.
+  std::string scan_error() const;
+  // Counts the polls that met a scan error in
+  // infergate_repository_scan_errors_total. Call before the first Poll;
+  // `metrics` outlives the repository.
+  void SetMetrics(MetricsRegistry* metrics);
   // Loads (or reloads) one model from disk now; NotFound if the folder is
   // missing, the load error if no version became READY.
   Status Load(const std::string& model);
@@ -147,7 +157,9 @@ class ModelRepository {
     std::map<int64_t, VersionEntry> versions;
   };
 
-  void SyncModel(const std::string& name);  // precondition: sync_mu_ held
+  // Error: the model's folder could not be listed (nothing changed).
+  Status SyncModel(const std::string& name);  // precondition: sync_mu_ held
+  void RecordScan(std::string error);
   void RemoveModel(const std::string& name);
   void SetVersion(const std::string& name, int64_t version, VersionEntry entry);
   void Notify(RepositoryEvent::Kind kind, std::shared_ptr<const ModelVersion> version);
@@ -159,6 +171,8 @@ class ModelRepository {
   std::vector<RepositoryListener> listeners_;
   mutable std::mutex mu_;  // guards models_
   std::map<std::string, ModelEntry> models_;  // GUARDED_BY(mu_)
+  std::string scan_error_;                    // GUARDED_BY(mu_)
+  Counter* scan_errors_ = nullptr;            // set before the first Poll
 };
 
 }  // namespace infergate::core

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,7 +28,58 @@ Status CheckKey(const std::string& key) {
   return Status::Ok();
 }
 
+// Copies between our address space and itself through the kernel, which
+// reports a fault instead of raising it. False on a fault; *unguarded set
+// when the calls are refused (ENOSYS, EPERM) and nothing was copied.
+bool KernelCopy(bool read, uint8_t* local, uint8_t* remote, size_t size, bool* unguarded) {
+  const pid_t self = getpid();
+  while (size > 0) {
+    iovec l{local, size};
+    iovec r{remote, size};
+    const ssize_t n = read ? process_vm_readv(self, &l, 1, &r, 1, 0)
+                           : process_vm_writev(self, &l, 1, &r, 1, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+      *unguarded = true;
+      return false;
+    }
+    if (n <= 0) return false;  // EFAULT, or no progress: a page is gone
+    local += n;
+    remote += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+Status MappingFault(std::string_view what) {
+  return FailedPrecondition(std::string(what) +
+                            ": the shared memory object was truncated while in use (the mapping "
+                            "no longer covers the tensor)");
+}
+
 }  // namespace
+
+Status CopyFromMapping(const void* mapping, size_t size, void* out, std::string_view what) {
+  bool unguarded = false;
+  if (KernelCopy(true, static_cast<uint8_t*>(out), static_cast<uint8_t*>(const_cast<void*>(mapping)),
+                 size, &unguarded)) {
+    return Status::Ok();
+  }
+  if (!unguarded) return MappingFault(what);
+  std::memcpy(out, mapping, size);
+  return Status::Ok();
+}
+
+Status CopyToMapping(void* mapping, const void* data, size_t size, std::string_view what) {
+  bool unguarded = false;
+  if (KernelCopy(false, static_cast<uint8_t*>(const_cast<void*>(data)), static_cast<uint8_t*>(mapping),
+                 size, &unguarded)) {
+    return Status::Ok();
+  }
+  if (!unguarded) return MappingFault(what);
+  std::memcpy(mapping, data, size);
+  return Status::Ok();
+}
 
 // One mmap of a window of a shared memory object, unmapped when the last view goes.
 struct SharedMemoryRegistry::Mapping {
@@ -242,7 +294,10 @@ StatusOr<SharedMemoryView> ResolveSharedMemory(const SharedMemoryRegistry* regis
 StatusOr<Tensor> SharedMemoryInput(const SharedMemoryRegistry* registry, const SharedMemoryRef& ref,
                                    DataType dtype, const Shape& shape, const std::string& what) {
   ASSIGN_OR_RETURN(SharedMemoryView view, ResolveSharedMemory(registry, ref, what));
-  Tensor tensor = Tensor::BorrowIfAligned(dtype, shape, view.data, view.size, std::move(view.owner));
+  std::vector<uint8_t> bytes(view.size);
+  RETURN_IF_ERROR(CopyFromMapping(view.data, view.size, bytes.data(),
+                                  what + " in shared memory region " + Quote(ref.region)));
+  Tensor tensor = Tensor::FromBytes(dtype, shape, std::move(bytes));
   RETURN_IF_ERROR(tensor.Validate(what));
   return tensor;
 }
@@ -261,6 +316,13 @@ Status CheckOutputFits(const OutputDestination& destination, const std::string& 
   return InvalidArgument("output " + Quote(output) + " is " + std::to_string(byte_size) +
                          " bytes but its shared_memory_byte_size in region " + Quote(destination.region) +
                          " is " + std::to_string(destination.capacity));
+}
+
+Status WriteOutput(const OutputDestination& destination, const std::string& output, const void* data,
+                   size_t size) {
+  RETURN_IF_ERROR(CheckOutputFits(destination, output, size));
+  return CopyToMapping(destination.data, data, size,
+                       "output " + Quote(output) + " in shared memory region " + Quote(destination.region));
 }
 
 }  // namespace infergate::core

@@ -22,6 +22,7 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   repo.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   ASSIGN_OR_RETURN(engine->repository_, core::ModelRepository::Create(std::move(repo)));
   Engine& e = *engine;
+  e.repository_->SetMetrics(&e.metrics_);
   // The dispatcher and the contracts listen to the repository: built before
   // its first Poll (in Start).
   e.dispatcher_ = std::make_unique<core::Dispatcher>(e.repository_.get(), &e.metrics_, e.clock_);
@@ -87,6 +88,11 @@ void Engine::PollLoop() {
 
 void Engine::LogRepositoryState() {
   std::map<std::pair<std::string, int64_t>, core::VersionStatus> now;
+  if (std::string error = repository_->scan_error(); error != logged_scan_error_) {
+    if (!error.empty()) spdlog::warn("model repository scan failed, keeping what is loaded: {}", error);
+    if (error.empty()) spdlog::info("model repository scan works again");
+    logged_scan_error_ = std::move(error);
+  }
   auto index = repository_->Index();
   if (index.empty() && logged_.empty()) spdlog::warn("the model repository holds no models");
   for (const auto& model : index) {

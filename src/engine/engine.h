@@ -127,6 +127,7 @@ class Engine {
   // (the main thread before the poll thread starts).
   std::map<std::pair<std::string, int64_t>, core::VersionStatus> logged_;
   std::map<std::string, std::string> logged_model_reasons_;
+  std::string logged_scan_error_;
 };
 
 }  // namespace infergate::engine

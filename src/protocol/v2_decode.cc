@@ -17,6 +17,10 @@ using core::DataType;
 using core::Status;
 
 constexpr size_t kMaxRank = 64;
+// How deep 'data' may nest arrays. A tensor has at most kMaxRank dimensions,
+// so deeper data can never match its shape; the limit keeps the recursive
+// walk's stack bounded whatever a client sends.
+constexpr size_t kMaxDataDepth = kMaxRank;
 
 std::string Quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
@@ -125,7 +129,7 @@ class RequestParser {
                      SharedMemoryRef* shm);
 
   template <typename Sink>
-  Status Walk(od::value v, std::string_view input, Sink& sink);
+  Status Walk(od::value v, std::string_view input, Sink& sink, size_t depth = 0);
   template <typename T, typename Read>
   Status ReadFixed(od::value v, InputDraft* draft, int64_t count, Read read);
   Status ReadBytes(od::value v, InputDraft* draft, int64_t count);
@@ -347,17 +351,21 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
 }
 
 template <typename Sink>
-Status RequestParser::Walk(od::value v, std::string_view input, Sink& sink) {
+Status RequestParser::Walk(od::value v, std::string_view input, Sink& sink, size_t depth) {
   auto what = [input] { return "input " + Quote(input) + " 'data'"; };
   od::json_type type;
   if (auto e = v.type().get(type)) return Fail(e, what());
   if (type != od::json_type::array) return sink(v);
+  if (depth >= kMaxDataDepth) {
+    return core::InvalidArgument("input " + Quote(input) + ": data nested deeper than " +
+                                 std::to_string(kMaxDataDepth) + " levels");
+  }
   od::array arr;
   if (auto e = v.get_array().get(arr)) return Fail(e, what());
   for (auto item : arr) {
     od::value element;
     if (auto e = item.get(element)) return Fail(e, what());
-    RETURN_IF_ERROR(Walk(element, input, sink));
+    RETURN_IF_ERROR(Walk(element, input, sink, depth + 1));
   }
   return Status::Ok();
 }

@@ -165,7 +165,7 @@ Status EncodeInferResponse(const core::InferResponse& response, const OutputEnco
       w.EndObject();
     }
     if (shm) {
-      if (o.tensor.byte_size() > 0) std::memcpy(shm->data, o.tensor.data(), o.tensor.byte_size());
+      RETURN_IF_ERROR(core::WriteOutput(*shm, o.name, o.tensor.data(), o.tensor.byte_size()));
     } else if (!binary) {
       w.Key("data");
       RETURN_IF_ERROR(WriteData(o.tensor, &w));

@@ -5,6 +5,24 @@
 namespace infergate::config {
 namespace {
 
+// A device section nested deeper than yaml-cpp's recursion limit is an error
+// naming the file and line, never a crash (flow style and block style).
+TEST(DeviceContractYamlTest, DeepNestingIsAnErrorNamingTheFile) {
+  std::string flow = "device:\n  inputs: " + std::string(100000, '[') + std::string(100000, ']') + "\n";
+  std::string block = "device:\n";
+  for (int i = 0; i < 3000; ++i) block += std::string(2 * i + 2, ' ') + "k:\n";
+  for (const std::string& yaml : {flow, block, "device: " + std::string(100000, '{')}) {
+    auto c = ParseModelConfig(yaml, "models/m/config.yaml", "m");
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.status().code(), core::StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("models/m/config.yaml: line "), std::string::npos)
+        << c.status().message();
+    EXPECT_NE(c.status().message().find("nested deeper than the YAML parser allows"),
+              std::string::npos)
+        << c.status().message();
+  }
+}
+
 TEST(DeviceContractYamlTest, ParsesEveryKey) {
   auto c = ParseModelConfig(R"(
 device:

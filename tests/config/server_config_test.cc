@@ -5,6 +5,15 @@
 namespace infergate::config {
 namespace {
 
+TEST(ServerConfigTest, DeepNestingIsAnErrorNamingTheFile) {
+  auto c = ParseServerConfig("mqtt:\n  routes: " + std::string(100000, '['), "server.yaml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("server.yaml: line 2: nested deeper than the YAML parser allows"),
+            std::string::npos)
+      << c.status().message();
+}
+
 TEST(ServerConfigTest, HttpSectionDefaultsAndKeys) {
   auto defaults = ParseServerConfig("model_repository: m\n", "t.yaml");
   ASSERT_TRUE(defaults.ok());

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -36,6 +40,61 @@ class ModelRepositoryTest : public ::testing::Test {
   TempDir dir_;
   FakeBackend backend_;
 };
+
+// Uses up every file descriptor the process may open (RLIMIT_NOFILE lowered
+// to a small number first) for as long as it lives.
+class FileDescriptorExhaustion {
+ public:
+  FileDescriptorExhaustion() {
+    getrlimit(RLIMIT_NOFILE, &saved_);
+    rlimit low = saved_;
+    low.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, 256);
+    setrlimit(RLIMIT_NOFILE, &low);
+    for (int fd = dup(0); fd >= 0; fd = dup(0)) fds_.push_back(fd);
+  }
+  ~FileDescriptorExhaustion() {
+    for (int fd : fds_) close(fd);
+    setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> fds_;
+};
+
+// A poll that cannot list the repository (here: no file descriptor left)
+// keeps every model loaded, says why and counts it; it is not an empty
+// repository.
+TEST_F(ModelRepositoryTest, ListingErrorKeepsWhatIsLoaded) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  MetricsRegistry metrics;
+  repo->SetMetrics(&metrics);
+  int removed = 0;
+  repo->AddListener([&](const RepositoryEvent& e) {
+    removed += e.kind == RepositoryEvent::Kind::kVersionRemoved ? 1 : 0;
+  });
+  repo->Poll();
+  ASSERT_TRUE(repo->Get("m").ok());
+  EXPECT_EQ(repo->scan_error(), "");
+  {
+    FileDescriptorExhaustion exhausted;
+    repo->Poll();
+    repo->Poll();
+  }
+  EXPECT_TRUE(repo->Get("m").ok()) << repo->Get("m").status().ToString();
+  EXPECT_EQ(removed, 0);
+  EXPECT_NE(repo->scan_error().find("cannot list " + dir_.path().string()), std::string::npos)
+      << repo->scan_error();
+  const Counter* errors = metrics.FindCounter("infergate_repository_scan_errors_total", {});
+  ASSERT_NE(errors, nullptr);
+  EXPECT_EQ(errors->value(), 2u);
+
+  repo->Poll();  // descriptors are back
+  EXPECT_EQ(repo->scan_error(), "");
+  EXPECT_TRUE(repo->Get("m").ok());
+  EXPECT_EQ(errors->value(), 2u);
+}
 
 TEST_F(ModelRepositoryTest, LoadsEveryModelAndReportsBrokenOnes) {
   dir_.Write("good/1/model.onnx", "FP32 x y -1 4");

@@ -108,5 +108,49 @@ TEST(SharedMemoryRegistryTest, RefusesViewsOutsideTheRegionOrOfAShrunkObject) {
   EXPECT_TRUE(registry.View("r", 0, 16, "input 'x'").ok());  // what remains is still fine
 }
 
+// The object shrinks after the size check at View and before the copy: the
+// copy itself must fail, not raise SIGBUS.
+TEST(SharedMemoryCopyTest, CopiesOfAShrunkMappingFailInsteadOfFaulting) {
+  ShmObject object(3 * 4096);
+  object.data()[100] = 42;
+  SharedMemoryRegistry registry;
+  ASSERT_TRUE(registry.Register("r", object.key(), 0, 3 * 4096).ok());
+  auto view = registry.View("r", 0, 3 * 4096, "input 'x'");
+  ASSERT_TRUE(view.ok());
+  object.Resize(4096);
+
+  std::vector<uint8_t> buffer(3 * 4096, 7);
+  Status st = CopyFromMapping(view->data, view->size, buffer.data(), "input 'x'");
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("input 'x': the shared memory object was truncated"), std::string::npos)
+      << st.message();
+  ASSERT_TRUE(CopyFromMapping(view->data, 4096, buffer.data(), "input 'x'").ok());  // what remains
+  EXPECT_EQ(buffer[100], 42);
+
+  EXPECT_EQ(CopyToMapping(view->data + 4096, buffer.data(), 16, "output 'y'").code(),
+            StatusCode::kFailedPrecondition);
+  OutputDestination destination{"r", view->owner, view->data, view->size};
+  st = WriteOutput(destination, "y", buffer.data(), buffer.size());
+  EXPECT_EQ(st.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(st.message().find("output 'y' in shared memory region 'r'"), std::string::npos) << st.message();
+  EXPECT_TRUE(WriteOutput(destination, "y", buffer.data(), 4096).ok());
+  EXPECT_EQ(WriteOutput(destination, "y", buffer.data(), 4 * 4096).code(), StatusCode::kInvalidArgument);
+}
+
+// An input decoded from a region whose object shrank after the View check is
+// a request error naming the input and the region.
+TEST(SharedMemoryCopyTest, InputOfAShrunkObjectIsRefused) {
+  ShmObject object(2 * 4096);
+  SharedMemoryRegistry registry;
+  ASSERT_TRUE(registry.Register("r", object.key(), 0, 2 * 4096).ok());
+  SharedMemoryRef ref{"r", 0, 2 * 4096};
+  auto ok = SharedMemoryInput(&registry, ref, DataType::kUint8, {2 * 4096}, "input 'x'");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  object.Resize(4096);
+  auto shrunk = SharedMemoryInput(&registry, ref, DataType::kUint8, {2 * 4096}, "input 'x'");
+  EXPECT_EQ(shrunk.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(shrunk.status().message().find("input 'x'"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace infergate::core

@@ -451,6 +451,21 @@ TEST_F(HttpE2ETest, AThousandMalformedRequestsThenACorrectOne) {
   EXPECT_EQ(Metric(R"(infergate_http_requests_rejected_total{reason="invalid_request"})"), 1000);
 }
 
+// 20,000 nested '[' in an input's data (40 KB) once overflowed the decoder's
+// stack and killed the server; now it is a 400 naming the limit, for a known
+// model and an unknown one alike, and the server keeps serving.
+TEST_F(HttpE2ETest, DeeplyNestedDataIsA400NotACrash) {
+  const std::string deep = R"({"inputs":[{"name":"input","shape":[1,16],"datatype":"FP32","data":)" +
+                           std::string(20000, '[') + "1" + std::string(20000, ']') + "}]}";
+  for (const char* model : {"mlp", "nope"}) {
+    auto r = client_->Post(std::string("/v2/models/") + model + "/infer", deep);
+    EXPECT_EQ(r.status, 400) << r.error;
+    EXPECT_NE(Error(r).find("input 'input': data nested deeper than 64 levels"), std::string::npos)
+        << r.body.substr(0, 200);
+  }
+  EXPECT_EQ(client_->Post("/v2/models/mlp/infer", MlpBody()).status, 200);
+}
+
 TEST_F(HttpE2ETest, RepositoryUnloadAndLoad) {
   EXPECT_EQ(client_->Post("/v2/repository/models/mlp/unload", "").status, 200);
   EXPECT_EQ(client_->Get("/v2/models/mlp/ready").status, 503);

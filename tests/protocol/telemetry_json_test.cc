@@ -73,6 +73,23 @@ TEST(TelemetryJsonTest, Limits) {
   EXPECT_TRUE(DecodeTelemetry(R"({"a": [1, 2, 3], "b": {"c": 1}})", limits).ok());
 }
 
+// The flattening walk is recursive; its depth limit keeps the stack bounded
+// whatever a device sends.
+TEST(TelemetryJsonTest, DeepNestingIsRefusedNotACrash) {
+  const size_t n = 200000;
+  std::string objects;
+  for (size_t i = 0; i < n; ++i) objects += R"({"k":)";
+  objects += "1" + std::string(n, '}');
+  for (const std::string& body :
+       {R"({"a": )" + std::string(n, '[') + "1" + std::string(n, ']') + "}", objects}) {
+    auto t = DecodeTelemetry(body);
+    EXPECT_EQ(t.status().code(), core::StatusCode::kResourceExhausted);
+    EXPECT_NE(t.status().message().find("nests deeper than 16"), std::string::npos) << t.status().message();
+  }
+  EXPECT_EQ(DecodeTelemetry(R"({"a": )" + std::string(n, '[')).status().code(),
+            core::StatusCode::kInvalidArgument);  // unterminated: malformed
+}
+
 TEST(TelemetryJsonTest, DecoderIsReusedAcrossMessages) {
   TelemetryDecoder decoder;
   Telemetry t;

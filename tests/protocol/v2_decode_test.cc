@@ -235,6 +235,34 @@ TEST(V2DecodeTest, LimitsAreResourceExhausted) {
               StatusCode::kResourceExhausted, "more than 2 inputs", limits);
 }
 
+std::string NestedDataRequest(const std::string& datatype, size_t depth, const std::string& leaf,
+                              const std::string& shape) {
+  return R"({"inputs":[{"name":"x","shape":)" + shape + R"(,"datatype":")" + datatype +
+         R"(","data":)" + std::string(depth, '[') + leaf + std::string(depth, ']') + "}]}";
+}
+
+// Deeply nested 'data' is refused by a depth limit, never by overflowing the
+// stack (the walk over nested arrays is recursive).
+TEST(V2DecodeTest, DeeplyNestedDataIsRefused) {
+  for (const char* type : {"FP32", "INT64", "BYTES"}) {
+    const std::string leaf = std::string(type) == "BYTES" ? R"("a")" : "1";
+    ExpectError(NestedDataRequest(type, 200000, leaf, "[1]"), StatusCode::kInvalidArgument,
+                "input 'x': data nested deeper than 64 levels");
+    // Unterminated: refused as malformed before the walk starts.
+    ExpectError(R"({"inputs":[{"name":"x","shape":[1],"datatype":")" + std::string(type) +
+                    R"(","data":)" + std::string(200000, '['),
+                StatusCode::kInvalidArgument, "malformed JSON");
+  }
+  std::string rank64 = "[1";
+  for (int i = 1; i < 64; ++i) rank64 += ",1";
+  rank64 += "]";
+  auto ok = Decode(NestedDataRequest("FP32", 64, "7", rank64));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->inputs[0].tensor.As<float>()[0], 7.0f);
+  ExpectError(NestedDataRequest("FP32", 65, "7", rank64), StatusCode::kInvalidArgument,
+              "data nested deeper than 64 levels");
+}
+
 // Every prefix of a valid body is refused with an error; none crashes.
 TEST(V2DecodeTest, EveryTruncationIsAnError) {
   const std::string json =

@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "backends/onnxruntime/mapped_file.h"
+#include "backends/onnxruntime/file_bytes.h"
 #include "backends/onnxruntime/onnx_scan.h"
 #include "backends/onnxruntime/ort_env.h"
 #include "backends/onnxruntime/ort_instance.h"
@@ -50,9 +50,9 @@ class OrtBackendImpl final : public core::Backend {
 
     OnnxFileFacts facts;
     {
-      // Mapped only for the scan; ORT reads the file itself.
-      ASSIGN_OR_RETURN(MappedFile mapped, MappedFile::Open(file));
-      facts = ScanOnnxModel(mapped.bytes());
+      // Read only for the scan (and freed before ORT reads the file itself).
+      ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(file));
+      facts = ScanOnnxModel(bytes);
     }
     RETURN_IF_ERROR(
         CheckSparseTensors(facts, env_->options().max_sparse_dense_bytes).WithPrefix(path));

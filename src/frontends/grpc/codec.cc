@@ -379,7 +379,7 @@ Status EncodeInferResponse(const core::InferResponse& response, const ResponseEn
     for (int64_t d : o.tensor.shape()) t->add_shape(d);
     EncodeParameters(o.parameters, t->mutable_parameters());
     if (const core::OutputDestination* d = encoding.destinations.Find(o.name)) {
-      if (o.tensor.byte_size() > 0) std::memcpy(d->data, o.tensor.data(), o.tensor.byte_size());
+      RETURN_IF_ERROR(core::WriteOutput(*d, o.name, o.tensor.data(), o.tensor.byte_size()));
       (*t->mutable_parameters())["shared_memory_region"].set_string_param(d->region);
       (*t->mutable_parameters())["shared_memory_byte_size"].set_int64_param(
           static_cast<int64_t>(o.tensor.byte_size()));

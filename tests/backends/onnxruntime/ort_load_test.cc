@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
+#include <thread>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -291,6 +296,41 @@ TEST(OrtLoadTest, ModelWithItsOwnThreadPoolRuns) {
   auto a = core::Tensor::FromValues<float>(DataType::kFp32, {1, 4}, {1, 2, 3, 4});
   ASSERT_TRUE(model->Run({Input("INPUT0", a), Input("INPUT1", a)}, {}, &outputs).ok());
   EXPECT_EQ(outputs[0].tensor.As<float>()[3], 8.0f);
+}
+
+// A model file rewritten in place while it is loaded (as `cp new.onnx
+// model.onnx` does while the repository is polled) fails that load with a
+// reason; the scan before ORT never faults on pages the file lost.
+TEST(OrtLoadTest, FileTruncatedWhileLoadingFailsTheLoadNotTheProcess) {
+  TempDir dir;
+  // Valid wire format all the way (ir_version, then many fields the scan
+  // skips one by one), so the scan reads every page of the file.
+  std::string model = "\x08\x08";
+  const std::string field = std::string("\x9a\x06\x64", 3) + std::string(100, 'x');  // field 99, 100 bytes
+  while (model.size() < (8u << 20)) model += field;
+  const auto file = dir.Write("model.onnx", model);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    const int fd = ::open(file.c_str(), O_WRONLY);
+    while (fd >= 0 && !stop.load()) {
+      if (::ftruncate(fd, 0) != 0) break;
+      if (::pwrite(fd, model.data(), model.size(), 0) != static_cast<ssize_t>(model.size())) break;
+    }
+    if (fd >= 0) ::close(fd);
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int loads = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto loaded = OrtTestBackend().Load(file, {});
+    EXPECT_FALSE(loaded.ok());  // no graph: refused, with the file named
+    if (!loaded.ok()) {
+      EXPECT_THAT(loaded.status().message(), HasSubstr(file.string()));
+    }
+    ++loads;
+  }
+  stop = true;
+  writer.join();
+  EXPECT_GT(loads, 0);
 }
 
 }  // namespace
