@@ -68,9 +68,12 @@ core::StatusOr<std::unique_ptr<grpc_frontend::GrpcFrontend>> StartGrpc(const con
   o.max_message_bytes = c.max_message_bytes;
   o.max_tensor_elements = c.max_tensor_elements;
   o.max_stream_in_flight = c.max_stream_in_flight;
-  o.drain_secs = c.drain_secs;
+  o.max_connections = static_cast<size_t>(c.max_connections);
+  o.idle_timeout_secs = c.idle_timeout_secs;
   o.server_version = INFERGATE_VERSION;
-  return grpc_frontend::GrpcFrontend::Start(std::move(o), deps);
+  ASSIGN_OR_RETURN(auto frontend, grpc_frontend::GrpcFrontend::Create(std::move(o), deps));
+  RETURN_IF_ERROR(frontend->Start());
+  return frontend;
 }
 
 }  // namespace
@@ -110,6 +113,7 @@ core::Status Server::StartHttp() {
   options.max_elements_per_tensor = c.max_elements_per_tensor;
   options.idle_timeout_secs = c.idle_timeout_secs;
   options.request_timeout_secs = c.request_timeout_secs;
+  options.max_connections = static_cast<size_t>(c.max_connections);
   options.allow_model_control = config_.model_control_mode != config::ModelControlMode::kNone;
   options.server_version = INFERGATE_VERSION;
   ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
@@ -128,6 +132,11 @@ void Server::Stop() {
     stopping_ = true;
   }
   if (mqtt_) mqtt_->Stop();  // drains: its requests finish while the models are still loaded
+  const auto drain_deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(config_.grpc.drain_secs));
+  if (http_) http_->Drain(drain_deadline);
+  if (grpc_) grpc_->Drain(drain_deadline);
   if (grpc_) grpc_->Stop();
   stop_cv_.notify_all();
   if (http_) http_->Stop();

@@ -1,23 +1,30 @@
 // HttpServer: the KServe v2 REST frontend on Boost.Beast (HTTP/1.1,
 // keep-alive).
 //
-// Threads: `io_threads` IO threads, each running its own io_context; the
-// listening socket lives on the first and hands each new connection to the
-// next context in turn, so a connection stays on one thread. IO threads parse
+// Threads: `io_threads` IO threads (net::IoThreads); the listener
+// (net::Listener) hands each new connection to the next one in turn, so a
+// connection stays on one thread. IO threads parse
 // HTTP and JSON, call the routes and write responses; they never wait for
 // inference (the completion callback posts the reply back to the
 // connection's thread) or for a model load (a BlockingWorker thread does it).
 //
-// Limits (per connection): a request must arrive completely within
+// Limits: at most max_connections are open at once (more are closed on
+// accept and counted, see net/connection_registry.h). Per connection: a request must arrive completely within
 // request_timeout_secs of its first byte; a keep-alive connection idle for
 // idle_timeout_secs is closed; header and body sizes are capped. Each refusal
 // is answered (400, 408, 413, 431) when the connection still allows it and
 // counted in infergate_http_requests_rejected_total.
 //
-// Thread-safety: Create, Start and Stop are called from one thread (the
-// server's main thread). Stop stops the IO threads; the object must then
-// outlive every inference still in flight (their replies are posted to it),
-// so destroy it after the dispatcher has drained.
+// Shutdown (engine::Frontend): Drain stops accepting, closes idle
+// keep-alive connections, answers requests that arrive meanwhile 503 with
+// `Connection: close`, writes the reply of every request in flight (then
+// closes its connection) and returns when none is left or at the deadline.
+// Stop closes what is left and joins the IO threads.
+//
+// Thread-safety: Create, Start, Drain and Stop are called from one thread
+// (the server's main thread). After Stop the object must outlive every
+// inference still in flight (their replies are posted to it), so destroy it
+// after the dispatcher has drained.
 #pragma once
 
 #include <atomic>
@@ -31,6 +38,7 @@
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
 #include "core/status.h"
+#include "engine/frontend.h"
 
 namespace infergate::pipeline {
 class DeviceContracts;
@@ -47,11 +55,15 @@ struct HttpOptions {
   int64_t max_elements_per_tensor = 16 * 1024 * 1024;
   double idle_timeout_secs = 60;
   double request_timeout_secs = 30;
+  size_t max_connections = 1024;    // open at once; 0: no cap
   bool allow_model_control = true;  // repository load/unload
   std::string server_version;       // reported by GET /v2
+  // What /v2/health/ready reports; owned by the creator and outlives the
+  // server. Null: the server's own flag, set by SetReady.
+  const std::atomic<bool>* ready = nullptr;
 };
 
-class HttpServer {
+class HttpServer final : public engine::Frontend {
  public:
   // Nothing is owned; all outlive the server. `contracts` may be null (then
   // POST .../devices/{d}/telemetry is an unknown endpoint); so may
@@ -61,17 +73,21 @@ class HttpServer {
       HttpOptions options, core::InferenceService* inference, core::ModelRepository* repository,
       core::MetricsRegistry* metrics, pipeline::DeviceContracts* contracts = nullptr,
       core::SharedMemoryRegistry* shared_memory = nullptr);
-  ~HttpServer();
+  ~HttpServer() override;  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  std::string_view name() const override { return "http"; }
   // Binds and listens (UNAVAILABLE naming the address when it cannot), then
   // starts the IO threads.
-  core::Status Start();
-  // Stops accepting and stops the IO threads; open connections are closed.
+  core::Status Start() override;
+  // See above. Idempotent.
+  bool Drain(core::TimePoint deadline) override;
+  // Stops accepting, closes every connection and joins the IO threads.
   // Idempotent.
-  void Stop();
-  // Whether /v2/health/ready answers 200 (false while starting and stopping).
+  void Stop() override;
+  // The server's own readiness flag (when options.ready is null): whether
+  // /v2/health/ready answers 200. Drain and Stop clear it.
   void SetReady(bool ready);
 
   // The bound address and port (after Start), e.g. for port 0.

@@ -71,8 +71,9 @@ TEST_F(GrpcFrontendTest, CancelledCallsAndStreamsLeaveNothingBehind) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return cancelled == 3; }));
   }
-  // Stop returns when every call has finished, the cancelled ones included
+  // Drain returns when every call has finished, the cancelled ones included
   // (they finish when the scheduler answers their requests).
+  EXPECT_TRUE(frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
   frontend_->Stop();
   EXPECT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 0);
   EXPECT_EQ(Gauge("infergate_grpc_streams_open"), 0);
@@ -99,7 +100,8 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   }
   ASSERT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 1);
 
-  std::thread stopper([this] { frontend_->Stop(); });
+  bool drained = false;
+  std::thread stopper([&] { drained = frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)); });
   bool ready = true;
   until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (ready && std::chrono::steady_clock::now() < until) {
@@ -134,6 +136,8 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   EXPECT_TRUE(result->ok()) << result->error_message();
   EXPECT_EQ(response.id(), "in-flight");
   stopper.join();
+  EXPECT_TRUE(drained);
+  frontend_->Stop();
 }
 
 TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
@@ -141,8 +145,9 @@ TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
   options.address = "127.0.0.1";
   options.port = 0;
   options.max_stream_in_flight = 2;
-  auto limited = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
+  auto limited = GrpcFrontend::Create(options, {repository_.get(), dispatcher_.get(), &metrics_});
   ASSERT_TRUE(limited.ok()) << limited.status().ToString();
+  ASSERT_TRUE((*limited)->Start().ok());
   auto stub = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
       "127.0.0.1:" + std::to_string((*limited)->port()), ::grpc::InsecureChannelCredentials()));
   ::grpc::ClientContext context;
