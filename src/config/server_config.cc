@@ -32,7 +32,8 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
 Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
                               {"enabled", "address", "port", "io_threads", "max_message_bytes",
-                               "max_tensor_elements", "max_stream_in_flight", "drain_secs"}));
+                               "max_tensor_elements", "max_stream_in_flight", "drain_secs", "max_connections",
+                               "idle_timeout_secs"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -63,6 +64,13 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
     ASSIGN_OR_RETURN(out->drain_secs, r.Double(node["drain_secs"], "drain_secs"));
     if (out->drain_secs < 0) return r.Error(node["drain_secs"], "drain_secs", "must be >= 0");
   }
+  if (node["max_connections"]) {
+    ASSIGN_OR_RETURN(out->max_connections, r.Int(node["max_connections"], "max_connections", 0, 1 << 20));
+  }
+  if (node["idle_timeout_secs"]) {
+    ASSIGN_OR_RETURN(out->idle_timeout_secs, r.Double(node["idle_timeout_secs"], "idle_timeout_secs"));
+    if (out->idle_timeout_secs < 0) return r.Error(node["idle_timeout_secs"], "idle_timeout_secs", "must be >= 0");
+  }
   return Status::Ok();
 }
 
@@ -70,7 +78,7 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "http",
                               {"enabled", "address", "port", "io_threads", "max_body_bytes",
                                "max_header_bytes", "max_elements_per_tensor", "idle_timeout_secs",
-                               "request_timeout_secs"}));
+                               "request_timeout_secs", "max_connections"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -103,6 +111,9 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   if (node["request_timeout_secs"]) {
     ASSIGN_OR_RETURN(out->request_timeout_secs,
                      r.Double(node["request_timeout_secs"], "request_timeout_secs"));
+  }
+  if (node["max_connections"]) {
+    ASSIGN_OR_RETURN(out->max_connections, r.Int(node["max_connections"], "max_connections", 0, 1 << 20));
   }
   return Status::Ok();
 }

@@ -37,6 +37,8 @@ struct GrpcConfig {
   int64_t max_tensor_elements = 16 * 1024 * 1024;    // per input tensor
   int max_stream_in_flight = 64;                     // per ModelStreamInfer call
   double drain_secs = 5.0;                           // older spelling of the top-level drain_secs
+  int64_t max_connections = 1024;                    // open at once; more are closed on accept; 0: no cap
+  double idle_timeout_secs = 300;                    // no call, no traffic this long: GOAWAY; 0: never
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
@@ -50,6 +52,7 @@ struct HttpConfig {
   int64_t max_elements_per_tensor = 16 * 1024 * 1024;
   double idle_timeout_secs = 60;                // keep-alive connections idle this long are closed
   double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
+  int64_t max_connections = 1024;               // open at once; more are closed on accept; 0: no cap
 };
 
 // `shared_memory:`: Triton's system shared memory extension on HTTP and

@@ -50,6 +50,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.max_elements_per_tensor = c.max_elements_per_tensor;
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.request_timeout_secs = c.request_timeout_secs;
+  o.max_connections = static_cast<size_t>(c.max_connections);
   o.server_version = INFERGATE_VERSION;
   http::HttpDeps d{&e.inference(), &e.repository(), &e.metrics(), &e.contracts(),
                    e.shared_memory(), &e.model_control(), e.ready_flag()};
@@ -64,6 +65,8 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_message_bytes = c.max_message_bytes;
   o.max_tensor_elements = c.max_tensor_elements;
   o.max_stream_in_flight = c.max_stream_in_flight;
+  o.max_connections = static_cast<size_t>(c.max_connections);
+  o.idle_timeout_secs = c.idle_timeout_secs;
   o.server_version = INFERGATE_VERSION;
   grpc_frontend::GrpcFrontendDeps d{&e.repository(), &e.inference(), &e.metrics(), &e.clock(),
                                     e.shared_memory(), &e.model_control(), e.ready_flag()};

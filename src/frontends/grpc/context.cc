@@ -29,26 +29,6 @@ FrontendMetrics::FrontendMetrics(core::MetricsRegistry& registry) {
   }
 }
 
-void FrontendContext::Enter() {
-  std::lock_guard lock(active_mu_);
-  ++active_;
-}
-
-void FrontendContext::Leave() {
-  std::lock_guard lock(active_mu_);
-  if (--active_ == 0) active_cv_.notify_all();
-}
-
-bool FrontendContext::WaitIdle(std::chrono::steady_clock::time_point deadline) {
-  std::unique_lock lock(active_mu_);
-  return active_cv_.wait_until(lock, deadline, [this] { return active_ == 0; });
-}
-
-void FrontendContext::WaitIdle() {
-  std::unique_lock lock(active_mu_);
-  active_cv_.wait(lock, [this] { return active_ == 0; });
-}
-
 std::optional<core::TimePoint> RequestDeadline(std::optional<std::chrono::nanoseconds> timeout,
                                                const core::Clock& clock) {
   if (!timeout) return std::nullopt;

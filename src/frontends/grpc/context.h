@@ -8,14 +8,13 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <optional>
 
 #include "core/status.h"
 #include "frontends/grpc/codec.h"
 #include "frontends/grpc/grpc_frontend.h"
+#include "net/in_flight.h"
 
 namespace infergate::grpc_frontend {
 
@@ -45,18 +44,16 @@ struct FrontendContext {
 
   // Inference calls from their start until their reply is handed to the
   // connection, streams until they are closed with nothing in flight.
-  // Stop() waits for none to be left.
-  void Enter();
-  void Leave();
+  // Drain waits for none to be left.
+  void Enter() { active_.Enter(); }
+  void Leave() { active_.Leave(); }
   // True when no call is active by `deadline`.
-  bool WaitIdle(std::chrono::steady_clock::time_point deadline);
+  bool WaitIdle(std::chrono::steady_clock::time_point deadline) { return active_.WaitIdle(deadline); }
   // Until no call is active.
-  void WaitIdle();
+  void WaitIdle() { active_.WaitIdle(); }
 
  private:
-  std::mutex active_mu_;
-  std::condition_variable active_cv_;
-  int active_ = 0;  // GUARDED_BY(active_mu_)
+  net::InFlight active_;
 };
 
 // The deadline a call's grpc-timeout sets, on the core clock; nullopt when

@@ -36,8 +36,19 @@
 //   infergate_grpc_inferences_in_flight               admitted, not yet answered
 //   infergate_grpc_streams_open                       ModelStreamInfer calls open
 //
-// Thread-safety: Start and Stop from one thread (the server's main thread);
-// port() from any thread.
+// Connections: at most max_connections open at once (more are closed on
+// accept and counted, see net/connection_registry.h); one with no call open
+// and no traffic for idle_timeout_secs is closed with a GOAWAY.
+//
+// Shutdown (engine::Frontend): Drain turns ServerReady false, stops
+// accepting, sends every connection a GOAWAY (calls already started go on;
+// a connection closes once its calls are done), answers new calls on open
+// connections UNAVAILABLE, and returns when no inference call or stream is
+// left or at the deadline. Stop closes every connection (what is still open
+// is cancelled) and joins the IO threads.
+//
+// Thread-safety: Create, Start, Drain and Stop from one thread (the
+// server's main thread); port() from any thread.
 #pragma once
 
 #include <atomic>
@@ -69,6 +80,11 @@ struct GrpcFrontendOptions {
   // Requests one ModelStreamInfer call may have in flight; the stream is not
   // read further until one completes (back-pressure instead of a queue).
   int max_stream_in_flight = 64;
+  // Connections open at once; more are closed on accept. 0: no cap.
+  size_t max_connections = 1024;
+  // A connection with no call open and no traffic this long is closed
+  // (GOAWAY). 0: never.
+  double idle_timeout_secs = 300;
   std::string server_name = "infergate";
   std::string server_version;
 };
@@ -85,34 +101,31 @@ struct GrpcFrontendDeps {
   core::SharedMemoryRegistry* shared_memory = nullptr;
   // The repository API (RepositoryModelLoad/Unload); null: refused.
   engine::ModelControl* model_control = nullptr;
-  // What ServerReady reports (the engine's readiness); null: ready while the
-  // frontend runs.
+  // What ServerReady reports besides the drain (the engine's readiness);
+  // null: ready until the drain.
   const std::atomic<bool>* ready = nullptr;
 };
 
 class GrpcFrontend final : public engine::Frontend {
  public:
-  // Checks the options and dependencies; binds nothing yet.
   static core::StatusOr<std::unique_ptr<GrpcFrontend>> Create(GrpcFrontendOptions options,
                                                               GrpcFrontendDeps deps);
-  ~GrpcFrontend() override;  // Stop()
+  // Stop(), then waits until the calls still in the engine have completed
+  // (their callbacks reach the frontend).
+  ~GrpcFrontend() override;
   GrpcFrontend(const GrpcFrontend&) = delete;
   GrpcFrontend& operator=(const GrpcFrontend&) = delete;
 
   std::string_view name() const override { return "grpc"; }
   // Binds and starts serving; logs "grpc: listening on ADDR:PORT".
-  // UNAVAILABLE when the address cannot be bound.
+  // UNAVAILABLE naming the address when it cannot be bound.
   core::Status Start() override;
-  // ServerReady turns false and new inference calls and streams get
-  // UNAVAILABLE; returns once the calls in flight (and open streams) are
-  // done, or at `deadline`. Idempotent.
+  // See above. Idempotent.
   bool Drain(core::TimePoint deadline) override;
-  // Every connection gets a GOAWAY and is closed: what is still open is
-  // cancelled (its requests still complete in the scheduler, their replies
-  // are dropped). Returns when every call is done. Idempotent.
+  // Idempotent.
   void Stop() override;
 
-  // The port actually bound.
+  // The port actually bound (after Start).
   int port() const;
 
   struct Impl;

@@ -9,7 +9,7 @@
 
 namespace infergate::grpc_frontend {
 
-namespace net = boost::asio;
+namespace asio = boost::asio;
 
 // One HTTP/2 stream: a gRPC call from its request headers until nghttp2
 // closes it. Lives in streams_, on the connection's thread only.
@@ -86,8 +86,13 @@ void Responder::Reply(std::string framed) const {
 
 void Responder::ResumeReading() const { connection_->Post(stream_id_, {{}, false, {}, true}); }
 
-H2Connection::H2Connection(net::ip::tcp::socket socket, MethodTable* methods, const H2Options& options)
-    : socket_(std::move(socket)), methods_(methods), options_(options), read_buffer_(64 * 1024) {
+H2Connection::H2Connection(net::Stream stream, MethodTable* methods, const H2Options& options)
+    : stream_(std::move(stream)),
+      executor_(stream_.get_executor()),
+      idle_(executor_, options.idle_timeout),
+      methods_(methods),
+      options_(options),
+      read_buffer_(64 * 1024) {
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &OnBeginHeaders);
@@ -114,8 +119,14 @@ H2Connection::~H2Connection() {
 }
 
 void H2Connection::Start() {
-  boost::system::error_code ignored;
-  socket_.set_option(net::ip::tcp::no_delay(true), ignored);
+  stream_.SetNoDelay();
+  idle_.Start([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return false;
+    if (self->Busy()) return true;
+    self->CloseIdle();
+    return false;
+  });
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(options_.stream_window_bytes)},
@@ -128,27 +139,27 @@ void H2Connection::Start() {
   Read();
 }
 
-void H2Connection::GoAway() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] {
+void H2Connection::Drain() {
+  asio::post(executor_, [self = shared_from_this()] {
     if (self->closed_) return;
-    nghttp2_submit_goaway(self->session_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(self->session_),
-                          NGHTTP2_NO_ERROR, nullptr, 0);
-    self->Flush();
+    self->draining_ = true;
+    if (self->streams_.empty()) self->CloseIdle();
   });
 }
 
 void H2Connection::Close() {
-  net::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->writing_) {
-      self->close_after_write_ = true;  // what is being written (a GOAWAY, replies) goes out first
-    } else {
-      self->CloseNow();
-    }
-  });
+  asio::post(executor_, [self = shared_from_this()] { self->CloseNow(); });
+}
+
+void H2Connection::CloseIdle() {
+  // After the GOAWAY is sent nghttp2 wants neither to read nor to write, and
+  // Flush closes the socket.
+  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
+  Flush();
 }
 
 void H2Connection::Post(int32_t stream_id, Out out) {
-  net::post(socket_.get_executor(), [self = shared_from_this(), stream_id, out = std::move(out)]() mutable {
+  asio::post(executor_, [self = shared_from_this(), stream_id, out = std::move(out)]() mutable {
     self->Apply(stream_id, std::move(out));
   });
 }
@@ -386,6 +397,12 @@ int H2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, v
   std::unique_ptr<Stream> s = std::move(it->second);
   self->streams_.erase(it);
   if (s->handler) s->handler->OnClose();
+  if (self->draining_ && self->streams_.empty()) {
+    // Not from inside nghttp2's callback: once the current send is done.
+    asio::post(self->executor_, [c = self->shared_from_this()] {
+      if (!c->closed_ && c->streams_.empty()) c->CloseIdle();
+    });
+  }
   return 0;
 }
 
@@ -404,10 +421,11 @@ void H2Connection::ReportProtocolError(const char* what) {
 }
 
 void H2Connection::Read() {
-  socket_.async_read_some(net::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
+  stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                  size_t n) {
     if (self->closed_) return;
     if (ec) return self->CloseNow();
+    self->idle_.Touch();
     const ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
     if (used < 0) {
       // A protocol error: nghttp2 has queued a GOAWAY naming it; the
@@ -437,9 +455,10 @@ void H2Connection::Flush() {
     return;
   }
   writing_ = true;
-  net::async_write(socket_, net::buffer(write_buffer_),
+  asio::async_write(stream_, asio::buffer(write_buffer_),
                    [self = shared_from_this()](boost::system::error_code ec, size_t) {
                      self->writing_ = false;
+                     self->idle_.Touch();
                      self->write_buffer_.clear();
                      if (ec || self->close_after_write_) return self->CloseNow();
                      if (!self->waiting_for_output_.empty()) self->DeliverWrittenOut();
@@ -450,9 +469,8 @@ void H2Connection::Flush() {
 void H2Connection::CloseNow() {
   if (closed_) return;
   closed_ = true;
-  boost::system::error_code ignored;
-  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  idle_.Cancel();
+  stream_.Close();
   // Streams still open end here: their handlers hear OnClose, their
   // responders find nothing to write to.
   auto streams = std::move(streams_);

@@ -13,12 +13,15 @@
 // answer is posted to the connection's thread, so nghttp2 is only ever used
 // there.
 //
-// Threads: everything but the Responder runs on the connection's IO thread.
+// A connection with no call open that has read and written nothing for
+// H2Options::idle_timeout is closed with a GOAWAY (net::IdleTimer).
+//
+// Threads: everything but the Responder, Drain and Close runs on
+// the connection's IO thread.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
 
-#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -30,6 +33,9 @@
 
 #include "core/status.h"
 #include "frontends/grpc/wire.h"
+#include "net/connection_registry.h"
+#include "net/idle_timer.h"
+#include "net/stream.h"
 
 namespace infergate::grpc_frontend {
 
@@ -104,23 +110,27 @@ struct H2Options {
   // A streaming call takes no further request while more of its replies
   // than this wait to be sent (the client is not reading them).
   size_t max_unsent_reply_bytes = 4 << 20;
+  // Closed after this long with no call open and no byte read or written;
+  // zero: never.
+  std::chrono::steady_clock::duration idle_timeout{};
 };
 
-class H2Connection : public std::enable_shared_from_this<H2Connection> {
+class H2Connection : public net::Connection, public std::enable_shared_from_this<H2Connection> {
  public:
-  H2Connection(boost::asio::ip::tcp::socket socket, MethodTable* methods, const H2Options& options);
-  ~H2Connection();
+  H2Connection(net::Stream stream, MethodTable* methods, const H2Options& options);
+  ~H2Connection() override;
   H2Connection(const H2Connection&) = delete;
   H2Connection& operator=(const H2Connection&) = delete;
 
   // Sends the server's SETTINGS and starts reading. On the IO thread.
   void Start();
-  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
-  // GOAWAY: calls already started go on, new ones are refused by the
-  // client; the connection closes when they are done. Thread-safe (posts).
-  void GoAway();
-  // Closes the socket once what is being written is out. Thread-safe (posts).
-  void Close();
+  boost::asio::any_io_executor executor() { return executor_; }
+  // net::Connection, both thread-safe (they post). Drain: calls open go on
+  // (new ones are the MethodTable's to refuse); once none is open the
+  // connection sends GOAWAY and closes. Close: closes the socket now (calls
+  // still open are cancelled).
+  void Drain() override;
+  void Close() override;
 
  private:
   friend class Responder;
@@ -145,6 +155,10 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void Read();
   void Flush();
   void CloseNow();
+  // True while a call is open or a write is out: not idle.
+  bool Busy() const { return !streams_.empty() || writing_; }
+  // GOAWAY (no error), then close once it is written. No call is open.
+  void CloseIdle();
 
   // nghttp2 callbacks.
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
@@ -163,7 +177,9 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   void ReportProtocolError(const char* what);
   void ClientDone(Stream& s);
 
-  boost::asio::ip::tcp::socket socket_;
+  net::Stream stream_;
+  boost::asio::any_io_executor executor_;  // stream_'s, readable from any thread
+  net::IdleTimer idle_;
   MethodTable* methods_;
   H2Options options_;
   nghttp2_session* session_ = nullptr;
@@ -175,6 +191,7 @@ class H2Connection : public std::enable_shared_from_this<H2Connection> {
   bool close_after_write_ = false;
   bool protocol_error_reported_ = false;
   bool closed_ = false;
+  bool draining_ = false;  // close once no call is open
 };
 
 }  // namespace infergate::grpc_frontend

@@ -1,97 +1,71 @@
 #include "frontends/http/http_server.h"
 
-#include <boost/asio/executor_work_guard.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
-#include <exception>
-#include <thread>
-#include <vector>
+
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/query.hpp>
 
 #include "frontends/http/http_session.h"
 #include "frontends/http/router.h"
+#include "net/connection_registry.h"
+#include "net/in_flight.h"
+#include "net/io_threads.h"
+#include "net/listener.h"
 
 namespace infergate::http {
 namespace {
 
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-using WorkGuard = net::executor_work_guard<net::io_context::executor_type>;
-
-// After a failed accept (e.g. out of file descriptors) the next one waits this
-// long, so a persistent failure does not spin an IO thread.
-constexpr std::chrono::milliseconds kAcceptRetryDelay{50};
-
-// Runs an IO thread's loop. Handlers report errors as values; an exception
-// (e.g. std::bad_alloc) is caught here, the one place, and the loop goes on.
-void RunLoop(net::io_context* context) {
-  while (true) {
-    try {
-      context->run();
-      return;
-    } catch (const std::exception&) {
-      continue;
-    }
-  }
-}
+// How long Stop lets closed connections finish their handlers before the
+// IO contexts are stopped.
+constexpr std::chrono::milliseconds kStopGrace{1000};
 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpOptions opts, core::MetricsRegistry* registry) : options(std::move(opts)), metrics(registry) {}
+  Impl(HttpOptions opts, core::MetricsRegistry* registry)
+      : options(std::move(opts)),
+        metrics_registry(registry),
+        metrics(registry),
+        connections("http", options.max_connections, registry),
+        io("http", options.io_threads) {}
 
-  void Accept();
+  std::shared_ptr<net::Connection> Accept(net::Stream stream);
 
   HttpOptions options;
+  core::MetricsRegistry* metrics_registry;
   HttpMetrics metrics;
-  // Readiness when the creator gives none: true from Start to Drain.
   std::atomic<bool> own_ready{false};
+  std::atomic<bool> draining{false};
+  net::InFlight in_flight;
   std::unique_ptr<Router> router;
   SessionShared shared;
-  // One io_context, work guard and pair of decoders per IO thread.
-  std::vector<std::unique_ptr<net::io_context>> contexts;
-  std::vector<WorkGuard> guards;
+  net::ConnectionRegistry connections;
+  net::IoThreads io;
+  // One pair of decoders per IO thread, by context index.
   std::vector<std::unique_ptr<protocol::InferRequestDecoder>> decoders;
   std::vector<std::unique_ptr<protocol::TelemetryDecoder>> telemetry_decoders;
-  std::unique_ptr<tcp::acceptor> acceptor;  // on contexts[0]
-  std::unique_ptr<net::steady_timer> accept_retry;  // on contexts[0]
-  size_t next_context = 0;                  // used on contexts[0]'s thread only
-  std::vector<std::thread> threads;
+  std::unique_ptr<net::Listener> listener;  // after io: closed before the contexts go
   std::string bound_address;
-  int bound_port = 0;
   bool stopped = false;
 };
 
-void HttpServer::Impl::Accept() {
-  const size_t index = next_context;
-  next_context = (next_context + 1) % contexts.size();
-  acceptor->async_accept(contexts[index]->get_executor(),
-                         [this, index](boost::system::error_code ec, tcp::socket socket) {
-                           if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
-                           if (ec) {
-                             accept_retry->expires_after(kAcceptRetryDelay);
-                             accept_retry->async_wait([this](boost::system::error_code wait_ec) {
-                               if (!wait_ec) Accept();
-                             });
-                             return;
-                           }
-                           boost::system::error_code ignored;
-                           socket.set_option(tcp::no_delay(true), ignored);
-                           auto session = std::make_shared<HttpSession>(
-                               std::move(socket), shared, decoders[index].get(),
-                               telemetry_decoders[index].get());
-                           net::post(*contexts[index], [session] { session->Start(); });
-                           Accept();
-                         });
+std::shared_ptr<net::Connection> HttpServer::Impl::Accept(net::Stream stream) {
+  // The IO thread's decoders: by the index of the stream's context.
+  const auto executor = stream.get_executor();
+  const boost::asio::execution_context* context = &boost::asio::query(executor, boost::asio::execution::context);
+  size_t index = 0;
+  while (index + 1 < io.size() && &io.context(index) != context) ++index;
+  stream.SetNoDelay();
+  auto session = std::make_shared<HttpSession>(std::move(stream), shared, decoders[index].get(),
+                                               telemetry_decoders[index].get());
+  boost::asio::post(executor, [session] { session->Start(); });
+  return session;
 }
 
 core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions options, HttpDeps deps) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
-  if (!deps.inference || !deps.repository || !deps.metrics) {
-    return core::Internal("http frontend: a dependency is missing");
-  }
+  if (!deps.inference || !deps.metrics) return core::Internal("http frontend: a dependency is missing");
   auto impl = std::make_unique<Impl>(std::move(options), deps.metrics);
   RouteContext ctx;
   ctx.inference = deps.inference;
@@ -105,12 +79,10 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.server_version = impl->options.server_version;
   core::SharedMemoryRegistry* shared_memory = deps.shared_memory;
   impl->router = std::make_unique<Router>(std::move(ctx));
-  impl->shared = SessionShared{&impl->options, impl->router.get(), &impl->metrics};
+  impl->shared = SessionShared{&impl->options, impl->router.get(), &impl->metrics, &impl->draining, &impl->in_flight};
   protocol::DecodeLimits limits;
   limits.max_elements_per_tensor = impl->options.max_elements_per_tensor;
-  for (int i = 0; i < impl->options.io_threads; ++i) {
-    impl->contexts.push_back(std::make_unique<net::io_context>(1));
-    impl->guards.push_back(net::make_work_guard(*impl->contexts.back()));
+  for (size_t i = 0; i < impl->io.size(); ++i) {
     impl->decoders.push_back(std::make_unique<protocol::InferRequestDecoder>(limits));
     impl->decoders.back()->set_shared_memory(shared_memory);
     impl->telemetry_decoders.push_back(std::make_unique<protocol::TelemetryDecoder>());
@@ -124,59 +96,42 @@ HttpServer::~HttpServer() { Stop(); }
 
 core::Status HttpServer::Start() {
   Impl& s = *impl_;
-  const std::string where = s.options.address + ":" + std::to_string(s.options.port);
-  boost::system::error_code ec;
-  const auto address = net::ip::make_address(s.options.address, ec);
-  if (ec) {
-    return core::InvalidArgument("http: '" + s.options.address + "' is not an IP address");
-  }
-  s.acceptor = std::make_unique<tcp::acceptor>(*s.contexts[0]);
-  s.accept_retry = std::make_unique<net::steady_timer>(*s.contexts[0]);
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(s.options.port));
-  if (!s.acceptor->open(endpoint.protocol(), ec) &&
-      !s.acceptor->set_option(net::socket_base::reuse_address(true), ec) &&
-      !s.acceptor->bind(endpoint, ec) && !s.acceptor->listen(net::socket_base::max_listen_connections, ec)) {
-    const auto bound = s.acceptor->local_endpoint(ec);
-    s.bound_address = bound.address().to_string();
-    s.bound_port = bound.port();
-  }
-  if (ec) return core::Unavailable("http: cannot listen on " + where + ": " + ec.message());
-  s.Accept();
-  for (auto& context : s.contexts) s.threads.emplace_back(RunLoop, context.get());
-  s.own_ready = true;
-  spdlog::info("http: listening on {}:{}", s.bound_address, s.bound_port);
+  if (s.listener || s.stopped) return core::FailedPrecondition("http: started already");
+  net::ListenerOptions options;
+  options.address = s.options.address;
+  options.port = s.options.port;
+  ASSIGN_OR_RETURN(s.listener, net::Listener::Open(options, &s.io, &s.connections, s.metrics_registry,
+                                                   [&s](net::Stream stream) { return s.Accept(std::move(stream)); }));
+  s.bound_address = s.listener->address();
+  s.io.Start();
+  spdlog::info("http: listening on {}", net::HostPort(s.bound_address, s.listener->port()));
   return core::Status::Ok();
 }
 
-bool HttpServer::Drain(core::TimePoint) {
+bool HttpServer::Drain(core::TimePoint deadline) {
   Impl& s = *impl_;
+  s.draining = true;
   s.own_ready = false;
-  if (s.acceptor && !s.stopped) {
-    net::post(*s.contexts[0], [&s] {
-      boost::system::error_code ignored;
-      s.acceptor->close(ignored);
-      s.accept_retry->cancel();
-    });
-  }
-  return true;
+  if (s.listener) s.listener->StopAccepting();
+  s.connections.DrainAll();
+  return s.in_flight.WaitIdle(deadline);
 }
 
 void HttpServer::Stop() {
   Impl& s = *impl_;
   if (s.stopped) return;
   s.stopped = true;
+  s.draining = true;
   s.own_ready = false;
-  for (auto& guard : s.guards) guard.reset();
-  for (auto& context : s.contexts) context->stop();
-  for (auto& thread : s.threads) thread.join();
-  if (s.acceptor) {  // no IO thread runs any more
-    boost::system::error_code ignored;
-    s.acceptor->close(ignored);
-  }
+  if (s.listener) s.listener->StopAccepting();
+  s.connections.CloseAll();
+  s.io.Join(kStopGrace);
 }
+
+void HttpServer::SetReady(bool ready) { impl_->own_ready = ready; }
 
 const std::string& HttpServer::address() const { return impl_->bound_address; }
 
-int HttpServer::port() const { return impl_->bound_port; }
+int HttpServer::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
 }  // namespace infergate::http

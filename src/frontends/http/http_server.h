@@ -1,24 +1,30 @@
 // HttpServer: the KServe v2 REST frontend on Boost.Beast (HTTP/1.1,
 // keep-alive).
 //
-// Threads: `io_threads` IO threads, each running its own io_context; the
-// listening socket lives on the first and hands each new connection to the
-// next context in turn, so a connection stays on one thread. IO threads parse
+// Threads: `io_threads` IO threads (net::IoThreads); the listener
+// (net::Listener) hands each new connection to the next one in turn, so a
+// connection stays on one thread. IO threads parse
 // HTTP and JSON, call the routes and write responses; they never wait for
 // inference (the completion callback posts the reply back to the
-// connection's thread) or for a model load (engine::ModelControl's worker
-// does it).
+// connection's thread) or for a model load (engine::ModelControl's worker does it).
 //
-// Limits (per connection): a request must arrive completely within
+// Limits: at most max_connections are open at once (more are closed on
+// accept and counted, see net/connection_registry.h). Per connection: a request must arrive completely within
 // request_timeout_secs of its first byte; a keep-alive connection idle for
 // idle_timeout_secs is closed; header and body sizes are capped. Each refusal
 // is answered (400, 408, 413, 431) when the connection still allows it and
 // counted in infergate_http_requests_rejected_total.
 //
-// Thread-safety: Create, Start and Stop are called from one thread (the
-// server's main thread). Stop stops the IO threads; the object must then
-// outlive every inference still in flight (their replies are posted to it),
-// so destroy it after the dispatcher has drained.
+// Shutdown (engine::Frontend): Drain stops accepting, closes idle
+// keep-alive connections, answers requests that arrive meanwhile 503 with
+// `Connection: close`, writes the reply of every request in flight (then
+// closes its connection) and returns when none is left or at the deadline.
+// Stop closes what is left and joins the IO threads.
+//
+// Thread-safety: Create, Start, Drain and Stop are called from one thread
+// (the server's main thread). After Stop the object must outlive every
+// inference still in flight (their replies are posted to it), so destroy it
+// after the dispatcher has drained.
 #pragma once
 
 #include <atomic>
@@ -50,31 +56,31 @@ struct HttpOptions {
   int64_t max_elements_per_tensor = 16 * 1024 * 1024;
   double idle_timeout_secs = 60;
   double request_timeout_secs = 30;
+  size_t max_connections = 1024;    // open at once; 0: no cap
   std::string server_version;       // reported by GET /v2
 };
 
 // What the routes use; nothing owned, everything outlives the server.
 struct HttpDeps {
-  core::InferenceService* inference = nullptr;
-  core::ModelRepository* repository = nullptr;
-  core::MetricsRegistry* metrics = nullptr;
+  core::InferenceService* inference = nullptr;  // required
+  core::ModelRepository* repository = nullptr;  // required
+  core::MetricsRegistry* metrics = nullptr;     // required
   // Null: POST .../devices/{d}/telemetry is an unknown endpoint.
   pipeline::DeviceContracts* contracts = nullptr;
   // Null: the system shared memory extension is off (registering is refused
   // and requests naming a region are rejected).
   core::SharedMemoryRegistry* shared_memory = nullptr;
-  // The repository API; null: load and unload are refused.
+  // The repository API (load / unload) with its policy; null: refused.
   engine::ModelControl* model_control = nullptr;
-  // What /v2/health/ready reports (the engine's readiness); null: ready
-  // while the server runs.
+  // What /v2/health/ready reports (the engine's readiness). Null: the
+  // server's own flag, set by SetReady.
   const std::atomic<bool>* ready = nullptr;
 };
 
 class HttpServer final : public engine::Frontend {
  public:
-  // inference, repository and metrics are required.
   static core::StatusOr<std::unique_ptr<HttpServer>> Create(HttpOptions options, HttpDeps deps);
-  ~HttpServer() override;
+  ~HttpServer() override;  // Stop()
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
@@ -82,10 +88,14 @@ class HttpServer final : public engine::Frontend {
   // Binds and listens (UNAVAILABLE naming the address when it cannot), then
   // starts the IO threads.
   core::Status Start() override;
-  // Stops accepting connections. Idempotent.
+  // See above. Idempotent.
   bool Drain(core::TimePoint deadline) override;
-  // Stops the IO threads; open connections are closed. Idempotent.
+  // Stops accepting, closes every connection and joins the IO threads.
+  // Idempotent.
   void Stop() override;
+  // The server's own readiness flag (when deps.ready is null): whether
+  // /v2/health/ready answers 200. Drain and Stop clear it.
+  void SetReady(bool ready);
 
   // The bound address and port (after Start), e.g. for port 0.
   const std::string& address() const;

@@ -10,7 +10,7 @@
 namespace infergate::http {
 namespace {
 
-namespace net = boost::asio;
+namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
@@ -32,11 +32,11 @@ Method ToMethod(bhttp::verb verb) {
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket socket, const SessionShared& shared,
+HttpSession::HttpSession(net::Stream stream, const SessionShared& shared,
                          protocol::InferRequestDecoder* decoder,
                          protocol::TelemetryDecoder* telemetry_decoder)
-    : socket_(std::move(socket)),
-      timer_(socket_.get_executor()),
+    : stream_(std::move(stream)),
+      timer_(stream_.get_executor()),
       shared_(shared),
       decoder_(decoder),
       telemetry_decoder_(telemetry_decoder) {}
@@ -65,19 +65,33 @@ void HttpSession::OnTimer() {
   if (Clock::now() < deadline_) return WaitTimer();  // the deadline moved later
   armed_ = false;
   timed_out_ = true;
-  error_code ignored;
-  socket_.cancel(ignored);
+  stream_.Cancel();
 }
 
 void HttpSession::WaitForRequest() {
+  if (closed_) return;
   if (buffer_.size() > 0) return ReadHeader();  // the next request is already here
+  if (shared_.draining->load()) return CloseNow();  // no new request while draining
   Arm(Phase::kIdle, Millis(shared_.options->idle_timeout_secs));
-  socket_.async_read_some(buffer_.prepare(4096),
-                          [self = shared_from_this()](error_code ec, size_t n) {
-                            if (ec) return self->Close();  // idle time-out or the client left
-                            self->buffer_.commit(n);
-                            self->ReadHeader();
-                          });
+  waiting_idle_ = true;
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
+    self->waiting_idle_ = false;
+    if (ec) return self->CloseNow();  // idle time-out, drain, or the client left
+    self->buffer_.commit(n);
+    self->ReadHeader();
+  });
+}
+
+void HttpSession::Drain() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    // An idle connection closes now; one reading or answering a request
+    // closes after its reply (keep-alive ends while draining).
+    if (self->waiting_idle_) self->CloseNow();
+  });
+}
+
+void HttpSession::Close() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->CloseNow(); });
 }
 
 void HttpSession::ReadHeader() {
@@ -97,7 +111,7 @@ void HttpSession::ReadHeader() {
   }
   if (parser_->is_done()) return OnBody({});
   if (parser_->is_header_done()) return OnHeader({});
-  bhttp::async_read_header(socket_, buffer_, *parser_,
+  bhttp::async_read_header(stream_, buffer_, *parser_,
                            [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
 }
 
@@ -105,9 +119,9 @@ void HttpSession::OnHeader(error_code ec) {
   if (ec) return OnReadError(ec);
   auto& req = parser_->get();
   if (boost::beast::iequals(req[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
-    net::async_write(socket_, net::buffer(kContinue, sizeof(kContinue) - 1),
+    asio::async_write(stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
                      [self = shared_from_this()](error_code wec, size_t) {
-                       if (wec) return self->Close();
+                       if (wec) return self->CloseNow();
                        self->ReadBody();
                      });
     return;
@@ -121,13 +135,13 @@ void HttpSession::ReadBody() {
     // The rest of a Content-Length body: as few reads as the socket allows,
     // straight into the body's storage (not 4 KB at a time through buffer_
     // and a copy).
-    net::async_read(socket_, net::buffer(rest.data(), rest.size()),
+    asio::async_read(stream_, asio::buffer(rest.data(), rest.size()),
                     [self = shared_from_this(), rest](error_code ec, size_t n) {
                       self->OnBodyRest(rest.first(n), ec);
                     });
     return;
   }
-  bhttp::async_read(socket_, buffer_, *parser_,
+  bhttp::async_read(stream_, buffer_, *parser_,
                     [self = shared_from_this()](error_code ec, size_t) { self->OnBody(ec); });
 }
 
@@ -139,7 +153,7 @@ std::span<char> HttpSession::BodyRest() {
     // Beast sizes the body (the reader's init) on the first put after the
     // header; when the header came alone, an empty put does that now.
     error_code ec;
-    parser_->put(net::const_buffer(), ec);
+    parser_->put(asio::const_buffer(), ec);
     if (ec || !body.storage) return {};
   }
   std::span<char> rest = body.Unfilled();
@@ -150,7 +164,7 @@ void HttpSession::OnBodyRest(std::span<char> got, error_code ec) {
   if (!got.empty()) {
     // The bytes are already in place: the body's reader only counts them.
     error_code put_ec;
-    parser_->put(net::const_buffer(got.data(), got.size()), put_ec);
+    parser_->put(asio::const_buffer(got.data(), got.size()), put_ec);
     if (put_ec && !ec) ec = put_ec;
   }
   if (ec) return OnReadError(ec);
@@ -181,11 +195,11 @@ void HttpSession::OnReadError(error_code ec) {
                       std::to_string(shared_.options->max_header_bytes) + ")");
   }
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-      ec == net::error::eof || ec == net::error::connection_reset) {
+      ec == asio::error::eof || ec == asio::error::connection_reset) {
     if (started) shared_.metrics->Reject(RejectReason::kTruncated);
-    return Close();
+    return CloseNow();
   }
-  if (ec == net::error::operation_aborted) return Close();
+  if (ec == asio::error::operation_aborted) return CloseNow();
   Refuse(RejectReason::kMalformedHttp, 400, "malformed HTTP request: " + ec.message());
 }
 
@@ -205,14 +219,22 @@ void HttpSession::Dispatch() {
   request.decoder = decoder_;
   request.telemetry_decoder = telemetry_decoder_;
   parser_.reset();
+  if (shared_.draining->load()) {
+    keep_alive_ = false;
+    return Send(ErrorResponse(503, "the server is shutting down"));
+  }
+  in_flight_ = true;
+  shared_.in_flight->Enter();
   shared_.router->Handle(request, [self = shared_from_this()](HttpResponse response) {
-    net::post(self->socket_.get_executor(), [self, response = std::move(response)]() mutable {
+    asio::post(self->stream_.get_executor(), [self, response = std::move(response)]() mutable {
       self->Send(std::move(response));
     });
   });
 }
 
 void HttpSession::Send(HttpResponse r) {
+  if (closed_) return LeaveInFlight();  // the connection is gone: the reply is dropped
+  if (shared_.draining->load()) keep_alive_ = false;
   shared_.metrics->Respond(r.status);
   response_ = {};
   response_.version(http_version_);
@@ -225,13 +247,14 @@ void HttpSession::Send(HttpResponse r) {
   response_.keep_alive(keep_alive_);
   response_.prepare_payload();
   Arm(Phase::kWrite, Millis(shared_.options->request_timeout_secs));
-  bhttp::async_write(socket_, response_,
+  bhttp::async_write(stream_, response_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
 }
 
 void HttpSession::OnWrite(error_code ec) {
   Disarm();
-  if (ec) return Close();
+  LeaveInFlight();
+  if (ec) return CloseNow();
   if (!keep_alive_) return Linger();
   WaitForRequest();
 }
@@ -244,23 +267,28 @@ void HttpSession::Refuse(RejectReason reason, int status, std::string message) {
 }
 
 void HttpSession::Linger() {
-  error_code ignored;
-  socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  stream_.ShutdownSend();
   if (phase_ != Phase::kLinger) Arm(Phase::kLinger, kLingerTime);
-  socket_.async_read_some(net::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
-    if (ec) return self->Close();
+  stream_.async_read_some(asio::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
+    if (ec) return self->CloseNow();
     self->Linger();
   });
 }
 
-void HttpSession::Close() {
+void HttpSession::CloseNow() {
+  if (closed_) return;
+  closed_ = true;
   Disarm();
   ++timer_generation_;
   timer_waiting_ = false;
   timer_.cancel();
-  error_code ignored;
-  socket_.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  stream_.Close();
+}
+
+void HttpSession::LeaveInFlight() {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  shared_.in_flight->Leave();
 }
 
 }  // namespace infergate::http

@@ -3,11 +3,17 @@
 // the reply when it arrives, and repeats while the client keeps the
 // connection alive. Internal to the HTTP frontend.
 //
-// Thread-safety: every method runs on the connection's IO thread; the Reply
-// given to the Router may be called from any thread and posts back to it.
+// While the server drains, an idle keep-alive connection is closed, a
+// request that arrives is answered 503 with `Connection: close`, and the
+// reply of a request in flight is written with `Connection: close`. A
+// request counts as in flight (SessionShared::in_flight) from its dispatch
+// until its reply is written or dropped.
+//
+// Thread-safety: every method runs on the connection's IO thread, except
+// Drain and Close (any thread; they post to it); the Reply given to the
+// Router may be called from any thread and posts back to it.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -17,11 +23,15 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <atomic>
 
 #include "frontends/http/aligned_body.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_server.h"
 #include "frontends/http/router.h"
+#include "net/connection_registry.h"
+#include "net/in_flight.h"
+#include "net/stream.h"
 #include "protocol/telemetry_json.h"
 #include "protocol/v2_json.h"
 
@@ -32,17 +42,22 @@ struct SessionShared {
   const HttpOptions* options = nullptr;
   const Router* router = nullptr;
   HttpMetrics* metrics = nullptr;
+  const std::atomic<bool>* draining = nullptr;  // the server drains or stops
+  net::InFlight* in_flight = nullptr;           // requests dispatched, not yet answered
 };
 
-class HttpSession : public std::enable_shared_from_this<HttpSession> {
+class HttpSession : public net::Connection, public std::enable_shared_from_this<HttpSession> {
  public:
   // The decoders are the IO thread's own; `shared` outlives the session.
-  HttpSession(boost::asio::ip::tcp::socket socket, const SessionShared& shared,
+  HttpSession(net::Stream stream, const SessionShared& shared,
               protocol::InferRequestDecoder* decoder,
               protocol::TelemetryDecoder* telemetry_decoder);
 
   // Starts reading. Call on the socket's IO thread.
   void Start() { WaitForRequest(); }
+  // net::Connection: post to the connection's thread.
+  void Drain() override;
+  void Close() override;
 
  private:
   enum class Phase { kIdle, kRequest, kWrite, kLinger };
@@ -69,7 +84,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // After a refusal: stop sending, read and drop what the client still sends
   // for a moment, so it receives the reply rather than a reset.
   void Linger();
-  void Close();
+  void CloseNow();
+  // The request in flight is answered (or its reply dropped).
+  void LeaveInFlight();
 
   // Times the current phase; on expiry the pending socket operation is
   // cancelled and timed_out_ says why it ended. Arming only moves a deadline;
@@ -80,7 +97,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void WaitTimer();
   void OnTimer();
 
-  boost::asio::ip::tcp::socket socket_;
+  net::Stream stream_;
   boost::asio::steady_timer timer_;
   const SessionShared& shared_;
   protocol::InferRequestDecoder* decoder_;
@@ -90,6 +107,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::beast::http::response<boost::beast::http::string_body> response_;
   unsigned http_version_ = 11;
   bool keep_alive_ = false;
+  bool in_flight_ = false;     // dispatched, reply not yet written
+  bool waiting_idle_ = false;  // between requests, nothing read yet
+  bool closed_ = false;
   Phase phase_ = Phase::kIdle;
   Clock::time_point deadline_{};
   bool armed_ = false;         // a phase is timed

@@ -71,8 +71,9 @@ TEST_F(GrpcFrontendTest, CancelledCallsAndStreamsLeaveNothingBehind) {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return cancelled == 3; }));
   }
-  // Stop returns when every call has finished, the cancelled ones included
+  // Drain returns when every call has finished, the cancelled ones included
   // (they finish when the scheduler answers their requests).
+  EXPECT_TRUE(frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
   frontend_->Stop();
   EXPECT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 0);
   EXPECT_EQ(Gauge("infergate_grpc_streams_open"), 0);
@@ -99,10 +100,8 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   }
   ASSERT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 1);
 
-  std::thread stopper([this] {
-    EXPECT_TRUE(frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));
-    frontend_->Stop();
-  });
+  bool drained = false;
+  std::thread stopper([&] { drained = frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)); });
   bool ready = true;
   until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (ready && std::chrono::steady_clock::now() < until) {
@@ -137,6 +136,8 @@ TEST_F(GrpcFrontendTest, DrainAnswersCallsInFlightAndRefusesNewOnes) {
   EXPECT_TRUE(result->ok()) << result->error_message();
   EXPECT_EQ(response.id(), "in-flight");
   stopper.join();
+  EXPECT_TRUE(drained);
+  frontend_->Stop();
 }
 
 TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {

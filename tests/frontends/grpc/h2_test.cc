@@ -300,7 +300,8 @@ TEST_F(GrpcH2Test, AClientThatVanishesMidCallLeavesNothingBehind) {
     ASSERT_TRUE(raw.Send(std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9)));
   }
   ExpectServing();
-  frontend_->Stop();  // returns: nothing is left waiting
+  EXPECT_TRUE(frontend_->Drain(std::chrono::steady_clock::now() + std::chrono::seconds(10)));  // nothing waits
+  frontend_->Stop();
   EXPECT_EQ(Gauge("infergate_grpc_inferences_in_flight"), 0);
 }
 

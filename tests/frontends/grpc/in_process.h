@@ -39,7 +39,8 @@ class InProcessGrpcTest : public ::testing::Test {
         options, {repository_.get(), dispatcher_.get(), &metrics_, &core::SteadyClock::Instance(), shared_memory});
     ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
     frontend_ = std::move(*frontend);
-    ASSERT_TRUE(frontend_->Start().ok());
+    const core::Status started = frontend_->Start();
+    ASSERT_TRUE(started.ok()) << started.ToString();
     stub_ = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
         "127.0.0.1:" + std::to_string(frontend_->port()), ::grpc::InsecureChannelCredentials()));
   }

@@ -1,0 +1,121 @@
+// HttpServer on a loopback socket, with an inference service that holds
+// requests until the test answers them: Drain answers every request in
+// flight, closes idle keep-alive connections, refuses new connections and
+// new requests, and returns once the last reply is written.
+#include "frontends/http/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <string>
+#include <vector>
+
+#include "testing/held_inference.h"
+#include "testing/http_client.h"
+
+namespace infergate::http {
+namespace {
+
+using std::chrono::steady_clock;
+
+constexpr char kBody[] = R"({"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})";
+
+std::string InferRequest(const std::string& body = kBody) {
+  return "POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    HttpOptions options;
+    options.address = "127.0.0.1";
+    options.port = 0;
+    options.io_threads = 2;
+    HttpDeps deps;
+    deps.inference = &inference_;
+    deps.metrics = &metrics_;
+    deps.ready = &ready_;
+    auto server = HttpServer::Create(options, deps);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    server_ = std::move(*server);
+    ASSERT_TRUE(server_->Start().ok());
+  }
+
+  core::MetricsRegistry metrics_;
+  testing::HeldInference inference_;
+  std::atomic<bool> ready_{true};
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, DrainAnswersEveryRequestInFlightThenReturns) {
+  constexpr int kInFlight = 32;
+  std::vector<std::unique_ptr<testing::RawConnection>> busy;
+  for (int i = 0; i < kInFlight; ++i) {
+    busy.push_back(std::make_unique<testing::RawConnection>("127.0.0.1", server_->port()));
+    ASSERT_TRUE(busy.back()->Send(InferRequest()));
+  }
+  testing::RawConnection idle("127.0.0.1", server_->port());  // keep-alive, no request
+  testing::RawConnection late("127.0.0.1", server_->port());  // a request that arrives during the drain
+  // Its header is read (the server asks for the body) before the drain.
+  ASSERT_TRUE(late.Send("POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                        "Content-Length: " + std::to_string(sizeof(kBody) - 1) + "\r\n\r\n"));
+  ASSERT_NE(late.ReadUntil("100 Continue\r\n\r\n", std::chrono::seconds(10)).find("100 Continue"), std::string::npos);
+  ASSERT_TRUE(inference_.WaitHeld(kInFlight));
+
+  ready_ = false;  // what the engine does before draining
+  auto drained = std::async(std::launch::async, [this] { return server_->Drain(steady_clock::now() + std::chrono::seconds(20)); });
+  // New connections are refused once the drain began.
+  const auto until = steady_clock::now() + testing::kTestTimeout;
+  bool refused = false;
+  while (!refused && steady_clock::now() < until) {
+    refused = !testing::RawConnection("127.0.0.1", server_->port()).connected();
+  }
+  EXPECT_TRUE(refused);
+  // The idle keep-alive connection is closed at once, without a reply.
+  EXPECT_EQ(idle.ReadUntilClosed(std::chrono::seconds(10)), "");
+  EXPECT_TRUE(idle.closed());
+  // A request completed during the drain is refused, and its connection closed.
+  ASSERT_TRUE(late.Send(kBody));
+  const std::string refusal = late.ReadUntilClosed(std::chrono::seconds(10));
+  EXPECT_EQ(refusal.rfind("HTTP/1.1 503", 0), 0u) << refusal;
+  EXPECT_NE(refusal.find("Connection: close"), std::string::npos) << refusal;
+  EXPECT_EQ(inference_.held(), static_cast<size_t>(kInFlight));  // it never reached inference
+  EXPECT_EQ(drained.wait_for(std::chrono::seconds(0)), std::future_status::timeout);  // 32 still in flight
+
+  const auto released = steady_clock::now();
+  inference_.ReleaseAll();
+  for (auto& c : busy) {
+    const std::string reply = c->ReadUntilClosed(std::chrono::seconds(10));
+    EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply;
+    EXPECT_NE(reply.find("Connection: close"), std::string::npos) << reply;
+    EXPECT_TRUE(c->closed());
+  }
+  EXPECT_TRUE(drained.get());
+  EXPECT_LT(steady_clock::now() - released, std::chrono::seconds(5));
+  server_->Stop();
+}
+
+TEST_F(HttpServerTest, DrainWithNothingInFlightReturnsAtOnce) {
+  testing::RawConnection idle("127.0.0.1", server_->port());
+  ASSERT_TRUE(idle.Send("GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(idle.ReadUntil("\r\n\r\n", std::chrono::seconds(10)).rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_TRUE(server_->Drain(steady_clock::now() + std::chrono::seconds(20)));
+  idle.ReadUntilClosed(std::chrono::seconds(10));
+  EXPECT_TRUE(idle.closed());
+  server_->Stop();
+}
+
+TEST_F(HttpServerTest, ReadinessIsTheFlagTheCreatorOwns) {
+  auto ready = [&] {
+    testing::RawConnection c("127.0.0.1", server_->port());
+    c.Send("GET /v2/health/ready HTTP/1.1\r\nHost: x\r\n\r\n");
+    return c.ReadUntil("\r\n\r\n", std::chrono::seconds(10)).substr(0, 12);
+  };
+  EXPECT_EQ(ready(), "HTTP/1.1 200");
+  ready_ = false;
+  EXPECT_EQ(ready(), "HTTP/1.1 503");
+}
+
+}  // namespace
+}  // namespace infergate::http

@@ -1,0 +1,151 @@
+// The listener on a loopback socket: the connection cap refuses (closes and
+// counts) the connection beyond it, and accepting goes on after accept
+// itself failed (out of file descriptors).
+#include "net/listener.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <vector>
+
+#include "testing/gate.h"
+#include "testing/http_client.h"
+
+namespace infergate::net {
+namespace {
+
+// A connection that only keeps its stream open until closed.
+class HeldConnection : public Connection, public std::enable_shared_from_this<HeldConnection> {
+ public:
+  explicit HeldConnection(Stream stream) : stream_(std::move(stream)) {}
+  void Drain() override { Close(); }
+  void Close() override {
+    boost::asio::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.Close(); });
+  }
+
+ private:
+  Stream stream_;
+};
+
+class ListenerTest : public ::testing::Test {
+ protected:
+  void Open(size_t max_connections) {
+    registry_ = std::make_unique<ConnectionRegistry>("test", max_connections, &metrics_);
+    ListenerOptions options;
+    options.address = "127.0.0.1";
+    options.accept_retry_delay = std::chrono::milliseconds(10);
+    auto listener = Listener::Open(options, &io_, registry_.get(), &metrics_, [this](Stream stream) {
+      auto c = std::make_shared<HeldConnection>(std::move(stream));
+      std::lock_guard lock(mu_);
+      accepted_.push_back(c);
+      cv_.notify_all();
+      return c;
+    });
+    ASSERT_TRUE(listener.ok()) << listener.status().ToString();
+    listener_ = std::move(*listener);
+    io_.Start();
+  }
+  void TearDown() override {
+    if (listener_) listener_->StopAccepting();
+    if (registry_) registry_->CloseAll();
+    io_.Join(std::chrono::seconds(5));
+  }
+  bool WaitAccepted(size_t n) {
+    std::unique_lock lock(mu_);
+    return testing::WaitFor(cv_, lock, [&] { return accepted_.size() >= n; });
+  }
+  uint64_t Refused() {
+    return metrics_.GetCounter("infergate_connections_refused_total", "", {{"frontend", "test"}, {"reason", "limit"}})
+        .value();
+  }
+  double OpenGauge() { return metrics_.GetGauge("infergate_connections_open", "", {{"frontend", "test"}}).value(); }
+
+  core::MetricsRegistry metrics_;
+  IoThreads io_{"test", 2};
+  std::unique_ptr<ConnectionRegistry> registry_;
+  std::unique_ptr<Listener> listener_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::shared_ptr<HeldConnection>> accepted_;  // GUARDED_BY(mu_)
+};
+
+TEST_F(ListenerTest, TheConnectionBeyondTheCapIsClosedAndCounted) {
+  Open(2);
+  testing::RawConnection a("127.0.0.1", listener_->port());
+  testing::RawConnection b("127.0.0.1", listener_->port());
+  ASSERT_TRUE(WaitAccepted(2));
+  testing::RawConnection c("127.0.0.1", listener_->port());
+  ASSERT_TRUE(c.connected());  // the kernel accepts; the listener closes it at once
+  c.ReadUntilClosed(std::chrono::seconds(10));
+  EXPECT_TRUE(c.closed());
+  EXPECT_EQ(Refused(), 1u);
+  EXPECT_EQ(registry_->open(), 2u);
+  EXPECT_EQ(OpenGauge(), 2);
+
+  // Closing one frees its slot: the next connection is admitted.
+  {
+    std::lock_guard lock(mu_);
+    accepted_[0]->Close();
+  }
+  a.ReadUntilClosed(std::chrono::seconds(10));
+  ASSERT_TRUE(a.closed());
+  testing::RawConnection d("127.0.0.1", listener_->port());
+  ASSERT_TRUE(WaitAccepted(3));
+  EXPECT_EQ(Refused(), 1u);
+}
+
+TEST_F(ListenerTest, AcceptGoesOnAfterAFailedAccept) {
+  Open(0);
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  // No file descriptor left for the accepted socket: accept fails (EMFILE).
+  rlimit saved{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  const int lowest_free = dup(0);
+  ASSERT_GE(lowest_free, 0);
+  close(lowest_free);
+  rlimit low = saved;
+  low.rlim_cur = static_cast<rlim_t>(lowest_free);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(listener_->port()));
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  auto& failures = metrics_.GetCounter("infergate_accept_failures_total", "", {{"frontend", "test"}});
+  const auto until = std::chrono::steady_clock::now() + testing::kTestTimeout;
+  while (failures.value() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+  EXPECT_GE(failures.value(), 2u);  // it failed, and was retried
+  // Descriptors are back: the waiting connection is accepted.
+  EXPECT_TRUE(WaitAccepted(1));
+  close(client);
+}
+
+TEST(ListenerErrors, ABusyPortIsUnavailableNamingTheAddress) {
+  core::MetricsRegistry metrics;
+  IoThreads io("test", 1);
+  ConnectionRegistry registry("test", 0, &metrics);
+  ListenerOptions options;
+  options.address = "127.0.0.1";
+  auto first = Listener::Open(options, &io, &registry, &metrics, [](Stream) { return nullptr; });
+  ASSERT_TRUE(first.ok());
+  options.port = (*first)->port();
+  auto second = Listener::Open(options, &io, &registry, &metrics, [](Stream) { return nullptr; });
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(second.status().message().find("test: cannot listen on 127.0.0.1:" + std::to_string(options.port)),
+            std::string::npos);
+  options.address = "::1";
+  EXPECT_EQ(HostPort("::1", 80), "[::1]:80");
+  options.address = "not-an-address";
+  EXPECT_EQ(Listener::Open(options, &io, &registry, &metrics, [](Stream) { return nullptr; }).status().code(),
+            core::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace infergate::net
