@@ -70,8 +70,11 @@ inline constexpr size_t kMaxPendingWindows = 8;
 class ContractRunner {
  public:
   struct Options {
-    const core::Clock* clock = &core::SteadyClock::Instance();  // not owned
-    core::MetricsRegistry* metrics = nullptr;                   // not owned; may be null
+    // Idle eviction (idle_ttl_secs). Not owned.
+    const core::Clock* clock = &core::SteadyClock::Instance();
+    core::MetricsRegistry* metrics = nullptr;  // not owned; may be null
+    // Stamps a reading that has no timestamp (Unix time). Not owned.
+    const core::WallClock* wall_clock = &core::SystemWallClock::Instance();
   };
 
   // `config` is a completed model config with a device section; requests
@@ -86,7 +89,8 @@ class ContractRunner {
   // (an MQTT topic capture, an HTTP path segment).
   core::StatusOr<std::string> DeviceId(std::string_view route_id, const Telemetry& telemetry);
 
-  // Adds the message's readings to the device's window. Returns the requests
+  // Adds the message's readings to the device's window: at their timestamp
+  // (Unix time, seconds), or the wall clock's time for one without. Returns the requests
   // of the windows it completed (none while the window fills). Errors name
   // the field (INVALID_ARGUMENT) or say the device table is full
   // (RESOURCE_EXHAUSTED); a refused message changes nothing.
