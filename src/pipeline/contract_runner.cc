@@ -198,7 +198,7 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
   if (!d) {
     if (lru_.size() >= static_cast<size_t>(plan_.contract.max_devices)) {
       return Refuse(Reject::kMaxDevices,
-                    core::ResourceExhausted(
+                    core::Unavailable(
                         "device '" + device_id + "' refused: " + std::to_string(lru_.size()) +
                         " devices are tracked, the most device.max_devices allows"));
     }

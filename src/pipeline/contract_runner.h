@@ -14,8 +14,8 @@
 // Devices: one entry per device id, created by its first valid reading and
 // holding its window, its last reading (for missing: last), its state tensors
 // and its last label (for on: change). At most contract.max_devices entries;
-// a new device beyond that is refused (RESOURCE_EXHAUSTED) unless an idle one
-// can be evicted. A device idle for idle_ttl_secs (by the injected clock) is
+// a new device beyond that is refused (UNAVAILABLE: retry later) unless an
+// idle one can be evicted. A device idle for idle_ttl_secs (by the injected clock) is
 // evicted, which resets its window and state; eviction is checked on every
 // Accept and by EvictIdle, so no timer thread is needed.
 //
@@ -93,7 +93,7 @@ class ContractRunner {
   // (Unix time, seconds), or the wall clock's time for one without. Returns the requests
   // of the windows it completed (none while the window fills). Errors name
   // the field (INVALID_ARGUMENT) or say the device table is full
-  // (RESOURCE_EXHAUSTED); a refused message changes nothing.
+  // (UNAVAILABLE); a refused message changes nothing.
   core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> Accept(
       const std::string& device_id, const Telemetry& telemetry);
 

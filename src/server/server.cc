@@ -32,7 +32,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   if (!server->config_.mqtt.broker.empty()) {
     ASSIGN_OR_RETURN(server->mqtt_,
                      mqtt::MqttFrontend::Create(server->config_.mqtt, server->dispatcher_.get(),
-                                                server->contracts_.get(), &server->metrics_,
+                                                &server->devices_, &server->metrics_,
                                                 &core::SteadyClock::Instance()));
   }
   return server;
@@ -113,7 +113,7 @@ core::Status Server::StartHttp() {
   options.allow_model_control = config_.model_control_mode != config::ModelControlMode::kNone;
   options.server_version = INFERGATE_VERSION;
   ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
-                                                   repository_.get(), &metrics_, contracts_.get(),
+                                                   repository_.get(), &metrics_, &devices_,
                                                    shared_memory_.get()));
   RETURN_IF_ERROR(http_->Start());
   spdlog::info("http: listening on {}:{}", http_->address(), http_->port());

@@ -22,6 +22,7 @@
 #include "core/shared_memory.h"
 #include "core/status.h"
 #include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 
 namespace infergate::mqtt {
 class MqttFrontend;
@@ -81,6 +82,7 @@ class Server {
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
+  pipeline::DeviceService devices_{contracts_.get(), dispatcher_.get()};
   // Frontends: declared after the dispatcher and contracts they use, so they
   // stop (and drain) first.
   std::unique_ptr<mqtt::MqttFrontend> mqtt_;  // null while mqtt.broker is empty

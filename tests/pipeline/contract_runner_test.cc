@@ -138,7 +138,7 @@ TEST_F(ContractRunnerTest, ResetFieldInTelemetryAndFailedInferenceKeepsState) {
   core::InferResponse failed;
   failed.status = core::Unavailable("queue full");
   auto outcome = runner->Interpret("d1", failed);
-  EXPECT_EQ(outcome.status.code(), core::StatusCode::kResourceExhausted);
+  EXPECT_EQ(outcome.status.code(), core::StatusCode::kUnavailable);
   EXPECT_FALSE(outcome.result.has_value());
   Telemetry reset = V(1);
   reset.fields["reset"] = 1.0;
@@ -196,7 +196,7 @@ TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
   ASSERT_TRUE(runner->Accept("b", V(1)).ok());
   auto refused = runner->Accept("c", V(1));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), core::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kUnavailable);
   EXPECT_NE(refused.status().message().find("device 'c' refused: 2 devices are tracked"),
             std::string::npos);
   EXPECT_EQ(

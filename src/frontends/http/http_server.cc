@@ -93,7 +93,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
                                                                core::InferenceService* inference,
                                                                core::ModelRepository* repository,
                                                                core::MetricsRegistry* metrics,
-                                                               pipeline::DeviceContracts* contracts,
+                                                               pipeline::DeviceService* devices,
                                                                core::SharedMemoryRegistry* shared_memory) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
   auto impl = std::make_unique<Impl>(std::move(options), metrics);
@@ -103,7 +103,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.metrics = metrics;
   ctx.http_metrics = &impl->metrics;
   ctx.worker = &impl->worker;
-  ctx.contracts = contracts;
+  ctx.devices = devices;
   ctx.shared_memory = shared_memory;
   ctx.ready = &impl->ready;
   ctx.server_version = impl->options.server_version;

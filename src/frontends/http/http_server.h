@@ -33,7 +33,7 @@
 #include "core/status.h"
 
 namespace infergate::pipeline {
-class DeviceContracts;
+class DeviceService;
 }
 
 namespace infergate::http {
@@ -53,13 +53,13 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  // Nothing is owned; all outlive the server. `contracts` may be null (then
+  // Nothing is owned; all outlive the server. `devices` may be null (then
   // POST .../devices/{d}/telemetry is an unknown endpoint); so may
   // `shared_memory` (then the system shared memory extension is off:
   // registering is refused and requests naming a region are rejected).
   static core::StatusOr<std::unique_ptr<HttpServer>> Create(
       HttpOptions options, core::InferenceService* inference, core::ModelRepository* repository,
-      core::MetricsRegistry* metrics, pipeline::DeviceContracts* contracts = nullptr,
+      core::MetricsRegistry* metrics, pipeline::DeviceService* devices = nullptr,
       core::SharedMemoryRegistry* shared_memory = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
