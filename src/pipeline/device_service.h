@@ -38,13 +38,14 @@
 // responses are interpreted after the version is unloaded), never a
 // scheduler.
 // Thread-safety: Submit and EvictIdle may be called from any thread, also
-// from inside a callback. OnDevice runs on the thread that calls Submit,
-// before Submit submits anything. OnSubmit and OnWindow run on the thread that calls
-// Submit and on scheduler threads; for a contract without state several may
-// run at once for one message. OnDone runs after every other call for the
-// message has returned: on the calling thread when nothing was submitted or
-// every window was refused at once, else on the scheduler thread completing
-// the last window. Callbacks must not block.
+// from inside a callback. Every Submit leads to exactly one OnDone. OnDevice
+// runs on the thread that calls Submit, before anything is submitted.
+// OnSubmit and OnWindow run on that thread and on scheduler threads; for a
+// contract without state several may run at once for one message. OnDone
+// runs after every other call for the message has returned, on the thread
+// that calls Submit when no window was submitted, else on the thread that
+// completes the last window (a scheduler thread, or the submitting thread
+// when the InferenceService refuses at once). Callbacks must not block.
 #pragma once
 
 #include <cstddef>
