@@ -1,6 +1,7 @@
 // Injected time. Everything that waits (batcher delays, deadlines, window
 // TTLs, back-off) reads time through a Clock so tests can drive it without
-// sleeping.
+// sleeping; what stamps a time of day (a device reading without a timestamp)
+// reads a WallClock.
 #pragma once
 
 #include <atomic>
@@ -38,6 +39,39 @@ class ManualClock final : public Clock {
 
  private:
   std::atomic<Duration::rep> now_;
+};
+
+// Wall-clock time (Unix time) for timestamps a device or a person reads,
+// never for waiting: it jumps when the system clock is set.
+using WallTime = std::chrono::system_clock::time_point;
+
+class WallClock {
+ public:
+  virtual ~WallClock() = default;
+  // Thread-safe.
+  virtual WallTime Now() const = 0;
+};
+
+// The system's real-time clock.
+class SystemWallClock final : public WallClock {
+ public:
+  WallTime Now() const override { return std::chrono::system_clock::now(); }
+  // One shared instance; stateless, so sharing it is not a global state.
+  static const SystemWallClock& Instance() {
+    static const SystemWallClock clock;
+    return clock;
+  }
+};
+
+// A wall clock that moves only when told to. Thread-safe.
+class ManualWallClock final : public WallClock {
+ public:
+  explicit ManualWallClock(WallTime start = WallTime{}) : now_(start.time_since_epoch().count()) {}
+  WallTime Now() const override { return WallTime(WallTime::duration(now_.load())); }
+  void Advance(WallTime::duration d) { now_ += d.count(); }
+
+ private:
+  std::atomic<WallTime::rep> now_;
 };
 
 }  // namespace infergate::core

@@ -39,6 +39,7 @@
 #include "core/status.h"
 #include "engine/model_control.h"
 #include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 
 namespace infergate::engine {
 
@@ -79,8 +80,9 @@ class Engine {
   // Inference: validated, queued and batched per model version.
   core::InferenceService& inference() { return *dispatcher_; }
   core::ModelRepository& repository() { return *repository_; }
-  // Device contracts of the loaded models (telemetry -> requests -> results).
-  pipeline::DeviceContracts& contracts() { return *contracts_; }
+  // Device telemetry through the loaded models' device contracts
+  // (telemetry -> windows -> requests -> results), for every frontend.
+  pipeline::DeviceService& devices() { return *devices_; }
   // The repository API (load / unload), with its policy.
   ModelControl& model_control() { return *model_control_; }
   core::MetricsRegistry& metrics() { return metrics_; }
@@ -117,6 +119,7 @@ class Engine {
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
+  std::unique_ptr<pipeline::DeviceService> devices_;
   std::unique_ptr<ModelControl> model_control_;
 
   std::mutex mu_;

@@ -7,7 +7,7 @@
 namespace infergate::pipeline {
 namespace {
 
-double Seconds(core::TimePoint t) {
+double UnixSeconds(core::WallTime t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
@@ -198,7 +198,7 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
   if (!d) {
     if (lru_.size() >= static_cast<size_t>(plan_.contract.max_devices)) {
       return Refuse(Reject::kMaxDevices,
-                    core::ResourceExhausted(
+                    core::Unavailable(
                         "device '" + device_id + "' refused: " + std::to_string(lru_.size()) +
                         " devices are tracked, the most device.max_devices allows"));
     }
@@ -210,7 +210,8 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
   } else if (readings->reset) {
     ResetDevice(d);
   }
-  const double t = readings->timestamp.value_or(Seconds(now));
+  const double t = readings->timestamp ? *readings->timestamp
+                                        : UnixSeconds(options_.wall_clock->Now());
   const double spacing = plan_.contract.window.kind == core::DeviceWindow::Kind::kTime
                              ? plan_.contract.window.period_secs
                              : 0;

@@ -14,8 +14,8 @@
 // Devices: one entry per device id, created by its first valid reading and
 // holding its window, its last reading (for missing: last), its state tensors
 // and its last label (for on: change). At most contract.max_devices entries;
-// a new device beyond that is refused (RESOURCE_EXHAUSTED) unless an idle one
-// can be evicted. A device idle for idle_ttl_secs (by the injected clock) is
+// a new device beyond that is refused (UNAVAILABLE: retry later) unless an
+// idle one can be evicted. A device idle for idle_ttl_secs (by the injected clock) is
 // evicted, which resets its window and state; eviction is checked on every
 // Accept and by EvictIdle, so no timer thread is needed.
 //
@@ -70,8 +70,11 @@ inline constexpr size_t kMaxPendingWindows = 8;
 class ContractRunner {
  public:
   struct Options {
-    const core::Clock* clock = &core::SteadyClock::Instance();  // not owned
-    core::MetricsRegistry* metrics = nullptr;                   // not owned; may be null
+    // Idle eviction (idle_ttl_secs). Not owned.
+    const core::Clock* clock = &core::SteadyClock::Instance();
+    core::MetricsRegistry* metrics = nullptr;  // not owned; may be null
+    // Stamps a reading that has no timestamp (Unix time). Not owned.
+    const core::WallClock* wall_clock = &core::SystemWallClock::Instance();
   };
 
   // `config` is a completed model config with a device section; requests
@@ -86,10 +89,11 @@ class ContractRunner {
   // (an MQTT topic capture, an HTTP path segment).
   core::StatusOr<std::string> DeviceId(std::string_view route_id, const Telemetry& telemetry);
 
-  // Adds the message's readings to the device's window. Returns the requests
+  // Adds the message's readings to the device's window: at their timestamp
+  // (Unix time, seconds), or the wall clock's time for one without. Returns the requests
   // of the windows it completed (none while the window fills). Errors name
   // the field (INVALID_ARGUMENT) or say the device table is full
-  // (RESOURCE_EXHAUSTED); a refused message changes nothing.
+  // (UNAVAILABLE); a refused message changes nothing.
   core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> Accept(
       const std::string& device_id, const Telemetry& telemetry);
 

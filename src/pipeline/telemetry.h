@@ -21,8 +21,9 @@ struct Telemetry {
   using Value = std::variant<double, std::vector<double>, std::string>;
 
   std::map<std::string, Value, std::less<>> fields;
-  // The reading's time in seconds, when the transport knows it (else the
-  // contract's timestamp_field, else the arrival time is used).
+  // The reading's time, Unix time in seconds, when the transport knows it
+  // (else the contract's timestamp_field, else the arrival time by the
+  // runner's wall clock is used).
   std::optional<double> timestamp_secs;
 
   const Value* Find(std::string_view path) const {

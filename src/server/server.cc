@@ -52,7 +52,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.server_version = INFERGATE_VERSION;
-  http::HttpDeps d{&e.inference(), &e.repository(), &e.metrics(), &e.contracts(),
+  http::HttpDeps d{&e.inference(), &e.repository(), &e.metrics(), &e.devices(),
                    e.shared_memory(), &e.model_control(), e.ready_flag()};
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
@@ -74,7 +74,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
 }
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(const config::MqttConfig& c, engine::Engine& e) {
-  return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.contracts(), &e.metrics(), &e.clock()));
+  return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock()));
 }
 
 }  // namespace

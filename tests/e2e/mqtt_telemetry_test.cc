@@ -245,7 +245,8 @@ TEST_F(MqttTelemetryE2ETest, BadTelemetryIsAnsweredWithAnErrorNamingTheField) {
   EXPECT_TRUE(Has(first, R"("label":"normal")")) << first.payload;
   auto refused = error_for("infergate/devices/b/pm_one_device", row);
   EXPECT_TRUE(Has(refused, "max_devices")) << refused.payload;
-  EXPECT_EQ(refused.user_properties["status"], "RESOURCE_EXHAUSTED");
+  EXPECT_EQ(refused.user_properties["status"], "UNAVAILABLE");
+  EXPECT_EQ(refused.user_properties["reason_code"], "151");  // quota exceeded, as HTTP's 503
 
   auto good = error_for(pm, row);
   EXPECT_TRUE(Has(good, R"("label":"normal")")) << good.payload;

@@ -12,6 +12,8 @@ namespace {
 
 using std::chrono::seconds;
 
+constexpr int64_t kNow = 1732540000;  // the wall clock's start, Unix time
+
 // A model over a window of 4 scalar readings with an 2-element state.
 const char* kStatefulYaml = R"(
 max_batch_size: 8
@@ -26,10 +28,19 @@ device:
   result: {threshold: 0.5, on: threshold}
 )";
 
+// A window of the last 4 seconds of readings, one slot a second, every 2 s.
+const char* kTimeWindowYaml = R"(
+input: [{name: v, data_type: FP64, dims: [4]}]
+output: [{name: score, data_type: FP32, dims: [1]}]
+device:
+  inputs: [{name: v, fields: [v]}]
+  window: {length_secs: 4, hop_secs: 2, period_secs: 1, fill: previous}
+)";
+
 class ContractRunnerTest : public ::testing::Test {
  protected:
   std::unique_ptr<ContractRunner> Make(const char* yaml) {
-    auto r = ContractRunner::Create(testing::ConfigFromYaml(yaml), 7, {&clock_, &metrics_});
+    auto r = ContractRunner::Create(testing::ConfigFromYaml(yaml), 7, {&clock_, &metrics_, &wall_});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return std::move(*r);
   }
@@ -62,6 +73,7 @@ class ContractRunnerTest : public ::testing::Test {
 
   core::ManualClock clock_;
   core::MetricsRegistry metrics_;
+  core::ManualWallClock wall_{core::WallTime(seconds(kNow))};
 };
 
 TEST_F(ContractRunnerTest, CountWindowBuildsTheModelsTensors) {
@@ -184,7 +196,7 @@ TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
   ASSERT_TRUE(runner->Accept("b", V(1)).ok());
   auto refused = runner->Accept("c", V(1));
   ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), core::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kUnavailable);
   EXPECT_NE(refused.status().message().find("device 'c' refused: 2 devices are tracked"),
             std::string::npos);
   EXPECT_EQ(
@@ -213,24 +225,41 @@ TEST_F(ContractRunnerTest, BadTelemetryIsCountedAndChangesNothing) {
 }
 
 TEST_F(ContractRunnerTest, TimeWindowWithArrivalTimes) {
-  auto runner = Make(R"(
-input: [{name: v, data_type: FP64, dims: [4]}]
-output: [{name: score, data_type: FP32, dims: [1]}]
-device:
-  inputs: [{name: v, fields: [v]}]
-  window: {length_secs: 4, hop_secs: 2, period_secs: 1, fill: previous}
-)");
-  // No ts in the telemetry: the injected clock stamps each reading.
+  auto runner = Make(kTimeWindowYaml);
+  // No ts in the telemetry: the injected wall clock stamps each reading.
   EXPECT_TRUE(runner->Accept("d", V(1))->empty());
-  clock_.Advance(seconds(2));
+  wall_.Advance(seconds(2));
   EXPECT_TRUE(runner->Accept("d", V(3))->empty());
-  clock_.Advance(seconds(1));
+  wall_.Advance(seconds(1));
   EXPECT_TRUE(runner->Accept("d", V(4))->empty());
-  clock_.Advance(seconds(1));
+  wall_.Advance(seconds(1));
   auto reqs = runner->Accept("d", V(5));
   ASSERT_EQ(reqs->size(), 1u);
   EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 1, 3, 4}));
   EXPECT_EQ(reqs->front()->inputs[0].tensor.shape(), (core::Shape{4})) << "no batch dimension";
+}
+
+TEST_F(ContractRunnerTest, TimestampedAndUnstampedReadingsShareOneTimeBase) {
+  auto runner = Make(kTimeWindowYaml);
+  // A device that stamps some readings (Unix time) and leaves others to the server.
+  auto at = [](double ts, double v) {
+    Telemetry t = V(v);
+    t.fields["ts"] = ts;
+    return t;
+  };
+  clock_.Advance(seconds(5));  // the steady clock is no time of day
+  EXPECT_TRUE(runner->Accept("d", at(kNow, 1))->empty());
+  wall_.Advance(seconds(1));
+  auto unstamped = runner->Accept("d", V(2));
+  ASSERT_TRUE(unstamped.ok()) << unstamped.status().ToString();
+  EXPECT_TRUE(unstamped->empty());
+  EXPECT_TRUE(runner->Accept("d", at(kNow + 2, 3))->empty());
+  wall_.Advance(seconds(2));
+  EXPECT_TRUE(runner->Accept("d", V(4))->empty());
+  auto reqs = runner->Accept("d", at(kNow + 4, 5));
+  ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
+  ASSERT_EQ(reqs->size(), 1u);
+  EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 2, 3, 4}));
 }
 
 TEST_F(ContractRunnerTest, LateReadingIsCounted) {

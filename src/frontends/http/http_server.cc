@@ -73,7 +73,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.metrics = deps.metrics;
   ctx.http_metrics = &impl->metrics;
   ctx.model_control = deps.model_control;
-  ctx.contracts = deps.contracts;
+  ctx.devices = deps.devices;
   ctx.shared_memory = deps.shared_memory;
   ctx.ready = deps.ready ? deps.ready : &impl->own_ready;
   ctx.server_version = impl->options.server_version;

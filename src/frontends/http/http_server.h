@@ -42,7 +42,7 @@
 #include "engine/model_control.h"
 
 namespace infergate::pipeline {
-class DeviceContracts;
+class DeviceService;
 }
 
 namespace infergate::http {
@@ -66,7 +66,7 @@ struct HttpDeps {
   core::ModelRepository* repository = nullptr;  // required
   core::MetricsRegistry* metrics = nullptr;     // required
   // Null: POST .../devices/{d}/telemetry is an unknown endpoint.
-  pipeline::DeviceContracts* contracts = nullptr;
+  pipeline::DeviceService* devices = nullptr;
   // Null: the system shared memory extension is off (registering is refused
   // and requests naming a region are rejected).
   core::SharedMemoryRegistry* shared_memory = nullptr;

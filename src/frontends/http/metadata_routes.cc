@@ -54,7 +54,7 @@ HttpResponse ServerMetadata(const RouteContext& ctx) {
   w.Key("extensions");
   w.BeginArray();
   for (const char* e : kExtensions) w.String(e);
-  if (ctx.contracts) w.String("device_telemetry");  // POST .../devices/{d}/telemetry
+  if (ctx.devices) w.String("device_telemetry");  // POST .../devices/{d}/telemetry
   if (ctx.shared_memory) w.String("system_shared_memory");
   w.EndArray();
   w.EndObject();

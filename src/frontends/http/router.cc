@@ -133,7 +133,7 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     }
     i = 5;
   }
-  if (i + 3 == n && seg[i] == "devices" && seg[i + 2] == "telemetry" && ctx_.contracts) {
+  if (i + 3 == n && seg[i] == "devices" && seg[i + 2] == "telemetry" && ctx_.devices) {
     if (allow(Method::kPost)) DeviceTelemetry(ctx_, request, model, seg[i + 1], std::move(reply));
     return;
   }

@@ -19,7 +19,7 @@
 #include "frontends/http/http_types.h"
 
 namespace infergate::pipeline {
-class DeviceContracts;
+class DeviceService;
 }
 
 namespace infergate::http {
@@ -32,8 +32,9 @@ struct RouteContext {
   HttpMetrics* http_metrics = nullptr;
   // The repository API (load / unload) with its policy; null: refused.
   engine::ModelControl* model_control = nullptr;
-  // Device contracts of the loaded models; null: no telemetry endpoint.
-  pipeline::DeviceContracts* contracts = nullptr;
+  // The device pipeline (telemetry through the models' device contracts);
+  // null: no telemetry endpoint.
+  pipeline::DeviceService* devices = nullptr;
   // Client-registered shared memory; null: the extension is off.
   core::SharedMemoryRegistry* shared_memory = nullptr;
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
@@ -66,8 +67,7 @@ HttpResponse Metrics(const RouteContext& ctx);
 void Infer(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path, Reply reply);
 
 // POST /v2/models/{m}[/versions/{v}]/devices/{device}/telemetry: one device
-// message (a telemetry JSON object) through the model's device contract
-// (src/pipeline). Replies (docs/configuration.md, "Device telemetry over HTTP"):
+// message (a telemetry JSON object) through pipeline::DeviceService. Replies (docs/configuration.md, "Device telemetry over HTTP"):
 //   202 {"status":"window filling",...}  no window completed yet
 //   202 {"status":"queued",...}          stateful: the window waits for the
 //                                         device's in-flight one (whose reply carries it)

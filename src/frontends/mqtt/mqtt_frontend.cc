@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "frontends/mqtt/codec.h"
-#include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 
 namespace infergate::mqtt {
 
@@ -27,7 +27,7 @@ std::string DefaultClientId() {
 
 core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
     const config::MqttConfig& config, core::InferenceService* inference,
-    pipeline::DeviceContracts* contracts, core::MetricsRegistry* metrics, const core::Clock* clock) {
+    pipeline::DeviceService* devices, core::MetricsRegistry* metrics, const core::Clock* clock) {
   ASSIGN_OR_RETURN(BrokerUrl url, ParseBrokerUrl(config.broker));
   ASSIGN_OR_RETURN(std::vector<Route> routes, BuildRoutes(config));
   if (routes.empty()) {
@@ -35,12 +35,12 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
         "mqtt: no routes (default_route and default_telemetry_route are off and routes is empty)");
   }
   for (const auto& r : routes) {
-    if (r.format == config::PayloadFormat::kTelemetry && !contracts) {
-      return core::InvalidArgument("mqtt: " + r.name + " carries telemetry but no device contracts were given");
+    if (r.format == config::PayloadFormat::kTelemetry && !devices) {
+      return core::InvalidArgument("mqtt: " + r.name + " carries telemetry but no device service was given");
     }
   }
   std::unique_ptr<MqttFrontend> f(
-      new MqttFrontend(config, std::move(routes), inference, contracts, metrics, clock));
+      new MqttFrontend(config, std::move(routes), inference, devices, metrics, clock));
   ClientOptions o;
   o.broker = url;
   o.client_id = config.client_id.empty() ? DefaultClientId() : config.client_id;
@@ -66,12 +66,12 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
 }
 
 MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
-                           core::InferenceService* inference, pipeline::DeviceContracts* contracts,
+                           core::InferenceService* inference, pipeline::DeviceService* devices,
                            core::MetricsRegistry* metrics, const core::Clock* clock)
     : config_(std::move(config)),
       routes_(std::move(routes)),
       inference_(inference),
-      contracts_(contracts),
+      devices_(devices),
       metrics_(metrics),
       clock_(clock),
       shared_(std::make_shared<ReplySink>()),
@@ -172,8 +172,8 @@ void MqttFrontend::OnIdle() {
     shared_->drained.notify_all();
   }
   // Idle devices go even when no telemetry arrives to trigger it.
-  if (contracts_ && clock_->Now() >= next_eviction_) {
-    contracts_->EvictIdle();
+  if (devices_ && clock_->Now() >= next_eviction_) {
+    devices_->EvictIdle();
     next_eviction_ = clock_->Now() + kEvictionPeriod;
   }
 }

@@ -11,15 +11,13 @@
 // properties `reason_code` (MQTT 5 reason code from core/status_map.h) and
 // `status`.
 //
-// Telemetry routes (format telemetry) go through the model's device contract
-// (pipeline::ContractRunner): the message is decoded with the telemetry codec,
-// its readings join the device's window, and each window it completes is
-// submitted; the completion interprets the response (labels, score, the on:
-// rule; a stateful contract's next window is submitted from there) and
-// publishes the result, when there is one, like any reply. A message that only
-// fills a window is done at once and holds no in-flight slot. The network
-// thread also evicts idle devices about once a second (OnIdle), so devices
-// that stop sending are forgotten without traffic.
+// Telemetry routes (format telemetry) go through pipeline::DeviceService: the
+// message is decoded with the telemetry codec and submitted; each window it
+// leads to holds an in-flight slot until its outcome, whose result (when the
+// contract's on: rule says send) or error is published like any reply. A
+// message that only fills a window is done at once and holds no in-flight
+// slot. The network thread also evicts idle devices about once a second
+// (OnIdle), so devices that stop sending are forgotten without traffic.
 //
 // Back-pressure: at most max_inflight requests are submitted at once. At the
 // bound the network thread stops reading (the broker holds further messages);
@@ -57,18 +55,18 @@
 #include "protocol/telemetry_json.h"
 
 namespace infergate::pipeline {
-class DeviceContracts;
+class DeviceService;
 }
 
 namespace infergate::mqtt {
 
 class MqttFrontend final : public MqttClientListener, public engine::Frontend {
  public:
-  // The pointers are not owned and outlive the frontend; `contracts` may be
+  // The pointers are not owned and outlive the frontend; `devices` may be
   // null when no route carries telemetry. Errors name the key.
   static core::StatusOr<std::unique_ptr<MqttFrontend>> Create(const config::MqttConfig& config,
                                                              core::InferenceService* inference,
-                                                             pipeline::DeviceContracts* contracts,
+                                                             pipeline::DeviceService* devices,
                                                              core::MetricsRegistry* metrics,
                                                              const core::Clock* clock);
   ~MqttFrontend() override;
@@ -89,7 +87,7 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
 
  private:
   MqttFrontend(config::MqttConfig config, std::vector<Route> routes, core::InferenceService* inference,
-               pipeline::DeviceContracts* contracts, core::MetricsRegistry* metrics,
+               pipeline::DeviceService* devices, core::MetricsRegistry* metrics,
                const core::Clock* clock);
   // Response Topic when the request has one, else the route's reply topic.
   static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match);
@@ -103,7 +101,7 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   config::MqttConfig config_;
   std::vector<Route> routes_;
   core::InferenceService* inference_;
-  pipeline::DeviceContracts* contracts_;  // null: no telemetry routes
+  pipeline::DeviceService* devices_;  // null: no telemetry routes
   core::MetricsRegistry* metrics_;
   const core::Clock* clock_;
   std::shared_ptr<ReplySink> shared_;

@@ -1,47 +1,71 @@
-// The MQTT frontend's telemetry routes: device telemetry -> the model's
-// device contract -> windows submitted for inference -> results published.
+// The MQTT frontend's telemetry routes: a device's message is decoded and
+// handed to the DeviceService; each window's result or error is published as
+// it comes, and a refused message is answered with an error.
 #include <memory>
 #include <string>
 #include <utility>
 
 #include "frontends/mqtt/mqtt_frontend.h"
-#include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 
 namespace infergate::mqtt {
 namespace {
 
-// What the completion of one device's window needs; shared by the windows
-// one message completes and the ones a stateful contract hands out later.
-struct WindowCall {
-  std::shared_ptr<ReplySink> sink;
-  std::shared_ptr<pipeline::ContractRunner> runner;
-  core::InferenceService* inference;
-  std::string device;
-  ReplyTarget target;
-};
-
-// "bad_telemetry" for a field's error, "device_limit" for a full device table.
-std::string_view AcceptReason(const core::Status& status) {
-  return status.code() == core::StatusCode::kResourceExhausted ? "device_limit" : "bad_telemetry";
+// The reason label of a refusal: "bad_telemetry" for a field's error,
+// "device_limit" for a full device table, the status's name otherwise.
+std::string RefusalReason(const pipeline::MessageOutcome& outcome) {
+  switch (outcome.refusal) {
+    case pipeline::Refusal::kInvalidTelemetry: return "bad_telemetry";
+    case pipeline::Refusal::kDeviceLimit: return "device_limit";
+    default: return ReasonOf(outcome.status);
+  }
 }
 
-// Submits one window; its completion publishes the result (or the error)
-// and submits the window the contract hands out next (stateful contracts).
-void SubmitWindow(const std::shared_ptr<const WindowCall>& call,
-                  std::unique_ptr<core::InferRequest> request) {
-  request->on_complete = [call](std::unique_ptr<core::InferResponse> response) {
-    pipeline::ContractRunner::Outcome outcome = call->runner->Interpret(call->device, *response);
+// One telemetry message's replies. Each window holds an in-flight slot from
+// its submission to its outcome; a message that only fills a window holds none.
+class TelemetryReplies final : public pipeline::DeviceReplies {
+ public:
+  // `route` and `captures` are read by OnDevice only, which runs inside
+  // DeviceService::Submit on the network thread, while both are alive.
+  TelemetryReplies(std::shared_ptr<ReplySink> sink, ReplyTarget target, const Route* route,
+                   const Captures* captures, std::string model)
+      : sink_(std::move(sink)),
+        target_(std::move(target)),
+        route_(route),
+        captures_(captures),
+        model_(std::move(model)) {}
+
+  void OnDevice(const std::string& device) override {
+    // Without a Response Topic the reply template may name the device the
+    // contract's id_field gave. Written before any window is submitted.
+    if (!route_) return;
+    Captures values = {{"device", device}, {"model", model_}};
+    values.insert(values.end(), captures_->begin(), captures_->end());
+    target_.topic = route_->reply_topic.Expand(values);
+  }
+  void OnSubmit(size_t windows) override {
+    for (size_t i = 0; i < windows; ++i) sink_->Begin();
+  }
+  void OnWindow(const std::string&, const pipeline::WindowOutcome& outcome) override {
     if (!outcome.status.ok()) {
-      call->sink->SendError(call->target, outcome.status, ReasonOf(outcome.status), "");
+      sink_->SendError(target_, outcome.status, ReasonOf(outcome.status), "");
     } else if (outcome.result) {
-      call->sink->SendJson(call->target, protocol::EncodeResult(*outcome.result));
+      sink_->SendJson(target_, protocol::EncodeResult(*outcome.result));
     }
-    for (auto& next : outcome.next) SubmitWindow(call, std::move(next));
-    call->sink->Finish();
-  };
-  call->sink->Begin();
-  call->inference->Submit(std::move(request));
-}
+    sink_->Finish();
+  }
+  void OnDone(pipeline::MessageOutcome outcome) override {
+    if (outcome.refusal == pipeline::Refusal::kNone) return;
+    sink_->SendError(target_, outcome.status, RefusalReason(outcome), "");
+  }
+
+ private:
+  const std::shared_ptr<ReplySink> sink_;
+  ReplyTarget target_;
+  const Route* route_;        // null: the target is the Response Topic
+  const Captures* captures_;  // see the constructor
+  const std::string model_;
+};
 
 }  // namespace
 
@@ -49,31 +73,18 @@ void MqttFrontend::ProcessTelemetry(const IncomingMessage& message, const RouteM
                                     ReplyTarget target) {
   const Route& route = *match.route;
   const std::string model = route.ModelFor(match.captures);
-  auto runner = contracts_->Get(model);
-  if (!runner.ok()) return Refuse(target, runner.status(), ReasonOf(runner.status()), "");
   if (auto st = telemetry_decoder_.Decode(*message.payload, &telemetry_); !st.ok()) {
     return Refuse(target, st.WithPrefix("telemetry for model '" + model + "'"), "malformed", "");
   }
+  pipeline::DeviceService::SubmitOptions options;
+  if (message.expiry_secs) {
+    options.deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
+  }
   const std::string* captured = FindCapture(match.captures, "device");
-  auto device = (*runner)->DeviceId(captured ? *captured : "", telemetry_);
-  if (!device.ok()) return Refuse(target, device.status(), "bad_telemetry", "");
-  if (message.response_topic.empty()) {
-    // The reply template may name the device the contract's id_field gave.
-    Captures values = {{"device", *device}, {"model", model}};
-    values.insert(values.end(), match.captures.begin(), match.captures.end());
-    target.topic = route.reply_topic.Expand(values);
-  }
-  auto requests = (*runner)->Accept(*device, telemetry_);
-  if (!requests.ok()) return Refuse(target, requests.status(), AcceptReason(requests.status()), "");
-  if (requests->empty()) return;  // the window is filling: nothing in flight
-  auto call = std::make_shared<const WindowCall>(
-      WindowCall{shared_, std::move(*runner), inference_, std::move(*device), std::move(target)});
-  for (auto& request : *requests) {
-    if (message.expiry_secs) {
-      request->deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
-    }
-    SubmitWindow(call, std::move(request));
-  }
+  auto replies = std::make_shared<TelemetryReplies>(
+      shared_, std::move(target), message.response_topic.empty() ? &route : nullptr,
+      &match.captures, model);
+  devices_->Submit(model, route.version, captured ? *captured : "", telemetry_, options, std::move(replies));
 }
 
 }  // namespace infergate::mqtt

@@ -11,6 +11,7 @@
 
 #include "core/dispatcher.h"
 #include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 #include "protocol/telemetry_json.h"
 #include "protocol/v2_json.h"
 #include "testing/fake_backend.h"
@@ -34,6 +35,7 @@ class RouterTest : public ::testing::Test {
     dispatcher_ = std::make_unique<core::Dispatcher>(repo_.get(), &metrics_);
     contracts_ = std::make_unique<pipeline::DeviceContracts>(
         repo_.get(), pipeline::ContractRunner::Options{&clock_, &metrics_});
+    devices_ = std::make_unique<pipeline::DeviceService>(contracts_.get(), dispatcher_.get());
     repo_->Poll();
     RouteContext ctx;
     ctx.inference = dispatcher_.get();
@@ -44,7 +46,7 @@ class RouterTest : public ::testing::Test {
     ctx.model_control = model_control_.get();
     ctx.ready = &ready_;
     ctx.server_version = "9.9.9";
-    if (serve_telemetry_) ctx.contracts = contracts_.get();
+    if (serve_telemetry_) ctx.devices = devices_.get();
     ctx.shared_memory = shared_memory_;
     decoder_.set_shared_memory(shared_memory_);
     router_ = std::make_unique<Router>(ctx);
@@ -97,6 +99,7 @@ class RouterTest : public ::testing::Test {
   std::unique_ptr<core::ModelRepository> repo_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
+  std::unique_ptr<pipeline::DeviceService> devices_;
   std::unique_ptr<Router> router_;
 };
 

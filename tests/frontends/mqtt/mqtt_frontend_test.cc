@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "pipeline/contracts.h"
+#include "pipeline/device_service.h"
 #include "testing/fake_backend.h"
 #include "testing/temp_dir.h"
 #include "testing/served_repository.h"
@@ -130,12 +131,13 @@ class MqttTelemetryTest : public ::testing::Test {
     repo_ = std::move(*repo);
     contracts_ = std::make_unique<pipeline::DeviceContracts>(repo_.get(),
                                                              pipeline::ContractRunner::Options{&clock_, &metrics_});
+    devices_ = std::make_unique<pipeline::DeviceService>(contracts_.get(), &service_);
     repo_->Poll();
     config::MqttConfig c;
     c.broker = "mqtt://127.0.0.1:1";  // never started: the listener is driven directly
     c.client_id = "unit";
     c.max_inflight = 1;
-    auto f = MqttFrontend::Create(c, &service_, contracts_.get(), &metrics_, &clock_);
+    auto f = MqttFrontend::Create(c, &service_, devices_.get(), &metrics_, &clock_);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     frontend_ = std::move(*f);
   }
@@ -159,6 +161,7 @@ class MqttTelemetryTest : public ::testing::Test {
   std::unique_ptr<core::ModelRepository> repo_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
   HoldingService service_;
+  std::unique_ptr<pipeline::DeviceService> devices_;
   std::unique_ptr<MqttFrontend> frontend_;
 };
 

@@ -1,0 +1,131 @@
+// DeviceService: the device pipeline as one service, for every frontend. A
+// frontend decodes a device's message into Telemetry and calls Submit; the
+// service finds the model version's ContractRunner (DeviceContracts), adds
+// the readings to the device's window, submits every window the message
+// completed to the InferenceService, interprets each response (state, the
+// on: rule), submits the next window a stateful contract hands out, and tells
+// the frontend what to send through the message's DeviceReplies:
+//
+//   frontend thread:   service.Submit(model, version, route_device, telemetry, options, replies)
+//   OnDevice(id)       the device id is known (before its readings are accepted)
+//   OnSubmit(n)        n windows of the message are about to be submitted
+//   OnWindow(...)      one window was inferred and interpreted (MQTT publishes it)
+//   OnDone(outcome)    exactly once, last: the refusal, or the windows run, the
+//                      first error and the results in window order (HTTP replies with it)
+//
+// A message that completes no window (the window fills, or a stateful
+// device's window waits for the one in flight) gets OnDone at once with
+// `windows` 0 and the device's `progress`.
+//
+// Stateful chains: the window a stateful contract hands out when the device's
+// in-flight one completes (one that waited, possibly completed by another
+// message) runs as part of the message whose window completed: its OnSubmit
+// and OnWindow go to that message's replies, whose OnDone waits for it.
+//
+// Refusals, the same code for every frontend (core/status_map.h maps them):
+//   kUnknownModel      NOT_FOUND            no loaded model or version of that name
+//   kNoDeviceContract  FAILED_PRECONDITION  its config.yaml has no device section
+//   kInvalidTelemetry  INVALID_ARGUMENT     a field, the device id, a late reading
+//   kDeviceLimit       UNAVAILABLE          device.max_devices devices are tracked and
+//                                           this one is new: retry once one is evicted
+//                                           (HTTP 503, gRPC 14, MQTT 0x97 quota exceeded)
+// A window's failure (the model's error, or the InferenceService's refusal,
+// e.g. NOT_FOUND when the version was unloaded before a stateful chain's next
+// window ran) is that window's status; the first is the message's status.
+//
+// Ownership: the service holds a message's DeviceReplies until OnDone
+// returns. A message in flight holds its version's ContractRunner (so its
+// responses are interpreted after the version is unloaded), never a
+// scheduler.
+// Thread-safety: Submit and EvictIdle may be called from any thread, also
+// from inside a callback. Every Submit leads to exactly one OnDone. OnDevice
+// runs on the thread that calls Submit, before anything is submitted.
+// OnSubmit and OnWindow run on that thread and on scheduler threads; for a
+// contract without state several may run at once for one message. OnDone
+// runs after every other call for the message has returned, on the thread
+// that calls Submit when no window was submitted, else on the thread that
+// completes the last window (a scheduler thread, or the submitting thread
+// when the InferenceService refuses at once). Callbacks must not block.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/device_contract.h"
+#include "core/dispatcher.h"
+#include "core/status.h"
+#include "pipeline/contract_runner.h"
+#include "pipeline/contracts.h"
+#include "pipeline/postprocess.h"
+#include "pipeline/telemetry.h"
+
+namespace infergate::pipeline {
+
+// Why a message was refused before any window ran.
+enum class Refusal { kNone, kUnknownModel, kNoDeviceContract, kInvalidTelemetry, kDeviceLimit };
+
+// One window's outcome.
+struct WindowOutcome {
+  core::Status status;           // the inference's error, or the result's
+  std::optional<Result> result;  // set when the on: rule says send
+};
+
+// What one message led to, reported once.
+struct MessageOutcome {
+  Refusal refusal = Refusal::kNone;
+  core::Status status;   // the refusal, else the first window's failure
+  std::string device;    // the device id; empty when refused before it was known
+  size_t windows = 0;    // windows run for the message (stateful chains included)
+  std::vector<Result> results;        // those the on: rule let through, in window order
+  ContractRunner::Progress progress;  // windows == 0: where the device's window stands
+  core::DeviceResult::On on = core::DeviceResult::On::kAlways;  // the contract's rule
+};
+
+// A frontend's side of one message. See the header comment for threads.
+class DeviceReplies {
+ public:
+  virtual ~DeviceReplies() = default;
+  virtual void OnDevice(const std::string& device) { (void)device; }
+  virtual void OnSubmit(size_t windows) { (void)windows; }
+  virtual void OnWindow(const std::string& device, const WindowOutcome& outcome) {
+    (void)device;
+    (void)outcome;
+  }
+  virtual void OnDone(MessageOutcome outcome) = 0;
+};
+
+class DeviceService {
+ public:
+  // Per message.
+  struct SubmitOptions {
+    // The deadline of the windows the message completes (MQTT's message expiry).
+    std::optional<core::TimePoint> deadline;
+  };
+
+  // Nothing owned; both outlive the service and every message in flight.
+  DeviceService(DeviceContracts* contracts, core::InferenceService* inference)
+      : contracts_(contracts), inference_(inference) {}
+
+  // One device message for `version` of `model` (core::kLatestVersion: the
+  // newest). `route_device` names the device unless the contract's id_field
+  // does (an MQTT topic capture, an HTTP path segment). `replies` must not be
+  // null.
+  void Submit(const std::string& model, int64_t version, std::string_view route_device,
+              const Telemetry& telemetry, const SubmitOptions& options,
+              std::shared_ptr<DeviceReplies> replies);
+
+  // Evicts idle devices of every model; returns how many.
+  size_t EvictIdle();
+
+ private:
+  DeviceContracts* const contracts_;
+  core::InferenceService* const inference_;
+};
+
+}  // namespace infergate::pipeline
