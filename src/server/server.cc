@@ -24,7 +24,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   ASSIGN_OR_RETURN(auto backend, ort::OrtBackend::Create(ort_options));
   core::ModelRepository::Options repo_options;
   repo_options.root = config.model_repository;
-  repo_options.backend = backend.get();
+  RETURN_IF_ERROR(repo_options.backends.Add(backend.get()));
   repo_options.parse_config = &config::ParseModelConfigFile;
   repo_options.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   ASSIGN_OR_RETURN(auto repository, core::ModelRepository::Create(std::move(repo_options)));
@@ -92,7 +92,8 @@ core::Status Server::Start() {
   if (mqtt_) mqtt_->Start();
   if (config_.grpc.enabled) {
     ASSIGN_OR_RETURN(grpc_, StartGrpc(config_.grpc, {repository_.get(), dispatcher_.get(), &metrics_,
-                                                     &core::SteadyClock::Instance(), shared_memory_.get()}));
+                                                     &core::SteadyClock::Instance(), shared_memory_.get(),
+                                                     dispatcher_.get()}));
   }
   if (http_) http_->SetReady(true);
   return core::Status::Ok();
@@ -114,7 +115,7 @@ core::Status Server::StartHttp() {
   options.server_version = INFERGATE_VERSION;
   ASSIGN_OR_RETURN(http_, http::HttpServer::Create(std::move(options), dispatcher_.get(),
                                                    repository_.get(), &metrics_, contracts_.get(),
-                                                   shared_memory_.get()));
+                                                   shared_memory_.get(), dispatcher_.get()));
   RETURN_IF_ERROR(http_->Start());
   spdlog::info("http: listening on {}:{}", http_->address(), http_->port());
   return core::Status::Ok();

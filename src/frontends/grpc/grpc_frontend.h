@@ -82,6 +82,9 @@ struct GrpcFrontendDeps {
   // SystemSharedMemory* calls answer FAILED_PRECONDITION and requests naming
   // a region are refused).
   core::SharedMemoryRegistry* shared_memory = nullptr;
+  // Per model version statistics (the dispatcher); null: ModelStatistics
+  // answers UNIMPLEMENTED.
+  const core::StatisticsSource* statistics = nullptr;
 };
 
 class GrpcFrontend {

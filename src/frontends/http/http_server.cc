@@ -94,13 +94,15 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
                                                                core::ModelRepository* repository,
                                                                core::MetricsRegistry* metrics,
                                                                pipeline::DeviceContracts* contracts,
-                                                               core::SharedMemoryRegistry* shared_memory) {
+                                                               core::SharedMemoryRegistry* shared_memory,
+                                                               const core::StatisticsSource* statistics) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
   auto impl = std::make_unique<Impl>(std::move(options), metrics);
   RouteContext ctx;
   ctx.inference = inference;
   ctx.repository = repository;
   ctx.metrics = metrics;
+  ctx.statistics = statistics;
   ctx.http_metrics = &impl->metrics;
   ctx.worker = &impl->worker;
   ctx.contracts = contracts;

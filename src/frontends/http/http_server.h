@@ -60,7 +60,8 @@ class HttpServer {
   static core::StatusOr<std::unique_ptr<HttpServer>> Create(
       HttpOptions options, core::InferenceService* inference, core::ModelRepository* repository,
       core::MetricsRegistry* metrics, pipeline::DeviceContracts* contracts = nullptr,
-      core::SharedMemoryRegistry* shared_memory = nullptr);
+      core::SharedMemoryRegistry* shared_memory = nullptr,
+      const core::StatisticsSource* statistics = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
+#include "core/statistics.h"
 #include "frontends/http/blocking_worker.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
@@ -29,6 +30,9 @@ struct RouteContext {
   core::InferenceService* inference = nullptr;
   core::ModelRepository* repository = nullptr;
   core::MetricsRegistry* metrics = nullptr;
+  // Per model version statistics (the dispatcher); null: the stats routes
+  // answer 501.
+  const core::StatisticsSource* statistics = nullptr;
   HttpMetrics* http_metrics = nullptr;
   BlockingWorker* worker = nullptr;  // runs repository load/unload
   // Device contracts of the loaded models; null: no telemetry endpoint.

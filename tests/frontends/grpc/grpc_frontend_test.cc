@@ -141,7 +141,9 @@ TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
   options.address = "127.0.0.1";
   options.port = 0;
   options.max_stream_in_flight = 2;
-  auto limited = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_});
+  auto limited = GrpcFrontend::Start(options, {repository_.get(), dispatcher_.get(), &metrics_,
+                                                         &core::SteadyClock::Instance(), nullptr,
+                                                         dispatcher_.get()});
   ASSERT_TRUE(limited.ok()) << limited.status().ToString();
   auto stub = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
       "127.0.0.1:" + std::to_string((*limited)->port()), ::grpc::InsecureChannelCredentials()));

@@ -28,7 +28,9 @@ class InProcessGrpcTest : public ::testing::Test {
     auto backend = ort::OrtBackend::Create({});
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
     backend_ = std::move(*backend);
-    auto repo = core::ModelRepository::Create({repo_dir_.path(), backend_.get(), &config::ParseModelConfigFile, {}});
+    core::ModelRepository::Options repo_options{repo_dir_.path(), {}, &config::ParseModelConfigFile, {}};
+    ASSERT_TRUE(repo_options.backends.Add(backend_.get()).ok());
+    auto repo = core::ModelRepository::Create(std::move(repo_options));
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repository_ = std::move(*repo);
     dispatcher_ = std::make_unique<core::Dispatcher>(repository_.get(), &metrics_);
@@ -36,7 +38,8 @@ class InProcessGrpcTest : public ::testing::Test {
     options.address = "127.0.0.1";
     options.port = 0;
     auto frontend = GrpcFrontend::Start(
-        options, {repository_.get(), dispatcher_.get(), &metrics_, &core::SteadyClock::Instance(), shared_memory});
+        options, {repository_.get(), dispatcher_.get(), &metrics_, &core::SteadyClock::Instance(), shared_memory,
+                  dispatcher_.get()});
     ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
     frontend_ = std::move(*frontend);
     stub_ = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(

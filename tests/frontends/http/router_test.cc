@@ -39,6 +39,7 @@ class RouterTest : public ::testing::Test {
     ctx.inference = dispatcher_.get();
     ctx.repository = repo_.get();
     ctx.metrics = &metrics_;
+    ctx.statistics = dispatcher_.get();
     ctx.http_metrics = &http_metrics_;
     ctx.worker = &worker_;
     ctx.ready = &ready_;
