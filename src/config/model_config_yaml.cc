@@ -150,19 +150,13 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
                      "'" + name + "' differs from the model's folder name '" + config->name + "'");
     }
   }
+  // Which backend serves these names is decided when a version loads
+  // (core::BackendRegistry): an unknown one is that version's load error.
   if (root["platform"]) {
     ASSIGN_OR_RETURN(config->platform, r.String(root["platform"], "platform"));
-    if (config->platform != "onnxruntime_onnx") {
-      return r.Error(root["platform"], "platform", "only onnxruntime_onnx is supported, got '" +
-                                                       config->platform + "'");
-    }
   }
   if (root["backend"]) {
     ASSIGN_OR_RETURN(config->backend, r.String(root["backend"], "backend"));
-    if (config->backend != "onnxruntime") {
-      return r.Error(root["backend"], "backend", "only onnxruntime is supported, got '" +
-                                                     config->backend + "'");
-    }
   }
   if (root["default_model_filename"]) {
     ASSIGN_OR_RETURN(config->default_model_filename,

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
 
 namespace infergate::core {
 
@@ -17,12 +20,28 @@ class Clock {
   virtual ~Clock() = default;
   // Thread-safe.
   virtual TimePoint Now() const = 0;
+
+  // Blocks on `cv` (with `lock` held, as condition_variable::wait) until it
+  // is notified, or until Now() reaches `deadline` when this clock moves by
+  // itself. TimePoint::max() means no deadline. A clock that moves only when
+  // a test tells it to never times the wait: the test notifies instead.
+  // May wake spuriously; callers re-check their condition.
+  virtual void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                         TimePoint deadline) const = 0;
 };
 
 // The process's monotonic clock.
 class SteadyClock final : public Clock {
  public:
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 TimePoint deadline) const override {
+    if (deadline == TimePoint::max()) {
+      cv.wait(lock);
+    } else {
+      cv.wait_until(lock, deadline);
+    }
+  }
   // One shared instance; stateless, so sharing it is not a global state.
   static const SteadyClock& Instance() {
     static const SteadyClock clock;
@@ -35,6 +54,12 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(TimePoint start = TimePoint{}) : now_(start.time_since_epoch().count()) {}
   TimePoint Now() const override { return TimePoint(Duration(now_.load())); }
+  // Never times the wait: time moves only in Advance(), after which the test
+  // wakes whoever waits (e.g. Scheduler::Wake()).
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 TimePoint) const override {
+    cv.wait(lock);
+  }
   void Advance(Duration d) { now_ += d.count(); }
 
  private:
@@ -69,6 +94,7 @@ class ManualWallClock final : public WallClock {
   explicit ManualWallClock(WallTime start = WallTime{}) : now_(start.time_since_epoch().count()) {}
   WallTime Now() const override { return WallTime(WallTime::duration(now_.load())); }
   void Advance(WallTime::duration d) { now_ += d.count(); }
+  void Set(WallTime t) { now_ = t.time_since_epoch().count(); }
 
  private:
   std::atomic<WallTime::rep> now_;

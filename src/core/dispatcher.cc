@@ -2,15 +2,76 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <system_error>
+#include <thread>
 
 namespace infergate::core {
 
-// Per-version metrics, looked up once when the version is loaded.
+// What a request's completion records, looked up once when the version loads.
 struct Dispatcher::VersionMetrics {
-  Counter* success;
-  Counter* failure;
-  Histogram* duration;
+  std::shared_ptr<VersionStatistics> statistics;
   Gauge* in_flight;
+};
+
+// Destroys schedulers on its own thread, so that the last reference to a
+// scheduler may be dropped anywhere, its own threads included.
+class Dispatcher::Reaper {
+ public:
+  ~Reaper() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Takes `scheduler` and destroys it on the reaper thread.
+  void Add(Scheduler* scheduler) {
+    std::unique_ptr<Scheduler> owned(scheduler);
+    std::lock_guard lock(mu_);
+    if (!thread_.joinable()) {
+      try {
+        thread_ = std::thread([this] { Loop(); });
+      } catch (const std::system_error&) {
+        return;  // no thread: `owned` is destroyed here, as before the reaper
+      }
+    }
+    queue_.push_back(std::move(owned));
+    cv_.notify_all();
+  }
+
+  // Returns once every scheduler added so far is destroyed.
+  void Flush() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return queue_.empty() && !busy_; });
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      std::unique_ptr<Scheduler> next = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+      lock.unlock();
+      next.reset();  // drains and joins the scheduler's threads
+      lock.lock();
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Scheduler>> queue_;  // GUARDED_BY(mu_)
+  bool busy_ = false;                             // GUARDED_BY(mu_)
+  bool stopping_ = false;                         // GUARDED_BY(mu_)
+  std::thread thread_;                            // started by the first Add
 };
 
 Status ValidateRequest(const ModelConfig& config, const InferRequest& request) {
@@ -48,8 +109,13 @@ Status ValidateRequest(const ModelConfig& config, const InferRequest& request) {
   return Status::Ok();
 }
 
-Dispatcher::Dispatcher(ModelRepository* repository, MetricsRegistry* metrics, const Clock* clock)
-    : repository_(repository), metrics_(metrics), clock_(clock) {
+Dispatcher::Dispatcher(ModelRepository* repository, MetricsRegistry* metrics, const Clock* clock,
+                       const WallClock* wall)
+    : repository_(repository),
+      metrics_(metrics),
+      clock_(clock),
+      wall_(wall),
+      reaper_(std::make_unique<Reaper>()) {
   repository_->AddListener([this](const RepositoryEvent& e) { OnRepositoryEvent(e); });
 }
 
@@ -62,49 +128,69 @@ void Dispatcher::Shutdown() {
     shut_down_ = true;
     entries.swap(entries_);
   }
-  entries.clear();  // drains every scheduler outside the lock
+  entries.clear();  // hands every scheduler to the reaper, outside the lock
+  reaper_->Flush();
 }
 
 void Dispatcher::OnRepositoryEvent(const RepositoryEvent& event) {
-  const ModelVersion* key = event.version.get();
   if (event.kind == RepositoryEvent::Kind::kVersionRemoved) {
+    RemoveVersion(event.version.get());
+  } else {
+    AddVersion(event.version);
+  }
+}
+
+void Dispatcher::RemoveVersion(const ModelVersion* version) {
+  {
     Entry removed;
-    {
-      std::lock_guard lock(mu_);
-      auto it = entries_.find(key);
-      if (it == entries_.end()) return;
-      removed = std::move(it->second);
-      entries_.erase(it);
-    }
-    return;  // `removed` drains its scheduler here, outside the lock
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(version);
+    if (it == entries_.end()) return;
+    removed = std::move(it->second);
+    entries_.erase(it);
+  }
+  // The scheduler went to the reaper unless a Submit still holds it.
+  reaper_->Flush();
+}
+
+void Dispatcher::AddVersion(const std::shared_ptr<const ModelVersion>& version) {
+  std::shared_ptr<VersionStatistics> statistics;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = statistics_[{version->name(), version->version()}];
+    if (!slot) slot = std::make_shared<VersionStatistics>(metrics_, version->name(), version->version(), wall_);
+    statistics = slot;
   }
   Entry entry;
-  auto scheduler = Scheduler::Create(event.version, SchedulerOptions{clock_, metrics_});
+  auto scheduler = Scheduler::Create(version, SchedulerOptions{clock_, metrics_, statistics});
   if (scheduler.ok()) {
-    entry.scheduler = std::move(*scheduler);
+    Reaper* reaper = reaper_.get();
+    entry.scheduler = std::shared_ptr<Scheduler>(scheduler->release(),
+                                                 [reaper](Scheduler* s) { reaper->Add(s); });
   } else {
     entry.error = scheduler.status();
   }
-  const Labels labels = {{"model", event.version->name()},
-                         {"version", std::to_string(event.version->version())}};
-  auto with = [&](const char* key_name, const char* value) {
-    Labels l = labels;
-    l.emplace_back(key_name, value);
-    return l;
-  };
+  const Labels labels = {{"model", version->name()}, {"version", std::to_string(version->version())}};
   entry.metrics = std::make_shared<VersionMetrics>(VersionMetrics{
-      &metrics_->GetCounter("infergate_inference_requests_total",
-                            "Inference requests completed, by model, version and outcome",
-                            with("outcome", "success")),
-      &metrics_->GetCounter("infergate_inference_requests_total",
-                            "Inference requests completed, by model, version and outcome",
-                            with("outcome", "failure")),
-      &metrics_->GetHistogram("infergate_inference_request_duration_seconds",
-                              "Time from admission to response, seconds", labels, LatencyBuckets()),
+      std::move(statistics),
       &metrics_->GetGauge("infergate_inference_in_flight", "Requests admitted and not yet answered",
                           labels)});
   std::lock_guard lock(mu_);
-  if (!shut_down_) entries_[key] = std::move(entry);
+  if (!shut_down_) entries_[version.get()] = std::move(entry);
+}
+
+StatusOr<StatisticsSnapshot> Dispatcher::Snapshot(const std::string& model, int64_t version) const {
+  std::shared_ptr<VersionStatistics> statistics;
+  {
+    std::lock_guard lock(mu_);
+    auto it = statistics_.find({model, version});
+    if (it == statistics_.end()) {
+      return NotFound("model '" + model + "' version " + std::to_string(version) +
+                      " has no statistics (it was never loaded)");
+    }
+    statistics = it->second;
+  }
+  return statistics->Snapshot();
 }
 
 void Dispatcher::Refuse(std::unique_ptr<InferRequest> request, Status status) {
@@ -140,6 +226,7 @@ void Dispatcher::Submit(std::unique_ptr<InferRequest> request) {
       continue;
     }
     if (Status st = ValidateRequest((*version)->config(), *request); !st.ok()) {
+      entry.metrics->statistics->RecordFailure(clock_->Now() - request->arrival);
       return Refuse(std::move(request), std::move(st));
     }
     ResponseCallback original = request->on_complete;
@@ -148,15 +235,19 @@ void Dispatcher::Submit(std::unique_ptr<InferRequest> request) {
     const Clock* clock = clock_;
     metrics->in_flight->Add(1);
     request->on_complete = [original, metrics, arrival, clock](std::unique_ptr<InferResponse> r) {
-      (r->status.ok() ? metrics->success : metrics->failure)->Increment();
-      metrics->duration->Observe(std::chrono::duration<double>(clock->Now() - arrival).count());
+      const Duration total = clock->Now() - arrival;
+      if (r->status.ok()) {
+        metrics->statistics->RecordSuccess(total);
+      } else {
+        metrics->statistics->RecordFailure(total);
+      }
       metrics->in_flight->Add(-1);
       original(std::move(r));
     };
     Status st = entry.scheduler->Enqueue(request);
     if (st.ok()) return;
     metrics->in_flight->Add(-1);
-    metrics->failure->Increment();
+    metrics->statistics->RecordFailure(clock_->Now() - arrival);
     request->on_complete = std::move(original);
     auto callback = std::move(request->on_complete);
     return callback(MakeErrorResponse(*request, std::move(st)));

@@ -10,18 +10,34 @@
 // once: at once (inline, on the caller's thread) for a refusal, later from a
 // scheduler thread otherwise. Frontends must not block in on_complete.
 //
-// Thread-safety: Submit may be called from any thread.
+// Statistics: the dispatcher keeps one VersionStatistics per model name and
+// version for the life of the process (a reload continues its figures, as the
+// Prometheus counters do), records success/fail on every answer, hands it to
+// the version's scheduler (queue, compute, executions), and serves snapshots
+// (StatisticsSource) to the frontends.
+//
+// Scheduler lifetime: a removed version's scheduler is destroyed (drained and
+// joined) by the dispatcher's reaper thread, never on a scheduler's own
+// thread: Submit, when called from an on_complete (a scheduler thread), may
+// hold the last reference to a scheduler unloaded meanwhile. The repository
+// event that removes a version still returns only once its scheduler is gone
+// (unless a Submit holds it; then the reaper destroys it when that returns).
+//
+// Thread-safety: Submit and Snapshot may be called from any thread.
 #pragma once
 
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 
 #include "core/clock.h"
 #include "core/infer.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
 #include "core/scheduler.h"
+#include "core/statistics.h"
 
 namespace infergate::core {
 
@@ -36,12 +52,14 @@ class InferenceService {
 // the requested outputs. Errors name the input or output.
 Status ValidateRequest(const ModelConfig& config, const InferRequest& request);
 
-class Dispatcher final : public InferenceService {
+class Dispatcher final : public InferenceService, public StatisticsSource {
  public:
   // Registers itself as a repository listener: construct before the
-  // repository's first Poll. Both pointers are not owned and outlive this.
+  // repository's first Poll. The pointers are not owned and outlive this.
+  // `wall` dates the statistics' last_inference.
   Dispatcher(ModelRepository* repository, MetricsRegistry* metrics,
-             const Clock* clock = &SteadyClock::Instance());
+             const Clock* clock = &SteadyClock::Instance(),
+             const WallClock* wall = &SystemWallClock::Instance());
   ~Dispatcher() override;
 
   void Submit(std::unique_ptr<InferRequest> request) override;
@@ -50,9 +68,11 @@ class Dispatcher final : public InferenceService {
   // every later Submit with UNAVAILABLE. Must not be called from a scheduler
   // thread. Idempotent; the destructor calls it.
   void Shutdown();
+  StatusOr<StatisticsSnapshot> Snapshot(const std::string& model, int64_t version) const override;
 
  private:
   struct VersionMetrics;
+  class Reaper;
   struct Entry {
     std::shared_ptr<Scheduler> scheduler;  // null when creating it failed
     Status error;                          // why there is no scheduler
@@ -63,12 +83,21 @@ class Dispatcher final : public InferenceService {
   // Refuses the request with `status`, counting it.
   void Refuse(std::unique_ptr<InferRequest> request, Status status);
 
+  void AddVersion(const std::shared_ptr<const ModelVersion>& version);
+  void RemoveVersion(const ModelVersion* version);
+
   ModelRepository* repository_;
   MetricsRegistry* metrics_;
   const Clock* clock_;
+  const WallClock* wall_;
+  // Before entries_: destroyed after them (it destroys their schedulers).
+  std::unique_ptr<Reaper> reaper_;
   mutable std::mutex mu_;
   std::map<const ModelVersion*, Entry> entries_;  // GUARDED_BY(mu_)
   bool shut_down_ = false;                        // GUARDED_BY(mu_)
+  // By model name and version; never erased.
+  std::map<std::pair<std::string, int64_t>, std::shared_ptr<VersionStatistics>>
+      statistics_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace infergate::core

@@ -68,13 +68,21 @@ class ModelInstance {
                      std::vector<InferOutput>* outputs) = 0;
 };
 
-// Loads model files. Thread-safety: Load may be called from several threads.
+// Loads model files. name() is the `backend` a model's config.yaml names it
+// by (Triton's names, e.g. "onnxruntime"); core::BackendRegistry chooses one
+// per model. Thread-safety: Load may be called from several threads.
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string_view name() const = 0;
   // Runtime name and version, e.g. "onnxruntime 1.30.0".
   virtual std::string version() const = 0;
+  // Triton's `platform` names this backend serves ("onnxruntime_onnx"),
+  // the first being its own; may be empty.
+  virtual std::vector<std::string> platforms() const { return {}; }
+  // Model file extensions it loads when a config names neither backend nor
+  // platform (".onnx").
+  virtual std::vector<std::string> file_extensions() const { return {}; }
   // Loads `file`; the error names the file and what was wrong with it.
   virtual StatusOr<std::unique_ptr<ModelInstance>> Load(const std::filesystem::path& file,
                                                         const RuntimeOptions& options) = 0;

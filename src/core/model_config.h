@@ -53,8 +53,10 @@ inline constexpr int64_t kDefaultMaxBatchSize = 32;
 
 struct ModelConfig {
   std::string name;
-  std::string platform = "onnxruntime_onnx";
-  std::string backend = "onnxruntime";
+  // Triton's keys; "" until the repository chooses the backend
+  // (core::BackendRegistry), which fills both in.
+  std::string platform;
+  std::string backend;
   std::string default_model_filename = "model.onnx";
   int64_t max_batch_size = kUnsetBatchSize;  // 0: no batching
   VersionPolicy version_policy;

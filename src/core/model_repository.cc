@@ -70,7 +70,7 @@ ModelVersion::ModelVersion(ModelConfig config, int64_t version, fs::path file,
       instances_(std::move(instances)) {}
 
 StatusOr<std::unique_ptr<ModelRepository>> ModelRepository::Create(Options options) {
-  if (!options.backend) return InvalidArgument("model repository needs a backend");
+  if (options.backends.empty()) return InvalidArgument("model repository needs a backend");
   if (!options.parse_config) return InvalidArgument("model repository needs a config parser");
   std::error_code ec;
   if (!fs::is_directory(options.root, ec)) {
@@ -203,12 +203,13 @@ StatusOr<std::shared_ptr<const ModelVersion>> ModelRepository::LoadVersion(
     const ModelConfig& base, int64_t version, const fs::path& file) {
   ModelConfig config = base;
   std::vector<std::unique_ptr<ModelInstance>> instances;
-  ASSIGN_OR_RETURN(auto first, options_.backend->Load(file, config.runtime));
+  ASSIGN_OR_RETURN(Backend * backend, options_.backends.Choose(&config));
+  ASSIGN_OR_RETURN(auto first, backend->Load(file, config.runtime));
   RETURN_IF_ERROR(CompleteConfig(first->signature(), &config).WithPrefix("config.yaml"));
   if (options_.check_config) RETURN_IF_ERROR(options_.check_config(config).WithPrefix("config.yaml"));
   instances.push_back(std::move(first));
   for (int i = 1; i < config.instance_count; ++i) {
-    ASSIGN_OR_RETURN(auto more, options_.backend->Load(file, config.runtime));
+    ASSIGN_OR_RETURN(auto more, backend->Load(file, config.runtime));
     instances.push_back(std::move(more));
   }
   return std::make_shared<const ModelVersion>(std::move(config), version, file, std::move(instances));

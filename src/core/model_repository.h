@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "core/backend_registry.h"
 #include "core/model.h"
 #include "core/metrics.h"
 #include "core/model_config.h"
@@ -96,7 +97,9 @@ class ModelRepository {
  public:
   struct Options {
     std::filesystem::path root;
-    Backend* backend = nullptr;  // not owned; outlives the repository
+    // Chosen per model by config.yaml's backend / platform or the model
+    // file's extension; the backends are not owned and outlive the repository.
+    BackendRegistry backends;
     ConfigParser parse_config;
     ConfigChecker check_config;  // may be empty
   };

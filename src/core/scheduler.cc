@@ -19,8 +19,6 @@ namespace {
 
 using std::chrono::microseconds;
 
-double Seconds(Duration d) { return std::chrono::duration<double>(d).count(); }
-
 std::string Micros(Duration d) {
   return std::to_string(std::chrono::duration_cast<microseconds>(d).count()) + " us";
 }
@@ -71,12 +69,9 @@ StatusOr<BatchPolicy> MakePolicy(const ModelConfig& config) {
   return policy;
 }
 
-// One model version's scheduler metrics; all null without a registry.
+// One model version's refusal counters; all null without a registry. (The
+// figures of requests that run are in VersionStatistics.)
 struct SchedulerMetrics {
-  Histogram* queue = nullptr;
-  Histogram* compute = nullptr;
-  Histogram* batch_size = nullptr;
-  Counter* executions = nullptr;
   Counter* rejected_queue_full = nullptr;
   Counter* rejected_deadline = nullptr;
   Counter* rejected_shutdown = nullptr;
@@ -92,16 +87,6 @@ SchedulerMetrics LookUpMetrics(MetricsRegistry* registry, const ModelVersion& ve
     return &registry->GetCounter("infergate_inference_rejected_total",
                                  "Requests a model's scheduler refused or dropped unrun, by reason", l);
   };
-  m.queue = &registry->GetHistogram("infergate_inference_queue_duration_seconds",
-                                    "Time from admission to the start of the request's batch, seconds",
-                                    labels, LatencyBuckets());
-  m.compute = &registry->GetHistogram("infergate_inference_compute_duration_seconds",
-                                      "Time the backend took to run one batch, seconds", labels,
-                                      LatencyBuckets());
-  m.batch_size = &registry->GetHistogram("infergate_inference_batch_size",
-                                         "Rows per backend run", labels, BatchSizeBuckets());
-  m.executions = &registry->GetCounter("infergate_inference_executions_total",
-                                       "Backend runs (one per batch)", labels);
   m.rejected_queue_full = rejected("queue_full");
   m.rejected_deadline = rejected("deadline");
   m.rejected_shutdown = rejected("shutdown");
@@ -110,10 +95,6 @@ SchedulerMetrics LookUpMetrics(MetricsRegistry* registry, const ModelVersion& ve
 
 void Increment(Counter* counter) {
   if (counter) counter->Increment();
-}
-
-void Observe(Histogram* histogram, double value) {
-  if (histogram) histogram->Observe(value);
 }
 
 // A request on its way through the scheduler.
@@ -176,20 +157,24 @@ class DynamicScheduler final : public Scheduler {
   // Runs a batch on the calling worker thread; no lock held.
   void Execute(ModelInstance& instance, std::vector<Job> jobs);
   void RunBatch(ModelInstance& instance, std::vector<Job>& jobs, TimePoint start);
-  void RunAlone(ModelInstance& instance, Job& job, TimePoint start, Duration earlier);
+  // `ready`: when this run's input preparation began; `earlier`: the time a
+  // failed batch run already spent on the request.
+  void RunAlone(ModelInstance& instance, Job& job, TimePoint start, TimePoint ready,
+                const ComputeTimes& earlier);
   Status RunTimed(ModelInstance& instance, const std::vector<InferInput>& inputs,
-                  const std::vector<std::string>& output_names, int64_t rows,
-                  std::vector<InferOutput>* outputs, Duration* took);
+                  const std::vector<std::string>& output_names, std::vector<InferOutput>* outputs,
+                  Duration* took);
+  // Answers the request; `compute` is its execution's (recorded for a success).
   void Reply(Job& job, Status status, std::vector<InferOutput> outputs, TimePoint start,
-             Duration compute);
+             const ComputeTimes& compute);
   void ReplyExpired(Job& job, TimePoint now);
   std::string Name() const;
 
   const std::shared_ptr<const ModelVersion> version_;
   const Clock* const clock_;
-  const bool manual_clock_;
   const BatchPolicy policy_;
   const SchedulerMetrics metrics_;
+  const std::shared_ptr<VersionStatistics> statistics_;
 
   mutable std::mutex mu_;
   std::condition_variable timer_cv_;
@@ -212,9 +197,12 @@ DynamicScheduler::DynamicScheduler(std::shared_ptr<const ModelVersion> version,
                                    SchedulerOptions options, BatchPolicy policy)
     : version_(std::move(version)),
       clock_(options.clock),
-      manual_clock_(dynamic_cast<const ManualClock*>(options.clock) != nullptr),
       policy_(std::move(policy)),
-      metrics_(LookUpMetrics(options.metrics, *version_)) {
+      metrics_(LookUpMetrics(options.metrics, *version_)),
+      statistics_(options.statistics
+                      ? std::move(options.statistics)
+                      : std::make_shared<VersionStatistics>(options.metrics, version_->name(),
+                                                            version_->version())) {
   for (size_t i = 0; i < version_->instance_count(); ++i) {
     workers_.push_back(std::make_unique<Worker>(&version_->instance(i)));
   }
@@ -444,11 +432,7 @@ void DynamicScheduler::TimerLoop() {
     if (stopping_ && queued_ == 0) return;
     const TimePoint next = NextWakeLocked();
     timer_target_ = next;
-    if (manual_clock_ || next == TimePoint::max()) {
-      timer_cv_.wait(lock);
-    } else {
-      timer_cv_.wait_for(lock, next - now);
-    }
+    clock_->WaitUntil(timer_cv_, lock, next);
   }
 }
 
@@ -460,12 +444,11 @@ void DynamicScheduler::Execute(ModelInstance& instance, std::vector<Job> jobs) {
     if (job.request->deadline && *job.request->deadline <= start) {
       ReplyExpired(job, start);
     } else {
-      Observe(metrics_.queue, Seconds(start - job.request->arrival));
       live.push_back(std::move(job));
     }
   }
   if (live.size() == 1) {
-    RunAlone(instance, live.front(), start, Duration::zero());
+    RunAlone(instance, live.front(), start, start, ComputeTimes{});
   } else if (live.size() > 1) {
     RunBatch(instance, live, start);
   }
@@ -480,65 +463,80 @@ void DynamicScheduler::RunBatch(ModelInstance& instance, std::vector<Job>& jobs,
     rows += job.rows;
   }
   std::vector<InferOutput> outputs;
-  Duration took{};
+  ComputeTimes times;
   Status status = [&]() -> Status {
     ASSIGN_OR_RETURN(std::vector<InferInput> inputs, ConcatInputs(requests));
-    RETURN_IF_ERROR(RunTimed(instance, inputs, UnionOfOutputs(requests), rows, &outputs, &took));
+    times.input = clock_->Now() - start;
+    RETURN_IF_ERROR(RunTimed(instance, inputs, UnionOfOutputs(requests), &outputs, &times.infer));
     return CheckBatchOutputs(outputs, rows);
   }();
   if (!status.ok()) {
     // Run each request alone so one bad request does not fail the others.
-    for (Job& job : jobs) RunAlone(instance, job, start, took);
+    for (Job& job : jobs) RunAlone(instance, job, start, clock_->Now(), times);
     return;
   }
+  const TimePoint split = clock_->Now();
+  std::vector<StatusOr<std::vector<InferOutput>>> split_outputs;
+  split_outputs.reserve(jobs.size());
   int64_t begin = 0;
   for (Job& job : jobs) {
-    auto mine = OutputsFor(*job.request, outputs, std::make_pair(begin, begin + job.rows));
+    split_outputs.push_back(OutputsFor(*job.request, outputs, std::make_pair(begin, begin + job.rows)));
     begin += job.rows;
+  }
+  times.output = clock_->Now() - split;
+  statistics_->RecordExecution(rows, times);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    auto& mine = split_outputs[i];
     if (mine.ok()) {
-      Reply(job, Status::Ok(), std::move(*mine), start, took);
+      Reply(jobs[i], Status::Ok(), std::move(*mine), start, times);
     } else {
-      Reply(job, mine.status(), {}, start, took);
+      Reply(jobs[i], mine.status(), {}, start, times);
     }
   }
 }
 
-void DynamicScheduler::RunAlone(ModelInstance& instance, Job& job, TimePoint start,
-                                Duration earlier) {
+void DynamicScheduler::RunAlone(ModelInstance& instance, Job& job, TimePoint start, TimePoint ready,
+                                const ComputeTimes& earlier) {
   std::vector<std::string> names;
   names.reserve(job.request->outputs.size());
   for (const auto& out : job.request->outputs) names.push_back(out.name);
+  ComputeTimes run;  // this execution's own
+  run.input = clock_->Now() - ready;
   std::vector<InferOutput> outputs;
-  Duration took{};
-  Status status = RunTimed(instance, job.request->inputs, names, job.rows, &outputs, &took);
-  if (!status.ok()) return Reply(job, std::move(status), {}, start, earlier + took);
+  Status status = RunTimed(instance, job.request->inputs, names, &outputs, &run.infer);
+  ComputeTimes times = {earlier.input + run.input, earlier.infer + run.infer, Duration::zero()};
+  if (!status.ok()) return Reply(job, std::move(status), {}, start, times);
+  const TimePoint split = clock_->Now();
   auto mine = OutputsFor(*job.request, outputs, std::nullopt);
-  if (!mine.ok()) return Reply(job, mine.status(), {}, start, earlier + took);
-  Reply(job, Status::Ok(), std::move(*mine), start, earlier + took);
+  run.output = clock_->Now() - split;
+  times.output = run.output;
+  statistics_->RecordExecution(job.rows, run);
+  if (!mine.ok()) return Reply(job, mine.status(), {}, start, times);
+  Reply(job, Status::Ok(), std::move(*mine), start, times);
 }
 
 Status DynamicScheduler::RunTimed(ModelInstance& instance, const std::vector<InferInput>& inputs,
-                                  const std::vector<std::string>& output_names, int64_t rows,
+                                  const std::vector<std::string>& output_names,
                                   std::vector<InferOutput>* outputs, Duration* took) {
   const TimePoint begin = clock_->Now();
   Status status = instance.Run(inputs, output_names, outputs);
   *took = clock_->Now() - begin;
-  Increment(metrics_.executions);
-  Observe(metrics_.batch_size, static_cast<double>(rows));
-  Observe(metrics_.compute, Seconds(*took));
   return status;
 }
 
 void DynamicScheduler::Reply(Job& job, Status status, std::vector<InferOutput> outputs,
-                             TimePoint start, Duration compute) {
+                             TimePoint start, const ComputeTimes& compute) {
   auto response = std::make_unique<InferResponse>();
   response->status = std::move(status);
   response->model_name = version_->name();
   response->model_version = version_->version();
   response->id = job.request->id;
-  if (response->status.ok()) response->outputs = std::move(outputs);
   response->queue_time = start - job.request->arrival;
-  response->compute_time = compute;
+  response->compute_time = compute.infer;
+  if (response->status.ok()) {
+    response->outputs = std::move(outputs);
+    statistics_->RecordRequest(job.rows, response->queue_time, compute);
+  }
   ResponseCallback callback = std::move(job.request->on_complete);
   job.request.reset();  // frees the inputs before the reply goes out
   if (callback) callback(std::move(response));
@@ -550,7 +548,7 @@ void DynamicScheduler::ReplyExpired(Job& job, TimePoint now) {
   Reply(job,
         DeadlineExceeded("the request's deadline passed after " + Micros(waited) +
                          " in the queue of model '" + version_->name() + "'; it was not run"),
-        {}, now, Duration::zero());
+        {}, now, ComputeTimes{});
 }
 
 }  // namespace

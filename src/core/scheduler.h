@@ -34,11 +34,12 @@
 // Callbacks run on the instance threads or the timer thread, never inside
 // Enqueue.
 //
-// Metrics (per model and version, when a registry is given):
-//   infergate_inference_queue_duration_seconds    histogram, arrival to batch start
-//   infergate_inference_compute_duration_seconds  histogram, one backend run
-//   infergate_inference_batch_size                histogram, rows per backend run
-//   infergate_inference_executions_total          counter, backend runs
+// Statistics: for each request that runs successfully, its queue time and
+// its execution's compute_input (batch assembly), compute_infer (the backend
+// run) and compute_output (the split) go to options.statistics
+// (VersionStatistics::RecordRequest), and each successful backend run to
+// RecordExecution; see core/statistics.h for the figures and metric names.
+// Refusals are counted per model and version (when a registry is given):
 //   infergate_inference_rejected_total{reason}    counter: queue_full, deadline, shutdown
 //
 // Ownership: Enqueue() takes the request on OK and then calls its on_complete
@@ -62,6 +63,7 @@
 #include "core/infer.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
+#include "core/statistics.h"
 #include "core/status.h"
 
 namespace infergate::core {
@@ -70,10 +72,14 @@ namespace infergate::core {
 inline constexpr int64_t kDefaultMaxQueueSize = 1024;
 
 struct SchedulerOptions {
-  // Not owned. Every wait reads this clock; with a ManualClock the scheduler
-  // reacts to time only in Wake() (see there).
+  // Not owned. Every wait reads this clock and waits through
+  // Clock::WaitUntil; with a clock that never times a wait (ManualClock) the
+  // scheduler reacts to time only in Wake() (see there).
   const Clock* clock = &SteadyClock::Instance();
   MetricsRegistry* metrics = nullptr;  // not owned; may be null
+  // Where the version's statistics go (shared with the Dispatcher); null:
+  // the scheduler keeps its own, in `metrics` when given.
+  std::shared_ptr<VersionStatistics> statistics;
 };
 
 class Scheduler {
@@ -106,8 +112,8 @@ class Scheduler {
   // answers them), and every batch that is due is handed to an idle instance.
   //
   // With a real clock the timer thread does the same by itself, so calling
-  // this is never needed. A ManualClock never moves by itself, so with one the
-  // scheduler does not time any wait in real time: a test advances the clock
+  // this is never needed. A ManualClock never moves by itself and never times
+  // a wait (Clock::WaitUntil), so with one the scheduler waits only for Wake(): a test advances the clock
   // and then calls Wake(), and when Wake() returns the scheduler has reacted
   // to the new time, deterministically.
   virtual void Wake() = 0;

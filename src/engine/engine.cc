@@ -17,7 +17,7 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(options)));
   core::ModelRepository::Options repo;
   repo.root = engine->options_.model_repository;
-  repo.backend = engine->backends_.front().get();
+  for (const auto& backend : engine->backends_) RETURN_IF_ERROR(repo.backends.Add(backend.get()));
   repo.parse_config = engine->options_.parse_config;
   repo.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   ASSIGN_OR_RETURN(engine->repository_, core::ModelRepository::Create(std::move(repo)));

@@ -54,7 +54,8 @@ struct EngineOptions {
   bool shared_memory = false;
   int max_shared_memory_regions = 64;
   // The backends models may run on (ownership passes to the engine); a model
-  // picks one by its config. At least one.
+  // picks one by its config's backend or platform, else by its file's
+  // extension. At least one.
   std::vector<std::unique_ptr<core::Backend>> backends;
   // Parses a model folder's config.yaml (src/config); required.
   core::ConfigParser parse_config;
@@ -80,6 +81,9 @@ class Engine {
   // Inference: validated, queued and batched per model version.
   core::InferenceService& inference() { return *dispatcher_; }
   core::ModelRepository& repository() { return *repository_; }
+  // Per model version statistics (Triton's statistics extension and the
+  // /metrics figures are one source).
+  const core::StatisticsSource& statistics() const { return *dispatcher_; }
   // Device telemetry through the loaded models' device contracts
   // (telemetry -> windows -> requests -> results), for every frontend.
   pipeline::DeviceService& devices() { return *devices_; }

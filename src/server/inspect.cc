@@ -6,6 +6,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "core/backend_registry.h"
 
 namespace infergate::server {
 namespace fs = std::filesystem;
@@ -32,6 +33,15 @@ bool IsModelDir(const fs::path& dir) {
 void LoadFile(core::Backend& backend, InspectReport* r) {
   std::error_code ec;
   r->file_size = fs::file_size(r->file, ec);
+  // The server's choice (backend, platform or file extension), with this
+  // one backend registered.
+  core::BackendRegistry backends;
+  core::Status chosen = backends.Add(&backend);
+  if (chosen.ok()) chosen = backends.Choose(&r->config).status();
+  if (!chosen.ok()) {
+    r->load_error = chosen.message();
+    return;
+  }
   auto instance = backend.Load(r->file, r->config.runtime);
   if (!instance.ok()) {
     r->load_error = instance.status().message();

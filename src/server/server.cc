@@ -52,8 +52,15 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.server_version = INFERGATE_VERSION;
-  http::HttpDeps d{&e.inference(), &e.repository(), &e.metrics(), &e.devices(),
-                   e.shared_memory(), &e.model_control(), e.ready_flag()};
+  http::HttpDeps d;
+  d.inference = &e.inference();
+  d.repository = &e.repository();
+  d.metrics = &e.metrics();
+  d.statistics = &e.statistics();
+  d.devices = &e.devices();
+  d.shared_memory = e.shared_memory();
+  d.model_control = &e.model_control();
+  d.ready = e.ready_flag();
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
 
@@ -68,8 +75,15 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.server_version = INFERGATE_VERSION;
-  grpc_frontend::GrpcFrontendDeps d{&e.repository(), &e.inference(), &e.metrics(), &e.clock(),
-                                    e.shared_memory(), &e.model_control(), e.ready_flag()};
+  grpc_frontend::GrpcFrontendDeps d;
+  d.repository = &e.repository();
+  d.inference = &e.inference();
+  d.metrics = &e.metrics();
+  d.clock = &e.clock();
+  d.shared_memory = e.shared_memory();
+  d.model_control = &e.model_control();
+  d.ready = e.ready_flag();
+  d.statistics = &e.statistics();
   return AsFrontend(grpc_frontend::GrpcFrontend::Create(std::move(o), d));
 }
 

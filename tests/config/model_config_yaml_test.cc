@@ -74,7 +74,6 @@ TEST(ModelConfigYamlTest, ErrorsNameLineKeyAndExpectation) {
       {"max_batch_size: lots\n", "line 1: key 'max_batch_size': expected an integer, got 'lots'"},
       {"max_batch_size: -3\n", "expected an integer from 0"},
       {"name: other\n", "differs from the model's folder name 'm'"},
-      {"platform: tensorflow_savedmodel\n", "only onnxruntime_onnx"},
       {"\nmax_batch_sise: 4\n", "line 2: key 'max_batch_sise': unknown key"},
       {"input: [{name: x, data_type: FLOAT32}]\n", "unknown datatype 'FLOAT32'"},
       {"input: [{data_type: FP32}]\n", "needs a name"},

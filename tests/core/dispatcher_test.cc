@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -54,15 +55,16 @@ class DispatcherTest : public ::testing::Test {
   }
   void TearDown() override { backend_.gate->Open(); }
 
-  void Load() {
+  // Loads dir_ with a dispatcher on `clock` (default: clock_).
+  void Load(const Clock* clock = nullptr) {
     ModelRepository::Options o;
     o.root = dir_.path();
-    o.backend = &backend_;
+    EXPECT_TRUE(o.backends.Add(&backend_).ok());
     o.parse_config = &config::ParseModelConfigFile;
     auto repo = ModelRepository::Create(std::move(o));
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_ = std::move(*repo);
-    dispatcher_ = std::make_unique<Dispatcher>(repo_.get(), &metrics_, &clock_);
+    dispatcher_ = std::make_unique<Dispatcher>(repo_.get(), &metrics_, clock ? clock : &clock_, &wall_);
     repo_->AddListener([this](const RepositoryEvent& e) { events_.Add(e); });
     repo_->Poll();
     ASSERT_TRUE(repo_->Get("m").ok()) << repo_->Get("m").status().ToString();
@@ -143,6 +145,7 @@ class DispatcherTest : public ::testing::Test {
   FakeBackend backend_;
   MetricsRegistry metrics_;
   ManualClock clock_{TimePoint{} + std::chrono::hours(1)};
+  ManualWallClock wall_{WallTime(std::chrono::milliseconds(1'700'000'000'000))};
   ResponseSink sink_;
   EventLog events_;
   std::unique_ptr<ModelRepository> repo_;
@@ -219,6 +222,108 @@ TEST_F(DispatcherTest, ANewVersionWhileRequestsAreQueuedLosesNone) {
 TEST_F(DispatcherTest, AReloadWhileRequestsAreQueuedLosesNone) {
   Load();
   SwapWhileQueued("m/1/model.onnx", 1);
+}
+
+// N requests of batch 1 and M of batch 2: the statistics count requests,
+// rows and runs as Triton does, and /metrics shows the same counters.
+TEST_F(DispatcherTest, KeepsStatisticsAFrontendCanSnapshot) {
+  Load();
+  int n = 0;
+  auto run = [&](int64_t rows) {
+    const std::string id = "r" + std::to_string(n++);
+    dispatcher_->Submit(Request(id, Rows(rows, 0)));
+    const InferResponse* r = sink_.WaitForResponse(id);
+    ASSERT_NE(r, nullptr);
+    ASSERT_TRUE(r->status.ok()) << r->status.ToString();
+  };
+  run(1);
+  run(1);
+  wall_.Set(WallTime(std::chrono::milliseconds(1'700'000'000'500)));
+  run(2);
+  Refused(Request("bad", Rows(1, 0), {}, "nope"), StatusCode::kInvalidArgument);
+
+  auto s = dispatcher_->Snapshot("m", 1);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(s->success.count, 3u);
+  EXPECT_EQ(s->fail.count, 1u);  // a request refused by its version's checks
+  EXPECT_EQ(s->inference_count, 4u);
+  EXPECT_EQ(s->execution_count, 3u);
+  EXPECT_EQ(s->queue.count, 3u);
+  EXPECT_EQ(s->compute_input.count, 3u);
+  EXPECT_EQ(s->compute_infer.count, 3u);
+  EXPECT_EQ(s->compute_output.count, 3u);
+  EXPECT_EQ(s->last_inference_ms, 1'700'000'000'500u);
+  ASSERT_EQ(s->batch_stats.size(), 2u);
+  EXPECT_EQ(s->batch_stats[0].compute_infer.count, 2u);  // batch size 1
+  EXPECT_EQ(s->batch_stats[1].compute_infer.count, 1u);  // batch size 2
+
+  const std::string labels = R"(model="m",version="1")";
+  EXPECT_TRUE(HasLine("infergate_inference_requests_total{" + labels + R"(,outcome="success"} 3)"));
+  EXPECT_TRUE(HasLine("infergate_inference_requests_total{" + labels + R"(,outcome="failure"} 1)"));
+  EXPECT_TRUE(HasLine("infergate_inference_count_total{" + labels + "} 4"));
+  EXPECT_EQ(dispatcher_->Snapshot("m", 7).status().code(), StatusCode::kNotFound);
+}
+
+// A clock whose Now() runs a hook once, on the thread that armed it.
+class HookClock final : public Clock {
+ public:
+  TimePoint Now() const override {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      if (hook_ && std::this_thread::get_id() == hook_thread_) hook.swap(hook_);
+    }
+    if (hook) hook();
+    return clock_.Now();
+  }
+  void WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                 TimePoint deadline) const override {
+    clock_.WaitUntil(cv, lock, deadline);
+  }
+  void ArmOnThisThread(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    hook_ = std::move(hook);
+    hook_thread_ = std::this_thread::get_id();
+  }
+
+ private:
+  ManualClock clock_{TimePoint{} + std::chrono::hours(1)};
+  mutable std::mutex mu_;
+  mutable std::function<void()> hook_;
+  std::thread::id hook_thread_;
+};
+
+// A completion callback (a scheduler thread) submits the next request while
+// the version is unloaded: that Submit then holds the last reference to the
+// version's scheduler, whose destruction must not run on (and join) that
+// scheduler's own thread.
+TEST_F(DispatcherTest, ASubmitFromACompletionSurvivesAnUnloadOfItsVersion) {
+  HookClock clock;
+  Load(&clock);
+
+  auto next = Request("next", Rows(1, 2));
+  next->arrival = clock.Now();  // so the first Now() of its Submit is in the enqueue
+  auto first = Request("first", Rows(1, 1));
+  ResponseCallback record = first->on_complete;
+  first->on_complete = [&, record](std::unique_ptr<InferResponse> r) {
+    // Inside the enqueue of `next`, after Submit took its scheduler: unload.
+    clock.ArmOnThisThread([&] {
+      std::thread unload([&] { EXPECT_TRUE(repo_->Unload("m").ok()); });
+      unload.join();
+    });
+    dispatcher_->Submit(std::move(next));
+    record(std::move(r));
+  };
+  backend_.gate->Close();  // `first` runs only once this Submit has returned
+  dispatcher_->Submit(std::move(first));
+  ASSERT_TRUE(backend_.gate->WaitForWaiting(1));
+  backend_.gate->Open();
+  ASSERT_TRUE(sink_.WaitForCount(2));
+  EXPECT_TRUE(sink_.Get("first")->status.ok()) << sink_.Get("first")->status.ToString();
+  // Enqueued before the scheduler drained: it ran on the unloaded version.
+  EXPECT_TRUE(sink_.Get("next")->status.ok()) << sink_.Get("next")->status.ToString();
+  EXPECT_FALSE(repo_->Get("m").ok());
+  dispatcher_.reset();  // before `clock`
 }
 
 }  // namespace

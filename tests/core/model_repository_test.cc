@@ -24,7 +24,7 @@ class ModelRepositoryTest : public ::testing::Test {
   std::unique_ptr<ModelRepository> Make() {
     ModelRepository::Options o;
     o.root = dir_.path();
-    o.backend = &backend_;
+    EXPECT_TRUE(o.backends.Add(&backend_).ok());
     o.parse_config = &config::ParseModelConfigFile;
     auto repo = ModelRepository::Create(std::move(o));
     EXPECT_TRUE(repo.ok()) << repo.status().ToString();
@@ -126,6 +126,33 @@ TEST_F(ModelRepositoryTest, LoadsEveryModelAndReportsBrokenOnes) {
   EXPECT_NE(index["badconfig"].reason.find("config.yaml: line 1: key 'max_batch_size'"),
             std::string::npos)
       << index["badconfig"].reason;
+}
+
+// The backend comes from config.yaml's backend or platform, else the file's
+// extension; a name no backend answers to fails the version, not the parse.
+TEST_F(ModelRepositoryTest, ChoosesTheBackendByNamePlatformOrExtension) {
+  dir_.Write("by_ext/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("by_platform/config.yaml", "platform: onnxruntime_onnx\n");
+  dir_.Write("by_platform/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("xgb/config.yaml", "backend: xgboost\n");
+  dir_.Write("xgb/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("pt/config.yaml", "default_model_filename: model.pt\n");
+  dir_.Write("pt/1/model.pt", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+  auto by_ext = repo->Get("by_ext");
+  ASSERT_TRUE(by_ext.ok()) << by_ext.status().ToString();
+  EXPECT_EQ((*by_ext)->config().backend, "fake");
+  EXPECT_EQ((*by_ext)->config().platform, "onnxruntime_onnx");
+  ASSERT_TRUE(repo->Get("by_platform").ok());
+  auto xgb = repo->Get("xgb");
+  EXPECT_EQ(xgb.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(xgb.status().message().find("no backend 'xgboost' in this server; available: fake"),
+            std::string::npos)
+      << xgb.status().message();
+  auto pt = repo->Get("pt");
+  EXPECT_NE(pt.status().message().find("no backend loads 'model.pt'"), std::string::npos)
+      << pt.status().message();
 }
 
 TEST_F(ModelRepositoryTest, AddReplaceRemoveVersions) {

@@ -149,7 +149,8 @@ class SchedulerTest : public ::testing::Test {
     }
     version_ = std::make_shared<const ModelVersion>(MakeConfig(setup), kVersion, "m/3/model.onnx",
                                                     std::move(instances));
-    auto scheduler = Scheduler::Create(version_, SchedulerOptions{&clock_, &metrics_});
+    statistics_ = std::make_shared<VersionStatistics>(&metrics_, "m", kVersion, &wall_);
+    auto scheduler = Scheduler::Create(version_, SchedulerOptions{&clock_, &metrics_, statistics_});
     if (!scheduler.ok()) return scheduler.status();
     scheduler_ = std::move(*scheduler);
     return Status::Ok();
@@ -184,7 +185,9 @@ class SchedulerTest : public ::testing::Test {
   }
 
   ManualClock clock_{TimePoint{} + std::chrono::hours(1)};
+  ManualWallClock wall_{WallTime(std::chrono::milliseconds(1'700'000'000'000))};
   MetricsRegistry metrics_;
+  std::shared_ptr<VersionStatistics> statistics_;
   ResponseSink sink_;
   std::shared_ptr<RunLog> log_ = std::make_shared<RunLog>();
   std::shared_ptr<const ModelVersion> version_;
@@ -600,7 +603,16 @@ TEST_F(SchedulerTest, AFailedBatchIsRetriedOneRequestAtATime) {
   ExpectComputedFrom(sink_.Get("good1"), good1);
   ExpectComputedFrom(sink_.Get("good2"), good2);
   EXPECT_EQ(sink_.Get("bad")->status, Internal("poisoned input"));
-  EXPECT_TRUE(HasLine(R"(infergate_inference_executions_total{model="m",version="3"} 4)"));
+  // As Triton counts them: the successful runs (good1 and good2 alone), and
+  // the statistics of the two successful requests only.
+  EXPECT_TRUE(HasLine(R"(infergate_inference_executions_total{model="m",version="3"} 2)"));
+  const StatisticsSnapshot s = statistics_->Snapshot();
+  EXPECT_EQ(s.execution_count, 2u);
+  EXPECT_EQ(s.inference_count, 3u);  // good1 (1 row) + good2 (2 rows)
+  EXPECT_EQ(s.compute_infer.count, 2u);
+  ASSERT_EQ(s.batch_stats.size(), 2u);
+  EXPECT_EQ(s.batch_stats[0].batch_size, 1u);
+  EXPECT_EQ(s.batch_stats[1].batch_size, 2u);
 }
 
 TEST_F(SchedulerTest, FillsResponseFieldsAndMetrics) {
@@ -633,6 +645,46 @@ TEST_F(SchedulerTest, FillsResponseFieldsAndMetrics) {
   EXPECT_TRUE(HasLine(R"(infergate_inference_rejected_total{model="m",version="3",reason="queue_full"} 0)"));
 }
 
+// Triton's statistics: queue and compute per request (a request in a batch
+// adds the whole execution's durations), batch_stats and execution_count per
+// backend run, inference_count in rows; /metrics renders the same counters.
+TEST_F(SchedulerTest, KeepsStatisticsPerRequestAndPerExecution) {
+  Start({.max_batch_size = 8, .delay_us = 100});
+  log_->during_run = [this] { clock_.Advance(milliseconds(4)); };
+  Add("a", Numbered(DataType::kFp32, 1, 0));
+  Add("b", Numbered(DataType::kFp32, 2, 10));
+  Advance(microseconds(100));  // one run of 3 rows
+  ASSERT_TRUE(sink_.WaitForCount(2));
+  Add("c", Numbered(DataType::kFp32, 1, 20));
+  Advance(microseconds(100));  // one run of 1 row
+  ASSERT_TRUE(sink_.WaitForCount(3));
+
+  const StatisticsSnapshot s = statistics_->Snapshot();
+  EXPECT_EQ(s.name, "m");
+  EXPECT_EQ(s.version, kVersion);
+  EXPECT_EQ(s.inference_count, 4u);
+  EXPECT_EQ(s.execution_count, 2u);
+  EXPECT_EQ(s.queue, (DurationStat{3, 300'000}));
+  EXPECT_EQ(s.compute_infer, (DurationStat{3, 12'000'000}));  // 4 ms for each of a, b, c
+  EXPECT_EQ(s.compute_input.count, 3u);
+  EXPECT_EQ(s.compute_output.count, 3u);
+  EXPECT_EQ(s.success.count, 0u);  // the dispatcher records outcomes
+  ASSERT_EQ(s.batch_stats.size(), 2u);
+  EXPECT_EQ(s.batch_stats[0].batch_size, 1u);
+  EXPECT_EQ(s.batch_stats[0].compute_infer, (DurationStat{1, 4'000'000}));
+  EXPECT_EQ(s.batch_stats[1].batch_size, 3u);
+  EXPECT_EQ(s.batch_stats[1].compute_infer, (DurationStat{1, 4'000'000}));
+  EXPECT_EQ(s.batch_stats[1].compute_input.count, 1u);
+  EXPECT_EQ(s.batch_stats[1].compute_output.count, 1u);
+
+  const std::string labels = R"({model="m",version="3"})";
+  EXPECT_TRUE(HasLine("infergate_inference_count_total" + labels + " 4"));
+  EXPECT_TRUE(HasLine("infergate_inference_executions_total" + labels + " 2"));
+  EXPECT_TRUE(HasLine("infergate_inference_computed_requests_total" + labels + " 3"));
+  EXPECT_TRUE(HasLine("infergate_inference_queue_duration_ns_total" + labels + " 300000"));
+  EXPECT_TRUE(HasLine("infergate_inference_compute_infer_duration_ns_total" + labels + " 12000000"));
+}
+
 TEST_F(SchedulerTest, WorksWithoutAMetricsRegistry) {
   auto version = std::make_shared<const ModelVersion>(
       MakeConfig({}), 1, "m/1/model.onnx",
@@ -641,7 +693,7 @@ TEST_F(SchedulerTest, WorksWithoutAMetricsRegistry) {
         v.push_back(std::make_unique<RecordingInstance>(DataType::kFp32, Shape{-1, 2}, log_));
         return v;
       }());
-  auto scheduler = Scheduler::Create(version, SchedulerOptions{&clock_, nullptr});
+  auto scheduler = Scheduler::Create(version, SchedulerOptions{&clock_, nullptr, nullptr});
   ASSERT_TRUE(scheduler.ok()) << scheduler.status().ToString();
   auto r = Request("r", Numbered(DataType::kFp32, 1, 0));
   ASSERT_TRUE((*scheduler)->Enqueue(r).ok());
@@ -663,7 +715,7 @@ TEST_F(SchedulerTest, RealClockDelaysAndDeadlinesFireByThemselves) {
         v.push_back(std::make_unique<RecordingInstance>(DataType::kFp32, Shape{-1, 2}, log_));
         return v;
       }());
-  auto created = Scheduler::Create(version, SchedulerOptions{&SteadyClock::Instance(), &metrics_});
+  auto created = Scheduler::Create(version, SchedulerOptions{&SteadyClock::Instance(), &metrics_, nullptr});
   ASSERT_TRUE(created.ok());
   std::unique_ptr<Scheduler> scheduler = std::move(*created);
   auto a = Request("a", Numbered(DataType::kFp32, 1, 0));

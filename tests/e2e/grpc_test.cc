@@ -215,7 +215,7 @@ TEST_F(GrpcE2ETest, EveryRpc) {
     ExpectSoftmaxRows(resp, 3);
     auto stats = Statistics("mlp");
     EXPECT_EQ(stats.version(), "1");
-    EXPECT_EQ(stats.inference_count(), 1u);
+    EXPECT_EQ(stats.inference_count(), 3u);  // rows, as Triton counts them
     EXPECT_EQ(stats.execution_count(), 1u);
     EXPECT_EQ(stats.inference_stats().success().count(), 1u);
     EXPECT_GT(stats.inference_stats().compute_infer().ns(), 0u);
@@ -230,7 +230,7 @@ TEST_F(GrpcE2ETest, EveryRpc) {
     inference::ModelStatisticsResponse one;
     ASSERT_TRUE(stub().ModelStatistics(Context().get(), req, &one).ok());
     ASSERT_EQ(one.model_stats_size(), 1);
-    EXPECT_EQ(one.model_stats(0).inference_count(), 1u);
+    EXPECT_EQ(one.model_stats(0).inference_count(), 3u);
     req.set_name("nosuch");
     req.clear_version();
     EXPECT_EQ(stub().ModelStatistics(Context().get(), req, &one).error_code(), ::grpc::StatusCode::NOT_FOUND);

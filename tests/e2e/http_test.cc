@@ -484,8 +484,10 @@ TEST_F(HttpE2ETest, MetricsAndStatistics) {
   EXPECT_EQ(metrics.headers["content-type"].rfind("text/plain; version=0.0.4", 0), 0u);
   const std::string labels = R"({model="mlp",version="1")";
   EXPECT_EQ(Metric("infergate_inference_requests_total" + labels + R"(,outcome="success"})"), 3);
-  EXPECT_EQ(Metric("infergate_inference_requests_total" + labels + R"(,outcome="failure"})"), 0);
-  EXPECT_EQ(Metric("infergate_inference_request_duration_seconds_count" + labels + "}"), 3);
+  // The request the model's input check refused is a failure of that version
+  // (Triton's fail count), timed like the others.
+  EXPECT_EQ(Metric("infergate_inference_requests_total" + labels + R"(,outcome="failure"})"), 1);
+  EXPECT_EQ(Metric("infergate_inference_request_duration_seconds_count" + labels + "}"), 4);
   EXPECT_EQ(Metric("infergate_inference_queue_duration_seconds_count" + labels + "}"), 3);
   EXPECT_EQ(Metric("infergate_inference_compute_duration_seconds_count" + labels + "}"), 3);
   EXPECT_EQ(Metric("infergate_inference_batch_size_count" + labels + "}"), 3);

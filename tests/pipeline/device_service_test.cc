@@ -56,6 +56,7 @@ class TestBackend : public core::Backend {
  public:
   std::string_view name() const override { return "test"; }
   std::string version() const override { return "test 1"; }
+  std::vector<std::string> file_extensions() const override { return {".onnx"}; }
   core::StatusOr<std::unique_ptr<core::ModelInstance>> Load(
       const std::filesystem::path& file, const core::RuntimeOptions& options) override {
     std::ifstream in(file);
@@ -84,19 +85,23 @@ class HoldingService : public core::InferenceService {
     }
     next_->Submit(std::move(request));
   }
-  // Waits until the i-th request is held, then submits it.
+  // Waits (at most 10 s) until the i-th request is held, then submits it.
   void Release(size_t i) {
     std::unique_ptr<core::InferRequest> r;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return held_.size() > i; });
+      if (!cv_.wait_for(lock, std::chrono::seconds(10), [&] { return held_.size() > i; })) {
+        ADD_FAILURE() << "request " << i << " was never submitted";
+        return;
+      }
       r = std::move(held_[i]);
     }
     next_->Submit(std::move(r));
   }
   void WaitHeld(size_t n) {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return held_.size() >= n; });
+    EXPECT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return held_.size() >= n; }))
+        << held_.size() << " of " << n << " requests held";
   }
   size_t held() {
     std::lock_guard lock(mu_);

@@ -46,6 +46,9 @@ class FakeBackend : public core::Backend {
  public:
   std::string_view name() const override { return "fake"; }
   std::string version() const override { return "fake 1"; }
+  // Serves the model.onnx files of test repositories under ONNX Runtime's names.
+  std::vector<std::string> platforms() const override { return {"onnxruntime_onnx"}; }
+  std::vector<std::string> file_extensions() const override { return {".onnx"}; }
   core::StatusOr<std::unique_ptr<core::ModelInstance>> Load(const std::filesystem::path& file,
                                                             const core::RuntimeOptions&) override {
     loads.fetch_add(1);

@@ -17,7 +17,7 @@ inline core::StatusOr<std::unique_ptr<core::ModelRepository>> MakeServedReposito
     const std::filesystem::path& root, core::Backend* backend) {
   core::ModelRepository::Options o;
   o.root = root;
-  o.backend = backend;
+  if (auto st = o.backends.Add(backend); !st.ok()) return st;
   o.parse_config = &config::ParseModelConfigFile;
   o.check_config = &pipeline::CheckContract;
   return core::ModelRepository::Create(std::move(o));

@@ -41,6 +41,8 @@ class OrtBackendImpl final : public core::Backend {
 
   std::string_view name() const override { return "onnxruntime"; }
   std::string version() const override { return version_; }
+  std::vector<std::string> platforms() const override { return {"onnxruntime_onnx"}; }
+  std::vector<std::string> file_extensions() const override { return {".onnx"}; }
 
   core::StatusOr<std::unique_ptr<core::ModelInstance>> Load(
       const std::filesystem::path& file, const core::RuntimeOptions& options) override {

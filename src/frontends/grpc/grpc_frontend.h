@@ -104,6 +104,9 @@ struct GrpcFrontendDeps {
   // What ServerReady reports besides the drain (the engine's readiness);
   // null: ready until the drain.
   const std::atomic<bool>* ready = nullptr;
+  // Per model version statistics (the dispatcher); null: ModelStatistics
+  // answers UNIMPLEMENTED.
+  const core::StatisticsSource* statistics = nullptr;
 };
 
 class GrpcFrontend final : public engine::Frontend {

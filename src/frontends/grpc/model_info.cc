@@ -1,7 +1,5 @@
 #include "frontends/grpc/model_info.h"
 
-#include <cmath>
-
 #include "frontends/grpc/codec.h"
 
 namespace infergate::grpc_frontend {
@@ -99,45 +97,39 @@ void FillConfig(const core::ModelConfig& c, inference::ModelConfig* out) {
   }
 }
 
-void SetDuration(const core::Histogram& h, inference::StatisticDuration* out) {
-  out->set_count(h.count());
-  out->set_ns(static_cast<uint64_t>(std::llround(h.sum() * 1e9)));
+void SetDuration(const core::DurationStat& d, inference::StatisticDuration* out) {
+  out->set_count(d.count);
+  out->set_ns(d.ns);
 }
 
-void FillStatistics(const core::ModelVersion& v, core::MetricsRegistry& m, inference::ModelStatistics* out) {
-  const core::Labels labels = {{"model", v.name()}, {"version", std::to_string(v.version())}};
-  auto with = [&](const char* key, const char* value) {
-    core::Labels l = labels;
-    l.emplace_back(key, value);
-    return l;
-  };
-  // Help texts only matter when the family does not exist yet; the names and
-  // labels are those of core::Dispatcher and core::Scheduler.
-  const char* kRequests = "Inference requests completed, by model, version and outcome";
-  const uint64_t ok = m.GetCounter("infergate_inference_requests_total", kRequests, with("outcome", "success")).value();
-  const uint64_t failed =
-      m.GetCounter("infergate_inference_requests_total", kRequests, with("outcome", "failure")).value();
-  auto& duration = m.GetHistogram("infergate_inference_request_duration_seconds",
-                                  "Time from admission to response, seconds", labels, core::LatencyBuckets());
-  auto& queue = m.GetHistogram("infergate_inference_queue_duration_seconds",
-                               "Time from admission to the start of the request's batch, seconds", labels,
-                               core::LatencyBuckets());
-  auto& compute = m.GetHistogram("infergate_inference_compute_duration_seconds",
-                                 "Time the backend took to run one batch, seconds", labels, core::LatencyBuckets());
-  auto& executions = m.GetCounter("infergate_inference_executions_total", "Backend runs (one per batch)", labels);
+void FillStatistics(const core::StatisticsSnapshot& s, inference::ModelStatistics* out) {
+  out->set_name(s.name);
+  out->set_version(std::to_string(s.version));
+  out->set_last_inference(s.last_inference_ms);
+  out->set_inference_count(s.inference_count);
+  out->set_execution_count(s.execution_count);
+  auto* stats = out->mutable_inference_stats();
+  SetDuration(s.success, stats->mutable_success());
+  SetDuration(s.fail, stats->mutable_fail());
+  SetDuration(s.queue, stats->mutable_queue());
+  SetDuration(s.compute_input, stats->mutable_compute_input());
+  SetDuration(s.compute_infer, stats->mutable_compute_infer());
+  SetDuration(s.compute_output, stats->mutable_compute_output());
+  stats->mutable_cache_hit();
+  stats->mutable_cache_miss();
+  for (const auto& b : s.batch_stats) {
+    auto* batch = out->add_batch_stats();
+    batch->set_batch_size(b.batch_size);
+    SetDuration(b.compute_input, batch->mutable_compute_input());
+    SetDuration(b.compute_infer, batch->mutable_compute_infer());
+    SetDuration(b.compute_output, batch->mutable_compute_output());
+  }
+}
 
-  out->set_name(v.name());
-  out->set_version(std::to_string(v.version()));
-  out->set_inference_count(ok);
-  out->set_execution_count(executions.value());
-  auto* s = out->mutable_inference_stats();
-  // The duration histogram holds successes and failures together; its time
-  // is reported under success and the failures are counted.
-  SetDuration(duration, s->mutable_success());
-  s->mutable_success()->set_count(ok);
-  s->mutable_fail()->set_count(failed);
-  SetDuration(queue, s->mutable_queue());
-  SetDuration(compute, s->mutable_compute_infer());
+// Adds the version's snapshot; a version unloaded meanwhile has none.
+void AddStatistics(const core::StatisticsSource& source, const core::ModelVersion& v,
+                   inference::ModelStatisticsResponse* out) {
+  if (auto s = source.Snapshot(v.name(), v.version()); s.ok()) FillStatistics(*s, out->add_model_stats());
 }
 
 }  // namespace
@@ -206,27 +198,31 @@ inference::RepositoryIndexResponse RepositoryIndex(const core::ModelRepository& 
 }
 
 StatusOr<inference::ModelStatisticsResponse> ModelStatistics(const core::ModelRepository& repository,
-                                                             core::MetricsRegistry& metrics,
+                                                             const core::StatisticsSource* statistics,
                                                              const inference::ModelStatisticsRequest& request) {
+  if (!statistics) return core::Unimplemented("statistics are not available in this server");
   inference::ModelStatisticsResponse out;
   if (!request.name().empty() && !request.version().empty()) {
     ASSIGN_OR_RETURN(auto version, FindVersion(repository, request.name(), request.version()));
-    FillStatistics(*version, metrics, out.add_model_stats());
+    AddStatistics(*statistics, *version, &out);
     return out;
   }
   // Every READY version of the named model, or of every model.
+  bool found = false;
   for (const auto& model : repository.Index()) {
     if (!request.name().empty() && model.name != request.name()) continue;
     for (const auto& v : model.versions) {
       if (v.state != core::ModelState::kReady) continue;
       auto version = repository.Get(model.name, v.version);
-      if (version.ok()) FillStatistics(**version, metrics, out.add_model_stats());
+      if (!version.ok()) continue;
+      found = true;
+      AddStatistics(*statistics, **version, &out);
     }
   }
-  if (!request.name().empty() && out.model_stats_size() == 0) {
+  if (!request.name().empty() && !found) {
     // Unknown, or known with no READY version: the repository says which.
     ASSIGN_OR_RETURN(auto version, FindVersion(repository, request.name(), request.version()));
-    FillStatistics(*version, metrics, out.add_model_stats());
+    AddStatistics(*statistics, *version, &out);
   }
   return out;
 }

@@ -1,13 +1,13 @@
 // The non-inference RPCs as plain functions from a request to a response:
 // model metadata and readiness, Triton's ModelConfig, RepositoryIndex and
-// ModelStatistics. They read the repository and the metrics registry only.
+// ModelStatistics. They read the repository and the statistics only.
 //
 // Thread-safety: every function may be called from any thread (the
 // repository and the registry are thread-safe).
 #pragma once
 
-#include "core/metrics.h"
 #include "core/model_repository.h"
+#include "core/statistics.h"
 #include "core/status.h"
 #include "grpc_service.pb.h"
 
@@ -36,12 +36,13 @@ core::StatusOr<inference::ModelConfigResponse> ModelConfig(const core::ModelRepo
 inference::RepositoryIndexResponse RepositoryIndex(const core::ModelRepository& repository,
                                                    const inference::RepositoryIndexRequest& request);
 
-// Cumulative counts and durations per READY model version, read from the
-// metrics the dispatcher and the schedulers keep. `name` empty: every model;
-// `version` empty: every READY version of the model. NOT_FOUND / UNAVAILABLE
-// for a named model or version that is unknown / not READY.
+// Cumulative counts and durations per READY model version, rendered from
+// `statistics` snapshots (the figures HTTP stats and /metrics report).
+// `name` empty: every model; `version` empty: every READY version of the
+// model. NOT_FOUND / UNAVAILABLE for a named model or version that is
+// unknown / not READY; UNIMPLEMENTED when `statistics` is null.
 core::StatusOr<inference::ModelStatisticsResponse> ModelStatistics(
-    const core::ModelRepository& repository, core::MetricsRegistry& metrics,
+    const core::ModelRepository& repository, const core::StatisticsSource* statistics,
     const inference::ModelStatisticsRequest& request);
 
 }  // namespace infergate::grpc_frontend

@@ -173,7 +173,7 @@ void Service::ModelConfig(const CallInfo&, const std::string& message, const Res
 void Service::ModelStatistics(const CallInfo&, const std::string& message, const Responder& r) {
   inference::ModelStatisticsRequest req;
   if (!Parse(message, r, &req)) return;
-  AnswerValue(grpc_frontend::ModelStatistics(*ctx_->deps.repository, *ctx_->deps.metrics, req),
+  AnswerValue(grpc_frontend::ModelStatistics(*ctx_->deps.repository, ctx_->deps.statistics, req),
               ctx_->options.max_message_bytes, r);
 }
 

@@ -71,6 +71,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.inference = deps.inference;
   ctx.repository = deps.repository;
   ctx.metrics = deps.metrics;
+  ctx.statistics = deps.statistics;
   ctx.http_metrics = &impl->metrics;
   ctx.model_control = deps.model_control;
   ctx.devices = deps.devices;

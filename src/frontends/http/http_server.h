@@ -37,6 +37,7 @@
 #include "core/metrics.h"
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
+#include "core/statistics.h"
 #include "core/status.h"
 #include "engine/frontend.h"
 #include "engine/model_control.h"
@@ -65,6 +66,9 @@ struct HttpDeps {
   core::InferenceService* inference = nullptr;  // required
   core::ModelRepository* repository = nullptr;  // required
   core::MetricsRegistry* metrics = nullptr;     // required
+  // Per model version statistics (the engine's); null: the stats routes
+  // answer 501.
+  const core::StatisticsSource* statistics = nullptr;
   // Null: POST .../devices/{d}/telemetry is an unknown endpoint.
   pipeline::DeviceService* devices = nullptr;
   // Null: the system shared memory extension is off (registering is refused

@@ -14,6 +14,7 @@
 #include "core/metrics.h"
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
+#include "core/statistics.h"
 #include "engine/model_control.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
@@ -29,6 +30,9 @@ struct RouteContext {
   core::InferenceService* inference = nullptr;
   core::ModelRepository* repository = nullptr;
   core::MetricsRegistry* metrics = nullptr;
+  // Per model version statistics (the dispatcher); null: the stats routes
+  // answer 501.
+  const core::StatisticsSource* statistics = nullptr;
   HttpMetrics* http_metrics = nullptr;
   // The repository API (load / unload) with its policy; null: refused.
   engine::ModelControl* model_control = nullptr;

@@ -1,6 +1,6 @@
 // GET /v2/models[/{m}[/versions/{v}]]/stats in the shape of Triton's
-// statistics extension, read from the metrics the dispatcher and the
-// scheduler keep per model version.
+// statistics extension, rendered from core::StatisticsSource snapshots (the
+// same figures gRPC ModelStatistics and /metrics report).
 #include "frontends/http/routes.h"
 #include "protocol/json_writer.h"
 
@@ -9,68 +9,55 @@ namespace {
 
 using protocol::JsonWriter;
 
-struct Duration {
-  uint64_t count = 0;
-  double seconds = 0;
-};
-
-void WriteDuration(std::string_view key, Duration d, JsonWriter* w) {
+void WriteDuration(std::string_view key, const core::DurationStat& d, JsonWriter* w) {
   w->Key(key);
   w->BeginObject();
   w->Member("count", static_cast<int64_t>(d.count));
-  w->Member("ns", static_cast<int64_t>(d.seconds * 1e9));
+  w->Member("ns", static_cast<int64_t>(d.ns));
   w->EndObject();
 }
 
-class VersionStats {
- public:
-  VersionStats(const core::MetricsRegistry& metrics, const std::string& model, int64_t version)
-      : metrics_(metrics), labels_{{"model", model}, {"version", std::to_string(version)}} {}
-
-  uint64_t Count(const char* name, const char* outcome = nullptr) const {
-    core::Labels labels = labels_;
-    if (outcome) labels.emplace_back("outcome", outcome);
-    const core::Counter* c = metrics_.FindCounter(name, labels);
-    return c ? c->value() : 0;
-  }
-  Duration Histogram(const char* name) const {
-    const core::Histogram* h = metrics_.FindHistogram(name, labels_);
-    return h ? Duration{h->count(), h->sum()} : Duration{};
-  }
-
- private:
-  const core::MetricsRegistry& metrics_;
-  core::Labels labels_;
-};
-
-void WriteVersion(const core::MetricsRegistry& metrics, const std::string& model, int64_t version,
-                  JsonWriter* w) {
-  VersionStats s(metrics, model, version);
-  const Duration total = s.Histogram("infergate_inference_request_duration_seconds");
-  const uint64_t success = s.Count("infergate_inference_requests_total", "success");
-  const uint64_t failure = s.Count("infergate_inference_requests_total", "failure");
-  // The request-duration histogram holds both outcomes; split its time by count.
-  const double per_request = total.count ? total.seconds / static_cast<double>(total.count) : 0;
+void WriteBatch(const core::BatchStat& b, JsonWriter* w) {
   w->BeginObject();
-  w->Member("name", std::string_view(model));
-  w->Member("version", std::string_view(std::to_string(version)));
-  w->Member("inference_count",
-            static_cast<int64_t>(s.Histogram("infergate_inference_batch_size").seconds));
-  w->Member("execution_count",
-            static_cast<int64_t>(s.Count("infergate_inference_executions_total")));
+  w->Member("batch_size", static_cast<int64_t>(b.batch_size));
+  WriteDuration("compute_input", b.compute_input, w);
+  WriteDuration("compute_infer", b.compute_infer, w);
+  WriteDuration("compute_output", b.compute_output, w);
+  w->EndObject();
+}
+
+void WriteVersion(const core::StatisticsSnapshot& s, JsonWriter* w) {
+  w->BeginObject();
+  w->Member("name", std::string_view(s.name));
+  w->Member("version", std::string_view(std::to_string(s.version)));
+  w->Member("last_inference", static_cast<int64_t>(s.last_inference_ms));
+  w->Member("inference_count", static_cast<int64_t>(s.inference_count));
+  w->Member("execution_count", static_cast<int64_t>(s.execution_count));
   w->Key("inference_stats");
   w->BeginObject();
-  WriteDuration("success", {success, per_request * static_cast<double>(success)}, w);
-  WriteDuration("fail", {failure, per_request * static_cast<double>(failure)}, w);
-  WriteDuration("queue", s.Histogram("infergate_inference_queue_duration_seconds"), w);
-  WriteDuration("compute_infer", s.Histogram("infergate_inference_compute_duration_seconds"), w);
+  WriteDuration("success", s.success, w);
+  WriteDuration("fail", s.fail, w);
+  WriteDuration("queue", s.queue, w);
+  WriteDuration("compute_input", s.compute_input, w);
+  WriteDuration("compute_infer", s.compute_infer, w);
+  WriteDuration("compute_output", s.compute_output, w);
+  WriteDuration("cache_hit", {}, w);
+  WriteDuration("cache_miss", {}, w);
   w->EndObject();
+  w->Key("batch_stats");
+  w->BeginArray();
+  for (const auto& b : s.batch_stats) WriteBatch(b, w);
+  w->EndArray();
+  w->Key("memory_usage");
+  w->BeginArray();
+  w->EndArray();
   w->EndObject();
 }
 
 }  // namespace
 
 HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path) {
+  if (!ctx.statistics) return ErrorResponse(501, "statistics are not available in this server");
   std::vector<std::pair<std::string, int64_t>> versions;
   if (!path.name.empty() && path.version != core::kLatestVersion) {
     auto v = ctx.repository->Get(path.name, path.version);
@@ -92,7 +79,10 @@ HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path) {
   w.BeginObject();
   w.Key("model_stats");
   w.BeginArray();
-  for (const auto& [model, version] : versions) WriteVersion(*ctx.metrics, model, version, &w);
+  for (const auto& [model, version] : versions) {
+    // A version unloaded since the index was read has no snapshot; skip it.
+    if (auto s = ctx.statistics->Snapshot(model, version); s.ok()) WriteVersion(*s, &w);
+  }
   w.EndArray();
   w.EndObject();
   return JsonResponse(std::move(body));

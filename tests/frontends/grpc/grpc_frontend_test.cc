@@ -145,7 +145,10 @@ TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
   options.address = "127.0.0.1";
   options.port = 0;
   options.max_stream_in_flight = 2;
-  auto limited = GrpcFrontend::Create(options, {repository_.get(), dispatcher_.get(), &metrics_});
+  auto limited = GrpcFrontend::Create(options, {.repository = repository_.get(),
+                                                .inference = dispatcher_.get(),
+                                                .metrics = &metrics_,
+                                                .statistics = dispatcher_.get()});
   ASSERT_TRUE(limited.ok()) << limited.status().ToString();
   ASSERT_TRUE((*limited)->Start().ok());
   auto stub = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(

@@ -28,15 +28,20 @@ class InProcessGrpcTest : public ::testing::Test {
     auto backend = ort::OrtBackend::Create({});
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
     backend_ = std::move(*backend);
-    auto repo = core::ModelRepository::Create({repo_dir_.path(), backend_.get(), &config::ParseModelConfigFile, {}});
+    core::ModelRepository::Options repo_options{repo_dir_.path(), {}, &config::ParseModelConfigFile, {}};
+    ASSERT_TRUE(repo_options.backends.Add(backend_.get()).ok());
+    auto repo = core::ModelRepository::Create(std::move(repo_options));
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repository_ = std::move(*repo);
     dispatcher_ = std::make_unique<core::Dispatcher>(repository_.get(), &metrics_);
     repository_->Poll();
     options.address = "127.0.0.1";
     options.port = 0;
-    auto frontend = GrpcFrontend::Create(
-        options, {repository_.get(), dispatcher_.get(), &metrics_, &core::SteadyClock::Instance(), shared_memory});
+    auto frontend = GrpcFrontend::Create(options, {.repository = repository_.get(),
+                                                   .inference = dispatcher_.get(),
+                                                   .metrics = &metrics_,
+                                                   .shared_memory = shared_memory,
+                                                   .statistics = dispatcher_.get()});
     ASSERT_TRUE(frontend.ok()) << frontend.status().ToString();
     frontend_ = std::move(*frontend);
     const core::Status started = frontend_->Start();

@@ -41,6 +41,7 @@ class RouterTest : public ::testing::Test {
     ctx.inference = dispatcher_.get();
     ctx.repository = repo_.get();
     ctx.metrics = &metrics_;
+    ctx.statistics = dispatcher_.get();
     ctx.http_metrics = &http_metrics_;
     model_control_ = std::make_unique<engine::ModelControl>(repo_.get(), engine::ModelControlPolicy{});
     ctx.model_control = model_control_.get();
