@@ -198,15 +198,7 @@ StatusOr<ModelConfig> ParseModelConfig(std::string_view yaml, std::string_view o
                                        const std::string& model_name) {
   ModelConfig config;
   config.name = model_name;
-  YamlReader reader(origin);
-  ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(yaml, origin));
-  if (root.IsNull()) return config;  // an empty file: all defaults
-  try {
-    RETURN_IF_ERROR(ParseRoot(reader, root, &config));
-  } catch (const YAML::Exception& e) {
-    return core::InvalidArgument(std::string(origin) + ": line " + std::to_string(e.mark.line + 1) +
-                                 ": " + e.msg);
-  }
+  RETURN_IF_ERROR(ParseYamlDocument(yaml, origin, &config, &ParseRoot));
   return config;
 }
 

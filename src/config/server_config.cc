@@ -188,15 +188,7 @@ StatusOr<ModelControlMode> ParseModelControlMode(std::string_view name) {
 
 StatusOr<ServerConfig> ParseServerConfig(std::string_view yaml, std::string_view origin) {
   ServerConfig config;
-  YamlReader reader(origin);
-  ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(yaml, origin));
-  if (root.IsNull()) return config;
-  try {
-    RETURN_IF_ERROR(ParseRoot(reader, root, &config));
-  } catch (const YAML::Exception& e) {
-    return core::InvalidArgument(std::string(origin) + ": line " + std::to_string(e.mark.line + 1) +
-                                 ": " + e.msg);
-  }
+  RETURN_IF_ERROR(ParseYamlDocument(yaml, origin, &config, &ParseRoot));
   return config;
 }
 

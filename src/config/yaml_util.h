@@ -20,6 +20,17 @@ namespace infergate::config {
 // DeepRecursion exception, caught here like every other yaml-cpp exception).
 core::StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view origin);
 
+class YamlReader;
+
+// Parses the YAML document `text` and hands its root to `parse_root` (a
+// function of (const YamlReader&, const YAML::Node&, Config*) returning a
+// Status). An empty document leaves `*out` as it is (all defaults). A
+// yaml-cpp exception thrown while reading values is caught here, the one
+// adapter, and named by origin and line.
+template <typename Config, typename ParseRoot>
+core::Status ParseYamlDocument(std::string_view text, std::string_view origin, Config* out,
+                               ParseRoot parse_root);
+
 class YamlReader {
  public:
   explicit YamlReader(std::string_view origin) : origin_(origin) {}
@@ -42,5 +53,19 @@ class YamlReader {
  private:
   std::string origin_;
 };
+
+template <typename Config, typename ParseRoot>
+core::Status ParseYamlDocument(std::string_view text, std::string_view origin, Config* out,
+                               ParseRoot parse_root) {
+  YamlReader reader(origin);
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(text, origin));
+  if (root.IsNull()) return core::Status::Ok();
+  try {
+    return parse_root(reader, root, out);
+  } catch (const YAML::Exception& e) {
+    return core::InvalidArgument(std::string(origin) + ": line " + std::to_string(e.mark.line + 1) + ": " +
+                                 e.msg);
+  }
+}
 
 }  // namespace infergate::config
