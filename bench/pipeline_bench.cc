@@ -1,6 +1,6 @@
 // The device-contract path without a transport: what infergate spends per
 // telemetry message between the wire and the scheduler, for 10,000 devices
-// with count windows of 32 (the figure issue 7's MQTT benchmark builds on).
+// with count windows of 32 (the figure the MQTT telemetry benchmark builds on).
 //
 //   DecodeTelemetry   - the JSON codec alone, one message {"v": x, "ts": t}
 //   Accept            - ContractRunner::Accept on decoded telemetry: device
