@@ -12,7 +12,7 @@ import sys
 
 BEGIN = "<!-- bench/run:begin -->"
 END = "<!-- bench/run:end -->"
-HEADING = "## Load generator: infergate against raw ORT, nginx, Node.js and the broker ceiling (issue 8)"
+HEADING = "## Whole-system comparison with the load generator: infergate against raw ORT, nginx, Node.js and the broker ceiling"
 
 # (name in results, what it is)
 ROWS = [

@@ -2,7 +2,7 @@
 // flow control, SETTINGS, PING, GOAWAY) and an Asio socket.
 //
 // gRPC's own C++ server costs about as much per call as the whole HTTP/1.1
-// inference path (docs/benchmarks.md, issue 5); nghttp2 is the HTTP/2
+// inference path (docs/benchmarks.md, "gRPC frontend"); nghttp2 is the HTTP/2
 // library behind curl, Apache httpd and h2load, and the gRPC layer on top of
 // it is small: length-prefixed messages, a few headers, status trailers
 // (wire.h). Clients see a gRPC server like any other: the e2e tests talk to
