@@ -228,5 +228,41 @@ TEST(DrainHttpE2ETest, SigtermAnswersEveryHttpRequestInFlight) {
   EXPECT_EQ(late.Get("/v2/health/live").status, 0);
 }
 
+// Requests that outlast drain_secs do not hold the process: it exits within
+// drain_secs + 1 s, and their clients are not left hanging.
+TEST(DrainDeadlineE2ETest, RequestsOutlastingTheDrainDoNotDelayTheExit) {
+  testing::TempDir repo;
+  MakeRepository(repo);  // "slow" holds requests for 4 s
+  auto config = repo.Write("infergate.yaml", "drain_secs: 1\n");
+  testing::GrpcServer server({"--config", config.string(), "--model-repository", repo.path().string()});
+  ASSERT_TRUE(server.ok()) << server.process().Output();
+  std::vector<std::thread> clients;
+  std::atomic<int> finished{0};
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&, i] {
+      ::grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + 20s);
+      inference::ModelInferResponse response;
+      server.stub().ModelInfer(&context, testing::MlpRequest("slow", "g" + std::to_string(i), true), &response);
+      ++finished;
+    });
+  }
+  const auto until = Clock::now() + 10s;
+  while (server.process().Output().find("infergate ready") == std::string::npos && Clock::now() < until) {
+  }
+  std::smatch m;
+  const std::string out = server.process().Output();
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("http: listening on [^:]+:([0-9]+)"))) << out;
+  testing::CurlClient metrics("http://127.0.0.1:" + m[1].str());
+  while (Clock::now() < until &&
+         GaugeValue(metrics.Get("/metrics").body, R"(infergate_inference_in_flight{model="slow",version="1"})") < 4) {
+  }
+  const auto sigterm_at = Clock::now();
+  EXPECT_EQ(server.process().Stop(SIGTERM, 10s), 0) << server.process().Output();
+  EXPECT_LT(Clock::now() - sigterm_at, 2s) << server.process().Output();
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(finished, 4);
+}
+
 }  // namespace
 }  // namespace infergate

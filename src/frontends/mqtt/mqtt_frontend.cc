@@ -15,7 +15,7 @@ namespace {
 constexpr auto kEvictionPeriod = std::chrono::seconds(1);
 // How long Stop lets the client flush the last replies and the offline
 // status before it disconnects.
-constexpr auto kStopFlush = std::chrono::seconds(1);
+constexpr auto kStopFlush = std::chrono::milliseconds(500);
 
 }  // namespace
 

@@ -27,7 +27,7 @@
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message
 // already read is answered; Stop publishes the offline status and
-// disconnects, flushing replies for at most a second.
+// disconnects, flushing replies for at most half a second.
 //
 // Thread-safety: Create, Start, Drain and Stop from the controlling thread;
 // the listener methods run on the client's network thread.
