@@ -38,10 +38,12 @@ namespace onnx = testing::onnx;
 void WriteModel(const std::filesystem::path& file, int64_t total_bytes, int64_t tensor_bytes) {
   onnx::GraphParts g;
   g.nodes.push_back(onnx::Node("Identity", {"INPUT0"}, {"OUTPUT0"}));
-  g.inputs.push_back(onnx::ValueInfo("INPUT0", onnx::TensorType(onnx::kFloat, {-1, 4}), "readings"));
+  g.inputs.push_back(
+      onnx::ValueInfo("INPUT0", onnx::TensorType(onnx::kFloat, {-1, 4}), "readings"));
   g.outputs.push_back(onnx::ValueInfo("OUTPUT0", onnx::TensorType(onnx::kFloat, {-1, 4})));
   std::ofstream out(file, std::ios::binary);
-  onnx::WriteModelWithWeights(out, g, static_cast<int>(total_bytes / tensor_bytes), tensor_bytes / 4);
+  onnx::WriteModelWithWeights(out, g, static_cast<int>(total_bytes / tensor_bytes),
+                              tensor_bytes / 4);
 }
 
 // The baseline: the whole file in memory.
@@ -94,7 +96,8 @@ void BM_PreadScan(benchmark::State& state, const std::filesystem::path& model) {
 
 // Interleaved per layout, so one run measures both side by side.
 void Register(const std::string& layout, const std::filesystem::path& model) {
-  benchmark::RegisterBenchmark(("BM_WholeFileReadThenScan/" + layout).c_str(), BM_WholeFileReadThenScan, model)
+  benchmark::RegisterBenchmark(("BM_WholeFileReadThenScan/" + layout).c_str(),
+                               BM_WholeFileReadThenScan, model)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark(("BM_PreadScan/" + layout).c_str(), BM_PreadScan, model)
       ->Unit(benchmark::kMicrosecond);
@@ -121,7 +124,7 @@ int main(int argc, char** argv) {
   if (::mkdtemp(tmpl.data()) == nullptr) return 1;
   const std::filesystem::path dir = tmpl;
   for (const auto& [layout, tensor_bytes] : {std::pair<std::string, int64_t>{"large", 1 << 20},
-                                            std::pair<std::string, int64_t>{"small", 16 << 10}}) {
+                                             std::pair<std::string, int64_t>{"small", 16 << 10}}) {
     const std::filesystem::path model = dir / (layout + ".onnx");
     infergate::WriteModel(model, model_mb << 20, tensor_bytes);
     std::fprintf(stderr, "%s: %ju bytes\n", model.c_str(),

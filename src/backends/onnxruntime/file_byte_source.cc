@@ -56,8 +56,8 @@ FileByteSource::~FileByteSource() { ::close(fd_); }
 core::Status FileByteSource::Read(uint64_t offset, size_t n, uint8_t* out) {
   if (offset > size_ || n > size_ - offset) {
     return core::InvalidArgument(file_.string() + ": read of " + std::to_string(n) +
-                                 " bytes at byte " + std::to_string(offset) +
-                                 " is past the end (" + std::to_string(size_) + " bytes)");
+                                 " bytes at byte " + std::to_string(offset) + " is past the end (" +
+                                 std::to_string(size_) + " bytes)");
   }
   if (n == 0) return core::Status::Ok();
   const uint64_t buffer_end = buffer_offset_ + buffer_size_;
@@ -87,15 +87,13 @@ core::Status FileByteSource::Fill(uint64_t offset, size_t n) {
 core::Status FileByteSource::PreadExactly(uint64_t offset, size_t n, uint8_t* out) {
   size_t done = 0;
   while (done < n) {
-    const ssize_t got =
-        ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
+    const ssize_t got = ::pread(fd_, out + done, n - done, static_cast<off_t>(offset + done));
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return ErrnoStatus(file_, "read", errno);
     if (got == 0) {
-      return core::InvalidArgument(file_.string() + ": the file ends at byte " +
-                                   std::to_string(offset + done) + ", it had " +
-                                   std::to_string(size_) +
-                                   " bytes when opened: it shrank while it was read");
+      return core::InvalidArgument(
+          file_.string() + ": the file ends at byte " + std::to_string(offset + done) +
+          ", it had " + std::to_string(size_) + " bytes when opened: it shrank while it was read");
     }
     done += static_cast<size_t>(got);
     bytes_read_ += static_cast<uint64_t>(got);
@@ -109,8 +107,7 @@ core::Status FileByteSource::CheckUnchanged() const {
   if (::fstat(fd_, &opened) != 0) return ErrnoStatus(file_, "stat", errno);
   if (::stat(file_.c_str(), &named) != 0) return ErrnoStatus(file_, "stat", errno);
   if (IdentityOf(opened) != identity_ || IdentityOf(named) != identity_) {
-    return core::InvalidArgument(file_.string() +
-                                 ": the file changed while it was read");
+    return core::InvalidArgument(file_.string() + ": the file changed while it was read");
   }
   return core::Status::Ok();
 }

@@ -90,7 +90,8 @@ class WireReader {
     uint64_t length = 0;
     if (!ReadVarint(&length)) return false;
     if (length > end_ - pos_) {
-      return in_->Malformed(at, "a field of " + std::to_string(length) + " bytes runs past the end of its message (" +
+      return in_->Malformed(at, "a field of " + std::to_string(length) +
+                                    " bytes runs past the end of its message (" +
                                     std::to_string(end_ - pos_) + " bytes left)");
     }
     *out = Range{pos_, pos_ + length};
@@ -106,13 +107,16 @@ class WireReader {
       case kFixed64: return Advance(8);
       case kLengthDelimited: return ReadLengthDelimited(&skipped);
       case kFixed32: return Advance(4);
-      default: return in_->Malformed(pos_, "wire type " + std::to_string(wire_type) + " is not used by ONNX");
+      default:
+        return in_->Malformed(pos_, "wire type " + std::to_string(wire_type) + " is not used by ONNX");
     }
   }
 
  private:
   bool Advance(uint64_t n) {
-    if (end_ - pos_ < n) return in_->Malformed(pos_, "a fixed-size value runs past the end of its message");
+    if (end_ - pos_ < n) {
+      return in_->Malformed(pos_, "a fixed-size value runs past the end of its message");
+    }
     pos_ += n;
     return true;
   }

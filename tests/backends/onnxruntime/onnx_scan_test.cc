@@ -199,8 +199,9 @@ TEST(OnnxScanTest, AFileCutMidFieldIsMalformedWithTheOffsetAndTheReason) {
   auto facts = ScanFile(testing::ModelPath("corrupt_truncated.onnx"));
   ASSERT_TRUE(facts.ok()) << facts.status().ToString();
   EXPECT_FALSE(facts->well_formed);
-  EXPECT_THAT(facts->malformed, ::testing::MatchesRegex("byte [0-9]+: a field of [0-9]+ bytes runs past "
-                                                        "the end of its message \\([0-9]+ bytes left\\)"));
+  EXPECT_THAT(facts->malformed,
+              ::testing::MatchesRegex("byte [0-9]+: a field of [0-9]+ bytes runs past the end of "
+                                      "its message \\([0-9]+ bytes left\\)"));
 }
 
 TEST(OnnxScanTest, ALargeModelIsScannedWithoutReadingItsWeights) {
@@ -210,7 +211,8 @@ TEST(OnnxScanTest, ALargeModelIsScannedWithoutReadingItsWeights) {
   g.sparse_initializers.push_back(onnx::SparseFloat("after_the_weights", {1000, 1000}));
   {
     std::ofstream out(file, std::ios::binary);
-    onnx::WriteModelWithWeights(out, g, 101, int64_t{1} << 18, {{"", 17}, {"ai.onnx.ml", 3}});  // 101 x 1 MiB
+    // 101 tensors of 1 MiB.
+    onnx::WriteModelWithWeights(out, g, 101, int64_t{1} << 18, {{"", 17}, {"ai.onnx.ml", 3}});
   }
   ASSERT_GT(std::filesystem::file_size(file), uint64_t{100} << 20);
   uint64_t bytes_read = 0;

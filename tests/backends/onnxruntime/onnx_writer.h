@@ -177,9 +177,9 @@ inline ProtoWriter ZeroFloatTensor(std::string_view name, int64_t floats) {
 // as onnx serialises a large model: the weights between the graph's nodes
 // and its inputs and outputs, the opset imports after the graph. Builds one
 // initializer at a time, so a model of any size takes little memory.
-inline void WriteModelWithWeights(std::ostream& out, const GraphParts& parts, int count,
-                                  int64_t floats,
-                                  const std::vector<std::pair<std::string, int64_t>>& opsets = {{"", 17}}) {
+inline void WriteModelWithWeights(
+    std::ostream& out, const GraphParts& parts, int count, int64_t floats,
+    const std::vector<std::pair<std::string, int64_t>>& opsets = {{"", 17}}) {
   GraphParts head = parts, tail;
   head.inputs.clear();
   head.outputs.clear();
@@ -190,7 +190,9 @@ inline void WriteModelWithWeights(std::ostream& out, const GraphParts& parts, in
   const std::string head_bytes = Graph(head).str();
   std::string tail_bytes = Graph(tail).str();
   tail_bytes.erase(0, ProtoWriter().Bytes(2, tail.name).str().size());  // Graph() wrote a name
-  const auto weight = [&](int i) { return ProtoWriter().Message(5, ZeroFloatTensor("w" + std::to_string(i), floats)); };
+  const auto weight = [&](int i) {
+    return ProtoWriter().Message(5, ZeroFloatTensor("w" + std::to_string(i), floats));
+  };
   uint64_t graph_size = head_bytes.size() + tail_bytes.size();
   for (int i = 0; i < count; ++i) graph_size += weight(i).str().size();
 
@@ -200,7 +202,9 @@ inline void WriteModelWithWeights(std::ostream& out, const GraphParts& parts, in
   for (int i = 0; i < count; ++i) out << weight(i).str();
   out << tail_bytes;
   for (const auto& [domain, version] : opsets) {
-    out << ProtoWriter().Message(8, ProtoWriter().Bytes(1, domain).Varint(2, static_cast<uint64_t>(version))).str();
+    ProtoWriter opset;
+    opset.Bytes(1, domain).Varint(2, static_cast<uint64_t>(version));
+    out << ProtoWriter().Message(8, opset).str();
   }
 }
 
