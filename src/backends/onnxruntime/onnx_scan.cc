@@ -1,12 +1,18 @@
 #include "backends/onnxruntime/onnx_scan.h"
 
+#include <algorithm>
 #include <limits>
-#include <string_view>
+#include <string>
+#include <utility>
 
 namespace infergate::ort {
 namespace {
 
-using Bytes = std::span<const uint8_t>;
+// A byte range [begin, end) of the source: a message or a field's payload.
+struct Range {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
 
 // Protobuf wire types. Groups (3, 4) are not used by ONNX and count as malformed.
 constexpr uint32_t kVarint = 0;
@@ -18,69 +24,119 @@ constexpr uint32_t kFixed32 = 5;
 // can parse, the scan can too.
 constexpr int kMaxDepth = 128;
 
+// Strings are read in pieces of this size, so what a string holds is
+// allocated only as its bytes actually arrive.
+constexpr uint64_t kStringPiece = 64 << 10;
+
 constexpr uint64_t kSaturated = std::numeric_limits<uint64_t>::max();
 
+// The source and why the scan stopped: the source failed (`io`) or its bytes
+// are not wire format (`malformed`). The first failure stops the scan.
+struct ScanInput {
+  ByteSource* source;
+  core::Status io;
+  std::string malformed;
+
+  bool Read(uint64_t offset, size_t n, uint8_t* out) {
+    io = source->Read(offset, n, out);
+    return io.ok();
+  }
+  bool Malformed(uint64_t offset, const std::string& what) {
+    malformed = "byte " + std::to_string(offset) + ": " + what;
+    return false;
+  }
+};
+
+// Reads the fields of one message, a Range of the source. Never reads
+// outside the range; every method returns false at the first failure.
 class WireReader {
  public:
-  explicit WireReader(Bytes bytes) : pos_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+  WireReader(ScanInput* in, Range range) : in_(in), pos_(range.begin), end_(range.end) {}
 
   bool AtEnd() const { return pos_ == end_; }
 
   // Reads the next field's number and wire type.
   bool NextField(uint32_t* field, uint32_t* wire_type) {
+    const uint64_t at = pos_;
     uint64_t key = 0;
-    if (!ReadVarint(&key) || (key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF) return false;
+    if (!ReadVarint(&key)) return false;
+    if ((key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF) {
+      return in_->Malformed(at, "field number " + std::to_string(key >> 3) + " is out of range");
+    }
     *field = static_cast<uint32_t>(key >> 3);
     *wire_type = static_cast<uint32_t>(key & 7);
     return true;
   }
 
   bool ReadVarint(uint64_t* out) {
+    uint8_t bytes[10];
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof bytes, end_ - pos_));
+    if (n > 0 && !in_->Read(pos_, n, bytes)) return false;
     uint64_t value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ == end_) return false;
-      uint8_t byte = *pos_++;
-      value |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) {
+    for (size_t i = 0; i < n; ++i) {
+      value |= static_cast<uint64_t>(bytes[i] & 0x7F) << (7 * i);
+      if ((bytes[i] & 0x80) == 0) {
         *out = value;
+        pos_ += i + 1;
         return true;
       }
     }
-    return false;  // more than 10 bytes
+    return in_->Malformed(pos_, n == sizeof bytes ? "a varint is longer than 10 bytes"
+                                                  : "a varint runs past the end of its message");
   }
 
-  bool ReadLengthDelimited(Bytes* out) {
+  bool ReadLengthDelimited(Range* out) {
+    const uint64_t at = pos_;
     uint64_t length = 0;
-    if (!ReadVarint(&length) || length > static_cast<uint64_t>(end_ - pos_)) return false;
-    *out = Bytes(pos_, static_cast<size_t>(length));
-    pos_ += length;
+    if (!ReadVarint(&length)) return false;
+    if (length > end_ - pos_) {
+      return in_->Malformed(at, "a field of " + std::to_string(length) +
+                                    " bytes runs past the end of its message (" +
+                                    std::to_string(end_ - pos_) + " bytes left)");
+    }
+    *out = Range{pos_, pos_ + length};
+    pos_ += length;  // skipped by offset: the caller reads it only if it needs it
     return true;
   }
 
   bool Skip(uint32_t wire_type) {
     uint64_t ignored = 0;
-    Bytes skipped;
+    Range skipped;
     switch (wire_type) {
       case kVarint: return ReadVarint(&ignored);
       case kFixed64: return Advance(8);
       case kLengthDelimited: return ReadLengthDelimited(&skipped);
       case kFixed32: return Advance(4);
-      default: return false;
+      default:
+        return in_->Malformed(pos_, "wire type " + std::to_string(wire_type) + " is not used by ONNX");
     }
   }
 
  private:
-  bool Advance(size_t n) {
-    if (static_cast<size_t>(end_ - pos_) < n) return false;
+  bool Advance(uint64_t n) {
+    if (end_ - pos_ < n) {
+      return in_->Malformed(pos_, "a fixed-size value runs past the end of its message");
+    }
     pos_ += n;
     return true;
   }
 
-  const uint8_t* pos_;
-  const uint8_t* end_;
+  ScanInput* in_;
+  uint64_t pos_;
+  uint64_t end_;
 };
 
-std::string AsString(Bytes b) { return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }
+// Reads the bytes of `range` (bounded by the source's size) as a string.
+bool ReadString(ScanInput* in, Range range, std::string* out) {
+  out->clear();
+  for (uint64_t at = range.begin; at < range.end; at += kStringPiece) {
+    const size_t n = static_cast<size_t>(std::min(kStringPiece, range.end - at));
+    const size_t old_size = out->size();
+    out->resize(old_size + n);
+    if (!in->Read(at, n, reinterpret_cast<uint8_t*>(out->data() + old_size))) return false;
+  }
+  return true;
+}
 
 // Bytes per element of an ONNX data type as ORT holds it in memory (a string
 // element is a std::string object).
@@ -104,16 +160,16 @@ uint64_t SaturatingMul(uint64_t a, uint64_t b) {
 // method returns false at the first malformed field.
 class Scanner {
  public:
-  explicit Scanner(OnnxFileFacts* facts) : facts_(facts) {}
+  Scanner(ScanInput* in, OnnxFileFacts* facts) : in_(in), facts_(facts) {}
 
   // ModelProto: ir_version = 1, producer_version = 3, graph = 7,
   // opset_import = 8, functions = 25.
-  bool Model(Bytes bytes) {
-    WireReader r(bytes);
+  bool Model(Range range) {
+    WireReader r(in_, range);
     uint32_t field = 0, type = 0;
     while (!r.AtEnd()) {
       if (!r.NextField(&field, &type)) return false;
-      Bytes sub;
+      Range sub;
       uint64_t value = 0;
       bool ok = true;
       if (field == 1 && type == kVarint) {
@@ -124,7 +180,7 @@ class Scanner {
       } else if (!r.ReadLengthDelimited(&sub)) {
         ok = false;
       } else if (field == 3) {
-        facts_->producer_version = AsString(sub);
+        ok = ReadString(in_, sub, &facts_->producer_version);
       } else if (field == 7) {
         ok = Graph(sub, 1, /*main=*/true);
       } else if (field == 8) {
@@ -138,18 +194,17 @@ class Scanner {
   }
 
  private:
-  bool OpsetId(Bytes bytes) {
-    WireReader r(bytes);
+  bool OpsetId(Range range) {
+    WireReader r(in_, range);
     std::string domain;
     int64_t version = 0;
     uint32_t field = 0, type = 0;
     while (!r.AtEnd()) {
       if (!r.NextField(&field, &type)) return false;
-      Bytes sub;
+      Range sub;
       uint64_t value = 0;
       if (field == 1 && type == kLengthDelimited) {
-        if (!r.ReadLengthDelimited(&sub)) return false;
-        domain = AsString(sub);
+        if (!r.ReadLengthDelimited(&sub) || !ReadString(in_, sub, &domain)) return false;
       } else if (field == 2 && type == kVarint) {
         if (!r.ReadVarint(&value)) return false;
         version = static_cast<int64_t>(value);
@@ -163,9 +218,9 @@ class Scanner {
   }
 
   // GraphProto: node = 1, input = 11, output = 12, sparse_initializer = 15.
-  bool Graph(Bytes bytes, int depth, bool main) {
-    if (depth > kMaxDepth) return false;
-    return ForEachMessage(bytes, [&](uint32_t field, Bytes sub) {
+  bool Graph(Range range, int depth, bool main) {
+    if (depth > kMaxDepth) return TooDeep(range);
+    return ForEachMessage(range, [&](uint32_t field, Range sub) {
       if (field == 1) return Node(sub, depth + 1);
       if (field == 15) return Sparse(sub, depth + 1);
       if (main && field == 11) return ValueInfo(sub, &facts_->input_docs);
@@ -175,25 +230,25 @@ class Scanner {
   }
 
   // FunctionProto: node = 7.
-  bool Function(Bytes bytes, int depth) {
-    if (depth > kMaxDepth) return false;
-    return ForEachMessage(bytes, [&](uint32_t field, Bytes sub) {
+  bool Function(Range range, int depth) {
+    if (depth > kMaxDepth) return TooDeep(range);
+    return ForEachMessage(range, [&](uint32_t field, Range sub) {
       return field == 7 ? Node(sub, depth + 1) : true;
     });
   }
 
   // NodeProto: attribute = 5.
-  bool Node(Bytes bytes, int depth) {
-    if (depth > kMaxDepth) return false;
-    return ForEachMessage(bytes, [&](uint32_t field, Bytes sub) {
+  bool Node(Range range, int depth) {
+    if (depth > kMaxDepth) return TooDeep(range);
+    return ForEachMessage(range, [&](uint32_t field, Range sub) {
       return field == 5 ? Attribute(sub, depth + 1) : true;
     });
   }
 
   // AttributeProto: g = 6, graphs = 11, sparse_tensor = 22, sparse_tensors = 23.
-  bool Attribute(Bytes bytes, int depth) {
-    if (depth > kMaxDepth) return false;
-    return ForEachMessage(bytes, [&](uint32_t field, Bytes sub) {
+  bool Attribute(Range range, int depth) {
+    if (depth > kMaxDepth) return TooDeep(range);
+    return ForEachMessage(range, [&](uint32_t field, Range sub) {
       if (field == 6 || field == 11) return Graph(sub, depth + 1, /*main=*/false);
       if (field == 22 || field == 23) return Sparse(sub, depth + 1);
       return true;
@@ -201,14 +256,14 @@ class Scanner {
   }
 
   // SparseTensorProto: values = 1 (TensorProto: data_type = 2, name = 8), dims = 3.
-  bool Sparse(Bytes bytes, int depth) {
-    if (depth > kMaxDepth) return false;
+  bool Sparse(Range range, int depth) {
+    if (depth > kMaxDepth) return TooDeep(range);
     SparseTensorInfo info;
-    WireReader r(bytes);
+    WireReader r(in_, range);
     uint32_t field = 0, type = 0;
     while (!r.AtEnd()) {
       if (!r.NextField(&field, &type)) return false;
-      Bytes sub;
+      Range sub;
       uint64_t value = 0;
       if (field == 1 && type == kLengthDelimited) {
         if (!r.ReadLengthDelimited(&sub) || !SparseValues(sub, &info)) return false;
@@ -217,7 +272,7 @@ class Scanner {
         info.dims.push_back(static_cast<int64_t>(value));
       } else if (field == 3 && type == kLengthDelimited) {  // packed
         if (!r.ReadLengthDelimited(&sub)) return false;
-        WireReader packed(sub);
+        WireReader packed(in_, sub);
         while (!packed.AtEnd()) {
           if (!packed.ReadVarint(&value)) return false;
           info.dims.push_back(static_cast<int64_t>(value));
@@ -237,19 +292,18 @@ class Scanner {
     return true;
   }
 
-  static bool SparseValues(Bytes bytes, SparseTensorInfo* info) {
-    WireReader r(bytes);
+  bool SparseValues(Range range, SparseTensorInfo* info) {
+    WireReader r(in_, range);
     uint32_t field = 0, type = 0;
     while (!r.AtEnd()) {
       if (!r.NextField(&field, &type)) return false;
-      Bytes sub;
+      Range sub;
       uint64_t value = 0;
       if (field == 2 && type == kVarint) {
         if (!r.ReadVarint(&value)) return false;
         info->data_type = static_cast<int32_t>(value);
       } else if (field == 8 && type == kLengthDelimited) {
-        if (!r.ReadLengthDelimited(&sub)) return false;
-        info->name = AsString(sub);
+        if (!r.ReadLengthDelimited(&sub) || !ReadString(in_, sub, &info->name)) return false;
       } else if (!r.Skip(type)) {
         return false;
       }
@@ -258,11 +312,11 @@ class Scanner {
   }
 
   // ValueInfoProto: name = 1, doc_string = 3.
-  static bool ValueInfo(Bytes bytes, std::map<std::string, std::string>* docs) {
+  bool ValueInfo(Range range, std::map<std::string, std::string>* docs) {
     std::string name, doc;
-    bool ok = ForEachMessage(bytes, [&](uint32_t field, Bytes sub) {
-      if (field == 1) name = AsString(sub);
-      if (field == 3) doc = AsString(sub);
+    bool ok = ForEachMessage(range, [&](uint32_t field, Range sub) {
+      if (field == 1) return ReadString(in_, sub, &name);
+      if (field == 3) return ReadString(in_, sub, &doc);
       return true;
     });
     if (ok && !doc.empty()) (*docs)[name] = std::move(doc);
@@ -271,8 +325,8 @@ class Scanner {
 
   // Calls fn(field, bytes) for every length-delimited field; skips the rest.
   template <typename Fn>
-  static bool ForEachMessage(Bytes bytes, Fn&& fn) {
-    WireReader r(bytes);
+  bool ForEachMessage(Range range, Fn&& fn) {
+    WireReader r(in_, range);
     uint32_t field = 0, type = 0;
     while (!r.AtEnd()) {
       if (!r.NextField(&field, &type)) return false;
@@ -280,21 +334,38 @@ class Scanner {
         if (!r.Skip(type)) return false;
         continue;
       }
-      Bytes sub;
+      Range sub;
       if (!r.ReadLengthDelimited(&sub) || !fn(field, sub)) return false;
     }
     return true;
   }
 
+  bool TooDeep(Range range) {
+    return in_->Malformed(range.begin, "messages nest deeper than " + std::to_string(kMaxDepth));
+  }
+
+  ScanInput* in_;
   OnnxFileFacts* facts_;
 };
 
 }  // namespace
 
-OnnxFileFacts ScanOnnxModel(std::span<const uint8_t> bytes) {
+core::StatusOr<OnnxFileFacts> ScanOnnxModel(ByteSource& source) {
   OnnxFileFacts facts;
-  facts.well_formed = Scanner(&facts).Model(bytes);
+  ScanInput in{&source, core::Status::Ok(), {}};
+  facts.well_formed = Scanner(&in, &facts).Model(Range{0, source.size()});
+  if (!in.io.ok()) return in.io;
+  facts.malformed = std::move(in.malformed);
   return facts;
+}
+
+OnnxFileFacts ScanOnnxModel(std::span<const uint8_t> bytes) {
+  MemoryByteSource source(bytes);
+  core::StatusOr<OnnxFileFacts> facts = ScanOnnxModel(source);
+  if (facts.ok()) return std::move(facts).value();
+  OnnxFileFacts failed;  // not reached: the scan never reads past the end
+  failed.malformed = facts.status().message();
+  return failed;
 }
 
 }  // namespace infergate::ort

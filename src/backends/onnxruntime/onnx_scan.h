@@ -1,13 +1,16 @@
 // A minimal reader of the ONNX protobuf wire format, for what ORT's C API
 // does not report. Internal to the backend; no protobuf library involved.
 //
-// It walks the fields it needs and skips everything else by length, so it
-// touches only a small part of a large file. Every read is bounds-checked:
-// a malformed or hostile file never reads out of bounds; the scan stops at
-// the first malformed field and reports what it found up to there (ORT
-// validates the file itself anyway).
+// It reads the fields it needs from a ByteSource and skips everything else
+// by offset without reading it (weights, raw tensor data), so it reads a
+// small part of a large file. Every read is bounds-checked against the
+// enclosing message: a malformed or hostile file never reads out of bounds;
+// the scan stops at the first malformed field and reports what it found up
+// to there and why it stopped (ORT validates the file itself anyway). Memory
+// is bounded by what the source actually delivers: strings are read in
+// pieces, nothing is sized from a declared length alone.
 //
-// Thread-safety: pure function over the given bytes.
+// Thread-safety: pure functions over the given source.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +18,9 @@
 #include <span>
 #include <string>
 #include <vector>
+
+#include "backends/onnxruntime/byte_source.h"
+#include "core/status.h"
 
 namespace infergate::ort {
 
@@ -29,6 +35,7 @@ struct SparseTensorInfo {
 
 struct OnnxFileFacts {
   bool well_formed = false;  // every field read was valid wire format
+  std::string malformed;     // when not: "byte <offset>: <what is wrong there>"
   int64_t ir_version = 0;
   std::string producer_version;
   std::map<std::string, int64_t> opsets;  // ModelProto.opset_import: domain -> version
@@ -40,7 +47,12 @@ struct OnnxFileFacts {
   SparseTensorInfo largest_sparse;
 };
 
-// Scans a serialised ModelProto.
+// Scans the serialised ModelProto in source[0, source.size()). An error only
+// when the source fails (an I/O error, a file that shrank while it was
+// read): bytes that are not wire format are a fact (well_formed = false).
+core::StatusOr<OnnxFileFacts> ScanOnnxModel(ByteSource& source);
+
+// The same over bytes in memory, which cannot fail.
 OnnxFileFacts ScanOnnxModel(std::span<const uint8_t> bytes);
 
 }  // namespace infergate::ort

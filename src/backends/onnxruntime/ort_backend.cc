@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "backends/onnxruntime/file_bytes.h"
+#include "backends/onnxruntime/file_byte_source.h"
 #include "backends/onnxruntime/onnx_scan.h"
 #include "backends/onnxruntime/ort_env.h"
 #include "backends/onnxruntime/ort_instance.h"
@@ -34,6 +34,16 @@ core::Status CheckSparseTensors(const OnnxFileFacts& facts, uint64_t limit) {
                                  std::to_string(limit) + " bytes");
 }
 
+// Scans the file before ORT opens it. A file that shrank or changed while it
+// was scanned fails the load (the facts may not be the file's); a malformed
+// one goes on to ORT, which names what is wrong with it.
+core::StatusOr<OnnxFileFacts> ScanFile(const std::filesystem::path& file) {
+  ASSIGN_OR_RETURN(std::unique_ptr<FileByteSource> source, FileByteSource::Open(file));
+  ASSIGN_OR_RETURN(OnnxFileFacts facts, ScanOnnxModel(*source));
+  RETURN_IF_ERROR(source->CheckUnchanged());
+  return facts;
+}
+
 class OrtBackendImpl final : public core::Backend {
  public:
   explicit OrtBackendImpl(std::shared_ptr<OrtEnvironment> env)
@@ -50,12 +60,7 @@ class OrtBackendImpl final : public core::Backend {
     auto session_options = env_->MakeSessionOptions(options);
     if (!session_options.ok()) return session_options.status().WithPrefix(path);
 
-    OnnxFileFacts facts;
-    {
-      // Read only for the scan (and freed before ORT reads the file itself).
-      ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, ReadFileBytes(file));
-      facts = ScanOnnxModel(bytes);
-    }
+    ASSIGN_OR_RETURN(OnnxFileFacts facts, ScanFile(file));
     RETURN_IF_ERROR(
         CheckSparseTensors(facts, env_->options().max_sparse_dense_bytes).WithPrefix(path));
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +24,13 @@ class ProtoWriter {
     Key(field, 2);
     RawVarint(bytes.size());
     out_.append(bytes);
+    return *this;
+  }
+  // The key and length of a length-delimited field whose `length` bytes the
+  // caller writes after str() itself (to stream a large message).
+  ProtoWriter& Header(uint32_t field, uint64_t length) {
+    Key(field, 2);
+    RawVarint(length);
     return *this;
   }
   ProtoWriter& Message(uint32_t field, const ProtoWriter& message) {
@@ -155,6 +163,49 @@ inline std::string Model(const ProtoWriter& graph,
   }
   m.Message(7, graph);
   return m.str();
+}
+
+// A float TensorProto "<name>" of shape [floats] whose raw_data holds `floats` zeros.
+inline ProtoWriter ZeroFloatTensor(std::string_view name, int64_t floats) {
+  ProtoWriter t;
+  t.PackedVarints(1, {floats}).Varint(2, kFloat).Bytes(8, name);
+  return t.Bytes(9, std::string(static_cast<size_t>(floats) * 4, '\0'));
+}
+
+// Streams to `out` a model like Model(Graph(parts), opsets) that also holds
+// `count` float initializers "w0", "w1", ... of `floats` zeros each, laid out
+// as onnx serialises a large model: the weights between the graph's nodes
+// and its inputs and outputs, the opset imports after the graph. Builds one
+// initializer at a time, so a model of any size takes little memory.
+inline void WriteModelWithWeights(
+    std::ostream& out, const GraphParts& parts, int count, int64_t floats,
+    const std::vector<std::pair<std::string, int64_t>>& opsets = {{"", 17}}) {
+  GraphParts head = parts, tail;
+  head.inputs.clear();
+  head.outputs.clear();
+  head.sparse_initializers.clear();
+  tail.inputs = parts.inputs;
+  tail.outputs = parts.outputs;
+  tail.sparse_initializers = parts.sparse_initializers;
+  const std::string head_bytes = Graph(head).str();
+  std::string tail_bytes = Graph(tail).str();
+  tail_bytes.erase(0, ProtoWriter().Bytes(2, tail.name).str().size());  // Graph() wrote a name
+  const auto weight = [&](int i) {
+    return ProtoWriter().Message(5, ZeroFloatTensor("w" + std::to_string(i), floats));
+  };
+  uint64_t graph_size = head_bytes.size() + tail_bytes.size();
+  for (int i = 0; i < count; ++i) graph_size += weight(i).str().size();
+
+  ProtoWriter model;
+  model.Varint(1, 8).Bytes(2, "infergate-tests").Bytes(3, "2").Header(7, graph_size);
+  out << model.str() << head_bytes;
+  for (int i = 0; i < count; ++i) out << weight(i).str();
+  out << tail_bytes;
+  for (const auto& [domain, version] : opsets) {
+    ProtoWriter opset;
+    opset.Bytes(1, domain).Varint(2, static_cast<uint64_t>(version));
+    out << ProtoWriter().Message(8, opset).str();
+  }
 }
 
 }  // namespace onnx
