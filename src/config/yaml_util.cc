@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
+#include <sstream>
 
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 namespace infergate::config {
 
@@ -17,11 +21,76 @@ std::string At(std::string_view origin, const YAML::Mark& mark) {
   return m;
 }
 
+// Finds the first key that appears twice in one mapping, from the parser's
+// events: aliases arrive as one event (never expanded), so the work is linear
+// in the text, and the stack is as deep as the nesting the parser allows.
+class DuplicateKeyFinder : public YAML::EventHandler {
+ public:
+  // "line N: key 'k': ..." for the first duplicate; empty when there is none.
+  const std::string& error() const { return error_; }
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { Item(mark, nullptr); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { Item(mark, nullptr); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                const std::string& value) override {
+    Item(mark, &value);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    Item(mark, nullptr);
+    frames_.push_back({false, true, {}});
+  }
+  void OnSequenceEnd() override { frames_.pop_back(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    Item(mark, nullptr);
+    frames_.push_back({true, true, {}});
+  }
+  void OnMapEnd() override { frames_.pop_back(); }
+
+ private:
+  struct Frame {
+    bool is_map;
+    bool expect_key;
+    std::map<std::string, int> key_lines;  // scalar key -> line (0-based)
+  };
+
+  // A node begins in the current container: in a mapping, keys and values
+  // alternate; scalar keys are remembered.
+  void Item(const YAML::Mark& mark, const std::string* scalar) {
+    if (frames_.empty() || !frames_.back().is_map) return;
+    Frame& f = frames_.back();
+    if (f.expect_key && scalar && error_.empty()) {
+      auto [it, inserted] = f.key_lines.emplace(*scalar, mark.line);
+      if (!inserted) {
+        error_ = "line " + std::to_string(mark.line + 1) + ": key '" + *scalar +
+                 "': appears twice in the same mapping (first on line " +
+                 std::to_string(it->second + 1) + ")";
+      }
+    }
+    f.expect_key = !f.expect_key;
+  }
+
+  std::vector<Frame> frames_;
+  std::string error_;
+};
+
 }  // namespace
 
 StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view origin) {
   try {
-    return YAML::Load(std::string(text));
+    YAML::Node root = YAML::Load(std::string(text));
+    // The text parsed, so parsing it again for its events cannot fail.
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    DuplicateKeyFinder finder;
+    parser.HandleNextDocument(finder);
+    if (!finder.error().empty()) {
+      return core::InvalidArgument(std::string(origin) + ": " + finder.error());
+    }
+    return root;
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp's own message for this one is unhelpful ("bad file").
     return core::InvalidArgument(At(origin, e.mark) +

@@ -18,6 +18,8 @@ namespace infergate::config {
 // line for text that is not YAML, and for nesting deeper than yaml-cpp
 // allows (its parser is recursive and stops at about 500 levels with a
 // DeepRecursion exception, caught here like every other yaml-cpp exception).
+// A key that appears twice in one mapping is refused too, naming the line and
+// the key (yaml-cpp would keep both and lookups would see only one).
 core::StatusOr<YAML::Node> LoadYaml(std::string_view text, std::string_view origin);
 
 class YamlReader;

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <system_error>
 
+#include "core/model_name.h"
+
 namespace infergate::core {
 namespace fs = std::filesystem;
 
@@ -140,17 +142,25 @@ void ModelRepository::Poll() {
 }
 
 Status ModelRepository::Load(const std::string& model) {
+  RETURN_IF_ERROR(ValidateModelName(model));
   std::lock_guard sync(sync_mu_);
   std::error_code ec;
-  if (model.empty() || model.find('/') != std::string::npos || model[0] == '.' ||
-      !fs::is_directory(options_.root / model, ec)) {
+  if (model[0] == '.' || !fs::is_directory(options_.root / model, ec)) {
     return NotFound("no model folder '" + model + "' in " + options_.root.string());
   }
+  bool known = false;
   {
     std::lock_guard lock(mu_);
+    known = models_.count(model) > 0;
     models_[model].unloaded_by_request = false;
   }
-  RETURN_IF_ERROR(SyncModel(model));
+  if (Status st = SyncModel(model); !st.ok()) {
+    // The folder went away or cannot be listed: a name met for the first
+    // time leaves no entry behind.
+    std::lock_guard lock(mu_);
+    if (!known) models_.erase(model);
+    return st;
+  }
   std::lock_guard lock(mu_);
   const ModelEntry& entry = models_[model];
   if (!entry.reason.empty()) return InvalidArgument("model '" + model + "': " + entry.reason);
@@ -163,6 +173,7 @@ Status ModelRepository::Load(const std::string& model) {
 }
 
 Status ModelRepository::Unload(const std::string& model) {
+  RETURN_IF_ERROR(ValidateModelName(model));
   std::lock_guard sync(sync_mu_);
   std::vector<std::shared_ptr<const ModelVersion>> removed;
   {

@@ -118,10 +118,13 @@ class ModelRepository {
   // infergate_repository_scan_errors_total. Call before the first Poll;
   // `metrics` outlives the repository.
   void SetMetrics(MetricsRegistry* metrics);
-  // Loads (or reloads) one model from disk now; NotFound if the folder is
-  // missing, the load error if no version became READY.
+  // Loads (or reloads) one model from disk now; INVALID_ARGUMENT if `model`
+  // is not a valid folder name (ValidateModelName), NotFound if the folder
+  // is missing (no index entry is left behind), the load error if no
+  // version became READY.
   Status Load(const std::string& model);
   // Unloads every version of `model`; requests in flight finish.
+  // INVALID_ARGUMENT for an invalid name, NotFound for an unknown model.
   Status Unload(const std::string& model);
 
   // The READY version `version` of `model`, or the newest READY one for

@@ -1,5 +1,7 @@
 #include "engine/model_control.h"
 
+#include "core/model_name.h"
+
 namespace infergate::engine {
 
 ModelControl::ModelControl(core::ModelRepository* repository, ModelControlPolicy policy)
@@ -17,7 +19,8 @@ core::Status ModelControl::Run(std::string model, Op op, Done done) {
   if (!policy_.allow_load_unload) {
     return core::FailedPrecondition("loading and unloading models is disabled (model_control_mode: none)");
   }
-  if (model.empty()) return core::InvalidArgument("the model name is empty");
+  // A name that cannot be a model folder is refused before it is queued.
+  RETURN_IF_ERROR(core::ValidateModelName(model));
   core::ModelRepository* repository = repository_;
   const bool queued = worker_.Post([repository, op, model = std::move(model), done = std::move(done)] {
     done((repository->*op)(model));

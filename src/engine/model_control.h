@@ -37,7 +37,7 @@ class ModelControl {
   // `done` is called exactly once, later, from the worker thread, with the
   // repository's status. Otherwise `done` is dropped uncalled and the status
   // says why: FAILED_PRECONDITION when the policy forbids it, INVALID_ARGUMENT
-  // for an empty name, UNAVAILABLE when kMaxQueued requests wait or the
+  // for a name that is not a valid folder name (core::ValidateModelName), UNAVAILABLE when kMaxQueued requests wait or the
   // engine is stopping.
   core::Status Load(std::string model, Done done);
   core::Status Unload(std::string model, Done done);

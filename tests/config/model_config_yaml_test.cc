@@ -112,5 +112,38 @@ TEST(ServerConfigTest, ParsesAndValidates) {
   EXPECT_FALSE(ValidateServerConfig(ServerConfig{}).ok()) << "a repository is required";
 }
 
+// Duplicate keys are refused at every level of a model's config.yaml, the
+// device section included, naming the file, the line and the key.
+TEST(ModelConfigYamlTest, DuplicateKeysAreRefused) {
+  const struct {
+    std::string yaml;
+    std::string want;
+  } cases[] = {
+      {"max_batch_size: 4\nmax_batch_size: 8\n", "line 2: key 'max_batch_size'"},
+      {"input:\n  - name: x\n    dims: [4]\n    name: y\n", "line 4: key 'name'"},
+      {"device:\n  id_field: a\n  inputs:\n    - name: f\n      fields:\n"
+       "        - {name: t, unit: C, unit: F}\n",
+       "line 6: key 'unit'"},
+      {"device:\n  id_field: a\n  window: {length_secs: 1}\n  id_field: b\n", "line 4: key 'id_field'"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseModelConfig(c.yaml, "models/m/config.yaml", "m");
+    ASSERT_FALSE(r.ok()) << c.yaml;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r.status().message().find("models/m/config.yaml: " + c.want), std::string::npos)
+        << r.status().message();
+  }
+  // Aliases are not expanded to look for duplicates: a document that refers
+  // to an anchor many times over stays cheap to check.
+  std::string aliases = "description: x\nx0: &a0 [1, 1]\n";
+  for (int i = 1; i < 40; ++i) {
+    aliases += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [*a" + std::to_string(i - 1) +
+               ", *a" + std::to_string(i - 1) + "]\n";
+  }
+  auto r = ParseModelConfig(aliases, "config.yaml", "m");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("unknown key"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace infergate::config

@@ -82,5 +82,25 @@ TEST(ServerConfigTest, SharedMemorySection) {
   EXPECT_NE(typo.status().message().find("enable"), std::string::npos) << typo.status().message();
 }
 
+// A key given twice is refused, naming the file, the line and the key (the
+// parser keeps both and a lookup would silently see only one of them).
+TEST(ServerConfigTest, DuplicateKeysAreRefused) {
+  auto top = ParseServerConfig("model_repository: a\nhttp:\n  port: 1\nmodel_repository: b\n",
+                               "infergate.yaml");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(top.status().message().find("infergate.yaml: line 4: key 'model_repository'"),
+            std::string::npos)
+      << top.status().message();
+  EXPECT_NE(top.status().message().find("first on line 1"), std::string::npos) << top.status().message();
+  auto nested = ParseServerConfig("model_repository: a\nhttp: {port: 1, 'port': 2}\n", "s.yaml");
+  ASSERT_FALSE(nested.ok());
+  EXPECT_NE(nested.status().message().find("s.yaml: line 2: key 'port'"), std::string::npos)
+      << nested.status().message();
+  // The same key in different mappings, and aliases, are fine.
+  auto ok = ParseServerConfig("model_repository: a\nhttp: {port: 1}\ngrpc: {port: 2}\n", "s.yaml");
+  EXPECT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
 }  // namespace
 }  // namespace infergate::config

@@ -230,7 +230,7 @@ TEST_F(ModelRepositoryTest, ExplicitUnloadAndLoad) {
   ASSERT_TRUE(repo->Load("m").ok());
   EXPECT_TRUE(repo->Get("m").ok());
   EXPECT_EQ(repo->Load("missing").code(), StatusCode::kNotFound);
-  EXPECT_EQ(repo->Load("../etc").code(), StatusCode::kNotFound);
+  EXPECT_EQ(repo->Load("../etc").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(repo->Unload("missing").code(), StatusCode::kNotFound);
   dir_.Write("bad/1/model.onnx", "BROKEN");
   Status st = repo->Load("bad");
@@ -267,6 +267,42 @@ TEST_F(ModelRepositoryTest, RequestsKeepRunningThroughReloads) {
   EXPECT_EQ(failures, 0);
   EXPECT_GT(runs, 0);
   EXPECT_EQ((*repo->Get("m"))->version(), 29);
+}
+
+// Names that cannot be a folder are refused before they reach the disk or
+// the index, and the reason shows control bytes escaped. A NUL used to pass
+// the folder check (the file system reads up to it, so "m\0x" is "m") and
+// left one index entry per name.
+TEST_F(ModelRepositoryTest, RefusesNamesThatAreNotFolderNames) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  auto repo = Make();
+  repo->Poll();
+  ASSERT_EQ(repo->Index().size(), 1u);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {std::string("m\0x", 3), "control character \\x00"},
+      {"m\n", "control character \\x0a"},
+      {"m\x7f", "control character \\x7f"},
+      {"a/b", "'/'"},
+      {"/m", "'/'"},
+      {".", "'.' and '..'"},
+      {"..", "'.' and '..'"},
+      {"", "empty"},
+      {std::string(256, 'm'), "256 bytes long, more than 255"},
+  };
+  for (const auto& [name, why] : cases) {
+    for (Status st : {repo->Load(name), repo->Unload(name)}) {
+      EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+      EXPECT_NE(st.message().find(why), std::string::npos) << st.message();
+      for (char c : st.message()) EXPECT_FALSE(c >= 0 && c < 0x20) << "raw control byte echoed";
+    }
+  }
+  EXPECT_TRUE(repo->Load(std::string(255, 'm')).code() == StatusCode::kNotFound);
+  for (int i = 0; i < 200; ++i) {
+    (void)repo->Load("m" + std::string(1, '\0') + std::to_string(i));
+    (void)repo->Load("absent" + std::to_string(i));
+  }
+  EXPECT_EQ(repo->Index().size(), 1u) << "failed loads leave no index entries";
+  EXPECT_TRUE(repo->Get("m").ok());
 }
 
 }  // namespace

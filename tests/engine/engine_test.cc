@@ -103,6 +103,27 @@ TEST_F(ModelControlTest, ThePolicyRefusesBeforeAnythingIsQueued) {
   EXPECT_TRUE(repo_->Get("m").ok());
 }
 
+// A name that cannot be a model folder is refused before it is queued: the
+// worker never runs, and the reason names the problem with the byte escaped.
+TEST_F(ModelControlTest, RefusesInvalidNamesBeforeQueueing) {
+  ModelControl control(repo_.get(), ModelControlPolicy{});
+  const size_t known = repo_->Index().size();
+  bool called = false;
+  for (const std::string& name : {std::string("m\0x", 3), std::string("a/b"), std::string(".."),
+                                  std::string(300, 'm')}) {
+    core::Status load = control.Load(name, [&](core::Status) { called = true; });
+    EXPECT_EQ(load.code(), core::StatusCode::kInvalidArgument) << load.ToString();
+    core::Status unload = control.Unload(name, [&](core::Status) { called = true; });
+    EXPECT_EQ(unload.code(), core::StatusCode::kInvalidArgument) << unload.ToString();
+  }
+  EXPECT_NE(control.Load(std::string("m\0x", 3), [](core::Status) {}).message().find("\\x00"),
+            std::string::npos);
+  control.Stop();
+  EXPECT_FALSE(called);
+  EXPECT_EQ(repo_->Index().size(), known);
+  EXPECT_TRUE(repo_->Get("m").ok());
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -156,6 +156,8 @@ uint64_t SaturatingMul(uint64_t a, uint64_t b) {
   return a * b;
 }
 
+uint64_t SaturatingAdd(uint64_t a, uint64_t b) { return b > kSaturated - a ? kSaturated : a + b; }
+
 // Walks the message types that can hold what OnnxFileFacts reports. Each
 // method returns false at the first malformed field.
 class Scanner {
@@ -285,6 +287,8 @@ class Scanner {
     for (int64_t d : info.dims) {
       info.dense_bytes = d < 0 ? kSaturated : SaturatingMul(info.dense_bytes, static_cast<uint64_t>(d));
     }
+    facts_->sparse_count++;
+    facts_->sparse_dense_bytes_total = SaturatingAdd(facts_->sparse_dense_bytes_total, info.dense_bytes);
     if (!facts_->has_sparse || info.dense_bytes > facts_->largest_sparse.dense_bytes) {
       facts_->has_sparse = true;
       facts_->largest_sparse = std::move(info);

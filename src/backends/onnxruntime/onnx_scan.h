@@ -45,6 +45,10 @@ struct OnnxFileFacts {
   // The sparse tensor with the largest dense size, if any.
   bool has_sparse = false;
   SparseTensorInfo largest_sparse;
+  // Every sparse tensor found: how many, and the sum of their dense sizes
+  // (what ORT allocates for them together; UINT64_MAX on overflow).
+  uint64_t sparse_count = 0;
+  uint64_t sparse_dense_bytes_total = 0;
 };
 
 // Scans the serialised ModelProto in source[0, source.size()). An error only

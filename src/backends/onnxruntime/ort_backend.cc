@@ -20,14 +20,24 @@ std::string DimsToString(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
+std::string Bytes(uint64_t n) { return n == UINT64_MAX ? "more than 2^64" : std::to_string(n); }
+
 // Refuses files whose sparse tensors ORT would expand to more than `limit`
-// bytes while loading (it does so before any size check of its own).
+// bytes together while loading (it does so before any size check of its
+// own). The largest one alone over the limit is named.
 core::Status CheckSparseTensors(const OnnxFileFacts& facts, uint64_t limit) {
-  if (limit == 0 || !facts.has_sparse || facts.largest_sparse.dense_bytes <= limit) {
+  if (limit == 0 || !facts.has_sparse || facts.sparse_dense_bytes_total <= limit) {
     return core::Status::Ok();
   }
   const SparseTensorInfo& t = facts.largest_sparse;
-  std::string size = t.dense_bytes == UINT64_MAX ? "more than 2^64" : std::to_string(t.dense_bytes);
+  if (t.dense_bytes <= limit) {
+    return core::ResourceExhausted(std::to_string(facts.sparse_count) +
+                                   " sparse tensors expand to " +
+                                   Bytes(facts.sparse_dense_bytes_total) +
+                                   " bytes in total when made dense, over the limit of " +
+                                   std::to_string(limit) + " bytes");
+  }
+  std::string size = Bytes(t.dense_bytes);
   return core::ResourceExhausted("sparse tensor '" + t.name + "' declares dense shape " +
                                  DimsToString(t.dims) + " of " + OnnxElementTypeName(t.data_type) +
                                  ", " + size + " bytes when made dense, over the limit of " +

@@ -51,8 +51,8 @@ struct OrtBackendOptions {
   // ORT expands sparse initializers (and sparse Constant values) to dense
   // tensors while it loads a model, before it checks their sizes, so a
   // file of a few hundred bytes can make it allocate gigabytes. Files whose
-  // largest sparse tensor would be bigger than this when dense are refused
-  // before ORT sees them. 0: no limit.
+  // sparse tensors together would be bigger than this when dense are
+  // refused before ORT sees them. 0: no limit.
   uint64_t max_sparse_dense_bytes = uint64_t{1} << 30;
 };
 

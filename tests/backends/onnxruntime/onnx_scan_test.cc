@@ -82,6 +82,8 @@ TEST(OnnxScanTest, FindsTheLargestSparseInitializer) {
   EXPECT_EQ(facts.largest_sparse.data_type, onnx::kFloat);
   EXPECT_EQ(facts.largest_sparse.dims, (std::vector<int64_t>{1000, 2000}));
   EXPECT_EQ(facts.largest_sparse.dense_bytes, 1000u * 2000u * 4u);
+  EXPECT_EQ(facts.sparse_count, 3u);
+  EXPECT_EQ(facts.sparse_dense_bytes_total, (100u + 1000u * 2000u + 10000u) * 4u);
 }
 
 TEST(OnnxScanTest, FindsSparseConstantValuesInsideSubgraphs) {
@@ -112,6 +114,7 @@ TEST(OnnxScanTest, OverflowingOrNegativeSparseDimsSaturate) {
     OnnxFileFacts facts = ScanOnnxModel(AsBytes(onnx::Model(onnx::Graph(g))));
     ASSERT_TRUE(facts.has_sparse);
     EXPECT_EQ(facts.largest_sparse.dense_bytes, kMax);
+    EXPECT_EQ(facts.sparse_dense_bytes_total, kMax);
   }
 }
 

@@ -212,6 +212,34 @@ TEST(OrtLoadTest, SparseInitializersThatExpandPastTheLimitAreRefusedBeforeOrtSee
   EXPECT_EQ(loaded.status().code(), StatusCode::kResourceExhausted);
 }
 
+// Three sparse initializers, each under the limit (1 GiB by default) when
+// dense but over it together, are refused before ORT allocates any of them:
+// the limit bounds what a model's sparse tensors expand to in total.
+TEST(OrtLoadTest, SparseInitializersThatExpandPastTheLimitTogetherAreRefused) {
+  TempDir dir;
+  const int64_t n = 89500000;  // 358,000,000 bytes dense each, 1,074,000,000 together
+  onnx::GraphParts g;
+  g.nodes.push_back(onnx::Node("Add", {"INPUT0", "s0"}, {"t0"}));
+  g.nodes.push_back(onnx::Node("Add", {"t0", "s1"}, {"t1"}));
+  g.nodes.push_back(onnx::Node("Add", {"t1", "s2"}, {"OUTPUT0"}));
+  g.inputs.push_back(onnx::ValueInfo("INPUT0", onnx::TensorType(onnx::kFloat, {1})));
+  g.outputs.push_back(onnx::ValueInfo("OUTPUT0", onnx::TensorType(onnx::kFloat, {n})));
+  for (const char* name : {"s0", "s1", "s2"}) g.sparse_initializers.push_back(onnx::SparseFloat(name, {n}));
+  auto file = dir.Write("sparse_three.onnx", onnx::Model(onnx::Graph(g)));
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  auto loaded = OrtTestBackend().Load(file, {});
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_THAT(loaded.status().message(), HasSubstr("sparse_three.onnx"));
+  EXPECT_THAT(loaded.status().message(),
+              HasSubstr("3 sparse tensors expand to 1074000000 bytes in total when made dense, "
+                        "over the limit of 1073741824 bytes"));
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 100 * 1024);
+}
+
 TEST(OrtLoadTest, SmallSparseInitializersLoadAndRun) {
   TempDir dir;
   auto file = dir.Write("sparse_small.onnx", SparseBomb({1}));
