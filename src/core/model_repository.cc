@@ -53,6 +53,28 @@ void Stat(const fs::path& p, fs::file_time_type* mtime, uintmax_t* size) {
   if (ec) *size = 0;
 }
 
+// `text` (a reason sent to clients) with every path inside `root` written
+// relative to it ("m/1/model.onnx"): replies must not reveal where the
+// repository lies on the server. The root is matched as configured and as an
+// absolute path.
+std::string RelativeToRoot(std::string text, const fs::path& root) {
+  std::error_code ec;
+  std::vector<std::string> prefixes{(root / "").string()};
+  if (fs::path absolute = fs::absolute(root, ec); !ec) prefixes.push_back((absolute / "").string());
+  if (fs::path canonical = fs::weakly_canonical(root, ec); !ec) {
+    prefixes.push_back((canonical / "").string());
+  }
+  std::sort(prefixes.begin(), prefixes.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  for (const std::string& prefix : prefixes) {
+    if (prefix == "/") continue;
+    for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at)) {
+      text.erase(at, prefix.size());
+    }
+  }
+  return text;
+}
+
 }  // namespace
 
 std::string_view ModelStateName(ModelState state) {
@@ -241,7 +263,7 @@ Status ModelRepository::SyncModel(const std::string& name) {
   if (!parsed.ok()) {
     std::lock_guard lock(mu_);
     ModelEntry& entry = models_[name];
-    entry.reason = parsed.status().message();
+    entry.reason = RelativeToRoot(std::string(parsed.status().message()), options_.root);
     if (!entry.versions.empty()) entry.reason += " (still serving the versions loaded before)";
     return Status::Ok();
   }
@@ -255,7 +277,8 @@ Status ModelRepository::SyncModel(const std::string& name) {
     std::lock_guard lock(mu_);
     ModelEntry& entry = models_[name];
     entry.reason = available.empty()
-                       ? "no version folders (expected " + (dir / "1" / config.default_model_filename).string() + ")"
+                       ? "no version folders (expected " +
+                             (fs::path(name) / "1" / config.default_model_filename).string() + ")"
                        : (selected.empty() ? "version_policy " + config.version_policy.ToString() +
                                                  " selects none of the version folders"
                                            : "");
@@ -275,7 +298,8 @@ Status ModelRepository::SyncModel(const std::string& name) {
         old != current.end() ? old->second.loaded : nullptr;
     std::error_code ec;
     if (!fs::is_regular_file(file, ec)) {
-      entry.status = {v, ModelState::kUnavailable, "missing model file " + file.string()};
+      entry.status = {v, ModelState::kUnavailable,
+                      "missing model file " + RelativeToRoot(file.string(), options_.root)};
     } else {
       SetVersion(name, v, {{v, ModelState::kLoading, ""}, print, previous});
       auto loaded = LoadVersion(config, v, file);
@@ -283,7 +307,8 @@ Status ModelRepository::SyncModel(const std::string& name) {
         entry.status = {v, ModelState::kReady, ""};
         entry.loaded = *loaded;
       } else {
-        entry.status = {v, ModelState::kUnavailable, loaded.status().message()};
+        entry.status = {v, ModelState::kUnavailable,
+                        RelativeToRoot(std::string(loaded.status().message()), options_.root)};
       }
     }
     if (!entry.loaded && previous) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "pipeline/plan.h"
 
@@ -96,9 +97,13 @@ void Engine::LogRepositoryState() {
   }
   auto index = repository_->Index();
   if (index.empty() && logged_.empty()) spdlog::warn("the model repository holds no models");
+  // Reasons name files relative to the repository (they also go to
+  // clients); the log says where the repository is.
+  std::error_code ec;
+  const std::string root = std::filesystem::absolute(repository_->root(), ec).string();
   for (const auto& model : index) {
     if (!model.reason.empty() && logged_model_reasons_[model.name] != model.reason) {
-      spdlog::warn("model {}: {}", model.name, model.reason);
+      spdlog::warn("model {}: {} (model repository {})", model.name, model.reason, root);
     }
     logged_model_reasons_[model.name] = model.reason;
     for (const auto& v : model.versions) {
@@ -108,7 +113,8 @@ void Engine::LogRepositoryState() {
       if (v.state == core::ModelState::kReady) {
         spdlog::info("model {} version {} READY", model.name, v.version);
       } else {
-        spdlog::warn("model {} version {} {}: {}", model.name, v.version, core::ModelStateName(v.state), v.reason);
+        spdlog::warn("model {} version {} {}: {} (model repository {})", model.name, v.version,
+                     core::ModelStateName(v.state), v.reason, root);
       }
     }
   }

@@ -7,6 +7,39 @@ namespace infergate::protocol {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
+constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD in UTF-8
+
+// The length of the well-formed UTF-8 sequence that starts at s[i] (a byte
+// >= 0x80), or 0 when it is ill-formed; then *skip is the length of its
+// maximal subpart (at least 1), which is replaced by one U+FFFD as Unicode
+// recommends (3.9, "U+FFFD Substitution of Maximal Subparts"). The ranges
+// are those of RFC 3629: no overlong forms, no surrogates, nothing past
+// U+10FFFF.
+size_t Utf8Length(std::string_view s, size_t i, size_t* skip) {
+  const auto lead = static_cast<unsigned char>(s[i]);
+  size_t length = 0;
+  unsigned char low = 0x80, high = 0xBF;  // the range of the second byte
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong below U+0800
+    if (lead == 0xED) high = 0x9F;  // surrogates U+D800..U+DFFF
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong below U+10000
+    if (lead == 0xF4) high = 0x8F;  // past U+10FFFF
+  }
+  *skip = 1;
+  if (length == 0) return 0;  // a continuation byte, C0, C1 or F5..FF
+  for (size_t k = 1; k < length; ++k) {
+    if (i + k >= s.size()) return 0;
+    const auto c = static_cast<unsigned char>(s[i + k]);
+    if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return 0;
+    *skip = k + 1;
+  }
+  return length;
+}
 
 template <typename T>
 void AppendNumber(std::string* out, T value) {
@@ -75,6 +108,18 @@ void JsonWriter::AppendEscaped(std::string_view s) {
   size_t run = 0;  // start of the bytes not yet copied
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t skip = 0;
+      if (const size_t length = Utf8Length(s, i, &skip)) {
+        i += length - 1;
+        continue;
+      }
+      out_->append(s.data() + run, i - run);
+      out_->append(kReplacement);
+      i += skip - 1;
+      run = i + 1;
+      continue;
+    }
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out_->append(s.data() + run, i - run);
     run = i + 1;

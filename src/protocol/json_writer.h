@@ -6,8 +6,11 @@
 // 0.1, not 0.10000000149011612. JSON has no NaN or infinity: they are written
 // as the bare tokens NaN, Infinity and -Infinity, as Python's json module (the
 // most common v2 client) writes and reads them.
-// Strings: '"', '\\' and control characters are escaped; other bytes are
-// copied as they are (the caller passes UTF-8).
+// Strings: '"', '\\' and control characters are escaped; each ill-formed
+// UTF-8 sequence (stray continuation bytes, a truncated sequence, overlong
+// forms, encoded surrogates, code points past U+10FFFF) becomes U+FFFD, so
+// the output is valid JSON whatever bytes a client sent; well-formed UTF-8 is
+// copied as it is.
 //
 // The writer does not check that calls nest correctly; it inserts the commas.
 // Thread-safety: one writer per thread.

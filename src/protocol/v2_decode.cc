@@ -90,6 +90,23 @@ Status CountMismatch(const InputDraft& draft, int64_t count, const std::string& 
                                std::to_string(count) + " elements but 'data' has " + found);
 }
 
+// For a fixed-size datatype, INVALID_ARGUMENT unless `given` bytes (what
+// `param` says) are exactly what the shape declares. Checked while reading the
+// JSON, before any data is copied or allocated. BYTES elements have no fixed
+// size; their layout is checked when the tensor is validated.
+Status CheckDeclaredBytes(const InputDraft& draft, uint64_t given, const std::string& param) {
+  if (draft.dtype == DataType::kBytes) return Status::Ok();
+  const auto count = static_cast<uint64_t>(*core::ElementCount(draft.shape));
+  const uint64_t elem = core::ElementSize(draft.dtype);
+  if (count <= given / elem && count * elem == given) return Status::Ok();
+  return core::InvalidArgument("input " + Quote(draft.input.name) + ": shape " +
+                               core::ShapeToString(draft.shape) + " holds " +
+                               std::to_string(count) + " " +
+                               std::string(DataTypeName(draft.dtype)) + " elements of " +
+                               std::to_string(elem) + " bytes, but " + param + " is " +
+                               std::to_string(given));
+}
+
 bool IsStructuralError(simdjson::error_code e) {
   return e != simdjson::INCORRECT_TYPE && e != simdjson::NUMBER_OUT_OF_RANGE &&
          e != simdjson::NO_SUCH_FIELD;
@@ -98,8 +115,11 @@ bool IsStructuralError(simdjson::error_code e) {
 // One parse of one request body.
 class RequestParser {
  public:
-  RequestParser(const DecodeLimits& limits, od::document* doc, const char* json)
-      : limits_(limits), doc_(doc), json_(json) {}
+  // `json_length`: the bytes of the JSON part, which bound how many values
+  // its 'data' arrays can hold.
+  RequestParser(const DecodeLimits& limits, od::document* doc, const char* json,
+                size_t json_length)
+      : limits_(limits), doc_(doc), json_(json), json_length_(json_length) {}
 
   // `output_shm` gets one entry per requested output.
   Status ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs,
@@ -137,6 +157,7 @@ class RequestParser {
   const DecodeLimits& limits_;
   od::document* doc_;
   const char* json_;
+  size_t json_length_;
 };
 
 Status RequestParser::ParseRoot(core::InferRequest* request, std::vector<InputDraft>* inputs,
@@ -329,6 +350,13 @@ Status RequestParser::ParseInput(od::object obj, size_t index, InputDraft* draft
     if (!draft->shm.region.empty() && draft->binary_size >= 0) {
       return core::InvalidArgument(where() + " has both shared memory parameters and 'binary_data_size'");
     }
+    if (draft->binary_size >= 0) {
+      RETURN_IF_ERROR(CheckDeclaredBytes(*draft, static_cast<uint64_t>(draft->binary_size),
+                                         "binary_data_size"));
+    }
+    if (!draft->shm.region.empty()) {
+      RETURN_IF_ERROR(CheckDeclaredBytes(*draft, draft->shm.byte_size, "shared_memory_byte_size"));
+    }
   }
 
   auto data = obj.find_field_unordered("data");
@@ -413,6 +441,19 @@ Status RequestParser::ReadBytes(od::value v, InputDraft* draft, int64_t count) {
 
 Status RequestParser::ParseData(od::value v, InputDraft* draft) {
   const int64_t count = *core::ElementCount(draft->shape);
+  // Each value takes at least one byte and all but the last a separator, so
+  // N bytes of JSON hold at most (N + 1) / 2 values. Checked before the
+  // tensor is allocated: a short body cannot make the IO thread allocate and
+  // zero a tensor of the largest size the element limit allows.
+  const uint64_t most = (static_cast<uint64_t>(json_length_) + 1) / 2;
+  if (static_cast<uint64_t>(count) > most) {
+    return core::InvalidArgument("input " + Quote(draft->input.name) + ": shape " +
+                                 core::ShapeToString(draft->shape) + " declares " +
+                                 std::to_string(count) + " elements but the " +
+                                 std::to_string(json_length_) +
+                                 "-byte JSON body holds at most " + std::to_string(most) +
+                                 " values");
+  }
   switch (draft->dtype) {
     case DataType::kBool: return ReadFixed<uint8_t>(v, draft, count, ReadBool);
     case DataType::kUint8: return ReadFixed<uint8_t>(v, draft, count, ReadUnsigned<uint8_t>);
@@ -555,7 +596,7 @@ Status InferRequestDecoder::Decode(std::string_view body, size_t json_length,
   if (auto e = impl_->parser.iterate(json, json_length, capacity).get(doc)) {
     return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
   }
-  RequestParser parser(impl_->limits, &doc, json);
+  RequestParser parser(impl_->limits, &doc, json, json_length);
   std::vector<InputDraft> drafts;
   std::vector<SharedMemoryRef> output_shm;
   RETURN_IF_ERROR(parser.ParseRoot(request, &drafts, &output_shm));
@@ -583,7 +624,7 @@ core::StatusOr<core::Parameters> DecodeFlatObject(std::string_view json) {
     return core::InvalidArgument(std::string("malformed JSON: ") + simdjson::error_message(e));
   }
   DecodeLimits limits;
-  RequestParser parser_state(limits, &doc, padded.data());
+  RequestParser parser_state(limits, &doc, padded.data(), json.size());
   RETURN_IF_ERROR(parser_state.ParseParameters(root, "the body", &params));
   const char* rest = nullptr;
   if (!doc.current_location().get(rest)) {

@@ -96,8 +96,12 @@ TEST_F(ModelRepositoryTest, ListingErrorKeepsWhatIsLoaded) {
   EXPECT_EQ(errors->value(), 2u);
 }
 
+// Reasons reach clients (repository index, model ready, errors): they name
+// files relative to the repository's root, never where it lies on the server.
 TEST_F(ModelRepositoryTest, LoadsEveryModelAndReportsBrokenOnes) {
   dir_.Write("good/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("gone/config.yaml", "default_model_filename: other.onnx\n");
+  dir_.Write("gone/1/model.onnx", "FP32 x y -1 4");
   dir_.Write("broken/1/model.onnx", "BROKEN");
   dir_.Write("empty/README", "no versions here");
   dir_.Write("badconfig/config.yaml", "max_batch_size: [1, 2]\n");
@@ -113,19 +117,27 @@ TEST_F(ModelRepositoryTest, LoadsEveryModelAndReportsBrokenOnes) {
 
   auto broken = repo->Get("broken");
   EXPECT_EQ(broken.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(broken.status().message().find("not a model"), std::string::npos) << broken.status().message();
+  EXPECT_NE(broken.status().message().find("broken/1/model.onnx: not a model"), std::string::npos)
+      << broken.status().message();
+  const std::string root = dir_.path().string();
+  EXPECT_EQ(broken.status().message().find(root), std::string::npos) << broken.status().message();
   EXPECT_EQ(repo->Get("nope").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(repo->Get("good", 7).status().code(), StatusCode::kNotFound);
 
   std::map<std::string, ModelStatus> index;
   for (auto& m : repo->Index()) index[m.name] = m;
-  ASSERT_EQ(index.size(), 4u);
+  ASSERT_EQ(index.size(), 5u);
   EXPECT_EQ(index["good"].versions[0].state, ModelState::kReady);
   EXPECT_EQ(index["broken"].versions[0].state, ModelState::kUnavailable);
-  EXPECT_NE(index["empty"].reason.find("no version folders"), std::string::npos);
+  EXPECT_NE(index["broken"].versions[0].reason.find("broken/1/model.onnx"), std::string::npos);
+  EXPECT_EQ(index["broken"].versions[0].reason.find(root), std::string::npos)
+      << index["broken"].versions[0].reason;
+  EXPECT_EQ(index["gone"].versions[0].reason, "missing model file gone/1/other.onnx");
+  EXPECT_EQ(index["empty"].reason, "no version folders (expected empty/1/model.onnx)");
   EXPECT_NE(index["badconfig"].reason.find("config.yaml: line 1: key 'max_batch_size'"),
             std::string::npos)
       << index["badconfig"].reason;
+  EXPECT_EQ(index["badconfig"].reason.find(root), std::string::npos) << index["badconfig"].reason;
 }
 
 // The backend comes from config.yaml's backend or platform, else the file's

@@ -37,6 +37,74 @@ TEST(JsonWriterTest, EscapesStrings) {
   EXPECT_EQ(out, "\"q\\\"b\\\\n\\nt\\tr\\rc\\u0001\\u001f\xc3\xa9\"");
 }
 
+// Whether `s` is well-formed UTF-8 (RFC 3629), checked independently of the
+// writer: decode each code point and refuse overlong forms, surrogates and
+// anything past U+10FFFF.
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto lead = static_cast<unsigned char>(s[i]);
+    size_t n = lead < 0x80 ? 1 : lead >> 5 == 6 ? 2 : lead >> 4 == 14 ? 3 : lead >> 3 == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? lead : lead & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c >> 6 != 2) return false;
+      cp = cp << 6 | (c & 0x3F);
+    }
+    const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string Escaped(std::string_view s) {
+  std::string out;
+  JsonWriter w(&out);
+  w.String(s);
+  return out;
+}
+
+// Bytes a client sent (a model or input name echoed in an error) may be any
+// bytes; the reply must still be valid JSON, so each ill-formed sequence
+// becomes one U+FFFD per maximal subpart.
+TEST(JsonWriterTest, IllFormedUtf8BecomesReplacementCharacters) {
+  const std::string kFffd = "\xef\xbf\xbd";
+  struct Case {
+    std::string in;
+    std::string out;
+  } cases[] = {
+      {"a\xff" "b", "a" + kFffd + "b"},                         // never valid
+      {"\x80\xbf", kFffd + kFffd},                              // lone continuation bytes
+      {"x\xc3", "x" + kFffd},                                   // truncated 2-byte at the end
+      {"\xe2\x82" "z", kFffd + "z"},                            // truncated 3-byte: one subpart
+      {"\xf0\x9f\x98", kFffd},                                  // truncated 4-byte
+      {"\xc0\xaf", kFffd + kFffd},                              // overlong '/'
+      {"\xe0\x80\xaf", kFffd + kFffd + kFffd},                  // overlong 3-byte
+      {"\xf0\x80\x80\xaf", kFffd + kFffd + kFffd + kFffd},      // overlong 4-byte
+      {"\xed\xa0\x80", kFffd + kFffd + kFffd},                  // surrogate U+D800
+      {"\xed\xbf\xbf", kFffd + kFffd + kFffd},                  // surrogate U+DFFF
+      {"\xf4\x90\x80\x80", kFffd + kFffd + kFffd + kFffd},      // past U+10FFFF
+      {"\xf5\x80", kFffd + kFffd},                              // lead byte past F4
+      {"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf",  // valid, kept
+       "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf"},
+      {"\xff\"\x01", kFffd + "\\\"\\u0001"},                    // still escapes
+  };
+  for (const auto& c : cases) {
+    const std::string out = Escaped(c.in);
+    EXPECT_EQ(out, "\"" + c.out + "\"") << "input of " << c.in.size() << " bytes";
+    EXPECT_TRUE(IsValidUtf8(out)) << out;
+  }
+  std::string every_byte;  // every byte value, in pairs, in one string
+  for (int a = 0; a < 256; ++a) {
+    for (int b = 0x70; b < 0xC8; ++b) {
+      every_byte.push_back(static_cast<char>(a));
+      every_byte.push_back(static_cast<char>(b));
+    }
+  }
+  EXPECT_TRUE(IsValidUtf8(Escaped(every_byte)));
+}
+
 TEST(JsonWriterTest, ShortestNumbersAndNonFinite) {
   std::string out;
   JsonWriter w(&out);

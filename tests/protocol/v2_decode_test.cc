@@ -1,9 +1,34 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "protocol/v2_json.h"
+
+// The largest single allocation made while `g_track_allocations` is set: lets
+// a test show that a refused request allocated nothing of the size it declared.
+namespace {
+std::atomic<bool> g_track_allocations{false};
+std::atomic<size_t> g_largest_allocation{0};
+}  // namespace
+
+// GCC pairs the replaced new and delete below as malloc and free and warns
+// at every inlined delete; they are matched.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+void* operator new(size_t size) {
+  if (g_track_allocations.load(std::memory_order_relaxed) &&
+      size > g_largest_allocation.load(std::memory_order_relaxed)) {
+    g_largest_allocation.store(size, std::memory_order_relaxed);
+  }
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
 
 namespace infergate::protocol {
 namespace {
@@ -172,6 +197,42 @@ void ExpectError(const std::string& json, StatusCode code, const std::string& fr
   auto st = DecodeError(json, limits);
   EXPECT_EQ(st.code(), code) << json << " -> " << st.ToString();
   EXPECT_NE(st.message().find(fragment), std::string::npos) << json << " -> " << st.message();
+}
+
+// A short body declaring a huge tensor is refused before the tensor is
+// allocated: an 89-byte request must not make the IO thread zero 128 MiB.
+TEST(V2DecodeTest, DeclaredCountBeyondTheBodyIsRefusedWithoutAllocating) {
+  const std::string json =
+      R"({"inputs":[{"name":"x","shape":[1,16777216],"datatype":"FP64","data":[1]}]})";
+  g_largest_allocation = 0;
+  g_track_allocations = true;
+  auto st = DecodeError(json);
+  g_track_allocations = false;
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << st.ToString();
+  EXPECT_NE(st.message().find("input 'x': shape [1,16777216] declares 16777216 elements but the " +
+                              std::to_string(json.size()) + "-byte JSON body holds at most " +
+                              std::to_string((json.size() + 1) / 2) + " values"),
+            std::string::npos)
+      << st.message();
+  EXPECT_LT(g_largest_allocation.load(), 64u * 1024) << "bytes allocated at once";
+  // Exactly as many one-byte values as the body can hold still decode.
+  EXPECT_TRUE(Decode(R"({"inputs":[{"name":"x","shape":[3],"datatype":"INT8","data":[1,2,3]}]})").ok());
+  ExpectError(R"({"inputs":[{"name":"x","shape":[100],"datatype":"BYTES","data":[""]}]})",
+              StatusCode::kInvalidArgument, "declares 100 elements but the");
+}
+
+// binary_data_size must be what the shape declares, checked before any copy.
+TEST(V2DecodeTest, BinaryDataSizeMustMatchTheShape) {
+  const std::string json =
+      R"({"inputs":[{"name":"a","shape":[1],"datatype":"FP64","parameters":{"binary_data_size":16}}]})";
+  core::InferRequest r;
+  const std::string body = json + std::string(16, '\0');
+  auto st = DecodeInferRequest(body, json.size(), nullptr, &r);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("input 'a': shape [1] holds 1 FP64 elements of 8 bytes, but "
+                              "binary_data_size is 16"),
+            std::string::npos)
+      << st.message();
 }
 
 TEST(V2DecodeTest, ClearErrors) {

@@ -74,6 +74,9 @@ TEST_F(V2SharedMemoryTest, RefusesWhatDoesNotAddUp) {
       {R"("shared_memory_region":"gone","shared_memory_byte_size":24)", "no shared memory region 'gone'"},
       {R"("shared_memory_region":"in","shared_memory_byte_size":24,"shared_memory_offset":1020)", "past the end"},
       {R"("shared_memory_region":"in","shared_memory_byte_size":20)", "input 'x'"},  // 5 floats for 6
+      // Checked before the window is copied out of the region.
+      {R"("shared_memory_region":"in","shared_memory_byte_size":1024)",
+       "holds 6 FP32 elements of 4 bytes, but shared_memory_byte_size is 1024"},
       {R"("shared_memory_region":"in","shared_memory_byte_size":24,"binary_data_size":24)", "both"},
   };
   for (const auto& c : cases) {

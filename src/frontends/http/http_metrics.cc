@@ -9,7 +9,7 @@ constexpr const char* kReasonNames[] = {
     "malformed_http", "header_too_large", "body_too_large", "timeout",         "truncated",
     "invalid_request", "tensor_too_large", "unknown_route", "method_not_allowed", "busy",
     "unknown_model", "no_device_contract", "invalid_telemetry", "device_limit", "overloaded",
-    "shared_memory"};
+    "shared_memory", "unsupported_transfer_coding", "unsupported_content_coding"};
 static_assert(std::size(kReasonNames) == static_cast<size_t>(RejectReason::kCount));
 
 constexpr const char* kResponsesName = "infergate_http_responses_total";
@@ -23,7 +23,7 @@ HttpMetrics::HttpMetrics(core::MetricsRegistry* registry) : registry_(registry) 
         "infergate_http_requests_rejected_total",
         "HTTP requests refused before reaching a model, by reason", {{"reason", kReasonNames[i]}});
   }
-  for (int code : {200, 202, 400, 404, 405, 408, 413, 431, 500, 501, 503, 504}) {
+  for (int code : {200, 202, 400, 404, 405, 408, 413, 415, 431, 500, 501, 503, 504}) {
     responses_[code] = &registry->GetCounter(kResponsesName, kResponsesHelp,
                                              {{"code", std::to_string(code)}});
   }

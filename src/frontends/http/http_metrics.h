@@ -33,6 +33,8 @@ enum class RejectReason {
   kDeviceLimit,       // the model tracks device.max_devices devices already
   kOverloaded,        // the model's queue refused the window's inference
   kSharedMemory,      // a shared memory register/unregister/status request refused
+  kTransferCoding,    // a Transfer-Encoding other than chunked (501)
+  kContentCoding,     // a request Content-Encoding other than identity (415)
   kCount,
 };
 

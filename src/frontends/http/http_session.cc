@@ -6,6 +6,9 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/range/iterator_range.hpp>
+
+#include <algorithm>
 
 namespace infergate::http {
 namespace {
@@ -28,6 +31,24 @@ Method ToMethod(bhttp::verb verb) {
     case bhttp::verb::head: return Method::kHead;
     default: return Method::kOther;
   }
+}
+
+// The first coding listed in `field` (over all its header lines) other than
+// `allowed` (case-insensitive, parameters ignored), or empty when there is none.
+std::string OtherCoding(const bhttp::fields& fields, bhttp::field field, std::string_view allowed) {
+  for (const auto& line : boost::make_iterator_range(fields.equal_range(field))) {
+    std::string_view rest = line.value();
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      std::string_view coding = rest.substr(0, std::min(comma, rest.find(';')));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      const size_t first = coding.find_first_not_of(" \t");
+      if (first == std::string_view::npos) continue;
+      coding = coding.substr(first, coding.find_last_not_of(" \t") + 1 - first);
+      if (!boost::beast::iequals(coding, allowed)) return std::string(coding);
+    }
+  }
+  return {};
 }
 
 }  // namespace
@@ -109,7 +130,6 @@ void HttpSession::ReadHeader() {
     if (ec == bhttp::error::need_more || (!ec && used == 0)) break;
     if (ec) return OnReadError(ec);
   }
-  if (parser_->is_done()) return OnBody({});
   if (parser_->is_header_done()) return OnHeader({});
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            [self = shared_from_this()](error_code ec, size_t) { self->OnHeader(ec); });
@@ -118,6 +138,7 @@ void HttpSession::ReadHeader() {
 void HttpSession::OnHeader(error_code ec) {
   if (ec) return OnReadError(ec);
   auto& req = parser_->get();
+  if (!RefuseCodings(req)) return;
   if (boost::beast::iequals(req[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
     asio::async_write(stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
                      [self = shared_from_this()](error_code wec, size_t) {
@@ -127,6 +148,22 @@ void HttpSession::OnHeader(error_code ec) {
     return;
   }
   ReadBody();
+}
+
+bool HttpSession::RefuseCodings(const bhttp::fields& header) {
+  // The body's length is unknown under a transfer coding other than chunked
+  // (RFC 9112 6.1: 501); the parser would read such a body as empty.
+  if (auto coding = OtherCoding(header, bhttp::field::transfer_encoding, "chunked"); !coding.empty()) {
+    Refuse(RejectReason::kTransferCoding, 501,
+           "transfer coding '" + coding + "' is not implemented (only chunked)");
+    return false;
+  }
+  if (auto coding = OtherCoding(header, bhttp::field::content_encoding, "identity"); !coding.empty()) {
+    Refuse(RejectReason::kContentCoding, 415,
+           "content coding '" + coding + "' of the request body is not supported (only identity)");
+    return false;
+  }
+  return true;
 }
 
 void HttpSession::ReadBody() {

@@ -66,6 +66,9 @@ class HttpSession : public net::Connection, public std::enable_shared_from_this<
   void WaitForRequest();
   void ReadHeader();
   void OnHeader(boost::system::error_code ec);
+  // Refuses (and returns false) a request whose body uses a transfer coding
+  // other than chunked (501) or a content coding other than identity (415).
+  bool RefuseCodings(const boost::beast::http::fields& header);
   void ReadBody();
   // The unread rest of a Content-Length body in its final storage (sizing
   // the body first if need be); empty when the body must go through buffer_

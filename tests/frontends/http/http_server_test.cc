@@ -117,5 +117,44 @@ TEST_F(HttpServerTest, ReadinessIsTheFlagTheCreatorOwns) {
   EXPECT_EQ(ready(), "HTTP/1.1 503");
 }
 
+// A body under a coding the server does not decode is refused rather than
+// read as empty (or as the coded bytes): 501 for a transfer coding other than
+// chunked (RFC 9112 6.1), 415 for a content coding other than identity; each
+// reply names the coding and each refusal is counted with its reason.
+TEST_F(HttpServerTest, RefusesBodyCodingsItDoesNotDecode) {
+  auto send = [&](const std::string& headers, const std::string& body) {
+    testing::RawConnection c("127.0.0.1", server_->port());
+    c.Send("POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+           headers + "\r\n" + body);
+    return c.ReadUntilClosed(std::chrono::seconds(10));
+  };
+  auto rejected = [&](const char* reason) {
+    return metrics_
+        .GetCounter("infergate_http_requests_rejected_total", "", {{"reason", reason}})
+        .value();
+  };
+  const std::string chunked_body = "2\r\n{}\r\n0\r\n\r\n";
+  std::string reply = send("Transfer-Encoding: gzip\r\n", "\x1f\x8b");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 501", 0), 0u) << reply;
+  EXPECT_NE(reply.find("transfer coding 'gzip' is not implemented"), std::string::npos) << reply;
+  reply = send("Transfer-Encoding: gzip, chunked\r\n", chunked_body);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 501", 0), 0u) << reply;
+  EXPECT_EQ(rejected("unsupported_transfer_coding"), 2u);
+
+  reply = send("Content-Encoding: br\r\nContent-Length: 2\r\n", "{}");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 415", 0), 0u) << reply;
+  EXPECT_NE(reply.find("content coding 'br' of the request body is not supported"),
+            std::string::npos)
+      << reply;
+  EXPECT_EQ(rejected("unsupported_content_coding"), 1u);
+
+  // chunked and identity are read as before (the empty object is a 400 for
+  // its missing inputs, not a refusal of its coding).
+  reply = send("Transfer-Encoding: chunked\r\nContent-Encoding: identity\r\nConnection: close\r\n",
+               chunked_body);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply;
+  EXPECT_NE(reply.find("no 'inputs'"), std::string::npos) << reply;
+}
+
 }  // namespace
 }  // namespace infergate::http
