@@ -168,7 +168,7 @@ Status ModelRepository::Load(const std::string& model) {
   std::lock_guard sync(sync_mu_);
   std::error_code ec;
   if (model[0] == '.' || !fs::is_directory(options_.root / model, ec)) {
-    return NotFound("no model folder '" + model + "' in " + options_.root.string());
+    return NotFound("no model folder '" + model + "' in the model repository");
   }
   bool known = false;
   {
@@ -181,7 +181,7 @@ Status ModelRepository::Load(const std::string& model) {
     // time leaves no entry behind.
     std::lock_guard lock(mu_);
     if (!known) models_.erase(model);
-    return st;
+    return Status(st.code(), RelativeToRoot(std::string(st.message()), options_.root));
   }
   std::lock_guard lock(mu_);
   const ModelEntry& entry = models_[model];

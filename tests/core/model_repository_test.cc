@@ -241,7 +241,10 @@ TEST_F(ModelRepositoryTest, ExplicitUnloadAndLoad) {
   EXPECT_FALSE(repo->Get("m").ok()) << "polling does not bring back an unloaded model";
   ASSERT_TRUE(repo->Load("m").ok());
   EXPECT_TRUE(repo->Get("m").ok());
-  EXPECT_EQ(repo->Load("missing").code(), StatusCode::kNotFound);
+  Status missing = repo->Load("missing");
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  // Replies name the model, never where the repository lies on the server.
+  EXPECT_EQ(missing.message().find(dir_.path().string()), std::string::npos) << missing.message();
   EXPECT_EQ(repo->Load("../etc").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(repo->Unload("missing").code(), StatusCode::kNotFound);
   dir_.Write("bad/1/model.onnx", "BROKEN");
