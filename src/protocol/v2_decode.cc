@@ -7,12 +7,19 @@
 #include <limits>
 
 #include "protocol/float16.h"
+#include "protocol/json_scalars.h"
 #include "protocol/v2_json.h"
 
 namespace infergate::protocol {
 namespace {
 
 namespace od = simdjson::ondemand;
+using json_scalars::ReadBool;
+using json_scalars::ReadDouble;
+using json_scalars::ReadFloat;
+using json_scalars::ReadHalf;
+using json_scalars::ReadSigned;
+using json_scalars::ReadUnsigned;
 using core::DataType;
 using core::Status;
 
@@ -34,55 +41,6 @@ struct InputDraft {
   int64_t binary_size = -1;  // >= 0: the data follows the JSON
   SharedMemoryRef shm;
 };
-
-// Element readers: parse one JSON scalar into T, or an error code.
-template <typename T>
-simdjson::error_code ReadSigned(od::value& v, T* out) {
-  int64_t i = 0;
-  if (auto e = v.get_int64().get(i)) return e;
-  if (i < std::numeric_limits<T>::min() || i > std::numeric_limits<T>::max()) {
-    return simdjson::NUMBER_OUT_OF_RANGE;
-  }
-  *out = static_cast<T>(i);
-  return simdjson::SUCCESS;
-}
-
-template <typename T>
-simdjson::error_code ReadUnsigned(od::value& v, T* out) {
-  uint64_t u = 0;
-  if (auto e = v.get_uint64().get(u)) return e;
-  if (u > std::numeric_limits<T>::max()) return simdjson::NUMBER_OUT_OF_RANGE;
-  *out = static_cast<T>(u);
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code ReadBool(od::value& v, uint8_t* out) {
-  bool b = false;
-  if (auto e = v.get_bool().get(b)) return e;
-  *out = b ? 1 : 0;
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code ReadFloat(od::value& v, float* out) {
-  double d = 0;
-  if (auto e = v.get_double().get(d)) return e;
-  if (std::fabs(d) > std::numeric_limits<float>::max()) return simdjson::NUMBER_OUT_OF_RANGE;
-  *out = static_cast<float>(d);
-  return simdjson::SUCCESS;
-}
-
-simdjson::error_code ReadDouble(od::value& v, double* out) { return v.get_double().get(*out); }
-
-template <uint16_t (*Convert)(float)>
-simdjson::error_code ReadHalf(od::value& v, uint16_t* out) {
-  float f = 0;
-  if (auto e = ReadFloat(v, &f)) return e;
-  *out = Convert(f);
-  if ((*out & 0x7FFFu) == (Convert(std::numeric_limits<float>::infinity()) & 0x7FFFu)) {
-    return simdjson::NUMBER_OUT_OF_RANGE;  // a finite number that does not fit
-  }
-  return simdjson::SUCCESS;
-}
 
 Status CountMismatch(const InputDraft& draft, int64_t count, const std::string& found) {
   return core::InvalidArgument("input " + Quote(draft.input.name) + ": shape " +
