@@ -30,7 +30,7 @@ struct OrtConfig {
 // The `grpc:` section: the KServe v2 gRPC frontend.
 struct GrpcConfig {
   bool enabled = true;
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";  // loopback until configured
   int port = 8001;                                   // 0: any free port, logged
   int io_threads = 1;                                // threads running the connections
   int64_t max_message_bytes = 64 * 1024 * 1024;      // largest request or response
@@ -44,7 +44,7 @@ struct GrpcConfig {
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
 struct HttpConfig {
   bool enabled = true;
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";  // loopback until configured
   int port = 8000;                              // 0: any free port, logged at start-up
   int io_threads = 1;
   int64_t max_body_bytes = 64 * 1024 * 1024;

@@ -28,7 +28,7 @@
 namespace infergate::net {
 
 struct ListenerOptions {
-  std::string address = "0.0.0.0";  // an IPv4 or IPv6 address
+  std::string address = "127.0.0.1";  // an IPv4 or IPv6 address
   int port = 0;                      // 0: any free port (see port())
   // Pause after a failed accept before the next.
   std::chrono::milliseconds accept_retry_delay{50};

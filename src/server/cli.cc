@@ -81,10 +81,10 @@ int Main(int argc, char** argv) {
                         "Subscribe as $share/NAME/... so instances split the load");
   serve_cmd->add_option("--grpc-port", serve.grpc_port, "gRPC port (default 8001; 0 = any free port, logged)")
       ->check(CLI::Range(0, 65535));
-  serve_cmd->add_option("--grpc-address", serve.grpc_address, "gRPC listen address (default 0.0.0.0)");
+  serve_cmd->add_option("--grpc-address", serve.grpc_address, "gRPC listen address (default 127.0.0.1: this host only; 0.0.0.0 for every interface)");
   serve_cmd->add_option("--http-port", serve.http_port, "HTTP port (default 8000; 0 = any free port, logged)")
       ->check(CLI::Range(0, 65535));
-  serve_cmd->add_option("--http-address", serve.http_address, "HTTP listen address (default 0.0.0.0)");
+  serve_cmd->add_option("--http-address", serve.http_address, "HTTP listen address (default 127.0.0.1: this host only; 0.0.0.0 for every interface)");
   serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP IO threads (default 1)")
       ->check(CLI::Range(1, 256));
 

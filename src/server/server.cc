@@ -91,6 +91,21 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(const config::MqttCon
   return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock()));
 }
 
+bool IsLoopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address == "localhost";
+}
+
+// Says who can reach a socket frontend: a hint to open it on loopback, a
+// warning when it is open to other hosts with nothing guarding it.
+void LogExposure(std::string_view frontend, const std::string& address) {
+  if (IsLoopback(address)) {
+    spdlog::info("{0}: loopback only; --{0}-address 0.0.0.0 ({0}.address) serves other hosts", frontend);
+  } else {
+    spdlog::warn("{}: listening on {} without TLS or authentication: anyone who can reach this address can "
+                 "run models and load or unload them", frontend, address);
+  }
+}
+
 }  // namespace
 
 core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig config) {
@@ -131,6 +146,8 @@ core::Status Server::Start() {
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
+  if (config_.http.enabled) LogExposure("http", config_.http.address);
+  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address);
   engine_->SetReady(true);
   return core::Status::Ok();
 }

@@ -10,7 +10,7 @@ TEST(GrpcConfigTest, DefaultsAndEveryKey) {
   auto defaults = ParseServerConfig("model_repository: /m\n", "infergate.yaml");
   ASSERT_TRUE(defaults.ok());
   EXPECT_TRUE(defaults->grpc.enabled);
-  EXPECT_EQ(defaults->grpc.address, "0.0.0.0");
+  EXPECT_EQ(defaults->grpc.address, "127.0.0.1");
   EXPECT_EQ(defaults->grpc.port, 8001);
   EXPECT_EQ(defaults->grpc.io_threads, 1);
   EXPECT_EQ(defaults->grpc.max_message_bytes, 64 * 1024 * 1024);

@@ -19,7 +19,7 @@ TEST(ServerConfigTest, HttpSectionDefaultsAndKeys) {
   ASSERT_TRUE(defaults.ok());
   EXPECT_TRUE(defaults->http.enabled);
   EXPECT_EQ(defaults->http.port, 8000);
-  EXPECT_EQ(defaults->http.address, "0.0.0.0");
+  EXPECT_EQ(defaults->http.address, "127.0.0.1");
 
   auto c = ParseServerConfig(
       "model_repository: m\nhttp:\n  port: 0\n  io_threads: 2\n  max_body_bytes: 1024\n"

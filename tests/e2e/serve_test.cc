@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 
 #include "testing/model_repo.h"
 #include "testing/process.h"
@@ -48,6 +50,69 @@ TEST(ServeE2ETest, BadConfigExitsWithAMessage) {
   Process no_repo({INFERGATE_BINARY, "serve"});
   EXPECT_EQ(no_repo.Wait(), 2);
   EXPECT_NE(no_repo.Output().find("--model-repository"), std::string::npos) << no_repo.Output();
+}
+
+// The local addresses ("127.0.0.1", "0.0.0.0", "::1", ...) of the TCP
+// sockets process `pid` listens on, read from /proc.
+std::vector<std::string> ListeningAddresses(pid_t pid) {
+  std::set<std::string> inodes;
+  const fs::path fds = "/proc/" + std::to_string(pid) + "/fd";
+  for (const auto& e : fs::directory_iterator(fds)) {
+    std::error_code ec;
+    const std::string target = fs::read_symlink(e.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::vector<std::string> out;
+  for (const char* table : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/net/" + table);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+      fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode;
+      if (state != "0A" || !inodes.count(inode)) continue;  // 0A: LISTEN
+      const std::string hex = local.substr(0, local.find(':'));
+      if (hex.size() == 8) {  // IPv4, little-endian bytes
+        const unsigned long v = std::stoul(hex, nullptr, 16);
+        out.push_back(std::to_string(v & 0xFF) + "." + std::to_string((v >> 8) & 0xFF) + "." +
+                      std::to_string((v >> 16) & 0xFF) + "." + std::to_string(v >> 24));
+      } else {
+        out.push_back(hex == "00000000000000000000000001000000" ? "::1"
+                      : hex == "00000000000000000000000000000000" ? "::" : hex);
+      }
+    }
+  }
+  return out;
+}
+
+TEST(ServeE2ETest, WithoutAnAddressHttpAndGrpcListenOnLoopbackOnly) {
+  TempDir repo;
+  CopyModel(repo, "mlp16.onnx", "mlp", 1);
+  Process server({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(), "--http-port", "0",
+                  "--grpc-port", "0"});
+  ASSERT_TRUE(server.WaitForLine("infergate ready")) << server.Output();
+  const auto addresses = ListeningAddresses(server.pid());
+  EXPECT_EQ(addresses.size(), 2u) << server.Output();  // HTTP and gRPC
+  for (const auto& a : addresses) EXPECT_TRUE(a == "127.0.0.1" || a == "::1") << a;
+  // The log says how to open them to other hosts.
+  EXPECT_NE(server.Output().find("http: loopback only; --http-address 0.0.0.0 (http.address) serves other hosts"),
+            std::string::npos)
+      << server.Output();
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Output();
+}
+
+TEST(ServeE2ETest, ListeningBeyondLoopbackWithoutProtectionIsAWarning) {
+  TempDir repo;
+  CopyModel(repo, "mlp16.onnx", "mlp", 1);
+  Process server({INFERGATE_BINARY, "serve", "--model-repository", repo.path().string(), "--http-address",
+                  "0.0.0.0", "--http-port", "0", "--grpc-port", "0"});
+  ASSERT_TRUE(server.WaitForLine("infergate ready")) << server.Output();
+  EXPECT_NE(server.Output().find("[warning] http: listening on 0.0.0.0 without TLS or authentication"),
+            std::string::npos)
+      << server.Output();
+  EXPECT_EQ(server.Output().find("[warning] grpc:"), std::string::npos) << server.Output();
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Output();
 }
 
 TEST(InspectE2ETest, OnnxFileText) {

@@ -68,7 +68,7 @@
 namespace infergate::grpc_frontend {
 
 struct GrpcFrontendOptions {
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";
   int port = 8001;  // 0: any free port (the chosen one is logged and returned by port())
   // Threads running the connections (each connection stays on one).
   int io_threads = 1;

@@ -49,7 +49,7 @@ class DeviceService;
 namespace infergate::http {
 
 struct HttpOptions {
-  std::string address = "0.0.0.0";
+  std::string address = "127.0.0.1";
   int port = 8000;                 // 0: any free port (see port())
   int io_threads = 1;              // >= 1
   size_t max_body_bytes = 64u << 20;
