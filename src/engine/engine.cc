@@ -24,6 +24,8 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   ASSIGN_OR_RETURN(engine->repository_, core::ModelRepository::Create(std::move(repo)));
   Engine& e = *engine;
   e.repository_->SetMetrics(&e.metrics_);
+  std::error_code ec;
+  e.repository_path_ = std::filesystem::absolute(e.repository_->root(), ec).string();
   // The dispatcher and the contracts listen to the repository: built before
   // its first Poll (in Start).
   e.dispatcher_ = std::make_unique<core::Dispatcher>(e.repository_.get(), &e.metrics_, e.clock_);
@@ -99,8 +101,7 @@ void Engine::LogRepositoryState() {
   if (index.empty() && logged_.empty()) spdlog::warn("the model repository holds no models");
   // Reasons name files relative to the repository (they also go to
   // clients); the log says where the repository is.
-  std::error_code ec;
-  const std::string root = std::filesystem::absolute(repository_->root(), ec).string();
+  const std::string& root = repository_path_;
   for (const auto& model : index) {
     if (!model.reason.empty() && logged_model_reasons_[model.name] != model.reason) {
       spdlog::warn("model {}: {} (model repository {})", model.name, model.reason, root);

@@ -135,6 +135,9 @@ class Engine {
   std::map<std::pair<std::string, int64_t>, core::VersionStatus> logged_;
   std::map<std::string, std::string> logged_model_reasons_;
   std::string logged_scan_error_;
+  // The repository's absolute path, for the log (replies name paths
+  // relative to it).
+  std::string repository_path_;
 };
 
 }  // namespace infergate::engine
