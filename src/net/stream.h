@@ -28,7 +28,10 @@ class Stream {
 
   explicit Stream(boost::asio::ip::tcp::socket socket,
                   std::unique_ptr<ConnectionRegistry::Registration> registration = nullptr)
-      : socket_(std::move(socket)), registration_(std::move(registration)) {}
+      : socket_(std::move(socket)), registration_(std::move(registration)) {
+    boost::system::error_code ignored;
+    peer_ = socket_.remote_endpoint(ignored);
+  }
   Stream(Stream&&) = default;
   Stream& operator=(Stream&&) = default;
 
@@ -44,6 +47,9 @@ class Stream {
   }
 
   bool is_open() const { return socket_.is_open(); }
+  // The client's address and port, as accepted (unspecified if the socket
+  // had already failed).
+  const boost::asio::ip::tcp::endpoint& peer() const { return peer_; }
   // Sets TCP_NODELAY (replies are written whole; no Nagle delay).
   void SetNoDelay() {
     boost::system::error_code ignored;
@@ -69,6 +75,7 @@ class Stream {
 
  private:
   boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::endpoint peer_;
   std::unique_ptr<ConnectionRegistry::Registration> registration_;
 };
 
