@@ -173,12 +173,15 @@ void Server::Stop() {
   engine_->Stop();
 }
 
+void Server::Reload() { spdlog::info("SIGHUP: reloading"); }
+
 int RunServe(config::ServerConfig config) {
-  // Block the stop signals before any thread starts so that only sigwait sees them.
+  // Block the stop and reload signals before any thread starts so that only sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto server = Server::Create(std::move(config));
@@ -192,7 +195,7 @@ int RunServe(config::ServerConfig config) {
   }
   spdlog::info("infergate ready");
   int sig = 0;
-  sigwait(&signals, &sig);
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload();
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->Stop();
   spdlog::info("infergate stopped");

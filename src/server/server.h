@@ -30,6 +30,10 @@ class Server {
   // work and answers what it took (all within drain_secs), the frontends
   // close, then the engine stops. Idempotent.
   void Stop();
+  // SIGHUP: re-reads what can change under a running server (certificates,
+  // tokens); what fails to load is logged and the old state kept. Called on
+  // the signal thread.
+  void Reload();
 
   engine::Engine& engine() { return *engine_; }
 
@@ -47,7 +51,8 @@ class Server {
   bool stopped_ = false;
 };
 
-// Runs `infergate serve`: the server until SIGINT or SIGTERM. Returns the exit code.
+// Runs `infergate serve`: the server until SIGINT or SIGTERM (SIGHUP: Reload).
+// Returns the exit code.
 int RunServe(config::ServerConfig config);
 
 }  // namespace infergate::server
