@@ -132,6 +132,16 @@ inline ProtoWriter SparseFloat(std::string_view name, const std::vector<int64_t>
   return sparse;
 }
 
+// A float TensorProto "<name>" of shape [floats] whose data lives in an
+// external file at `location` (relative to the model's folder, as ONNX says).
+inline ProtoWriter ExternalFloatTensor(std::string_view name, int64_t floats, std::string_view location) {
+  ProtoWriter t;
+  t.PackedVarints(1, {floats}).Varint(2, kFloat).Bytes(8, name);
+  t.Message(13, ProtoWriter().Bytes(1, "location").Bytes(2, location));
+  t.Message(13, ProtoWriter().Bytes(1, "length").Bytes(2, std::to_string(floats * 4)));
+  return t.Varint(14, 1);  // data_location: EXTERNAL
+}
+
 struct GraphParts {
   std::string name = "g";
   std::vector<ProtoWriter> nodes;
