@@ -45,6 +45,9 @@
 namespace infergate::pipeline {
 class DeviceService;
 }
+namespace infergate::net {
+class TlsContext;
+}
 
 namespace infergate::http {
 
@@ -59,6 +62,7 @@ struct HttpOptions {
   double request_timeout_secs = 30;
   size_t max_connections = 1024;    // open at once; 0: no cap
   std::string server_version;       // reported by GET /v2
+  double tls_handshake_timeout_secs = 10;  // with HttpDeps::tls
 };
 
 // What the routes use; nothing owned, everything outlives the server.
@@ -79,6 +83,9 @@ struct HttpDeps {
   // What /v2/health/ready reports (the engine's readiness). Null: the
   // server's own flag, set by SetReady.
   const std::atomic<bool>* ready = nullptr;
+  // Set: HTTPS only (net/tls_handshake.h), with this context's newest
+  // certificate for each new connection.
+  net::TlsContext* tls = nullptr;
 };
 
 class HttpServer final : public engine::Frontend {
