@@ -24,14 +24,16 @@ struct TlsConfig {
   std::string key_file;        // PEM: its private key
   std::string client_ca_file;  // set: clients must present a certificate signed by it (mutual TLS)
   // Top level only (both frontends):
-  double handshake_timeout_secs = 10;  // a client that has not finished its handshake by then is closed
-  double reload_check_secs = 2;        // how often the files are checked for a change; 0: only on SIGHUP
+  double handshake_timeout_secs =
+      10;                        // a client that has not finished its handshake by then is closed
+  double reload_check_secs = 2;  // how often the files are checked for a change; 0: only on SIGHUP
 
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
 };
 
 // `top_level`: the timing keys are allowed (the top-level block).
-core::Status ParseTlsConfig(const YamlReader& reader, const YAML::Node& node, bool top_level, TlsConfig* out);
+core::Status ParseTlsConfig(const YamlReader& reader, const YAML::Node& node, bool top_level,
+                            TlsConfig* out);
 // Relative file names become relative to `base` (the config file's folder).
 void ResolveTlsPaths(const std::filesystem::path& base, TlsConfig* config);
 // Cert without key (or the reverse), a client CA without a certificate,

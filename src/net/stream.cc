@@ -13,7 +13,10 @@ namespace asio = boost::asio;
 struct TlsClosing {
   TlsClosing(std::shared_ptr<asio::ssl::context> c, std::unique_ptr<Stream::TlsSocket> t,
              std::unique_ptr<ConnectionRegistry::Registration> r)
-      : context(std::move(c)), tls(std::move(t)), registration(std::move(r)), timer(tls->get_executor()) {}
+      : context(std::move(c)),
+        tls(std::move(t)),
+        registration(std::move(r)),
+        timer(tls->get_executor()) {}
   ~TlsClosing() { CloseSocket(); }
   void CloseSocket() {
     boost::system::error_code ignored;
@@ -32,7 +35,8 @@ void Stream::Close() {
   if (!tls_ || !handshake_done_ || !tls_->lowest_layer().is_open()) return CloseNow();
   boost::system::error_code ignored;
   tls_->lowest_layer().cancel(ignored);
-  auto closing = std::make_shared<TlsClosing>(std::move(context_), std::move(tls_), std::move(registration_));
+  auto closing =
+      std::make_shared<TlsClosing>(std::move(context_), std::move(tls_), std::move(registration_));
   closing->timer.expires_after(kTlsShutdownGrace);
   closing->timer.async_wait([closing](boost::system::error_code ec) {
     if (!ec) closing->CloseSocket();  // the client never answered: its side ends here

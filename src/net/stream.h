@@ -46,7 +46,9 @@ class Stream {
   // the handshake is still to do (tls()->async_handshake).
   Stream(boost::asio::ip::tcp::socket socket, std::shared_ptr<boost::asio::ssl::context> context,
          std::unique_ptr<ConnectionRegistry::Registration> registration)
-      : socket_(socket.get_executor()), registration_(std::move(registration)), context_(std::move(context)) {
+      : socket_(socket.get_executor()),
+        registration_(std::move(registration)),
+        context_(std::move(context)) {
     boost::system::error_code ignored;
     peer_ = socket.remote_endpoint(ignored);
     tls_ = std::make_unique<TlsSocket>(std::move(socket), *context_);

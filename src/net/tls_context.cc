@@ -79,13 +79,14 @@ bool KeyMismatch(const boost::system::error_code& ec) {
 core::Status Readable(const std::string& frontend, const char* key, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return core::InvalidArgument(frontend + " tls." + key + ": " + path + " cannot be read: " +
-                                 std::strerror(errno));
+    return core::InvalidArgument(frontend + " tls." + key + ": " + path +
+                                 " cannot be read: " + std::strerror(errno));
   }
   return core::Status::Ok();
 }
 
-core::Status Failed(const std::string& frontend, const char* key, const std::string& path, const std::string& why) {
+core::Status Failed(const std::string& frontend, const char* key, const std::string& path,
+                    const std::string& why) {
   return core::InvalidArgument(frontend + " tls." + key + ": " + path + ": " + why);
 }
 
@@ -96,18 +97,22 @@ core::Status LoadFiles(const TlsOptions& o, ssl::context& ctx) {
   RETURN_IF_ERROR(Readable(o.frontend, "key_file", f.key_file));
   ERR_clear_error();
   if (ctx.use_certificate_chain_file(f.cert_file, ec)) {
-    return Failed(o.frontend, "cert_file", f.cert_file, "not a PEM certificate chain (" + OpenSslError(ec) + ")");
+    return Failed(o.frontend, "cert_file", f.cert_file,
+                  "not a PEM certificate chain (" + OpenSslError(ec) + ")");
   }
   if (ctx.use_private_key_file(f.key_file, ssl::context::pem, ec)) {
     if (KeyMismatch(ec)) {
       ERR_clear_error();
-      return Failed(o.frontend, "key_file", f.key_file, "does not match the certificate in " + f.cert_file);
+      return Failed(o.frontend, "key_file", f.key_file,
+                    "does not match the certificate in " + f.cert_file);
     }
-    return Failed(o.frontend, "key_file", f.key_file, "not a PEM private key (" + OpenSslError(ec) + ")");
+    return Failed(o.frontend, "key_file", f.key_file,
+                  "not a PEM private key (" + OpenSslError(ec) + ")");
   }
   if (SSL_CTX_check_private_key(ctx.native_handle()) != 1) {
     ERR_clear_error();
-    return Failed(o.frontend, "key_file", f.key_file, "does not match the certificate in " + f.cert_file);
+    return Failed(o.frontend, "key_file", f.key_file,
+                  "does not match the certificate in " + f.cert_file);
   }
   if (f.client_ca_file.empty()) return core::Status::Ok();
   RETURN_IF_ERROR(Readable(o.frontend, "client_ca_file", f.client_ca_file));
@@ -129,8 +134,8 @@ core::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const TlsOptions& o
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
-  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_SINGLE_ECDH_USE);
+  SSL_CTX_set_options(native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_SINGLE_ECDH_USE);
   if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
     ERR_clear_error();
     return core::Internal(o.frontend + " tls: OpenSSL knows none of the TLS 1.2 cipher suites");
@@ -141,15 +146,18 @@ core::StatusOr<std::shared_ptr<ssl::context>> LoadTlsContext(const TlsOptions& o
   return ctx;
 }
 
-TlsContext::TlsContext(TlsOptions options, core::MetricsRegistry* metrics) : options_(std::move(options)) {
-  constexpr const char* kHelp = "TLS certificate reloads (ok: new handshakes use it; error: the old one kept)";
+TlsContext::TlsContext(TlsOptions options, core::MetricsRegistry* metrics)
+    : options_(std::move(options)) {
+  constexpr const char* kHelp =
+      "TLS certificate reloads (ok: new handshakes use it; error: the old one kept)";
   reloads_ok_ = &metrics->GetCounter("infergate_tls_reloads_total", kHelp,
                                      {{"frontend", options_.frontend}, {"result", "ok"}});
   reloads_failed_ = &metrics->GetCounter("infergate_tls_reloads_total", kHelp,
                                          {{"frontend", options_.frontend}, {"result", "error"}});
 }
 
-core::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(TlsOptions options, core::MetricsRegistry* metrics) {
+core::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(TlsOptions options,
+                                                               core::MetricsRegistry* metrics) {
   std::unique_ptr<TlsContext> tls(new TlsContext(std::move(options), metrics));
   tls->stamps_ = tls->ReadStamps();
   ASSIGN_OR_RETURN(tls->current_, LoadTlsContext(tls->options_));
@@ -167,8 +175,8 @@ core::Status TlsContext::Reload() {
   auto loaded = LoadTlsContext(options_);
   if (!loaded.ok()) {
     reloads_failed_->Increment();
-    spdlog::error("{}: TLS certificate reload failed, the previous certificate stays in use: {}", options_.frontend,
-                  loaded.status().message());
+    spdlog::error("{}: TLS certificate reload failed, the previous certificate stays in use: {}",
+                  options_.frontend, loaded.status().message());
     return loaded.status();
   }
   {
@@ -198,7 +206,8 @@ TlsContext::Stamps TlsContext::ReadStamps() const {
     s.inode = st.st_ino;
     return s;
   };
-  return Stamps{stamp(options_.files.cert_file), stamp(options_.files.key_file), stamp(options_.files.client_ca_file)};
+  return Stamps{stamp(options_.files.cert_file), stamp(options_.files.key_file),
+                stamp(options_.files.client_ca_file)};
 }
 
 }  // namespace infergate::net

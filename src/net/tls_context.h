@@ -21,12 +21,13 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <sys/types.h>
 
 #include "core/metrics.h"
 #include "core/status.h"
@@ -42,18 +43,20 @@ struct TlsFiles {
 struct TlsOptions {
   std::string frontend;  // names the frontend in logs and metrics
   TlsFiles files;
-  std::string alpn;      // the protocol ALPN selects: "h2" or "http/1.1"
+  std::string alpn;            // the protocol ALPN selects: "h2" or "http/1.1"
   bool alpn_required = false;  // a client offering ALPN without `alpn` is refused
 };
 
 // Builds a context from the files; the error names the file and the reason.
-core::StatusOr<std::shared_ptr<boost::asio::ssl::context>> LoadTlsContext(const TlsOptions& options);
+core::StatusOr<std::shared_ptr<boost::asio::ssl::context>> LoadTlsContext(
+    const TlsOptions& options);
 
 class TlsContext {
  public:
   // Loads the files once; an error here is a start-up error. `metrics`
   // outlives the TlsContext.
-  static core::StatusOr<std::unique_ptr<TlsContext>> Create(TlsOptions options, core::MetricsRegistry* metrics);
+  static core::StatusOr<std::unique_ptr<TlsContext>> Create(TlsOptions options,
+                                                            core::MetricsRegistry* metrics);
 
   // The context for a new handshake; never null.
   std::shared_ptr<boost::asio::ssl::context> Current() const;

@@ -23,8 +23,9 @@ constexpr std::string_view kPlainHttpReply =
 
 }  // namespace
 
-TlsHandshakeSettings TlsHandshakeSettings::For(const std::string& frontend, std::chrono::milliseconds timeout,
-                                               bool http_reply, core::MetricsRegistry* metrics) {
+TlsHandshakeSettings TlsHandshakeSettings::For(const std::string& frontend,
+                                               std::chrono::milliseconds timeout, bool http_reply,
+                                               core::MetricsRegistry* metrics) {
   constexpr const char* kHelp = "TLS connections closed before the handshake completed, by reason";
   auto counter = [&](const char* reason) {
     return &metrics->GetCounter("infergate_tls_handshake_failures_total", kHelp,
@@ -40,14 +41,19 @@ TlsHandshakeSettings TlsHandshakeSettings::For(const std::string& frontend, std:
 }
 
 TlsHandshake::TlsHandshake(Stream stream, const TlsHandshakeSettings* settings, Done done)
-    : stream_(std::move(stream)), settings_(settings), done_(std::move(done)), timer_(stream_.get_executor()) {}
+    : stream_(std::move(stream)),
+      settings_(settings),
+      done_(std::move(done)),
+      timer_(stream_.get_executor()) {}
 
 void TlsHandshake::Start() {
   asio::post(stream_.get_executor(), [self = shared_from_this()] {
     self->timer_.expires_after(self->settings_->timeout);
     self->timer_.async_wait([self](error_code ec) {
       // After a 400 to plain HTTP the refusal is counted already.
-      if (!ec) self->Fail(self->replying_ ? nullptr : self->settings_->timeouts, "no handshake in time", {});
+      if (!ec)
+        self->Fail(self->replying_ ? nullptr : self->settings_->timeouts, "no handshake in time",
+                   {});
     });
     self->stream_.tcp().async_wait(asio::socket_base::wait_read,
                                    [self](error_code ec) { self->OnReadable(ec); });
@@ -74,14 +80,15 @@ void TlsHandshake::OnReadable(error_code ec) {
 }
 
 void TlsHandshake::Handshake() {
-  stream_.tls()->async_handshake(asio::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
-    if (self->finished_) return;
-    if (ec) return self->Fail(self->settings_->refused, "handshake refused", ec);
-    self->finished_ = true;
-    self->timer_.cancel();
-    self->stream_.SetHandshakeDone();
-    self->done_(std::move(self->stream_));
-  });
+  stream_.tls()->async_handshake(
+      asio::ssl::stream_base::server, [self = shared_from_this()](error_code ec) {
+        if (self->finished_) return;
+        if (ec) return self->Fail(self->settings_->refused, "handshake refused", ec);
+        self->finished_ = true;
+        self->timer_.cancel();
+        self->stream_.SetHandshakeDone();
+        self->done_(std::move(self->stream_));
+      });
 }
 
 // Plain HTTP on the TLS port: what has arrived is read, the 400 written,
@@ -104,10 +111,12 @@ void TlsHandshake::RefusePlaintext() {
 }
 
 void TlsHandshake::Linger() {
-  stream_.tcp().async_read_some(asio::buffer(discard_), [self = shared_from_this()](error_code ec, size_t) {
-    if (ec || self->finished_) return self->Fail(nullptr, "plain HTTP", ec);
-    self->Linger();
-  });
+  stream_.tcp().async_read_some(asio::buffer(discard_),
+                                [self = shared_from_this()](error_code ec, size_t) {
+                                  if (ec || self->finished_)
+                                    return self->Fail(nullptr, "plain HTTP", ec);
+                                  self->Linger();
+                                });
 }
 
 void TlsHandshake::Fail(core::Counter* counter, const char* why, error_code ec) {
@@ -115,8 +124,8 @@ void TlsHandshake::Fail(core::Counter* counter, const char* why, error_code ec) 
   finished_ = true;
   if (counter) counter->Increment();
   if (counter) {
-    spdlog::debug("tls: connection from {} closed: {}{}{}", stream_.peer().address().to_string(), why,
-                  ec ? ": " : "", ec ? ec.message() : "");
+    spdlog::debug("tls: connection from {} closed: {}{}{}", stream_.peer().address().to_string(),
+                  why, ec ? ": " : "", ec ? ec.message() : "");
   }
   timer_.cancel();
   stream_.Close();

@@ -22,8 +22,8 @@
 // Drain and Close (Connection) from any thread.
 #pragma once
 
-#include <boost/asio/steady_timer.hpp>
 #include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -44,8 +44,8 @@ struct TlsHandshakeSettings {
   core::Counter* refused = nullptr;
 
   // The counters of `frontend` in `metrics`.
-  static TlsHandshakeSettings For(const std::string& frontend, std::chrono::milliseconds timeout, bool http_reply,
-                                  core::MetricsRegistry* metrics);
+  static TlsHandshakeSettings For(const std::string& frontend, std::chrono::milliseconds timeout,
+                                  bool http_reply, core::MetricsRegistry* metrics);
 };
 
 class TlsHandshake : public Connection, public std::enable_shared_from_this<TlsHandshake> {

@@ -33,12 +33,15 @@ struct ServeFlags {
 };
 
 // --tls-*: both frontends (the top-level tls block and any per-frontend one).
+void ApplyTlsFlags(const ServeFlags& f, config::TlsConfig* tls) {
+  if (!f.tls_cert.empty()) tls->cert_file = f.tls_cert;
+  if (!f.tls_key.empty()) tls->key_file = f.tls_key;
+  if (!f.tls_client_ca.empty()) tls->client_ca_file = f.tls_client_ca;
+}
 void ApplyTlsFlags(const ServeFlags& f, config::ServerConfig* c) {
-  for (config::TlsConfig* tls : {&c->tls, c->http.tls ? &*c->http.tls : nullptr, c->grpc.tls ? &*c->grpc.tls : nullptr}) {
-    if (tls == nullptr) continue;
-    if (!f.tls_cert.empty()) tls->cert_file = f.tls_cert;
-    if (!f.tls_key.empty()) tls->key_file = f.tls_key;
-    if (!f.tls_client_ca.empty()) tls->client_ca_file = f.tls_client_ca;
+  ApplyTlsFlags(f, &c->tls);
+  for (std::optional<config::TlsConfig>* own : {&c->http.tls, &c->grpc.tls}) {
+    if (*own) ApplyTlsFlags(f, &**own);
   }
 }
 

@@ -42,6 +42,10 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   return o;
 }
 
+std::chrono::milliseconds Millis(double secs) {
+  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+}
+
 core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig& c, const char* frontend,
                                                         const char* alpn, engine::Engine& e) {
   if (!c.enabled()) return std::unique_ptr<net::TlsContext>();
@@ -54,7 +58,7 @@ core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig
 }
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e,
-                                                           net::TlsContext* tls, double handshake_timeout_secs) {
+                                                           net::TlsContext* tls, double handshake_secs) {
   http::HttpOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -66,7 +70,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.server_version = INFERGATE_VERSION;
-  o.tls_handshake_timeout_secs = handshake_timeout_secs;
+  o.tls_handshake_timeout = Millis(handshake_secs);
   http::HttpDeps d;
   d.tls = tls;
   d.inference = &e.inference();
@@ -81,7 +85,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
 }
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e,
-                                                           net::TlsContext* tls, double handshake_timeout_secs) {
+                                                           net::TlsContext* tls, double handshake_secs) {
   grpc_frontend::GrpcFrontendOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -92,7 +96,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.server_version = INFERGATE_VERSION;
-  o.tls_handshake_timeout_secs = handshake_timeout_secs;
+  o.tls_handshake_timeout = Millis(handshake_secs);
   grpc_frontend::GrpcFrontendDeps d;
   d.tls = tls;
   d.repository = &e.repository();
@@ -162,8 +166,8 @@ core::Status Server::LoadTls() {
     if (tls) watched.push_back(tls);
   }
   if (!watched.empty() && config_.tls.reload_check_secs > 0) {
-    const auto interval = std::chrono::milliseconds(static_cast<int64_t>(config_.tls.reload_check_secs * 1000));
-    tls_watch_ = std::make_unique<net::TlsWatch>(std::move(watched), std::max(interval, std::chrono::milliseconds(1)));
+    const auto interval = std::max(Millis(config_.tls.reload_check_secs), std::chrono::milliseconds(1));
+    tls_watch_ = std::make_unique<net::TlsWatch>(std::move(watched), interval);
   }
   return core::Status::Ok();
 }

@@ -69,16 +69,19 @@ class TlsTest : public ::testing::Test {
       fs::rename(tmp, certs_.path() / (std::string("served") + ext));
     }
   }
-  std::string Served(const char* ext) const { return (certs_.path() / (std::string("served") + ext)).string(); }
+  std::string Served(const char* ext) const {
+    return (certs_.path() / (std::string("served") + ext)).string();
+  }
 
   // Starts the server with TLS on both frontends; `mutual`: clients need a
   // certificate from the test CA.
   void Start(bool mutual, double reload_check_secs = 0) {
-    const fs::path config = certs_.Write("infergate.yaml",
-                                        "tls:\n  handshake_timeout_secs: 1\n  reload_check_secs: " +
-                                            std::to_string(reload_check_secs) + "\n");
-    std::vector<std::string> args = {"--model-repository", repo_.path().string(), "--config", config.string(),
-                                     "--tls-cert", Served(".crt"), "--tls-key", Served(".key")};
+    const fs::path config =
+        certs_.Write("infergate.yaml", "tls:\n  handshake_timeout_secs: 1\n  reload_check_secs: " +
+                                           std::to_string(reload_check_secs) + "\n");
+    std::vector<std::string> args = {"--model-repository", repo_.path().string(), "--config",
+                                     config.string(),      "--tls-cert",          Served(".crt"),
+                                     "--tls-key",          Served(".key")};
     if (mutual) args.insert(args.end(), {"--tls-client-ca", pki_.Crt("ca")});
     server_ = std::make_unique<Process>(testing::ServeCommand(args));
     auto http = server_->WaitForLine(R"(http: listening on 127\.0\.0\.1:([0-9]+) \((.*)\))");
@@ -95,7 +98,8 @@ class TlsTest : public ::testing::Test {
   std::unique_ptr<CurlClient> Client(const std::string& client_cert = "") {
     auto c = std::make_unique<CurlClient>(HttpsUrl());
     CurlTls tls{pki_.Crt("ca"), "", ""};
-    if (!client_cert.empty()) tls = CurlTls{pki_.Crt("ca"), pki_.Crt(client_cert), pki_.Key(client_cert)};
+    if (!client_cert.empty())
+      tls = CurlTls{pki_.Crt("ca"), pki_.Crt(client_cert), pki_.Key(client_cert)};
     c->SetTls(tls);
     return c;
   }
@@ -106,7 +110,8 @@ class TlsTest : public ::testing::Test {
     return at == std::string::npos ? -1 : std::stol(r.body.substr(at + series.size() + 1));
   }
 
-  std::unique_ptr<inference::GRPCInferenceService::Stub> GrpcStub(const std::string& client_cert = "") {
+  std::unique_ptr<inference::GRPCInferenceService::Stub> GrpcStub(
+      const std::string& client_cert = "") {
     ::grpc::SslCredentialsOptions o;
     o.pem_root_certs = TestPki::Read(pki_.Crt("ca"));
     if (!client_cert.empty()) {
@@ -160,8 +165,8 @@ TEST_F(TlsTest, GrpcOverTls) {
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(resp.outputs_size(), 1);
   // Plain gRPC (h2c) to the TLS port fails; the server serves on.
-  auto plain = inference::GRPCInferenceService::NewStub(
-      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port_), ::grpc::InsecureChannelCredentials()));
+  auto plain = inference::GRPCInferenceService::NewStub(::grpc::CreateChannel(
+      "127.0.0.1:" + std::to_string(grpc_port_), ::grpc::InsecureChannelCredentials()));
   EXPECT_FALSE(Live(*plain).ok());
   EXPECT_TRUE(Live(*GrpcStub()).ok());
 }
@@ -174,7 +179,9 @@ TEST_F(TlsTest, MutualTlsNeedsAClientCertificateFromTheCa) {
   auto stranger = Client("stranger")->Get("/v2/health/live");
   EXPECT_EQ(stranger.status, 0) << stranger.body;
   EXPECT_EQ(Client("client")->Get("/v2/health/live").status, 200);
-  EXPECT_GE(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="handshake"})", "client"), 2);
+  EXPECT_GE(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="handshake"})",
+                   "client"),
+            2);
   // gRPC the same way.
   EXPECT_TRUE(Live(*GrpcStub("client")).ok());
   EXPECT_FALSE(Live(*GrpcStub()).ok());
@@ -200,8 +207,10 @@ TEST_F(TlsTest, PlainTextToTheTlsPortsIsRefusedCleanly) {
 
   EXPECT_EQ(Client()->Post("/v2/models/mlp/infer", kInfer).status, 200);
   EXPECT_TRUE(Live(*GrpcStub()).ok());
-  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="plaintext"})"), 1);
-  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="grpc",reason="plaintext"})"), 1);
+  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="plaintext"})"),
+            1);
+  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="grpc",reason="plaintext"})"),
+            1);
 }
 
 TEST_F(TlsTest, ClientThatNeverHandshakesIsClosedAfterTheTimeout) {
@@ -216,8 +225,10 @@ TEST_F(TlsTest, ClientThatNeverHandshakesIsClosedAfterTheTimeout) {
     EXPECT_GE(took, 900ms);  // handshake_timeout_secs: 1
     EXPECT_LT(took, 5s);
   }
-  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="timeout"})"), 1);
-  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="grpc",reason="timeout"})"), 1);
+  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="http",reason="timeout"})"),
+            1);
+  EXPECT_EQ(Metric(R"(infergate_tls_handshake_failures_total{frontend="grpc",reason="timeout"})"),
+            1);
 }
 
 TEST_F(TlsTest, SighupRotatesTheCertificateKeepingOpenConnections) {
@@ -228,9 +239,11 @@ TEST_F(TlsTest, SighupRotatesTheCertificateKeepingOpenConnections) {
   EXPECT_NE(first.peer_subject.find("server1"), std::string::npos) << first.peer_subject;
 
   // A broken renewal first: the certificate without its key. Kept out.
-  fs::copy_file(pki_dir_.path() / "server2.crt", Served(".crt"), fs::copy_options::overwrite_existing);
+  fs::copy_file(pki_dir_.path() / "server2.crt", Served(".crt"),
+                fs::copy_options::overwrite_existing);
   kill(server_->pid(), SIGHUP);
-  ASSERT_TRUE(server_->WaitForLine("TLS certificate reload failed.*does not match")) << server_->Output();
+  ASSERT_TRUE(server_->WaitForLine("TLS certificate reload failed.*does not match"))
+      << server_->Output();
   auto still = Client()->Get("/v2/health/live");
   EXPECT_NE(still.peer_subject.find("server1"), std::string::npos) << still.peer_subject;
 
@@ -265,15 +278,17 @@ TEST_F(TlsTest, FileWatchRotatesTheCertificate) {
 }
 
 TEST_F(TlsTest, StartUpFailsOnAKeyThatDoesNotMatch) {
-  Process bad(testing::ServeCommand({"--model-repository", repo_.path().string(), "--tls-cert", Served(".crt"),
-                                     "--tls-key", pki_.Key("server2")}));
+  Process bad(testing::ServeCommand({"--model-repository", repo_.path().string(), "--tls-cert",
+                                     Served(".crt"), "--tls-key", pki_.Key("server2")}));
   EXPECT_EQ(bad.Wait(20s), 2);
   EXPECT_NE(bad.Output().find("tls.key_file"), std::string::npos) << bad.Output();
   EXPECT_NE(bad.Output().find("does not match the certificate"), std::string::npos) << bad.Output();
 
-  Process half(testing::ServeCommand({"--model-repository", repo_.path().string(), "--tls-cert", Served(".crt")}));
+  Process half(testing::ServeCommand(
+      {"--model-repository", repo_.path().string(), "--tls-cert", Served(".crt")}));
   EXPECT_EQ(half.Wait(20s), 2);
-  EXPECT_NE(half.Output().find("cert_file is set but key_file is not"), std::string::npos) << half.Output();
+  EXPECT_NE(half.Output().find("cert_file is set but key_file is not"), std::string::npos)
+      << half.Output();
 }
 
 }  // namespace

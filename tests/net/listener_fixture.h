@@ -23,13 +23,14 @@ class ListenerFixture : public ::testing::Test {
   void Open(ListenerOptions options, size_t max_connections) {
     registry_ = std::make_unique<ConnectionRegistry>("test", max_connections, &metrics_);
     options.address = "127.0.0.1";
-    auto listener = Listener::Open(options, &io_, registry_.get(), &metrics_, [this](Stream stream) {
-      auto c = MakeConnection(std::move(stream));
-      std::lock_guard lock(mu_);
-      ++accepted_;
-      cv_.notify_all();
-      return c;
-    });
+    auto listener =
+        Listener::Open(options, &io_, registry_.get(), &metrics_, [this](Stream stream) {
+          auto c = MakeConnection(std::move(stream));
+          std::lock_guard lock(mu_);
+          ++accepted_;
+          cv_.notify_all();
+          return c;
+        });
     ASSERT_TRUE(listener.ok()) << listener.status().ToString();
     listener_ = std::move(*listener);
     io_.Start();

@@ -45,7 +45,9 @@ class TlsContextTest : public ::testing::Test {
     return o;
   }
   uint64_t Reloads(const char* result) {
-    return metrics_.GetCounter("infergate_tls_reloads_total", "", {{"frontend", "http"}, {"result", result}}).value();
+    return metrics_
+        .GetCounter("infergate_tls_reloads_total", "", {{"frontend", "http"}, {"result", result}})
+        .value();
   }
 
   testing::TempDir dir_;
@@ -82,7 +84,8 @@ TEST_F(TlsContextTest, KeyOfAnotherCertificateIsRefused) {
   ASSERT_FALSE(tls.ok());
   EXPECT_NE(tls.status().message().find("does not match the certificate"), std::string::npos)
       << tls.status().message();
-  EXPECT_NE(tls.status().message().find("http tls.key_file"), std::string::npos) << tls.status().message();
+  EXPECT_NE(tls.status().message().find("http tls.key_file"), std::string::npos)
+      << tls.status().message();
 }
 
 TEST_F(TlsContextTest, UnreadableOrBadFilesAreRefusedNamingTheFile) {
@@ -90,7 +93,8 @@ TEST_F(TlsContextTest, UnreadableOrBadFilesAreRefusedNamingTheFile) {
   missing.files.cert_file = (dir_.path() / "nowhere.crt").string();
   auto a = TlsContext::Create(missing, &metrics_);
   ASSERT_FALSE(a.ok());
-  EXPECT_NE(a.status().message().find("nowhere.crt cannot be read"), std::string::npos) << a.status().message();
+  EXPECT_NE(a.status().message().find("nowhere.crt cannot be read"), std::string::npos)
+      << a.status().message();
 
   dir_.Write("served.crt", "not a certificate\n");
   auto b = TlsContext::Create(Options(), &metrics_);
@@ -102,7 +106,8 @@ TEST_F(TlsContextTest, UnreadableOrBadFilesAreRefusedNamingTheFile) {
   bad_ca.files.client_ca_file = dir_.Write("ca.pem", "garbage\n").string();
   auto c = TlsContext::Create(bad_ca, &metrics_);
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("tls.client_ca_file"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("tls.client_ca_file"), std::string::npos)
+      << c.status().message();
 }
 
 TEST_F(TlsContextTest, FailedReloadKeepsTheOldContext) {

@@ -28,10 +28,12 @@ class EchoConnection : public Connection, public std::enable_shared_from_this<Ec
  public:
   explicit EchoConnection(Stream stream) : stream_(std::move(stream)) {}
   void Start() {
-    stream_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
-      if (ec) return;
-      asio::async_write(self->stream_, asio::buffer(self->buf_, n), [self](boost::system::error_code, size_t) {});
-    });
+    stream_.async_read_some(asio::buffer(buf_),
+                            [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                              if (ec) return;
+                              asio::async_write(self->stream_, asio::buffer(self->buf_, n),
+                                                [self](boost::system::error_code, size_t) {});
+                            });
   }
   void Drain() override { Close(); }
   void Close() override {
@@ -70,7 +72,8 @@ class TlsListenerTest : public ListenerFixture {
   }
   uint64_t Failures(const char* reason) {
     return metrics_
-        .GetCounter("infergate_tls_handshake_failures_total", "", {{"frontend", "test"}, {"reason", reason}})
+        .GetCounter("infergate_tls_handshake_failures_total", "",
+                    {{"frontend", "test"}, {"reason", reason}})
         .value();
   }
   bool WaitFailures(const char* reason, uint64_t n) {
@@ -91,11 +94,13 @@ class TlsListenerTest : public ListenerFixture {
     ctx.set_verify_mode(asio::ssl::verify_peer);
     asio::ssl::stream<asio::ip::tcp::socket> client(ioc, ctx);
     if (!alpn_wire.empty()) {
-      SSL_set_alpn_protos(client.native_handle(), reinterpret_cast<const unsigned char*>(alpn_wire.data()),
+      SSL_set_alpn_protos(client.native_handle(),
+                          reinterpret_cast<const unsigned char*>(alpn_wire.data()),
                           static_cast<unsigned>(alpn_wire.size()));
     }
     boost::system::error_code ec;
-    client.next_layer().connect({asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(listener_->port())}, ec);
+    client.next_layer().connect(
+        {asio::ip::make_address("127.0.0.1"), static_cast<uint16_t>(listener_->port())}, ec);
     if (!ec) client.handshake(asio::ssl::stream_base::client, ec);
     if (ec) return ec;
     if (selected) {
@@ -160,7 +165,8 @@ TEST_F(TlsListenerTest, ASilentClientIsClosedAfterTheHandshakeTimeout) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
   EXPECT_TRUE(WaitFailures("timeout", 1));
   const auto until = std::chrono::steady_clock::now() + testing::kTestTimeout;
-  while (registry_->open() != 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  while (registry_->open() != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
   EXPECT_EQ(registry_->open(), 0u);  // its slot is free again
 }
 
@@ -168,7 +174,8 @@ TEST_F(TlsListenerTest, CloseAllClosesAConnectionStillHandshaking) {
   Open("http/1.1", false);
   testing::RawConnection silent("127.0.0.1", listener_->port());
   const auto until = std::chrono::steady_clock::now() + testing::kTestTimeout;
-  while (registry_->open() != 1 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  while (registry_->open() != 1 && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
   ASSERT_EQ(registry_->open(), 1u);
   registry_->CloseAll();
   const auto start = std::chrono::steady_clock::now();

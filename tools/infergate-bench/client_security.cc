@@ -6,9 +6,11 @@
 namespace infergate::bench {
 
 core::Status CheckClientSecurity(const ClientSecurity& s) {
-  if (s.tls_cert.empty() != s.tls_key.empty()) return core::InvalidArgument("--tls-cert and --tls-key go together");
+  if (s.tls_cert.empty() != s.tls_key.empty())
+    return core::InvalidArgument("--tls-cert and --tls-key go together");
   if (!s.tls_cert.empty() && s.tls_ca.empty()) {
-    return core::InvalidArgument("--tls-cert needs --tls-ca (the CA the server's certificate is checked against)");
+    return core::InvalidArgument(
+        "--tls-cert needs --tls-ca (the CA the server's certificate is checked against)");
   }
   return core::Status::Ok();
 }

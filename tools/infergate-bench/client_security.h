@@ -10,10 +10,11 @@
 namespace infergate::bench {
 
 struct ClientSecurity {
-  std::string tls_ca;    // PEM CA file; set: TLS (https / gRPC SslCredentials), the server verified against it
+  std::string tls_ca;    // PEM CA file; set: TLS (https / gRPC SslCredentials), the server verified
+                         // against it
   std::string tls_cert;  // PEM client certificate (mutual TLS); with tls_key
   std::string tls_key;
-  std::string token;     // set: every request carries "Authorization: Bearer <token>"
+  std::string token;  // set: every request carries "Authorization: Bearer <token>"
 
   bool tls() const { return !tls_ca.empty(); }
 };

@@ -71,7 +71,7 @@ core::Status GrpcFrontend::Start() {
   options.address = s.ctx.options.address;
   options.port = s.ctx.options.port;
   options.tls = s.ctx.deps.tls;
-  options.handshake_timeout = std::chrono::milliseconds(static_cast<int64_t>(s.ctx.options.tls_handshake_timeout_secs * 1000));
+  options.handshake_timeout = s.ctx.options.tls_handshake_timeout;
   ASSIGN_OR_RETURN(s.listener, net::Listener::Open(options, &s.io, &s.connections, s.ctx.deps.metrics,
                                                    [&s](net::Stream stream) { return s.Accept(std::move(stream)); }));
   s.io.Start();

@@ -52,6 +52,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -91,7 +92,7 @@ struct GrpcFrontendOptions {
   double idle_timeout_secs = 300;
   std::string server_name = "infergate";
   std::string server_version;
-  double tls_handshake_timeout_secs = 10;  // with GrpcFrontendDeps::tls
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // with GrpcFrontendDeps::tls
 };
 
 // What the frontend uses; not owned, all outlive the frontend.

@@ -105,7 +105,7 @@ core::Status HttpServer::Start() {
   options.address = s.options.address;
   options.port = s.options.port;
   options.tls = s.tls;
-  options.handshake_timeout = std::chrono::milliseconds(static_cast<int64_t>(s.options.tls_handshake_timeout_secs * 1000));
+  options.handshake_timeout = s.options.tls_handshake_timeout;
   ASSIGN_OR_RETURN(s.listener, net::Listener::Open(options, &s.io, &s.connections, s.metrics_registry,
                                                    [&s](net::Stream stream) { return s.Accept(std::move(stream)); }));
   s.bound_address = s.listener->address();

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -62,7 +63,7 @@ struct HttpOptions {
   double request_timeout_secs = 30;
   size_t max_connections = 1024;    // open at once; 0: no cap
   std::string server_version;       // reported by GET /v2
-  double tls_handshake_timeout_secs = 10;  // with HttpDeps::tls
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // with HttpDeps::tls
 };
 
 // What the routes use; nothing owned, everything outlives the server.
