@@ -24,6 +24,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET GLOBAL libmosquitto)
 pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET GLOBAL libnghttp2)  # the gRPC frontend's HTTP/2
 find_package(Boost 1.74 REQUIRED)  # header-only: Beast and Asio
+find_package(OpenSSL 1.1.1 REQUIRED)  # TLS on the HTTP and gRPC frontends (Asio's ssl::stream)
 find_package(CURL REQUIRED)        # the real HTTP client of the e2e tests
 find_package(GTest)
 find_package(benchmark)

@@ -33,7 +33,7 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
                               {"enabled", "address", "port", "io_threads", "max_message_bytes",
                                "max_tensor_elements", "max_stream_in_flight", "drain_secs", "max_connections",
-                               "idle_timeout_secs"}));
+                               "idle_timeout_secs", "tls"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -71,6 +71,7 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
     ASSIGN_OR_RETURN(out->idle_timeout_secs, r.Double(node["idle_timeout_secs"], "idle_timeout_secs"));
     if (out->idle_timeout_secs < 0) return r.Error(node["idle_timeout_secs"], "idle_timeout_secs", "must be >= 0");
   }
+  if (node["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, node["tls"], false, &out->tls.emplace()));
   return Status::Ok();
 }
 
@@ -78,7 +79,7 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "http",
                               {"enabled", "address", "port", "io_threads", "max_body_bytes",
                                "max_header_bytes", "max_elements_per_tensor", "idle_timeout_secs",
-                               "request_timeout_secs", "max_connections"}));
+                               "request_timeout_secs", "max_connections", "tls"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -115,6 +116,7 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   if (node["max_connections"]) {
     ASSIGN_OR_RETURN(out->max_connections, r.Int(node["max_connections"], "max_connections", 0, 1 << 20));
   }
+  if (node["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, node["tls"], false, &out->tls.emplace()));
   return Status::Ok();
 }
 
@@ -134,7 +136,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory"}));
+                               "shared_memory", "tls"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -164,6 +166,20 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   if (root["shared_memory"]) {
     RETURN_IF_ERROR(ParseSharedMemory(r, root["shared_memory"], &c->shared_memory));
   }
+  if (root["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, root["tls"], true, &c->tls));
+  return Status::Ok();
+}
+
+void ResolveConfigTlsPaths(const std::filesystem::path& base, ServerConfig* c) {
+  ResolveTlsPaths(base, &c->tls);
+  if (c->http.tls) ResolveTlsPaths(base, &*c->http.tls);
+  if (c->grpc.tls) ResolveTlsPaths(base, &*c->grpc.tls);
+}
+
+Status ValidateTls(const ServerConfig& c) {
+  RETURN_IF_ERROR(ValidateTlsConfig(c.tls, "tls"));
+  if (c.http.tls) RETURN_IF_ERROR(ValidateTlsConfig(*c.http.tls, "http.tls"));
+  if (c.grpc.tls) RETURN_IF_ERROR(ValidateTlsConfig(*c.grpc.tls, "grpc.tls"));
   return Status::Ok();
 }
 
@@ -202,6 +218,7 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
   if (!config.model_repository.empty() && config.model_repository.is_relative()) {
     config.model_repository = file.parent_path() / config.model_repository;
   }
+  ResolveConfigTlsPaths(file.parent_path(), &config);
   return config;
 }
 
@@ -230,6 +247,7 @@ Status ValidateServerConfig(const ServerConfig& c) {
     return core::InvalidArgument("grpc port must be from 0 to 65535, got " + std::to_string(c.grpc.port));
   }
   if (c.grpc.enabled && c.grpc.address.empty()) return core::InvalidArgument("grpc address is empty");
+  RETURN_IF_ERROR(ValidateTls(c));
   return Status::Ok();
 }
 

@@ -5,10 +5,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "config/mqtt_config.h"
+#include "config/tls_config.h"
 #include "core/status.h"
 
 namespace infergate::config {
@@ -39,6 +41,7 @@ struct GrpcConfig {
   double drain_secs = 5.0;                           // older spelling of the top-level drain_secs
   int64_t max_connections = 1024;                    // open at once; more are closed on accept; 0: no cap
   double idle_timeout_secs = 300;                    // no call, no traffic this long: GOAWAY; 0: never
+  std::optional<TlsConfig> tls;                      // set: replaces the top-level tls for gRPC
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
@@ -53,6 +56,7 @@ struct HttpConfig {
   double idle_timeout_secs = 60;                // keep-alive connections idle this long are closed
   double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
   int64_t max_connections = 1024;               // open at once; more are closed on accept; 0: no cap
+  std::optional<TlsConfig> tls;                 // set: replaces the top-level tls for HTTP
 };
 
 // `shared_memory:`: Triton's system shared memory extension on HTTP and
@@ -77,6 +81,7 @@ struct ServerConfig {
   HttpConfig http;
   GrpcConfig grpc;
   SharedMemoryConfig shared_memory;
+  TlsConfig tls;  // HTTP and gRPC (http.tls / grpc.tls replace it for one); off while empty
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

@@ -34,6 +34,11 @@ core::StatusOr<std::unique_ptr<Listener>> Listener::Open(const ListenerOptions& 
   l->accept_failures_ = &metrics->GetCounter("infergate_accept_failures_total",
                                              "Failed accepts on a listening socket (e.g. out of file descriptors)",
                                              {{"frontend", name}});
+  if (options.tls) {
+    l->tls_ = options.tls;
+    l->handshake_ = TlsHandshakeSettings::For(name, options.handshake_timeout,
+                                              options.tls->options().alpn == "http/1.1", metrics);
+  }
   const tcp::endpoint endpoint(address, static_cast<unsigned short>(options.port));
   // No SO_REUSEPORT: a second server on a busy port must fail, not share it.
   if (!l->acceptor_.open(endpoint.protocol(), ec) &&
@@ -69,14 +74,30 @@ void Listener::OnAccepted(boost::system::error_code ec, tcp::socket socket) {
   }
   if (auto registration = registry_->Admit()) {
     const uint64_t id = registration->id();
-    if (auto connection = on_accept_(Stream(std::move(socket), std::move(registration)))) {
-      registry_->Track(id, connection);
+    if (tls_) {
+      StartTls(id, std::move(socket), std::move(registration));
+    } else {
+      Admitted(id, Stream(std::move(socket), std::move(registration)));
     }
   } else {
     boost::system::error_code ignored;
     socket.close(ignored);  // beyond max_connections: closed at once
   }
   Accept();
+}
+
+void Listener::StartTls(uint64_t id, tcp::socket socket,
+                        std::unique_ptr<ConnectionRegistry::Registration> registration) {
+  Stream stream(std::move(socket), tls_->Current(), std::move(registration));
+  auto handshake = std::make_shared<TlsHandshake>(std::move(stream), &handshake_,
+                                                  [this, id](Stream done) { Admitted(id, std::move(done)); });
+  // Tracked before it starts, so that the connection it becomes replaces it.
+  registry_->Track(id, handshake);
+  handshake->Start();
+}
+
+void Listener::Admitted(uint64_t id, Stream stream) {
+  if (auto connection = on_accept_(std::move(stream))) registry_->Track(id, connection);
 }
 
 void Listener::StopAccepting() {

@@ -9,7 +9,9 @@
 //
 // Thread-safety: Open from the frontend's owner thread; StopAccepting and
 // the getters from any thread. The OnAccept callback runs on the first IO
-// context's thread.
+// context's thread (plain) or on the stream's own IO thread after its TLS
+// handshake; a connection being handshaken is tracked in the registry, so
+// DrainAll/CloseAll end it too.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -24,6 +26,8 @@
 #include "net/connection_registry.h"
 #include "net/io_threads.h"
 #include "net/stream.h"
+#include "net/tls_context.h"
+#include "net/tls_handshake.h"
 
 namespace infergate::net {
 
@@ -32,6 +36,10 @@ struct ListenerOptions {
   int port = 0;                      // 0: any free port (see port())
   // Pause after a failed accept before the next.
   std::chrono::milliseconds accept_retry_delay{50};
+  // Set: every connection is TLS, handshaken (net/tls_handshake.h) with
+  // tls->Current() before the frontend gets it. Outlives the listener.
+  TlsContext* tls = nullptr;
+  std::chrono::milliseconds handshake_timeout{10000};
 };
 
 // "host:port", IPv6 hosts in brackets.
@@ -66,12 +74,17 @@ class Listener {
   Listener(IoThreads* io, ConnectionRegistry* registry, OnAccept on_accept, std::chrono::milliseconds retry_delay);
   void Accept();
   void OnAccepted(boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void StartTls(uint64_t id, boost::asio::ip::tcp::socket socket,
+                std::unique_ptr<ConnectionRegistry::Registration> registration);
+  void Admitted(uint64_t id, Stream stream);
 
   IoThreads* io_;
   ConnectionRegistry* registry_;
   OnAccept on_accept_;
   std::chrono::milliseconds retry_delay_;
   core::Counter* accept_failures_ = nullptr;
+  TlsContext* tls_ = nullptr;
+  TlsHandshakeSettings handshake_;
   boost::asio::ip::tcp::acceptor acceptor_;  // on io_->context(0)
   boost::asio::steady_timer retry_;          // on io_->context(0)
   std::string address_;

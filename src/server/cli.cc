@@ -27,7 +27,23 @@ struct ServeFlags {
   int http_port = -1;  // -1: not given
   std::string http_address;
   int http_threads = 0;  // 0: not given
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
+
+// --tls-*: both frontends (the top-level tls block and any per-frontend one).
+void ApplyTlsFlags(const ServeFlags& f, config::TlsConfig* tls) {
+  if (!f.tls_cert.empty()) tls->cert_file = f.tls_cert;
+  if (!f.tls_key.empty()) tls->key_file = f.tls_key;
+  if (!f.tls_client_ca.empty()) tls->client_ca_file = f.tls_client_ca;
+}
+void ApplyTlsFlags(const ServeFlags& f, config::ServerConfig* c) {
+  ApplyTlsFlags(f, &c->tls);
+  for (std::optional<config::TlsConfig>* own : {&c->http.tls, &c->grpc.tls}) {
+    if (*own) ApplyTlsFlags(f, &**own);
+  }
+}
 
 // File first, then flags on top.
 core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
@@ -50,6 +66,7 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   if (f.http_port >= 0) c.http.port = f.http_port;
   if (!f.http_address.empty()) c.http.address = f.http_address;
   if (f.http_threads > 0) c.http.io_threads = f.http_threads;
+  ApplyTlsFlags(f, &c);
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -87,6 +104,10 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--http-address", serve.http_address, "HTTP listen address (default 127.0.0.1: this host only; 0.0.0.0 for every interface)");
   serve_cmd->add_option("--http-threads", serve.http_threads, "HTTP IO threads (default 1)")
       ->check(CLI::Range(1, 256));
+  serve_cmd->add_option("--tls-cert", serve.tls_cert, "TLS certificate chain (PEM) for HTTP and gRPC; with --tls-key");
+  serve_cmd->add_option("--tls-key", serve.tls_key, "TLS private key (PEM) of --tls-cert");
+  serve_cmd->add_option("--tls-client-ca", serve.tls_client_ca,
+                        "CA (PEM) that must have signed every client's certificate (mutual TLS)");
 
   std::string inspect_path;
   bool inspect_json = false;

@@ -11,6 +11,8 @@
 #include "frontends/grpc/grpc_frontend.h"
 #include "frontends/http/http_server.h"
 #include "frontends/mqtt/mqtt_frontend.h"
+#include "net/tls_context.h"
+#include "net/tls_watch.h"
 #include "server/process_metrics.h"
 
 namespace infergate::server {
@@ -40,7 +42,23 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   return o;
 }
 
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e) {
+std::chrono::milliseconds Millis(double secs) {
+  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+}
+
+core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig& c, const char* frontend,
+                                                        const char* alpn, engine::Engine& e) {
+  if (!c.enabled()) return std::unique_ptr<net::TlsContext>();
+  net::TlsOptions o;
+  o.frontend = frontend;
+  o.files = net::TlsFiles{c.cert_file, c.key_file, c.client_ca_file};
+  o.alpn = alpn;
+  o.alpn_required = o.alpn == "h2";  // gRPC is HTTP/2 only
+  return net::TlsContext::Create(std::move(o), &e.metrics());
+}
+
+core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e,
+                                                           net::TlsContext* tls, double handshake_secs) {
   http::HttpOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -52,7 +70,9 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.server_version = INFERGATE_VERSION;
+  o.tls_handshake_timeout = Millis(handshake_secs);
   http::HttpDeps d;
+  d.tls = tls;
   d.inference = &e.inference();
   d.repository = &e.repository();
   d.metrics = &e.metrics();
@@ -64,7 +84,8 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
 
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e) {
+core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e,
+                                                           net::TlsContext* tls, double handshake_secs) {
   grpc_frontend::GrpcFrontendOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -75,7 +96,9 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.server_version = INFERGATE_VERSION;
+  o.tls_handshake_timeout = Millis(handshake_secs);
   grpc_frontend::GrpcFrontendDeps d;
+  d.tls = tls;
   d.repository = &e.repository();
   d.inference = &e.inference();
   d.metrics = &e.metrics();
@@ -96,13 +119,17 @@ bool IsLoopback(const std::string& address) {
 }
 
 // Says who can reach a socket frontend: a hint to open it on loopback, a
-// warning when it is open to other hosts with nothing guarding it.
-void LogExposure(std::string_view frontend, const std::string& address) {
+// warning when it is open to other hosts with nothing guarding it (mutual
+// TLS authenticates clients; TLS alone only encrypts).
+void LogExposure(std::string_view frontend, const std::string& address, const net::TlsContext* tls) {
   if (IsLoopback(address)) {
     spdlog::info("{0}: loopback only; --{0}-address 0.0.0.0 ({0}.address) serves other hosts", frontend);
+  } else if (tls && tls->mutual()) {
+    return;
   } else {
-    spdlog::warn("{}: listening on {} without TLS or authentication: anyone who can reach this address can "
-                 "run models and load or unload them", frontend, address);
+    spdlog::warn("{}: listening on {} without {}: anyone who can reach this address can "
+                 "run models and load or unload them", frontend, address,
+                 tls ? "authentication (TLS, no client certificates)" : "TLS or authentication");
   }
 }
 
@@ -113,6 +140,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   ASSIGN_OR_RETURN(auto options, MakeEngineOptions(config));
   ASSIGN_OR_RETURN(auto engine, engine::Engine::Create(std::move(options)));
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(engine)));
+  RETURN_IF_ERROR(server->LoadTls());
   RETURN_IF_ERROR(server->AddFrontends());
   return server;
 }
@@ -124,13 +152,40 @@ Server::Server(config::ServerConfig config, std::unique_ptr<engine::Engine> engi
 
 Server::~Server() { Stop(); }
 
-core::Status Server::AddFrontends() {
+core::Status Server::LoadTls() {
+  const config::TlsConfig http = config::TlsFor(config_.tls, config_.http.tls);
+  const config::TlsConfig grpc = config::TlsFor(config_.tls, config_.grpc.tls);
   if (config_.http.enabled) {
-    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_));
+    ASSIGN_OR_RETURN(http_tls_, MakeTls(http, "http", "http/1.1", *engine_));
+  }
+  if (config_.grpc.enabled) {
+    ASSIGN_OR_RETURN(grpc_tls_, MakeTls(grpc, "grpc", "h2", *engine_));
+  }
+  std::vector<net::TlsContext*> watched;
+  for (auto* tls : {http_tls_.get(), grpc_tls_.get()}) {
+    if (tls) watched.push_back(tls);
+  }
+  if (!watched.empty() && config_.tls.reload_check_secs > 0) {
+    const auto interval = std::max(Millis(config_.tls.reload_check_secs), std::chrono::milliseconds(1));
+    tls_watch_ = std::make_unique<net::TlsWatch>(std::move(watched), interval);
+  }
+  return core::Status::Ok();
+}
+
+void Server::ReloadTls() {
+  for (auto* tls : {http_tls_.get(), grpc_tls_.get()}) {
+    if (tls) (void)tls->Reload();  // a failure is logged and counted; the old certificate stays
+  }
+}
+
+core::Status Server::AddFrontends() {
+  const double handshake_secs = config_.tls.handshake_timeout_secs;
+  if (config_.http.enabled) {
+    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_, http_tls_.get(), handshake_secs));
     frontends_.push_back(std::move(http));
   }
   if (config_.grpc.enabled) {
-    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_));
+    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_, grpc_tls_.get(), handshake_secs));
     frontends_.push_back(std::move(grpc));
   }
   if (!config_.mqtt.broker.empty()) {
@@ -146,8 +201,8 @@ core::Status Server::Start() {
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
-  if (config_.http.enabled) LogExposure("http", config_.http.address);
-  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address);
+  if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get());
+  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address, grpc_tls_.get());
   engine_->SetReady(true);
   return core::Status::Ok();
 }
@@ -171,9 +226,13 @@ void Server::Stop() {
   }
   for (auto& f : frontends_) f->Stop();
   engine_->Stop();
+  tls_watch_.reset();
 }
 
-void Server::Reload() { spdlog::info("SIGHUP: reloading"); }
+void Server::Reload() {
+  spdlog::info("SIGHUP: reloading");
+  ReloadTls();
+}
 
 int RunServe(config::ServerConfig config) {
   // Block the stop and reload signals before any thread starts so that only sigwait sees them.

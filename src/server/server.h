@@ -16,6 +16,11 @@
 #include "engine/engine.h"
 #include "engine/frontend.h"
 
+namespace infergate::net {
+class TlsContext;
+class TlsWatch;
+}
+
 namespace infergate::server {
 
 class Server {
@@ -40,12 +45,19 @@ class Server {
  private:
   Server(config::ServerConfig config, std::unique_ptr<engine::Engine> engine);
   core::Status AddFrontends();
+  core::Status LoadTls();
+  void ReloadTls();
 
   config::ServerConfig config_;
   // Destroyed after the frontends, which point into it. Stop stops it before
   // either is destroyed, so the replies of what its schedulers drain still
   // reach the (stopped) frontends.
   std::unique_ptr<engine::Engine> engine_;
+  // The HTTP and gRPC certificates (null: that frontend is plain TCP);
+  // outlive the frontends, which point into them.
+  std::unique_ptr<net::TlsContext> http_tls_;
+  std::unique_ptr<net::TlsContext> grpc_tls_;
+  std::unique_ptr<net::TlsWatch> tls_watch_;  // null: no certificate, or reload_check_secs 0
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
   bool started_ = false;
   bool stopped_ = false;

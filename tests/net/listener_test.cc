@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "net/listener_fixture.h"
 #include "testing/gate.h"
 #include "testing/http_client.h"
 
@@ -31,32 +32,18 @@ class HeldConnection : public Connection, public std::enable_shared_from_this<He
   Stream stream_;
 };
 
-class ListenerTest : public ::testing::Test {
+class ListenerTest : public ListenerFixture {
  protected:
+  std::shared_ptr<Connection> MakeConnection(Stream stream) override {
+    auto c = std::make_shared<HeldConnection>(std::move(stream));
+    std::lock_guard lock(held_mu_);
+    held_.push_back(c);
+    return c;
+  }
   void Open(size_t max_connections) {
-    registry_ = std::make_unique<ConnectionRegistry>("test", max_connections, &metrics_);
     ListenerOptions options;
-    options.address = "127.0.0.1";
     options.accept_retry_delay = std::chrono::milliseconds(10);
-    auto listener = Listener::Open(options, &io_, registry_.get(), &metrics_, [this](Stream stream) {
-      auto c = std::make_shared<HeldConnection>(std::move(stream));
-      std::lock_guard lock(mu_);
-      accepted_.push_back(c);
-      cv_.notify_all();
-      return c;
-    });
-    ASSERT_TRUE(listener.ok()) << listener.status().ToString();
-    listener_ = std::move(*listener);
-    io_.Start();
-  }
-  void TearDown() override {
-    if (listener_) listener_->StopAccepting();
-    if (registry_) registry_->CloseAll();
-    io_.Join(std::chrono::seconds(5));
-  }
-  bool WaitAccepted(size_t n) {
-    std::unique_lock lock(mu_);
-    return testing::WaitFor(cv_, lock, [&] { return accepted_.size() >= n; });
+    ListenerFixture::Open(options, max_connections);
   }
   uint64_t Refused() {
     return metrics_.GetCounter("infergate_connections_refused_total", "", {{"frontend", "test"}, {"reason", "limit"}})
@@ -64,13 +51,8 @@ class ListenerTest : public ::testing::Test {
   }
   double OpenGauge() { return metrics_.GetGauge("infergate_connections_open", "", {{"frontend", "test"}}).value(); }
 
-  core::MetricsRegistry metrics_;
-  IoThreads io_{"test", 2};
-  std::unique_ptr<ConnectionRegistry> registry_;
-  std::unique_ptr<Listener> listener_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::shared_ptr<HeldConnection>> accepted_;  // GUARDED_BY(mu_)
+  std::mutex held_mu_;
+  std::vector<std::shared_ptr<HeldConnection>> held_;  // GUARDED_BY(held_mu_)
 };
 
 TEST_F(ListenerTest, TheConnectionBeyondTheCapIsClosedAndCounted) {
@@ -88,8 +70,8 @@ TEST_F(ListenerTest, TheConnectionBeyondTheCapIsClosedAndCounted) {
 
   // Closing one frees its slot: the next connection is admitted.
   {
-    std::lock_guard lock(mu_);
-    accepted_[0]->Close();
+    std::lock_guard lock(held_mu_);
+    held_[0]->Close();
   }
   a.ReadUntilClosed(std::chrono::seconds(10));
   ASSERT_TRUE(a.closed());

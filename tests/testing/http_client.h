@@ -33,6 +33,15 @@ struct HttpResult {
   std::map<std::string, std::string> headers;  // names in lower case
   std::string error;
   long new_connections = 0;  // connections libcurl opened for this request
+  std::string peer_subject;  // HTTPS with CurlTls: the server certificate's subject (new connections only)
+};
+
+// HTTPS: verify the server against `ca_file`; with cert_file/key_file,
+// present that client certificate (mutual TLS).
+struct CurlTls {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 class CurlClient {
@@ -44,6 +53,8 @@ class CurlClient {
   ~CurlClient() { curl_easy_cleanup(curl_); }
   CurlClient(const CurlClient&) = delete;
   CurlClient& operator=(const CurlClient&) = delete;
+
+  void SetTls(CurlTls tls) { tls_ = std::move(tls); }
 
   HttpResult Get(const std::string& path) { return Perform("GET", path, nullptr, {}); }
   HttpResult Post(const std::string& path, const std::string& body,
@@ -83,6 +94,7 @@ class CurlClient {
     curl_easy_setopt(curl_, CURLOPT_HEADERDATA, &r.headers);
     curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, 30000L);
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
+    SetTlsOptions();
     curl_slist* list = nullptr;
     for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
     list = curl_slist_append(list, "Content-Type: application/json");
@@ -101,11 +113,36 @@ class CurlClient {
     }
     curl_easy_getinfo(curl_, CURLINFO_RESPONSE_CODE, &r.status);
     curl_easy_getinfo(curl_, CURLINFO_NUM_CONNECTS, &r.new_connections);
+    r.peer_subject = PeerSubject();
     return r;
+  }
+
+  void SetTlsOptions() {
+    if (tls_.ca_file.empty()) return;
+    curl_easy_setopt(curl_, CURLOPT_CAINFO, tls_.ca_file.c_str());
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl_, CURLOPT_CERTINFO, 1L);
+    if (!tls_.cert_file.empty()) {
+      curl_easy_setopt(curl_, CURLOPT_SSLCERT, tls_.cert_file.c_str());
+      curl_easy_setopt(curl_, CURLOPT_SSLKEY, tls_.key_file.c_str());
+    }
+  }
+
+  std::string PeerSubject() {
+    if (tls_.ca_file.empty()) return {};
+    curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(curl_, CURLINFO_CERTINFO, &info) != CURLE_OK || !info || info->num_of_certs < 1) return {};
+    for (curl_slist* e = info->certinfo[0]; e; e = e->next) {
+      const std::string field = e->data;
+      if (field.rfind("Subject:", 0) == 0) return field.substr(8);
+    }
+    return {};
   }
 
   std::string base_;
   CURL* curl_ = nullptr;
+  CurlTls tls_;
 };
 
 class RawConnection {

@@ -48,6 +48,7 @@ struct Flags {
   std::string output;
   std::string progress = "auto";
   bool strict = false;
+  ClientSecurity security;  // http, grpc
 };
 
 struct EchoFlags {
@@ -78,11 +79,16 @@ core::StatusOr<PayloadSet> MakePayloads(const Flags& f) {
 
 core::StatusOr<TargetFactory> MakeFactory(const Flags& f, const PayloadSet* payloads) {
   const Nanos timeout = ToNanos(f.timeout_s);
+  RETURN_IF_ERROR(CheckClientSecurity(f.security));
   if (f.target == "http") {
     HttpOptions o;
     RETURN_IF_ERROR(ParseHttpUrl(f.url, &o.host, &o.port));
     o.path = "/v2/models/" + f.model + (f.model_version.empty() ? "" : "/versions/" + f.model_version) + "/infer";
     o.timeout = timeout;
+    o.security = f.security;
+    if (f.url.rfind("https://", 0) == 0 && !o.security.tls()) {
+      return core::InvalidArgument("--url https://... needs --tls-ca (the CA to verify the server against)");
+    }
     const int connections = f.connections;
     return TargetFactory([o, connections, payloads](const LoadSpec& spec) -> core::StatusOr<std::unique_ptr<Target>> {
       HttpOptions run = o;
@@ -97,6 +103,7 @@ core::StatusOr<TargetFactory> MakeFactory(const Flags& f, const PayloadSet* payl
     o.model_version = f.model_version;
     o.timeout = timeout;
     o.channels = std::max(f.connections, 1);
+    o.security = f.security;
     return TargetFactory([o, payloads](const LoadSpec&) { return MakeGrpcTarget(o, *payloads); });
   }
   if (f.target == "mqtt") {
@@ -265,6 +272,11 @@ void AddLoadFlags(CLI::App& app, Flags& f) {
   app.add_option("--input", f.inputs, "Random input NAME:DATATYPE:D0,D1,... (repeat for several)");
   app.add_option("--input-file", f.input_file, "JSON file: one v2 request or an array of them");
   app.add_option("--variants", f.variants, "Random request bodies to cycle through")->capture_default_str();
+  app.add_option("--tls-ca", f.security.tls_ca,
+                 "http, grpc: use TLS (https / gRPC SslCredentials), verifying the server against this CA (PEM)");
+  app.add_option("--tls-cert", f.security.tls_cert, "http, grpc: client certificate (PEM) for mutual TLS; with --tls-key");
+  app.add_option("--tls-key", f.security.tls_key, "http, grpc: the private key (PEM) of --tls-cert");
+  app.add_option("--token", f.security.token, "http, grpc: send 'Authorization: Bearer TOKEN' with every request");
   app.add_flag("--binary", f.binary, "http: send the binary tensor extension instead of JSON");
   app.add_option("--shared-memory", f.shared_memory,
                  "http, grpc: 'system' puts the inputs in a POSIX shared memory region registered with "

@@ -35,6 +35,17 @@ const char* CodeName(grpc::StatusCode code) {
   }
 }
 
+core::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> Credentials(const ClientSecurity& s) {
+  if (!s.tls()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions o;
+  ASSIGN_OR_RETURN(o.pem_root_certs, ReadPemFile(s.tls_ca));
+  if (!s.tls_cert.empty()) {
+    ASSIGN_OR_RETURN(o.pem_cert_chain, ReadPemFile(s.tls_cert));
+    ASSIGN_OR_RETURN(o.pem_private_key, ReadPemFile(s.tls_key));
+  }
+  return grpc::SslCredentials(o);
+}
+
 // One call in flight; owned by the completion queue until it completes.
 struct Call {
   Request request;
@@ -53,13 +64,16 @@ class GrpcClient final : public Target {
   core::Status Start(CompletionFn on_done) override {
     on_done_ = std::move(on_done);
     const auto deadline = std::chrono::system_clock::now() + options_.timeout;
+    auto credentials = Credentials(options_.security);
+    if (!credentials.ok()) return credentials.status();
     for (int i = 0; i < std::max(options_.channels, 1); ++i) {
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per channel
       args.SetMaxReceiveMessageSize(64 * 1024 * 1024);
-      auto channel = grpc::CreateCustomChannel(options_.address, grpc::InsecureChannelCredentials(), args);
+      auto channel = grpc::CreateCustomChannel(options_.address, *credentials, args);
       if (!channel->WaitForConnected(deadline)) {
-        return core::Unavailable("cannot connect to grpc://" + options_.address);
+        return core::Unavailable(std::string("cannot connect to ") + (options_.security.tls() ? "grpcs://" : "grpc://") +
+                                 options_.address);
       }
       stubs_.push_back(inference::GRPCInferenceService::NewStub(channel));
     }
@@ -71,6 +85,7 @@ class GrpcClient final : public Target {
     auto* call = new Call;
     call->request = request;
     call->context.set_deadline(std::chrono::system_clock::now() + options_.timeout);
+    if (!options_.security.token.empty()) call->context.AddMetadata("authorization", "Bearer " + options_.security.token);
     auto& stub = stubs_[request.seq % stubs_.size()];
     {
       std::lock_guard lock(mu_);

@@ -3,6 +3,10 @@
 // are started from any thread and completed by one thread draining one
 // completion queue. `channels` > 1 opens that many HTTP/2 connections.
 //
+// With security.tls() the channels use SslCredentials (the server verified
+// against the CA; a client certificate for mutual TLS); with security.token
+// every call carries the metadata "authorization: Bearer <token>".
+//
 // A reply with at least one output is a success; a non-OK status counts as
 // "grpc_<CODE>" (grpc_UNAVAILABLE, grpc_DEADLINE_EXCEEDED, ...).
 //
@@ -12,6 +16,7 @@
 #include <memory>
 #include <string>
 
+#include "client_security.h"
 #include "payload.h"
 #include "target.h"
 
@@ -23,6 +28,7 @@ struct GrpcOptions {
   std::string model_version;
   int channels = 1;
   Nanos timeout = std::chrono::seconds(10);  // connecting, and each call's deadline
+  ClientSecurity security;
 };
 
 // Registers (or unregisters) [0, byte_size) of the shared memory object `key`

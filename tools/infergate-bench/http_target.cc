@@ -8,6 +8,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include <deque>
 #include <future>
@@ -35,11 +37,20 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool ready() const { return ready_; }
 
  private:
+  void OnConnected(beast::error_code ec);
   void OnReply(beast::error_code ec);
   void Finish(const std::string& error, bool reusable);
+  beast::tcp_stream& tcp() { return tls_ ? tls_->next_layer() : stream_; }
+  // Calls `f` with the stream requests go over: TLS or plain.
+  template <typename F>
+  void WithStream(F&& f) {
+    if (tls_) return f(*tls_);
+    f(stream_);
+  }
 
   HttpClient* client_;
-  beast::tcp_stream stream_;
+  beast::tcp_stream stream_;  // plain HTTP
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls_;  // HTTPS: a new one per connection
   beast::flat_buffer buffer_;
   // The body is a view of the run's payload (which outlives every request),
   // so sending a 600 KB tensor does not first copy it.
@@ -75,6 +86,7 @@ class HttpClient final : public Target {
   const HttpOptions& options() const { return options_; }
   const tcp::resolver::results_type& endpoints() const { return endpoints_; }
   const PayloadSet& payloads() const { return *payloads_; }
+  asio::ssl::context* tls_context() { return tls_context_.get(); }
   void OnConnected(Connection* c, beast::error_code ec);
   void OnIdle(Connection* c) {
     idle_.push_back(c);
@@ -101,6 +113,7 @@ class HttpClient final : public Target {
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
   tcp::resolver::results_type endpoints_;
+  std::unique_ptr<asio::ssl::context> tls_context_;  // HTTPS
   CompletionFn on_done_;
   // io_context thread only:
   std::vector<std::shared_ptr<Connection>> connections_;
@@ -116,13 +129,24 @@ Connection::Connection(HttpClient* client) : client_(client), stream_(client->io
 
 void Connection::Connect() {
   ready_ = false;
-  stream_.expires_after(client_->options().timeout);
-  stream_.async_connect(client_->endpoints(),
-                        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-                          if (!ec) self->stream_.socket().set_option(tcp::no_delay(true), ec);
-                          self->ready_ = !ec;
-                          self->client_->OnConnected(self.get(), ec);
-                        });
+  if (asio::ssl::context* ctx = client_->tls_context()) {
+    tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(client_->ioc(), *ctx);
+    const std::string& host = client_->options().host;
+    SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI
+    tls_->set_verify_callback(asio::ssl::host_name_verification(host));
+  }
+  tcp().expires_after(client_->options().timeout);
+  tcp().async_connect(client_->endpoints(), [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+    if (!ec) self->tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (ec || !self->tls_) return self->OnConnected(ec);
+    self->tls_->async_handshake(asio::ssl::stream_base::client,
+                                [self](beast::error_code hs) { self->OnConnected(hs); });
+  });
+}
+
+void Connection::OnConnected(beast::error_code ec) {
+  ready_ = !ec;
+  client_->OnConnected(this, ec);
 }
 
 void Connection::Send(const Request& request) {
@@ -135,6 +159,7 @@ void Connection::Send(const Request& request) {
   req_.version(11);
   req_.set(http::field::host, o.host + ":" + o.port);
   req_.keep_alive(true);
+  if (!o.security.token.empty()) req_.set(http::field::authorization, "Bearer " + o.security.token);
   if (p.json_length > 0) {
     req_.set(http::field::content_type, "application/octet-stream");
     req_.set("Inference-Header-Content-Length", std::to_string(p.json_length));
@@ -143,13 +168,15 @@ void Connection::Send(const Request& request) {
   }
   req_.body() = {p.body.data(), p.body.size()};
   req_.prepare_payload();
-  stream_.expires_after(o.timeout);
-  http::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
-    if (ec) return self->OnReply(ec);
-    self->parser_.emplace();
-    self->parser_->body_limit(64 * 1024 * 1024);
-    http::async_read(self->stream_, self->buffer_, *self->parser_,
-                     [self](beast::error_code ec2, size_t) { self->OnReply(ec2); });
+  tcp().expires_after(o.timeout);
+  WithStream([this](auto& stream) {
+    http::async_write(stream, req_, [self = shared_from_this(), &stream](beast::error_code ec, size_t) {
+      if (ec) return self->OnReply(ec);
+      self->parser_.emplace();
+      self->parser_->body_limit(64 * 1024 * 1024);
+      http::async_read(stream, self->buffer_, *self->parser_,
+                       [self](beast::error_code ec2, size_t) { self->OnReply(ec2); });
+    });
   });
 }
 
@@ -175,8 +202,8 @@ void Connection::Finish(const std::string& error, bool reusable) {
 
 void Connection::Close() {
   beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-  stream_.close();
+  tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+  tcp().close();
   buffer_.clear();
   ready_ = false;
 }
@@ -213,8 +240,29 @@ void HttpClient::OnConnected(Connection* c, beast::error_code ec) {
   }
 }
 
+core::StatusOr<std::unique_ptr<asio::ssl::context>> MakeClientTlsContext(const ClientSecurity& s) {
+  auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  beast::error_code ec;
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+  if (ctx->load_verify_file(s.tls_ca, ec)) return core::InvalidArgument("--tls-ca " + s.tls_ca + ": " + ec.message());
+  ctx->set_verify_mode(asio::ssl::verify_peer, ec);
+  if (s.tls_cert.empty()) return ctx;
+  if (ctx->use_certificate_chain_file(s.tls_cert, ec)) {
+    return core::InvalidArgument("--tls-cert " + s.tls_cert + ": " + ec.message());
+  }
+  if (ctx->use_private_key_file(s.tls_key, asio::ssl::context::pem, ec)) {
+    return core::InvalidArgument("--tls-key " + s.tls_key + ": " + ec.message());
+  }
+  return ctx;
+}
+
 core::Status HttpClient::Start(CompletionFn on_done) {
   on_done_ = std::move(on_done);
+  if (options_.security.tls()) {
+    auto ctx = MakeClientTlsContext(options_.security);
+    if (!ctx.ok()) return ctx.status();
+    tls_context_ = std::move(*ctx);
+  }
   try {
     tcp::resolver resolver(ioc_);
     endpoints_ = resolver.resolve(options_.host, options_.port);
@@ -245,13 +293,17 @@ core::Status HttpClient::Start(CompletionFn on_done) {
 
 core::Status ParseHttpUrl(const std::string& url, std::string* host, std::string* port) {
   std::string rest = url;
+  const bool https = rest.rfind("https://", 0) == 0;
   if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
-  else if (rest.find("://") != std::string::npos) return core::InvalidArgument("url '" + url + "': only http:// is supported");
+  else if (https) rest = rest.substr(8);
+  else if (rest.find("://") != std::string::npos) {
+    return core::InvalidArgument("url '" + url + "': only http:// and https:// are supported");
+  }
   rest = rest.substr(0, rest.find('/'));
   const size_t colon = rest.rfind(':');
   if (rest.empty()) return core::InvalidArgument("url '" + url + "': no host");
   *host = colon == std::string::npos ? rest : rest.substr(0, colon);
-  *port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
+  *port = colon == std::string::npos ? (https ? "443" : "80") : rest.substr(colon + 1);
   if (host->empty() || port->empty()) return core::InvalidArgument("url '" + url + "': expected http://HOST:PORT");
   return core::Status::Ok();
 }

@@ -2,6 +2,10 @@
 // extension) over HTTP/1.1 keep-alive connections, all driven by one
 // Boost.Asio io_context on one thread (not a thread per connection).
 //
+// With security.tls() every connection is HTTPS (the server verified
+// against the CA, the host name checked); with security.token every request
+// carries the bearer token.
+//
 // Requests wait in the client's queue until a connection is free, so with
 // the open loop the time spent waiting counts as latency. A connection the
 // server closes (Connection: close, errors) is reopened.
@@ -13,6 +17,7 @@
 #include <memory>
 #include <string>
 
+#include "client_security.h"
 #include "payload.h"
 #include "target.h"
 
@@ -24,9 +29,11 @@ struct HttpOptions {
   std::string path;       // e.g. /v2/models/mlp16/infer
   int connections = 1;
   Nanos timeout = std::chrono::seconds(10);  // connect, and each request/reply
+  ClientSecurity security;
 };
 
-// Splits "http://HOST:PORT[/...]" into host and port; the path is ignored.
+// Splits "http://HOST:PORT[/...]" (or https://) into host and port; the path
+// is ignored.
 core::Status ParseHttpUrl(const std::string& url, std::string* host, std::string* port);
 
 // `payloads` must outlive the target.

@@ -10,6 +10,7 @@
 #include "net/connection_registry.h"
 #include "net/io_threads.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 
 namespace infergate::grpc_frontend {
 
@@ -69,10 +70,13 @@ core::Status GrpcFrontend::Start() {
   net::ListenerOptions options;
   options.address = s.ctx.options.address;
   options.port = s.ctx.options.port;
+  options.tls = s.ctx.deps.tls;
+  options.handshake_timeout = s.ctx.options.tls_handshake_timeout;
   ASSIGN_OR_RETURN(s.listener, net::Listener::Open(options, &s.io, &s.connections, s.ctx.deps.metrics,
                                                    [&s](net::Stream stream) { return s.Accept(std::move(stream)); }));
   s.io.Start();
-  spdlog::info("grpc: listening on {}", net::HostPort(options.address, s.listener->port()));
+  spdlog::info("grpc: listening on {}{}", net::HostPort(options.address, s.listener->port()),
+               !options.tls ? "" : options.tls->mutual() ? " (TLS, mutual TLS)" : " (TLS)");
   return core::Status::Ok();
 }
 

@@ -52,6 +52,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -64,6 +65,10 @@
 #include "core/status.h"
 #include "engine/frontend.h"
 #include "engine/model_control.h"
+
+namespace infergate::net {
+class TlsContext;
+}
 
 namespace infergate::grpc_frontend {
 
@@ -87,6 +92,7 @@ struct GrpcFrontendOptions {
   double idle_timeout_secs = 300;
   std::string server_name = "infergate";
   std::string server_version;
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // with GrpcFrontendDeps::tls
 };
 
 // What the frontend uses; not owned, all outlive the frontend.
@@ -107,6 +113,9 @@ struct GrpcFrontendDeps {
   // Per model version statistics (the dispatcher); null: ModelStatistics
   // answers UNIMPLEMENTED.
   const core::StatisticsSource* statistics = nullptr;
+  // Set: TLS only, ALPN h2 (net/tls_handshake.h), with this context's
+  // newest certificate for each new connection.
+  net::TlsContext* tls = nullptr;
 };
 
 class GrpcFrontend final : public engine::Frontend {

@@ -12,6 +12,7 @@
 #include "net/in_flight.h"
 #include "net/io_threads.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
 
 namespace infergate::http {
 namespace {
@@ -23,8 +24,9 @@ constexpr std::chrono::milliseconds kStopGrace{1000};
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(HttpOptions opts, core::MetricsRegistry* registry)
+  Impl(HttpOptions opts, core::MetricsRegistry* registry, net::TlsContext* tls_context)
       : options(std::move(opts)),
+        tls(tls_context),
         metrics_registry(registry),
         metrics(registry),
         connections("http", options.max_connections, registry),
@@ -33,6 +35,7 @@ struct HttpServer::Impl {
   std::shared_ptr<net::Connection> Accept(net::Stream stream);
 
   HttpOptions options;
+  net::TlsContext* tls;
   core::MetricsRegistry* metrics_registry;
   HttpMetrics metrics;
   std::atomic<bool> own_ready{false};
@@ -66,7 +69,7 @@ std::shared_ptr<net::Connection> HttpServer::Impl::Accept(net::Stream stream) {
 core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions options, HttpDeps deps) {
   if (options.io_threads < 1) return core::InvalidArgument("http io_threads must be >= 1");
   if (!deps.inference || !deps.metrics) return core::Internal("http frontend: a dependency is missing");
-  auto impl = std::make_unique<Impl>(std::move(options), deps.metrics);
+  auto impl = std::make_unique<Impl>(std::move(options), deps.metrics, deps.tls);
   RouteContext ctx;
   ctx.inference = deps.inference;
   ctx.repository = deps.repository;
@@ -101,11 +104,14 @@ core::Status HttpServer::Start() {
   net::ListenerOptions options;
   options.address = s.options.address;
   options.port = s.options.port;
+  options.tls = s.tls;
+  options.handshake_timeout = s.options.tls_handshake_timeout;
   ASSIGN_OR_RETURN(s.listener, net::Listener::Open(options, &s.io, &s.connections, s.metrics_registry,
                                                    [&s](net::Stream stream) { return s.Accept(std::move(stream)); }));
   s.bound_address = s.listener->address();
   s.io.Start();
-  spdlog::info("http: listening on {}", net::HostPort(s.bound_address, s.listener->port()));
+  spdlog::info("http: listening on {}{}", net::HostPort(s.bound_address, s.listener->port()),
+               !s.tls ? "" : s.tls->mutual() ? " (HTTPS, mutual TLS)" : " (HTTPS)");
   return core::Status::Ok();
 }
 

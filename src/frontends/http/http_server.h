@@ -28,6 +28,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -45,6 +46,9 @@
 namespace infergate::pipeline {
 class DeviceService;
 }
+namespace infergate::net {
+class TlsContext;
+}
 
 namespace infergate::http {
 
@@ -59,6 +63,7 @@ struct HttpOptions {
   double request_timeout_secs = 30;
   size_t max_connections = 1024;    // open at once; 0: no cap
   std::string server_version;       // reported by GET /v2
+  std::chrono::milliseconds tls_handshake_timeout{10000};  // with HttpDeps::tls
 };
 
 // What the routes use; nothing owned, everything outlives the server.
@@ -79,6 +84,9 @@ struct HttpDeps {
   // What /v2/health/ready reports (the engine's readiness). Null: the
   // server's own flag, set by SetReady.
   const std::atomic<bool>* ready = nullptr;
+  // Set: HTTPS only (net/tls_handshake.h), with this context's newest
+  // certificate for each new connection.
+  net::TlsContext* tls = nullptr;
 };
 
 class HttpServer final : public engine::Frontend {

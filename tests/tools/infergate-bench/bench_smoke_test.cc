@@ -1,8 +1,9 @@
 // Short runs of the real infergate-bench binary against real peers, so the
 // tool never rots: mosquitto with the tool's own mqtt-echo, nginx serving a
 // fixed v2 reply, the Node.js peer (onnxruntime-node) doing real inference,
-// and a gRPC server implementing inference.GRPCInferenceService. A peer that
-// is not installed skips its test. Each run lasts a fraction of a second.
+// a gRPC server implementing inference.GRPCInferenceService, and infergate
+// itself over mutual TLS. A peer that is not installed skips its test. Each
+// run lasts a fraction of a second.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "testing/process.h"
 #include "testing/serve_command.h"
 #include "testing/temp_dir.h"
+#include "testing/test_pki.h"
 
 namespace infergate::testing {
 namespace {
@@ -279,6 +281,35 @@ class V2Service final : public inference::GRPCInferenceService::Service {
   }
   std::atomic<int> calls{0};
 };
+
+TEST(BenchSmokeTest, MutualTlsAgainstInfergate) {
+  TempDir dir;
+  TestPki pki(dir.path());
+  ASSERT_TRUE(pki.MakeCa("ca") && pki.MakeServer("server", "ca", 1) && pki.MakeClient("client", "ca", 2));
+  std::filesystem::create_directories(dir.path() / "repo/mlp16/1");
+  std::filesystem::copy_file(kModel, dir.path() / "repo/mlp16/1/model.onnx");
+  Process server(ServeCommand({"--model-repository", (dir.path() / "repo").string(), "--tls-cert", pki.Crt("server"),
+                               "--tls-key", pki.Key("server"), "--tls-client-ca", pki.Crt("ca")}));
+  auto http = server.WaitForLine(R"(http: listening on ([0-9.]+):([0-9]+))");
+  auto grpc = server.WaitForLine(R"(grpc: listening on ([0-9.]+):([0-9]+))");
+  ASSERT_TRUE(http && grpc && server.WaitForLine("infergate ready")) << server.Output();
+  const std::vector<std::string> tls = {"--tls-ca", pki.Crt("ca"), "--tls-cert", pki.Crt("client"), "--tls-key",
+                                        pki.Key("client"), "--token", "t0k3n", "--model", "mlp16", "--input",
+                                        "input:FP32:1,16", "--concurrency", "2", "--strict"};
+  auto over_https = RunBench(dir, With(With({"--target", "http", "--url", "https://localhost:" + (*http)[2]}, tls),
+                                       kShortRun));
+  ASSERT_EQ(over_https.exit_code, 0) << over_https.output << server.Output();
+  EXPECT_GT(over_https.row["ok"].get<int>(), 10);
+  auto over_grpc = RunBench(dir, With(With({"--target", "grpc", "--grpc-address", "localhost:" + (*grpc)[2]}, tls),
+                                      kShortRun));
+  ASSERT_EQ(over_grpc.exit_code, 0) << over_grpc.output << server.Output();
+  EXPECT_GT(over_grpc.row["ok"].get<int>(), 10);
+  // Plain HTTP to the HTTPS port: every request fails.
+  auto plain = RunBench(dir, With({"--target", "http", "--url", "http://127.0.0.1:" + (*http)[2], "--model", "mlp16",
+                                   "--input", "input:FP32:1,16", "--concurrency", "1", "--strict"},
+                                  kShortRun));
+  EXPECT_NE(plain.exit_code, 0) << plain.output;
+}
 
 TEST(BenchSmokeTest, GrpcAgainstAV2Server) {
   TempDir dir;
