@@ -56,6 +56,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/policy.h"
 #include "core/clock.h"
 #include "core/dispatcher.h"
 #include "core/metrics.h"
@@ -107,6 +108,9 @@ struct GrpcFrontendDeps {
   // Per model version statistics (the dispatcher); null: ModelStatistics
   // answers UNIMPLEMENTED.
   const core::StatisticsSource* statistics = nullptr;
+  // Who may call what (asked once per call, before its method runs); null:
+  // authentication off.
+  const auth::Policy* policy = nullptr;
 };
 
 class GrpcFrontend final : public engine::Frontend {

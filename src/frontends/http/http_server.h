@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/policy.h"
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
@@ -79,6 +80,8 @@ struct HttpDeps {
   // What /v2/health/ready reports (the engine's readiness). Null: the
   // server's own flag, set by SetReady.
   const std::atomic<bool>* ready = nullptr;
+  // Who may do what (asked once per request); null: authentication off.
+  const auth::Policy* policy = nullptr;
 };
 
 class HttpServer final : public engine::Frontend {
