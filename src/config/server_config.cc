@@ -119,7 +119,13 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
 }
 
 Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemoryConfig* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "shared_memory", {"enabled", "max_regions"}));
+  RETURN_IF_ERROR(r.CheckKeys(node, "shared_memory", {"enabled", "max_regions", "key_prefix"}));
+  if (node["key_prefix"]) {
+    ASSIGN_OR_RETURN(out->key_prefix, r.String(node["key_prefix"], "key_prefix"));
+    if (out->key_prefix.size() < 2 || out->key_prefix[0] != '/' || out->key_prefix.find('/', 1) != std::string::npos) {
+      return r.Error(node["key_prefix"], "key_prefix", "must be '/' and at least one more character, with no other '/'");
+    }
+  }
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -130,11 +136,21 @@ Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemo
   return Status::Ok();
 }
 
+Status ParseAuth(const YamlReader& r, const YAML::Node& node, AuthConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "auth", {"tokens_file"}));
+  if (node["tokens_file"]) {
+    ASSIGN_OR_RETURN(std::string file, r.String(node["tokens_file"], "tokens_file"));
+    if (file.empty()) return r.Error(node["tokens_file"], "tokens_file", "must not be empty (leave it out for no authentication)");
+    out->tokens_file = file;
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory"}));
+                               "shared_memory", "auth"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -164,6 +180,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   if (root["shared_memory"]) {
     RETURN_IF_ERROR(ParseSharedMemory(r, root["shared_memory"], &c->shared_memory));
   }
+  if (root["auth"]) RETURN_IF_ERROR(ParseAuth(r, root["auth"], &c->auth));
   return Status::Ok();
 }
 
@@ -201,6 +218,9 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
   // Relative paths in the file are relative to the file's folder.
   if (!config.model_repository.empty() && config.model_repository.is_relative()) {
     config.model_repository = file.parent_path() / config.model_repository;
+  }
+  if (!config.auth.tokens_file.empty() && config.auth.tokens_file.is_relative()) {
+    config.auth.tokens_file = file.parent_path() / config.auth.tokens_file;
   }
   return config;
 }

@@ -8,6 +8,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "config/tokens_yaml.h"
 #include "frontends/grpc/grpc_frontend.h"
 #include "frontends/http/http_server.h"
 #include "frontends/mqtt/mqtt_frontend.h"
@@ -36,11 +37,13 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   o.model_control.allow_load_unload = config.model_control_mode != config::ModelControlMode::kNone;
   o.shared_memory = config.shared_memory.enabled;
   o.max_shared_memory_regions = config.shared_memory.max_regions;
+  o.shared_memory_key_prefix = config.shared_memory.key_prefix;
   o.parse_config = &config::ParseModelConfigFile;
   return o;
 }
 
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e) {
+core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e,
+                                                            const auth::Policy* policy) {
   http::HttpOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -61,10 +64,12 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   d.shared_memory = e.shared_memory();
   d.model_control = &e.model_control();
   d.ready = e.ready_flag();
+  d.policy = policy;
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
 
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e) {
+core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e,
+                                                            const auth::Policy* policy) {
   grpc_frontend::GrpcFrontendOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -84,6 +89,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   d.model_control = &e.model_control();
   d.ready = e.ready_flag();
   d.statistics = &e.statistics();
+  d.policy = policy;
   return AsFrontend(grpc_frontend::GrpcFrontend::Create(std::move(o), d));
 }
 
@@ -97,14 +103,23 @@ bool IsLoopback(const std::string& address) {
 
 // Says who can reach a socket frontend: a hint to open it on loopback, a
 // warning when it is open to other hosts with nothing guarding it.
-void LogExposure(std::string_view frontend, const std::string& address) {
+void LogExposure(std::string_view frontend, const std::string& address, bool auth) {
   if (IsLoopback(address)) {
     spdlog::info("{0}: loopback only; --{0}-address 0.0.0.0 ({0}.address) serves other hosts", frontend);
-  } else {
+  } else if (!auth) {
     spdlog::warn("{}: listening on {} without TLS or authentication: anyone who can reach this address can "
-                 "run models and load or unload them", frontend, address);
+                 "run models (repository control and shared memory stay loopback-only)", frontend, address);
   }
 }
+
+core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfig& c, core::MetricsRegistry* m) {
+  auth::Policy::Options o;
+  o.tokens_file = c.tokens_file;
+  o.load = &config::ParseTokensFile;
+  return auth::Policy::Create(std::move(o), m);
+}
+
+constexpr std::chrono::seconds kTokensPollInterval{2};
 
 }  // namespace
 
@@ -113,6 +128,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   ASSIGN_OR_RETURN(auto options, MakeEngineOptions(config));
   ASSIGN_OR_RETURN(auto engine, engine::Engine::Create(std::move(options)));
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(engine)));
+  ASSIGN_OR_RETURN(server->policy_, MakePolicy(server->config_.auth, &server->engine_->metrics()));
   RETURN_IF_ERROR(server->AddFrontends());
   return server;
 }
@@ -126,11 +142,11 @@ Server::~Server() { Stop(); }
 
 core::Status Server::AddFrontends() {
   if (config_.http.enabled) {
-    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_));
+    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_, policy_.get()));
     frontends_.push_back(std::move(http));
   }
   if (config_.grpc.enabled) {
-    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_));
+    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_, policy_.get()));
     frontends_.push_back(std::move(grpc));
   }
   if (!config_.mqtt.broker.empty()) {
@@ -146,8 +162,9 @@ core::Status Server::Start() {
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
-  if (config_.http.enabled) LogExposure("http", config_.http.address);
-  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address);
+  if (config_.http.enabled) LogExposure("http", config_.http.address, policy_->enabled());
+  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address, policy_->enabled());
+  StartTokenWatch();
   engine_->SetReady(true);
   return core::Status::Ok();
 }
@@ -155,6 +172,7 @@ core::Status Server::Start() {
 void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  StopTokenWatch();
   engine_->SetReady(false);
   if (started_) {
     const auto deadline = std::chrono::steady_clock::now() +
@@ -173,7 +191,34 @@ void Server::Stop() {
   engine_->Stop();
 }
 
-void Server::Reload() { spdlog::info("SIGHUP: reloading"); }
+void Server::Reload() {
+  spdlog::info("SIGHUP: reloading");
+  ReloadTokens();
+}
+
+void Server::ReloadTokens() {
+  if (policy_->enabled()) policy_->Reload().IgnoreError();  // logged and counted by the policy
+}
+
+void Server::StartTokenWatch() {
+  if (!policy_->enabled()) return;
+  spdlog::info("auth: on (tokens file {}, re-read on change and on SIGHUP)", config_.auth.tokens_file.string());
+  token_watch_ = std::thread([this] {
+    std::unique_lock lock(token_watch_mu_);
+    while (!token_watch_cv_.wait_for(lock, kTokensPollInterval, [this] { return token_watch_stop_; })) {
+      policy_->ReloadIfChanged();
+    }
+  });
+}
+
+void Server::StopTokenWatch() {
+  {
+    std::lock_guard lock(token_watch_mu_);
+    token_watch_stop_ = true;
+  }
+  token_watch_cv_.notify_all();
+  if (token_watch_.joinable()) token_watch_.join();
+}
 
 int RunServe(config::ServerConfig config) {
   // Block the stop and reload signals before any thread starts so that only sigwait sees them.

@@ -8,8 +8,13 @@
 // Thread-safety: Create, Start and Stop are called from the main thread.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
+
+#include "auth/policy.h"
 
 #include "config/server_config.h"
 #include "core/status.h"
@@ -40,12 +45,23 @@ class Server {
  private:
   Server(config::ServerConfig config, std::unique_ptr<engine::Engine> engine);
   core::Status AddFrontends();
+  // The tokens file: re-read on SIGHUP (ReloadTokens) and when it changes
+  // (a thread checks it every 2 s between Start and Stop).
+  void ReloadTokens();
+  void StartTokenWatch();
+  void StopTokenWatch();
 
   config::ServerConfig config_;
   // Destroyed after the frontends, which point into it. Stop stops it before
   // either is destroyed, so the replies of what its schedulers drain still
   // reach the (stopped) frontends.
   std::unique_ptr<engine::Engine> engine_;
+  // Who may do what; the frontends point into it, so it outlives them.
+  std::unique_ptr<auth::Policy> policy_;
+  std::thread token_watch_;
+  std::mutex token_watch_mu_;
+  std::condition_variable token_watch_cv_;
+  bool token_watch_stop_ = false;  // GUARDED_BY(token_watch_mu_)
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
   bool started_ = false;
   bool stopped_ = false;
