@@ -45,7 +45,9 @@ class CurlClient {
   CurlClient(const CurlClient&) = delete;
   CurlClient& operator=(const CurlClient&) = delete;
 
-  HttpResult Get(const std::string& path) { return Perform("GET", path, nullptr, {}); }
+  HttpResult Get(const std::string& path, const std::vector<std::string>& headers = {}) {
+    return Perform("GET", path, nullptr, headers);
+  }
   HttpResult Post(const std::string& path, const std::string& body,
                   const std::vector<std::string>& headers = {}) {
     return Perform("POST", path, &body, headers);
