@@ -185,12 +185,16 @@ core::Status Policy::Reload() {
     stamp_ = stamp;  // not retried until the file changes again
     return tokens.status();
   }
+  const size_t count = (*tokens)->entries().size();
+  {
+    std::lock_guard lock(mu_);
+    tokens_ = std::move(*tokens);
+    stamp_ = stamp;
+  }
+  // Said once the new tokens are in use.
   if (reloads_ok_) reloads_ok_->Increment();
-  if (tokens_gauge_) tokens_gauge_->Set(static_cast<double>((*tokens)->entries().size()));
-  spdlog::info("auth: {} tokens from {}", (*tokens)->entries().size(), options_.tokens_file.string());
-  std::lock_guard lock(mu_);
-  tokens_ = std::move(*tokens);
-  stamp_ = stamp;
+  if (tokens_gauge_) tokens_gauge_->Set(static_cast<double>(count));
+  spdlog::info("auth: {} tokens from {}", count, options_.tokens_file.string());
   return core::Status::Ok();
 }
 

@@ -7,6 +7,10 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 #include "testing/auth_server.h"
 #include "testing/http_client.h"
@@ -20,6 +24,8 @@ using testing::AuthServer;
 using testing::CurlClient;
 using testing::TokenEntry;
 
+// The same length, so that a file with one replaced by the other has the same
+// size (see Rewrite).
 const std::string kOld = "tok-old-0123456789";
 const std::string kNew = "tok-new-0123456789";
 const std::string kAdmin = "tok-admin-0123456789";
@@ -42,6 +48,17 @@ std::string NonLoopbackAddress() {
   return found;
 }
 
+// Rewrites `file` in place with `text` (of the same size) and puts its
+// modification time back, so that only SIGHUP, not the change check, reads it.
+void RewriteUnnoticed(const std::filesystem::path& file, const std::string& text) {
+  struct stat before {};
+  ASSERT_EQ(stat(file.c_str(), &before), 0);
+  ASSERT_EQ(static_cast<off_t>(text.size()), before.st_size);
+  std::ofstream(file, std::ios::in | std::ios::out | std::ios::binary) << text;
+  const timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, file.c_str(), times, 0), 0);
+}
+
 TEST(AuthReloadE2ETest, SighupRevokesAndABrokenFileKeepsTheTokens) {
   AuthServer server(TokenEntry("old", kOld, "read"));
   ASSERT_TRUE(server.ok()) << server.process().Output();
@@ -54,8 +71,12 @@ TEST(AuthReloadE2ETest, SighupRevokesAndABrokenFileKeepsTheTokens) {
   ASSERT_TRUE(server.process().WaitForLine("auth: .*keeping the 1 tokens in use")) << server.process().Output();
   EXPECT_EQ(http.Get("/v2", Bearer(kOld)).status, 200);
 
-  // The old token revoked, a new one added: no restart.
-  std::ofstream(server.tokens_file(), std::ios::trunc) << TokenEntry("new", kNew, "read");
+  // The old token revoked, a new one added: no restart. The file is restored
+  // first (the change check reads it), then changed unnoticed: SIGHUP reads it.
+  std::ofstream(server.tokens_file(), std::ios::trunc) << TokenEntry("old", kOld, "read");
+  ASSERT_TRUE(server.process().WaitForLine("auth: 1 tokens from")) << server.process().Output();
+  RewriteUnnoticed(server.tokens_file(), TokenEntry("new", kNew, "read"));
+  EXPECT_EQ(http.Get("/v2", Bearer(kOld)).status, 200) << "not read yet";
   kill(server.process().pid(), SIGHUP);
   ASSERT_TRUE(server.process().WaitForLine("auth: 1 tokens from")) << server.process().Output();
   const auto revoked = http.Get("/v2", Bearer(kOld));
@@ -67,8 +88,23 @@ TEST(AuthReloadE2ETest, SighupRevokesAndABrokenFileKeepsTheTokens) {
   inference::ServerMetadataResponse meta;
   EXPECT_EQ(stub->ServerMetadata(context.get(), {}, &meta).error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
 
+  // The broken file was refused once or twice (SIGHUP, and the change check if it came first).
   const auto metrics = http.Get("/metrics", Bearer(kNew));
-  EXPECT_NE(metrics.body.find("infergate_auth_reloads_total{result=\"error\"} 1"), std::string::npos) << metrics.body;
+  const std::string errors = "infergate_auth_reloads_total{result=\"error\"} ";
+  const size_t at = metrics.body.find(errors);
+  ASSERT_NE(at, std::string::npos) << metrics.body;
+  EXPECT_GE(std::stoi(metrics.body.substr(at + errors.size())), 1);
+}
+
+TEST(AuthReloadE2ETest, AChangedFileIsReadWithoutASignal) {
+  AuthServer server(TokenEntry("old", kOld, "read"));
+  ASSERT_TRUE(server.ok()) << server.process().Output();
+  CurlClient http("http://127.0.0.1:" + std::to_string(server.http_port()));
+  ASSERT_EQ(http.Get("/v2", Bearer(kOld)).status, 200);
+  std::ofstream(server.tokens_file(), std::ios::trunc) << TokenEntry("new", kNew, "read") << "# rotated\n";
+  ASSERT_TRUE(server.process().WaitForLine("auth: 1 tokens from")) << server.process().Output();
+  EXPECT_EQ(http.Get("/v2", Bearer(kOld)).status, 401);
+  EXPECT_EQ(http.Get("/v2", Bearer(kNew)).status, 200);
 }
 
 TEST(AuthTokenNewE2ETest, ItsOutputIsUsableAsIs) {
