@@ -143,6 +143,9 @@ class NonLoopbackE2ETest : public ::testing::Test {
 TEST_F(NonLoopbackE2ETest, WithAuthOffRepositoryControlAndSharedMemoryAreLoopbackOnly) {
   AuthServer server(std::nullopt, "0.0.0.0");
   ASSERT_TRUE(server.ok()) << server.process().Output();
+  EXPECT_NE(server.process().Output().find("http: listening on 0.0.0.0 without TLS or authentication"),
+            std::string::npos)
+      << server.process().Output();
   CurlClient remote("http://" + address_ + ":" + std::to_string(server.http_port()));
   CurlClient local("http://127.0.0.1:" + std::to_string(server.http_port()));
   const auto load = remote.Post("/v2/repository/models/vib_a/load", "");
@@ -176,6 +179,8 @@ TEST_F(NonLoopbackE2ETest, WithAuthOffRepositoryControlAndSharedMemoryAreLoopbac
 TEST_F(NonLoopbackE2ETest, WithAuthOnAdminMayLoadRemotelyButNotRegisterSharedMemory) {
   AuthServer server(TokenEntry("adm", kAdmin, "admin"), "0.0.0.0");
   ASSERT_TRUE(server.ok()) << server.process().Output();
+  EXPECT_EQ(server.process().Output().find("without TLS or authentication"), std::string::npos)
+      << "authentication guards it: no warning\n" << server.process().Output();
   CurlClient remote("http://" + address_ + ":" + std::to_string(server.http_port()));
   EXPECT_EQ(remote.Post("/v2/repository/models/vib_a/load", "", Bearer(kAdmin)).status, 200);
   const std::string body = R"({"key":")" + shm_.key() + R"(","byte_size":64})";
