@@ -18,6 +18,7 @@ find_package(yaml-cpp REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
+find_package(OpenSSL REQUIRED)  # libcrypto: token hashes (SHA-256), CRYPTO_memcmp, RAND_bytes
 find_package(nlohmann_json REQUIRED)
 find_package(simdjson REQUIRED)
 find_package(PkgConfig REQUIRED)

@@ -121,7 +121,13 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
 }
 
 Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemoryConfig* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "shared_memory", {"enabled", "max_regions"}));
+  RETURN_IF_ERROR(r.CheckKeys(node, "shared_memory", {"enabled", "max_regions", "key_prefix"}));
+  if (node["key_prefix"]) {
+    ASSIGN_OR_RETURN(out->key_prefix, r.String(node["key_prefix"], "key_prefix"));
+    if (out->key_prefix.size() < 2 || out->key_prefix[0] != '/' || out->key_prefix.find('/', 1) != std::string::npos) {
+      return r.Error(node["key_prefix"], "key_prefix", "must be '/' and at least one more character, with no other '/'");
+    }
+  }
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -132,11 +138,21 @@ Status ParseSharedMemory(const YamlReader& r, const YAML::Node& node, SharedMemo
   return Status::Ok();
 }
 
+Status ParseAuth(const YamlReader& r, const YAML::Node& node, AuthConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "auth", {"tokens_file"}));
+  if (node["tokens_file"]) {
+    ASSIGN_OR_RETURN(std::string file, r.String(node["tokens_file"], "tokens_file"));
+    if (file.empty()) return r.Error(node["tokens_file"], "tokens_file", "must not be empty (leave it out for no authentication)");
+    out->tokens_file = file;
+  }
+  return Status::Ok();
+}
+
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory", "tls"}));
+                               "shared_memory", "tls", "auth"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -167,6 +183,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
     RETURN_IF_ERROR(ParseSharedMemory(r, root["shared_memory"], &c->shared_memory));
   }
   if (root["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, root["tls"], true, &c->tls));
+  if (root["auth"]) RETURN_IF_ERROR(ParseAuth(r, root["auth"], &c->auth));
   return Status::Ok();
 }
 
@@ -219,6 +236,9 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
     config.model_repository = file.parent_path() / config.model_repository;
   }
   ResolveConfigTlsPaths(file.parent_path(), &config);
+  if (!config.auth.tokens_file.empty() && config.auth.tokens_file.is_relative()) {
+    config.auth.tokens_file = file.parent_path() / config.auth.tokens_file;
+  }
   return config;
 }
 

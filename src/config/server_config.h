@@ -66,6 +66,15 @@ struct HttpConfig {
 struct SharedMemoryConfig {
   bool enabled = false;
   int max_regions = 64;  // registered at once
+  // Object names (keys) clients may register must start with this; the
+  // object must also belong to the server's user.
+  std::string key_prefix = "/infergate_";
+};
+
+// `auth:`: bearer tokens with scopes (src/auth/policy.h, docs/security.md).
+// No tokens file: authentication is off.
+struct AuthConfig {
+  std::filesystem::path tokens_file;  // or --auth-tokens FILE; relative: to the config file's folder
 };
 
 struct ServerConfig {
@@ -82,6 +91,7 @@ struct ServerConfig {
   GrpcConfig grpc;
   SharedMemoryConfig shared_memory;
   TlsConfig tls;  // HTTP and gRPC (http.tls / grpc.tls replace it for one); off while empty
+  AuthConfig auth;
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the

@@ -96,8 +96,8 @@ struct SharedMemoryRegistry::Mapping {
   }
 };
 
-SharedMemoryRegistry::SharedMemoryRegistry(size_t max_regions, MetricsRegistry* metrics)
-    : max_regions_(max_regions) {
+SharedMemoryRegistry::SharedMemoryRegistry(size_t max_regions, MetricsRegistry* metrics, std::string key_prefix)
+    : max_regions_(max_regions), key_prefix_(std::move(key_prefix)) {
   if (metrics) {
     regions_gauge_ = &metrics->GetGauge("infergate_shared_memory_regions",
                                         "System shared memory regions registered by clients");
@@ -112,6 +112,10 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
                                       uint64_t offset, uint64_t byte_size) {
   if (name.empty()) return InvalidArgument("a shared memory region needs a name");
   RETURN_IF_ERROR(CheckKey(key));
+  if (key.compare(0, key_prefix_.size(), key_prefix_) != 0) {
+    return PermissionDenied("shared memory key " + Quote(key) + " does not start with " + Quote(key_prefix_) +
+                            " (shared_memory.key_prefix)");
+  }
   const std::string what = "shared memory region " + Quote(name);
   if (byte_size == 0) return InvalidArgument(what + ": byte_size must be positive");
   {
@@ -135,6 +139,10 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
   struct stat st {};
   if (fstat(mapping->fd, &st) != 0) {
     return FailedPrecondition(what + ": cannot stat " + Quote(key) + ": " + ErrnoText(errno));
+  }
+  if (st.st_uid != geteuid()) {
+    return PermissionDenied(what + ": " + Quote(key) + " belongs to uid " + std::to_string(st.st_uid) +
+                            ", not to the server's user (uid " + std::to_string(geteuid()) + ")");
   }
   const auto object_size = static_cast<uint64_t>(st.st_size);
   if (offset > object_size || byte_size > object_size - offset) {

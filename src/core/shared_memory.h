@@ -62,17 +62,21 @@ class SharedMemoryRegistry {
   };
 
   // `metrics` (may be null) gets infergate_shared_memory_regions and
-  // infergate_shared_memory_bytes (gauges of what is registered).
-  explicit SharedMemoryRegistry(size_t max_regions = 64, MetricsRegistry* metrics = nullptr);
+  // infergate_shared_memory_bytes (gauges of what is registered). Keys must
+  // start with `key_prefix` (empty: any key).
+  explicit SharedMemoryRegistry(size_t max_regions = 64, MetricsRegistry* metrics = nullptr,
+                                std::string key_prefix = {});
   ~SharedMemoryRegistry();
   SharedMemoryRegistry(const SharedMemoryRegistry&) = delete;
   SharedMemoryRegistry& operator=(const SharedMemoryRegistry&) = delete;
 
   // Opens and maps `key` and registers [offset, offset + byte_size) of it as
   // `name`. INVALID_ARGUMENT for an empty name, a key that is not "/name", a
-  // zero size or a window past the object's end; NOT_FOUND when no such
-  // object exists; ALREADY_EXISTS for a name in use; RESOURCE_EXHAUSTED past
-  // max_regions; FAILED_PRECONDITION when the object cannot be opened or mapped.
+  // zero size or a window past the object's end; PERMISSION_DENIED for a key
+  // without the key prefix or an object another user owns (st_uid is not
+  // the server's effective uid); NOT_FOUND when no such object exists;
+  // ALREADY_EXISTS for a name in use; RESOURCE_EXHAUSTED past max_regions;
+  // FAILED_PRECONDITION when the object cannot be opened or mapped.
   Status Register(const std::string& name, const std::string& key, uint64_t offset,
                   uint64_t byte_size);
   // NOT_FOUND for an unknown name.
@@ -101,6 +105,7 @@ class SharedMemoryRegistry {
   void UpdateGaugesLocked();
 
   const size_t max_regions_;
+  const std::string key_prefix_;
   Gauge* regions_gauge_ = nullptr;
   Gauge* bytes_gauge_ = nullptr;
   mutable std::mutex mu_;

@@ -29,7 +29,10 @@ enum class StatusCode {
   kCancelled,
   kUnimplemented,
   kInternal,            // a bug or a backend failure
+  kUnauthenticated,     // no credentials, or ones the server does not know
+  kPermissionDenied,    // known caller, not allowed to do this
 };
+inline constexpr size_t kStatusCodeCount = static_cast<size_t>(StatusCode::kPermissionDenied) + 1;
 
 // "INVALID_ARGUMENT", ... (the gRPC spelling, used in logs and metrics labels).
 std::string_view StatusCodeName(StatusCode code);
@@ -81,6 +84,8 @@ inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExc
 inline Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
 // Holds either a T or a non-OK Status.
 template <typename T>

@@ -5,7 +5,7 @@ namespace infergate::core {
 TransportCodes TransportCodesFor(StatusCode code) {
   // HTTP as KServe/Triton clients expect; gRPC's own numbering; MQTT 5 reason
   // codes (0x80 unspecified, 0x83 implementation specific, 0x97 quota
-  // exceeded, 0x99 payload format invalid, 0x95 packet too large).
+  // exceeded, 0x99 payload format invalid, 0x95 packet too large, 0x87 not authorized).
   switch (code) {
     case StatusCode::kOk: return {200, 0, 0x00};
     case StatusCode::kInvalidArgument: return {400, 3, 0x99};
@@ -18,6 +18,8 @@ TransportCodes TransportCodesFor(StatusCode code) {
     case StatusCode::kCancelled: return {499, 1, 0x80};
     case StatusCode::kUnimplemented: return {501, 12, 0x83};
     case StatusCode::kInternal: return {500, 13, 0x80};
+    case StatusCode::kUnauthenticated: return {401, 16, 0x87};
+    case StatusCode::kPermissionDenied: return {403, 7, 0x87};
   }
   return {500, 2, 0x80};
 }

@@ -35,7 +35,7 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   e.model_control_ = std::make_unique<ModelControl>(e.repository_.get(), e.options_.model_control);
   if (e.options_.shared_memory) {
     e.shared_memory_ = std::make_unique<core::SharedMemoryRegistry>(
-        static_cast<size_t>(e.options_.max_shared_memory_regions), &e.metrics_);
+        static_cast<size_t>(e.options_.max_shared_memory_regions), &e.metrics_, e.options_.shared_memory_key_prefix);
   }
   return engine;
 }
@@ -57,8 +57,9 @@ core::Status Engine::Start() {
   LogRepositoryState();
   if (options_.poll_secs > 0) poll_thread_ = std::thread([this] { PollLoop(); });
   if (shared_memory_) {
-    spdlog::info("system shared memory: on (at most {} regions); clients may map POSIX shared memory "
-                 "objects this process can open", options_.max_shared_memory_regions);
+    spdlog::info("system shared memory: on (at most {} regions); loopback clients may register POSIX shared "
+                 "memory objects named '{}*' that this process's user owns",
+                 options_.max_shared_memory_regions, options_.shared_memory_key_prefix);
   }
   return core::Status::Ok();
 }

@@ -53,6 +53,7 @@ struct EngineOptions {
   // Triton's system shared memory extension: off unless enabled.
   bool shared_memory = false;
   int max_shared_memory_regions = 64;
+  std::string shared_memory_key_prefix;  // keys must start with it; empty: any
   // The backends models may run on (ownership passes to the engine); a model
   // picks one by its config's backend or platform, else by its file's
   // extension. At least one.

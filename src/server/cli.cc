@@ -8,6 +8,7 @@
 #include "config/server_config.h"
 #include "server/inspect.h"
 #include "server/server.h"
+#include "server/token_command.h"
 
 namespace infergate::server {
 namespace {
@@ -30,6 +31,7 @@ struct ServeFlags {
   std::string tls_cert;
   std::string tls_key;
   std::string tls_client_ca;
+  std::string auth_tokens;
 };
 
 // --tls-*: both frontends (the top-level tls block and any per-frontend one).
@@ -67,6 +69,7 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   if (!f.http_address.empty()) c.http.address = f.http_address;
   if (f.http_threads > 0) c.http.io_threads = f.http_threads;
   ApplyTlsFlags(f, &c);
+  if (!f.auth_tokens.empty()) c.auth.tokens_file = f.auth_tokens;
   RETURN_IF_ERROR(config::ValidateServerConfig(c));
   return c;
 }
@@ -109,6 +112,18 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--tls-client-ca", serve.tls_client_ca,
                         "CA (PEM) that must have signed every client's certificate (mutual TLS)");
 
+  serve_cmd->add_option("--auth-tokens", serve.auth_tokens,
+                        "Tokens file (YAML): requests need 'Authorization: Bearer <token>' (default: auth off)")
+      ->check(CLI::ExistingFile);
+
+  TokenNewFlags token_new;
+  auto* token_cmd = app.add_subcommand("token", "Manage bearer tokens");
+  token_cmd->require_subcommand(1);
+  auto* token_new_cmd = token_cmd->add_subcommand("new", "Print a fresh token and its tokens file entry");
+  token_new_cmd->add_option("--name", token_new.name, "The entry's name (letters, digits, '-', '_', '.')")->required();
+  token_new_cmd->add_option("--scopes", token_new.scopes, "infer,read,admin (any of them)")->required();
+  token_new_cmd->add_option("--models", token_new.models, "Model globs, e.g. 'vib*,pump_*' (default: every model)");
+
   std::string inspect_path;
   bool inspect_json = false;
   auto* inspect_cmd = app.add_subcommand(
@@ -122,6 +137,7 @@ int Main(int argc, char** argv) {
     return app.exit(e);
   }
 
+  if (*token_new_cmd) return RunTokenNew(token_new, std::cout, std::cerr);
   if (*inspect_cmd) {
     spdlog::set_level(spdlog::level::warn);
     return RunInspect(inspect_path, inspect_json);

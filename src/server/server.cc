@@ -8,6 +8,7 @@
 
 #include "backends/onnxruntime/ort_backend.h"
 #include "config/model_config_yaml.h"
+#include "config/tokens_yaml.h"
 #include "frontends/grpc/grpc_frontend.h"
 #include "frontends/http/http_server.h"
 #include "frontends/mqtt/mqtt_frontend.h"
@@ -38,6 +39,7 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   o.model_control.allow_load_unload = config.model_control_mode != config::ModelControlMode::kNone;
   o.shared_memory = config.shared_memory.enabled;
   o.max_shared_memory_regions = config.shared_memory.max_regions;
+  o.shared_memory_key_prefix = config.shared_memory.key_prefix;
   o.parse_config = &config::ParseModelConfigFile;
   return o;
 }
@@ -58,7 +60,8 @@ core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig
 }
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e,
-                                                           net::TlsContext* tls, double handshake_secs) {
+                                                           net::TlsContext* tls, double handshake_secs,
+                                                           const auth::Policy* policy) {
   http::HttpOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -81,11 +84,13 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   d.shared_memory = e.shared_memory();
   d.model_control = &e.model_control();
   d.ready = e.ready_flag();
+  d.policy = policy;
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcConfig& c, engine::Engine& e,
-                                                           net::TlsContext* tls, double handshake_secs) {
+                                                           net::TlsContext* tls, double handshake_secs,
+                                                           const auth::Policy* policy) {
   grpc_frontend::GrpcFrontendOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -107,6 +112,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   d.model_control = &e.model_control();
   d.ready = e.ready_flag();
   d.statistics = &e.statistics();
+  d.policy = policy;
   return AsFrontend(grpc_frontend::GrpcFrontend::Create(std::move(o), d));
 }
 
@@ -119,19 +125,28 @@ bool IsLoopback(const std::string& address) {
 }
 
 // Says who can reach a socket frontend: a hint to open it on loopback, a
-// warning when it is open to other hosts with nothing guarding it (mutual
-// TLS authenticates clients; TLS alone only encrypts).
-void LogExposure(std::string_view frontend, const std::string& address, const net::TlsContext* tls) {
+// warning when it is open to other hosts with nothing guarding it (tokens
+// or mutual TLS authenticate clients; TLS alone only encrypts).
+void LogExposure(std::string_view frontend, const std::string& address, const net::TlsContext* tls, bool auth) {
   if (IsLoopback(address)) {
     spdlog::info("{0}: loopback only; --{0}-address 0.0.0.0 ({0}.address) serves other hosts", frontend);
-  } else if (tls && tls->mutual()) {
+  } else if (auth || (tls && tls->mutual())) {
     return;
   } else {
-    spdlog::warn("{}: listening on {} without {}: anyone who can reach this address can "
-                 "run models and load or unload them", frontend, address,
-                 tls ? "authentication (TLS, no client certificates)" : "TLS or authentication");
+    spdlog::warn("{}: listening on {} without {}: anyone who can reach this address can run models "
+                 "(repository control and shared memory stay loopback-only)", frontend, address,
+                 tls ? "authentication (TLS, no client certificates or tokens)" : "TLS or authentication");
   }
 }
+
+core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfig& c, core::MetricsRegistry* m) {
+  auth::Policy::Options o;
+  o.tokens_file = c.tokens_file;
+  o.load = &config::ParseTokensFile;
+  return auth::Policy::Create(std::move(o), m);
+}
+
+constexpr std::chrono::seconds kTokensPollInterval{2};
 
 }  // namespace
 
@@ -141,6 +156,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   ASSIGN_OR_RETURN(auto engine, engine::Engine::Create(std::move(options)));
   std::unique_ptr<Server> server(new Server(std::move(config), std::move(engine)));
   RETURN_IF_ERROR(server->LoadTls());
+  ASSIGN_OR_RETURN(server->policy_, MakePolicy(server->config_.auth, &server->engine_->metrics()));
   RETURN_IF_ERROR(server->AddFrontends());
   return server;
 }
@@ -181,11 +197,11 @@ void Server::ReloadTls() {
 core::Status Server::AddFrontends() {
   const double handshake_secs = config_.tls.handshake_timeout_secs;
   if (config_.http.enabled) {
-    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_, http_tls_.get(), handshake_secs));
+    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_, http_tls_.get(), handshake_secs, policy_.get()));
     frontends_.push_back(std::move(http));
   }
   if (config_.grpc.enabled) {
-    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_, grpc_tls_.get(), handshake_secs));
+    ASSIGN_OR_RETURN(auto grpc, MakeGrpc(config_.grpc, *engine_, grpc_tls_.get(), handshake_secs, policy_.get()));
     frontends_.push_back(std::move(grpc));
   }
   if (!config_.mqtt.broker.empty()) {
@@ -201,8 +217,10 @@ core::Status Server::Start() {
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
-  if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get());
-  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address, grpc_tls_.get());
+  const bool auth = policy_->enabled();
+  if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get(), auth);
+  if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address, grpc_tls_.get(), auth);
+  StartTokenWatch();
   engine_->SetReady(true);
   return core::Status::Ok();
 }
@@ -210,6 +228,7 @@ core::Status Server::Start() {
 void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  StopTokenWatch();
   engine_->SetReady(false);
   if (started_) {
     const auto deadline = std::chrono::steady_clock::now() +
@@ -232,6 +251,31 @@ void Server::Stop() {
 void Server::Reload() {
   spdlog::info("SIGHUP: reloading");
   ReloadTls();
+  ReloadTokens();
+}
+
+void Server::ReloadTokens() {
+  if (policy_->enabled()) policy_->Reload().IgnoreError();  // logged and counted by the policy
+}
+
+void Server::StartTokenWatch() {
+  if (!policy_->enabled()) return;
+  spdlog::info("auth: on (tokens file {}, re-read on change and on SIGHUP)", config_.auth.tokens_file.string());
+  token_watch_ = std::thread([this] {
+    std::unique_lock lock(token_watch_mu_);
+    while (!token_watch_cv_.wait_for(lock, kTokensPollInterval, [this] { return token_watch_stop_; })) {
+      policy_->ReloadIfChanged();
+    }
+  });
+}
+
+void Server::StopTokenWatch() {
+  {
+    std::lock_guard lock(token_watch_mu_);
+    token_watch_stop_ = true;
+  }
+  token_watch_cv_.notify_all();
+  if (token_watch_.joinable()) token_watch_.join();
 }
 
 int RunServe(config::ServerConfig config) {

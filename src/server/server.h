@@ -8,8 +8,13 @@
 // Thread-safety: Create, Start and Stop are called from the main thread.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
+
+#include "auth/policy.h"
 
 #include "config/server_config.h"
 #include "core/status.h"
@@ -47,6 +52,11 @@ class Server {
   core::Status AddFrontends();
   core::Status LoadTls();
   void ReloadTls();
+  // The tokens file: re-read on SIGHUP (ReloadTokens) and when it changes
+  // (a thread checks it every 2 s between Start and Stop).
+  void ReloadTokens();
+  void StartTokenWatch();
+  void StopTokenWatch();
 
   config::ServerConfig config_;
   // Destroyed after the frontends, which point into it. Stop stops it before
@@ -58,6 +68,12 @@ class Server {
   std::unique_ptr<net::TlsContext> http_tls_;
   std::unique_ptr<net::TlsContext> grpc_tls_;
   std::unique_ptr<net::TlsWatch> tls_watch_;  // null: no certificate, or reload_check_secs 0
+  // Who may do what; the frontends point into it, so it outlives them.
+  std::unique_ptr<auth::Policy> policy_;
+  std::thread token_watch_;
+  std::mutex token_watch_mu_;
+  std::condition_variable token_watch_cv_;
+  bool token_watch_stop_ = false;  // GUARDED_BY(token_watch_mu_)
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
   bool started_ = false;
   bool stopped_ = false;

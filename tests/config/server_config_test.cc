@@ -66,6 +66,21 @@ TEST(ServerConfigTest, ExampleFileShowsTheHttpDefaults) {
   const SharedMemoryConfig shm;
   EXPECT_EQ(c->shared_memory.enabled, shm.enabled);
   EXPECT_EQ(c->shared_memory.max_regions, shm.max_regions);
+  EXPECT_EQ(c->shared_memory.key_prefix, shm.key_prefix);
+  EXPECT_TRUE(c->auth.tokens_file.empty()) << "authentication is off by default";
+}
+
+TEST(ServerConfigTest, AuthSectionAndKeyPrefix) {
+  auto c = ParseServerConfig("auth:\n  tokens_file: /etc/t.yaml\nshared_memory:\n  key_prefix: /plant_\n", "t.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->auth.tokens_file, "/etc/t.yaml");
+  EXPECT_EQ(c->shared_memory.key_prefix, "/plant_");
+  EXPECT_FALSE(ParseServerConfig("auth:\n  tokens: x\n", "t.yaml").ok());
+  EXPECT_FALSE(ParseServerConfig("auth:\n  tokens_file: ''\n", "t.yaml").ok());
+  for (const char* bad : {"x", "/", "/a/b"}) {
+    auto k = ParseServerConfig(std::string("shared_memory:\n  key_prefix: ") + bad + "\n", "t.yaml");
+    EXPECT_FALSE(k.ok()) << bad;
+  }
 }
 
 TEST(ServerConfigTest, SharedMemorySection) {

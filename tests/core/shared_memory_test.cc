@@ -49,6 +49,26 @@ TEST(SharedMemoryRegistryTest, RegisterViewListUnregister) {
   EXPECT_NE(metrics.RenderPrometheus().find("infergate_shared_memory_regions 0"), std::string::npos);
 }
 
+TEST(SharedMemoryRegistryTest, KeysMustStartWithThePrefix) {
+  ShmObject object(4096);
+  SharedMemoryRegistry registry(8, nullptr, "/infergate_");
+  EXPECT_TRUE(registry.Register("ok", object.key(), 0, 4096).ok()) << "the test objects follow the default prefix";
+  SharedMemoryRegistry other(8, nullptr, "/plant_");
+  const Status st = other.Register("r", object.key(), 0, 4096);
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("does not start with '/plant_'"), std::string::npos) << st.message();
+}
+
+TEST(SharedMemoryRegistryTest, AnObjectOfAnotherUserIsRefused) {
+  ShmObject object(4096);
+  if (!object.Chown(65534)) GTEST_SKIP() << "cannot give a shared memory object away (not root)";
+  SharedMemoryRegistry registry;
+  const Status st = registry.Register("r", object.key(), 0, 4096);
+  EXPECT_EQ(st.code(), StatusCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("belongs to uid 65534"), std::string::npos) << st.message();
+  EXPECT_EQ(registry.size(), 0u);
+}
+
 TEST(SharedMemoryRegistryTest, AViewOutlivesItsRegion) {
   ShmObject object(4096);
   object.data()[10] = 42;

@@ -56,7 +56,9 @@ class CurlClient {
 
   void SetTls(CurlTls tls) { tls_ = std::move(tls); }
 
-  HttpResult Get(const std::string& path) { return Perform("GET", path, nullptr, {}); }
+  HttpResult Get(const std::string& path, const std::vector<std::string>& headers = {}) {
+    return Perform("GET", path, nullptr, headers);
+  }
   HttpResult Post(const std::string& path, const std::string& body,
                   const std::vector<std::string>& headers = {}) {
     return Perform("POST", path, &body, headers);

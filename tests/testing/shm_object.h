@@ -18,7 +18,7 @@ class ShmObject {
  public:
   explicit ShmObject(size_t size) : size_(size) {
     static std::atomic<int> counter{0};
-    key_ = "/infergate-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
+    key_ = "/infergate_test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
     fd_ = shm_open(key_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
     if (fd_ < 0 || ftruncate(fd_, static_cast<off_t>(size)) != 0) {
       throw std::runtime_error("cannot create shared memory object " + key_);
@@ -42,6 +42,8 @@ class ShmObject {
   void Write(size_t offset, const T* values, size_t count) {
     std::memcpy(data_ + offset, values, count * sizeof(T));
   }
+  // Gives the object to another user (needs the privilege to; false without it).
+  bool Chown(uid_t uid) { return fchown(fd_, uid, static_cast<gid_t>(-1)) == 0; }
   // Shrinks (or grows) the object after the fact, as a misbehaving client might.
   void Resize(size_t size) {
     if (ftruncate(fd_, static_cast<off_t>(size)) != 0) throw std::runtime_error("ftruncate failed");

@@ -48,7 +48,7 @@ core::StatusOr<std::unique_ptr<SharedMemoryInputs>> SharedMemoryInputs::Create(P
   }
   std::unique_ptr<SharedMemoryInputs> shm(new SharedMemoryInputs());
   shm->region_ = region;
-  shm->key_ = "/infergate-bench-" + std::to_string(getpid());
+  shm->key_ = "/infergate_bench-" + std::to_string(getpid());
   shm->size_ = std::max<size_t>(total, kAlign);
   shm->fd_ = shm_open(shm->key_.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (shm->fd_ < 0) return core::Unavailable("shm_open " + shm->key_ + ": " + std::strerror(errno));

@@ -26,7 +26,7 @@ struct FrontendMetrics {
   core::Gauge* streams_open;
   core::Counter* protocol_errors;
   // Indexed by core::StatusCode.
-  std::array<core::Counter*, static_cast<size_t>(core::StatusCode::kInternal) + 1> rejected{};
+  std::array<core::Counter*, core::kStatusCodeCount> rejected{};
   // Refused SystemSharedMemory* calls, whatever their code (reason="shared_memory").
   core::Counter* shared_memory_rejected;
 
@@ -35,9 +35,16 @@ struct FrontendMetrics {
 
 struct FrontendContext {
   FrontendContext(GrpcFrontendOptions o, GrpcFrontendDeps d)
-      : options(std::move(o)), deps(d), limits{options.max_tensor_elements}, metrics(*d.metrics) {}
+      : options(std::move(o)),
+        deps(d),
+        own_policy(d.policy ? nullptr : std::move(*auth::Policy::Create({}, nullptr))),  // auth off cannot fail
+        policy(d.policy ? d.policy : own_policy.get()),
+        limits{options.max_tensor_elements},
+        metrics(*d.metrics) {}
   GrpcFrontendOptions options;
   GrpcFrontendDeps deps;
+  std::unique_ptr<auth::Policy> own_policy;  // auth off, when deps.policy is null
+  const auth::Policy* policy;                // never null
   InputLimits limits;
   FrontendMetrics metrics;
   std::atomic<bool> draining{false};

@@ -57,6 +57,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/policy.h"
 #include "core/clock.h"
 #include "core/dispatcher.h"
 #include "core/metrics.h"
@@ -116,6 +117,9 @@ struct GrpcFrontendDeps {
   // Set: TLS only, ALPN h2 (net/tls_handshake.h), with this context's
   // newest certificate for each new connection.
   net::TlsContext* tls = nullptr;
+  // Who may call what (asked once per call, before its method runs); null:
+  // authentication off.
+  const auth::Policy* policy = nullptr;
 };
 
 class GrpcFrontend final : public engine::Frontend {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <deque>
 
+#include "auth/peer.h"
 #include "core/status_map.h"
 
 namespace infergate::grpc_frontend {
@@ -18,6 +19,7 @@ struct H2Connection::Stream {
 
   int32_t id;
   std::string path, method, content_type, timeout;
+  std::optional<std::string> authorization;
   MethodTable::Kind kind = MethodTable::Kind::kUnknown;
   MessageReader reader;
 
@@ -284,8 +286,13 @@ void H2Connection::DeliverWrittenOut() {
   }
 }
 
-CallInfo H2Connection::Info(const Stream& s) {
-  return {s.path, s.timeout.empty() ? std::nullopt : ParseTimeout(s.timeout)};
+CallInfo H2Connection::Info(const Stream& s) const {
+  CallInfo info;
+  info.method = s.path;
+  if (!s.timeout.empty()) info.timeout = ParseTimeout(s.timeout);
+  if (s.authorization) info.authorization = *s.authorization;
+  info.peer_loopback = auth::IsLoopback(stream_.peer().address());
+  return info;
 }
 
 void H2Connection::HeadersDone(Stream& s) {
@@ -340,6 +347,7 @@ int H2Connection::OnHeader(nghttp2_session*, const nghttp2_frame* frame, const u
                        : n == "grpc-timeout" ? &s.timeout
                                              : nullptr;
   if (field) field->assign(reinterpret_cast<const char*>(value), valuelen);
+  if (n == "authorization") s.authorization.emplace(reinterpret_cast<const char*>(value), valuelen);
   return 0;
 }
 

@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/policy.h"
 #include "core/status.h"
 #include "frontends/grpc/wire.h"
 #include "net/connection_registry.h"
@@ -63,10 +64,13 @@ class Responder {
   int32_t stream_id_;
 };
 
-// What a call's headers said.
+// What a call's headers said, and who sent it.
 struct CallInfo {
   std::string_view method;                         // the :path, "/package.Service/Method"
   std::optional<std::chrono::nanoseconds> timeout;  // grpc-timeout
+  std::optional<std::string_view> authorization;   // the authorization metadata (never logged)
+  bool peer_loopback = false;                      // the client connects from a loopback address
+  auth::Grant grant;                               // set by the MethodTable once the policy admitted the call
 };
 
 // A bidirectional streaming call's handler; its methods run on the
@@ -172,7 +176,7 @@ class H2Connection : public net::Connection, public std::enable_shared_from_this
   static ssize_t ReadBody(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length, uint32_t* flags,
                           nghttp2_data_source* source, void* self);
 
-  static CallInfo Info(const Stream& s);
+  CallInfo Info(const Stream& s) const;
   void HeadersDone(Stream& s);
   void ReportProtocolError(const char* what);
   void ClientDone(Stream& s);

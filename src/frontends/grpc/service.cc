@@ -1,5 +1,7 @@
 #include "frontends/grpc/service.h"
 
+#include <algorithm>
+
 #include "frontends/grpc/model_info.h"
 #include "frontends/grpc/stream.h"
 #include "frontends/grpc/wire.h"
@@ -36,23 +38,24 @@ void AnswerValue(const core::StatusOr<Response>& value, int64_t max_bytes, const
 }  // namespace
 
 Service::Service(FrontendContext* context) : ctx_(context) {
-  const std::pair<const char*, Handler> methods[] = {
-      {"ServerLive", &Service::ServerLive},
-      {"ServerReady", &Service::ServerReady},
-      {"ModelReady", &Service::ModelReady},
-      {"ServerMetadata", &Service::ServerMetadata},
-      {"ModelMetadata", &Service::ModelMetadata},
-      {"ModelInfer", &Service::ModelInfer},
-      {"ModelConfig", &Service::ModelConfig},
-      {"ModelStatistics", &Service::ModelStatistics},
-      {"RepositoryIndex", &Service::RepositoryIndex},
-      {"RepositoryModelLoad", &Service::RepositoryModelLoad},
-      {"RepositoryModelUnload", &Service::RepositoryModelUnload},
-      {"SystemSharedMemoryStatus", &Service::SystemSharedMemoryStatus},
-      {"SystemSharedMemoryRegister", &Service::SystemSharedMemoryRegister},
-      {"SystemSharedMemoryUnregister", &Service::SystemSharedMemoryUnregister},
+  using auth::Access;
+  const std::pair<const char*, Method> methods[] = {
+      {"ServerLive", {&Service::ServerLive, Access::kOpen}},
+      {"ServerReady", {&Service::ServerReady, Access::kOpen}},
+      {"ModelReady", {&Service::ModelReady, Access::kRead}},
+      {"ServerMetadata", {&Service::ServerMetadata, Access::kRead}},
+      {"ModelMetadata", {&Service::ModelMetadata, Access::kRead}},
+      {"ModelInfer", {&Service::ModelInfer, Access::kInfer}},
+      {"ModelConfig", {&Service::ModelConfig, Access::kRead}},
+      {"ModelStatistics", {&Service::ModelStatistics, Access::kRead}},
+      {"RepositoryIndex", {&Service::RepositoryIndex, Access::kRead}},
+      {"RepositoryModelLoad", {&Service::RepositoryModelLoad, Access::kAdmin}},
+      {"RepositoryModelUnload", {&Service::RepositoryModelUnload, Access::kAdmin}},
+      {"SystemSharedMemoryStatus", {&Service::SystemSharedMemoryStatus, Access::kAdmin}},
+      {"SystemSharedMemoryRegister", {&Service::SystemSharedMemoryRegister, Access::kLocalAdmin}},
+      {"SystemSharedMemoryUnregister", {&Service::SystemSharedMemoryUnregister, Access::kAdmin}},
   };
-  for (const auto& [name, handler] : methods) unary_.emplace(std::string(kPrefix) + name, handler);
+  for (const auto& [name, method] : methods) unary_.emplace(std::string(kPrefix) + name, method);
 }
 
 MethodTable::Kind Service::Find(std::string_view path) const {
@@ -60,18 +63,43 @@ MethodTable::Kind Service::Find(std::string_view path) const {
   return unary_.count(path) ? Kind::kUnary : Kind::kUnknown;
 }
 
+bool Service::Admit(CallInfo* info, auth::Access access, const Responder& r) {
+  auth::Decision d = ctx_->policy->Check({"grpc", info->authorization, info->peer_loopback, access, {}});
+  if (d.ok()) {
+    info->grant = std::move(d.grant);
+    return true;
+  }
+  ctx_->metrics.CountRejected(d.status.code());
+  r.Finish(d.status);
+  return false;
+}
+
+bool Service::AllowModel(const CallInfo& info, const std::string& model, const Responder& r) {
+  core::Status st = ctx_->policy->CheckModel(info.grant, "grpc", model);
+  if (st.ok()) return true;
+  ctx_->metrics.CountRejected(st.code());
+  r.Finish(st);
+  return false;
+}
+
 void Service::OnUnary(const CallInfo& info, std::string message, Responder responder) {
   // Find() said the method is unary.
-  (this->*(unary_.find(info.method)->second))(info, message, responder);
+  const Method& method = unary_.find(info.method)->second;
+  CallInfo call = info;
+  if (!Admit(&call, method.access, responder)) return;
+  (this->*(method.handler))(call, message, responder);
 }
 
 std::shared_ptr<StreamHandler> Service::OnStream(const CallInfo& info, Responder responder) {
+  CallInfo call = info;
+  if (!Admit(&call, auth::Access::kInfer, responder)) return nullptr;
   if (ctx_->draining.load()) {
     ctx_->metrics.CountRejected(core::StatusCode::kUnavailable);
     responder.Finish(core::Unavailable("the server is shutting down"));
     return nullptr;
   }
-  return std::make_shared<InferStream>(ctx_, std::move(responder), RequestDeadline(info.timeout, *ctx_->deps.clock));
+  return std::make_shared<InferStream>(ctx_, std::move(responder), RequestDeadline(info.timeout, *ctx_->deps.clock),
+                                       std::move(call.grant));
 }
 
 void Service::OnRefused(const core::Status& status) { ctx_->metrics.CountRejected(status.code()); }
@@ -95,9 +123,9 @@ void Service::ServerReady(const CallInfo&, const std::string& message, const Res
   Answer(resp, ctx_->options.max_message_bytes, r);
 }
 
-void Service::ModelReady(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::ModelReady(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::ModelReadyRequest req;
-  if (!Parse(message, r, &req)) return;
+  if (!Parse(message, r, &req) || !AllowModel(info, req.name(), r)) return;
   auto ready = grpc_frontend::ModelReady(*ctx_->deps.repository, req);
   if (!ready.ok()) return r.Finish(ready.status());
   inference::ModelReadyResponse resp;
@@ -116,9 +144,9 @@ void Service::ServerMetadata(const CallInfo&, const std::string& message, const 
   Answer(resp, ctx_->options.max_message_bytes, r);
 }
 
-void Service::ModelMetadata(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::ModelMetadata(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::ModelMetadataRequest req;
-  if (!Parse(message, r, &req)) return;
+  if (!Parse(message, r, &req) || !AllowModel(info, req.name(), r)) return;
   AnswerValue(grpc_frontend::ModelMetadata(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
 }
 
@@ -130,6 +158,7 @@ void Service::ModelInfer(const CallInfo& info, const std::string& message, const
   core::Status st = wire->ParseFromString(message)
                         ? DecodeInferRequest(wire, ctx->limits, ctx->deps.shared_memory, request.get())
                         : core::InvalidArgument("cannot parse the ModelInferRequest message");
+  if (st.ok()) st = ctx->policy->CheckModel(info.grant, "grpc", request->model_name);
   if (st.ok() && ctx->draining.load()) st = core::Unavailable("the server is shutting down");
   if (!st.ok()) {
     ctx->metrics.CountRejected(st.code());
@@ -164,37 +193,49 @@ void Service::ModelInfer(const CallInfo& info, const std::string& message, const
   ctx->deps.inference->Submit(std::move(request));
 }
 
-void Service::ModelConfig(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::ModelConfig(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::ModelConfigRequest req;
-  if (!Parse(message, r, &req)) return;
+  if (!Parse(message, r, &req) || !AllowModel(info, req.name(), r)) return;
   AnswerValue(grpc_frontend::ModelConfig(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
 }
 
-void Service::ModelStatistics(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::ModelStatistics(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::ModelStatisticsRequest req;
   if (!Parse(message, r, &req)) return;
-  AnswerValue(grpc_frontend::ModelStatistics(*ctx_->deps.repository, ctx_->deps.statistics, req),
-              ctx_->options.max_message_bytes, r);
+  if (!req.name().empty() && !AllowModel(info, req.name(), r)) return;
+  auto stats = grpc_frontend::ModelStatistics(*ctx_->deps.repository, ctx_->deps.statistics, req);
+  if (stats.ok()) {  // every model's: those the token may use
+    auto* list = stats->mutable_model_stats();
+    list->erase(std::remove_if(list->begin(), list->end(),
+                               [&](const auto& s) { return !info.grant.AllowsModel(s.name()); }),
+                list->end());
+  }
+  AnswerValue(stats, ctx_->options.max_message_bytes, r);
 }
 
-void Service::RepositoryIndex(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::RepositoryIndex(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::RepositoryIndexRequest req;
   if (!Parse(message, r, &req)) return;
-  Answer(grpc_frontend::RepositoryIndex(*ctx_->deps.repository, req), ctx_->options.max_message_bytes, r);
+  auto index = grpc_frontend::RepositoryIndex(*ctx_->deps.repository, req);
+  auto* models = index.mutable_models();
+  models->erase(std::remove_if(models->begin(), models->end(),
+                               [&](const auto& m) { return !info.grant.AllowsModel(m.name()); }),
+                models->end());
+  Answer(index, ctx_->options.max_message_bytes, r);
 }
 
-void Service::RepositoryModelLoad(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::RepositoryModelLoad(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::RepositoryModelLoadRequest req;
-  if (!Parse(message, r, &req)) return;
+  if (!Parse(message, r, &req) || !AllowModel(info, req.model_name(), r)) return;
   if (!req.parameters().empty()) {
     return r.Finish(core::InvalidArgument("load parameters (config, file overrides) are not supported"));
   }
   RunAdmin(r, req.model_name(), true);
 }
 
-void Service::RepositoryModelUnload(const CallInfo&, const std::string& message, const Responder& r) {
+void Service::RepositoryModelUnload(const CallInfo& info, const std::string& message, const Responder& r) {
   inference::RepositoryModelUnloadRequest req;
-  if (!Parse(message, r, &req)) return;
+  if (!Parse(message, r, &req) || !AllowModel(info, req.model_name(), r)) return;
   RunAdmin(r, req.model_name(), false);
 }
 

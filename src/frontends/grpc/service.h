@@ -37,6 +37,17 @@ class Service final : public MethodTable {
 
  private:
   using Handler = void (Service::*)(const CallInfo&, const std::string&, const Responder&);
+  struct Method {
+    Handler handler;
+    auth::Access access;
+  };
+
+  // The policy's verdict on `info` (what `access` needs); false, and the
+  // call answered UNAUTHENTICATED or PERMISSION_DENIED, when refused.
+  bool Admit(CallInfo* info, auth::Access access, const Responder& r);
+  // False, and the call answered PERMISSION_DENIED, when the call's grant
+  // does not cover `model`.
+  bool AllowModel(const CallInfo& info, const std::string& model, const Responder& r);
 
   void ServerLive(const CallInfo&, const std::string& message, const Responder& r);
   void ServerReady(const CallInfo&, const std::string& message, const Responder& r);
@@ -60,7 +71,7 @@ class Service final : public MethodTable {
   void RunAdmin(const Responder& r, std::string model, bool load);
 
   FrontendContext* ctx_;
-  std::map<std::string, Handler, std::less<>> unary_;
+  std::map<std::string, Method, std::less<>> unary_;
 };
 
 }  // namespace infergate::grpc_frontend

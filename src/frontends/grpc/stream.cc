@@ -27,8 +27,9 @@ std::string FramedError(const std::string& model, int64_t version, const std::st
 
 }  // namespace
 
-InferStream::InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline)
-    : ctx_(ctx), responder_(std::move(responder)), deadline_(deadline) {
+InferStream::InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline,
+                         auth::Grant grant)
+    : ctx_(ctx), responder_(std::move(responder)), deadline_(deadline), grant_(std::move(grant)) {
   ctx_->metrics.streams_open->Add(1);
   ctx_->Enter();
 }
@@ -40,6 +41,7 @@ bool InferStream::OnMessage(std::string message) {
   core::Status st = wire->ParseFromString(message)
                         ? DecodeInferRequest(wire, ctx_->limits, ctx_->deps.shared_memory, request.get())
                         : core::InvalidArgument("cannot parse the ModelInferRequest message");
+  if (st.ok()) st = ctx_->policy->CheckModel(grant_, "grpc", request->model_name);
   if (!st.ok()) {
     ctx_->metrics.CountRejected(st.code());
     responder_.Send(FramedError(request->model_name, request->model_version, request->id, st,

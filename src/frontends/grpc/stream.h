@@ -29,7 +29,9 @@ namespace infergate::grpc_frontend {
 
 class InferStream final : public StreamHandler, public std::enable_shared_from_this<InferStream> {
  public:
-  InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline);
+  // `grant`: the models the call's token may use (each message is checked).
+  InferStream(FrontendContext* ctx, Responder responder, std::optional<core::TimePoint> deadline,
+              auth::Grant grant = {});
 
   bool OnMessage(std::string message) override;
   void OnHalfClose() override;
@@ -43,6 +45,7 @@ class InferStream final : public StreamHandler, public std::enable_shared_from_t
   FrontendContext* ctx_;
   Responder responder_;
   std::optional<core::TimePoint> deadline_;
+  const auth::Grant grant_;
 
   std::mutex mu_;
   int in_flight_ = 0;          // GUARDED_BY(mu_)

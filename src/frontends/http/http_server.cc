@@ -41,6 +41,7 @@ struct HttpServer::Impl {
   std::atomic<bool> own_ready{false};
   std::atomic<bool> draining{false};
   net::InFlight in_flight;
+  std::unique_ptr<auth::Policy> own_policy;  // auth off, when HttpDeps::policy is null
   std::unique_ptr<Router> router;
   SessionShared shared;
   net::ConnectionRegistry connections;
@@ -80,6 +81,10 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.devices = deps.devices;
   ctx.shared_memory = deps.shared_memory;
   ctx.ready = deps.ready ? deps.ready : &impl->own_ready;
+  if (!deps.policy) {
+    ASSIGN_OR_RETURN(impl->own_policy, auth::Policy::Create({}, nullptr));
+  }
+  ctx.policy = deps.policy ? deps.policy : impl->own_policy.get();
   ctx.server_version = impl->options.server_version;
   core::SharedMemoryRegistry* shared_memory = deps.shared_memory;
   impl->router = std::make_unique<Router>(std::move(ctx));

@@ -34,6 +34,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/policy.h"
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
@@ -87,6 +88,8 @@ struct HttpDeps {
   // Set: HTTPS only (net/tls_handshake.h), with this context's newest
   // certificate for each new connection.
   net::TlsContext* tls = nullptr;
+  // Who may do what (asked once per request); null: authentication off.
+  const auth::Policy* policy = nullptr;
 };
 
 class HttpServer final : public engine::Frontend {

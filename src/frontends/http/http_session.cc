@@ -10,6 +10,8 @@
 
 #include <algorithm>
 
+#include "auth/peer.h"
+
 namespace infergate::http {
 namespace {
 
@@ -250,6 +252,10 @@ void HttpSession::Dispatch() {
   if (auto it = req.find(protocol::kInferenceHeaderContentLength); it != req.end()) {
     request.inference_header_length = std::string(it->value());
   }
+  if (auto it = req.find(bhttp::field::authorization); it != req.end()) {
+    request.authorization = std::string(it->value());
+  }
+  request.peer_loopback = auth::IsLoopback(stream_.peer().address());
   request.body = req.body().view();
   request.body_spare = req.body().spare();
   request.body_owner = std::move(req.body().storage);
@@ -277,6 +283,7 @@ void HttpSession::Send(HttpResponse r) {
   response_.version(http_version_);
   response_.result(static_cast<unsigned>(r.status));
   response_.set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) response_.set(name, value);
   if (r.inference_header_length) {
     response_.set(protocol::kInferenceHeaderContentLength, std::to_string(*r.inference_header_length));
   }

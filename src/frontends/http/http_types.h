@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/status.h"
 
@@ -29,6 +31,10 @@ struct HttpRequest {
   std::string_view body;
   std::shared_ptr<const void> body_owner;
   size_t body_spare = 0;
+  // The Authorization header, when present (never logged).
+  std::optional<std::string> authorization;
+  // The client connects from a loopback address (net::Stream::peer()).
+  bool peer_loopback = false;
   // Triton's Inference-Header-Content-Length header, when present.
   std::optional<std::string> inference_header_length;
   // The calling IO thread's decoder (not owned; used on that thread only).
@@ -41,6 +47,8 @@ struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::string body;
+  // Further header fields (e.g. WWW-Authenticate).
+  std::vector<std::pair<std::string, std::string>> headers;
   // Set when the body holds binary outputs after `*inference_header_length` bytes of JSON.
   std::optional<size_t> inference_header_length;
 };

@@ -5,7 +5,7 @@
 
 namespace infergate::http {
 
-HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request) {
+HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request, const auth::Grant& grant) {
   bool ready_only = false;
   auto params = protocol::DecodeFlatObject(request.body);
   if (!params.ok()) {
@@ -24,6 +24,7 @@ HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request
   protocol::JsonWriter w(&body);
   w.BeginArray();
   for (const auto& model : ctx.repository->Index()) {
+    if (!grant.AllowsModel(model.name)) continue;
     if (model.versions.empty() && !ready_only) {
       w.BeginObject();
       w.Member("name", std::string_view(model.name));

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "auth/policy.h"
+
 namespace infergate::http {
 namespace {
 
@@ -38,6 +40,23 @@ const char* MethodName(Method m) {
 
 }  // namespace
 
+RouteAccess ClassifyRoute(const std::vector<std::string>& seg) {
+  const size_t n = seg.size();
+  if (n < 2 || seg[0] != "v2") return {auth::Access::kRead, {}};
+  if (seg[1] == "health") return {n == 3 && (seg[2] == "live" || seg[2] == "ready") ? auth::Access::kOpen
+                                                                                    : auth::Access::kRead, {}};
+  if (seg[1] == "repository") {
+    if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) return {auth::Access::kAdmin, seg[3]};
+    return {auth::Access::kRead, {}};
+  }
+  if (seg[1] == "systemsharedmemory") {
+    return {seg[n - 1] == "register" ? auth::Access::kLocalAdmin : auth::Access::kAdmin, {}};
+  }
+  if (seg[1] != "models" || n < 3 || (n == 3 && seg[2] == "stats")) return {auth::Access::kRead, {}};
+  const bool infer = seg[n - 1] == "infer" || (n >= 6 && seg[n - 1] == "telemetry" && seg[n - 3] == "devices");
+  return {infer ? auth::Access::kInfer : auth::Access::kRead, seg[2]};
+}
+
 std::vector<std::string> SplitPath(std::string_view target) {
   target = target.substr(0, target.find('?'));
   std::vector<std::string> segments;
@@ -70,6 +89,16 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     refuse(RejectReason::kUnknownRoute, 404,
            std::string("unknown endpoint ") + MethodName(request.method) + " " + path);
   };
+  const RouteAccess access = ClassifyRoute(seg);
+  const auth::Decision decision = ctx_.policy->Check(
+      {"http", request.authorization, request.peer_loopback, access.access, access.model});
+  if (!decision.ok()) {
+    HttpResponse response = ErrorResponse(decision.status);
+    if (auto challenge = decision.Challenge(); !challenge.empty()) {
+      response.headers.emplace_back("WWW-Authenticate", std::move(challenge));
+    }
+    return reply(std::move(response));
+  }
   const size_t n = seg.size();
 
   if (n == 1 && seg[0] == "metrics") {
@@ -87,7 +116,7 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
   }
   if (seg[1] == "repository") {
     if (n == 3 && seg[2] == "index") {
-      if (allow(Method::kPost)) reply(RepositoryIndex(ctx_, request));
+      if (allow(Method::kPost)) reply(RepositoryIndex(ctx_, request, decision.grant));
       return;
     }
     if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) {
@@ -119,7 +148,7 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
   }
   if (seg[1] != "models" || n < 3) return unknown();
   if (n == 3 && seg[2] == "stats") {  // Triton: every model's statistics
-    if (allow(Method::kGet)) reply(ModelStats(ctx_, ModelPath{}));
+    if (allow(Method::kGet)) reply(ModelStats(ctx_, ModelPath{}, decision.grant));
     return;
   }
   ModelPath model{seg[2]};

@@ -9,6 +9,14 @@
 
 namespace infergate::http {
 
+// What an endpoint needs (auth/policy.h) and the model it names, if any.
+struct RouteAccess {
+  auth::Access access = auth::Access::kRead;
+  std::string_view model;
+};
+
+// Handle asks ctx.policy once per request, before any route runs: a refusal
+// is answered 401 (with WWW-Authenticate) or 403.
 class Router {
  public:
   explicit Router(RouteContext context) : ctx_(std::move(context)) {}
@@ -21,6 +29,11 @@ class Router {
  private:
   RouteContext ctx_;
 };
+
+// What the endpoint at the path `segments` (SplitPath) needs, and the model
+// it names (a view into `segments`). Unknown endpoints need `read`, so that
+// without a token they answer 401, not 404.
+RouteAccess ClassifyRoute(const std::vector<std::string>& segments);
 
 // Splits a path into its %-decoded segments ("/v2/models/a%2Fb" -> v2, models, a/b);
 // the query string is dropped.

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/policy.h"
 #include "core/dispatcher.h"
 #include "core/metrics.h"
 #include "core/model_repository.h"
@@ -41,6 +42,8 @@ struct RouteContext {
   pipeline::DeviceService* devices = nullptr;
   // Client-registered shared memory; null: the extension is off.
   core::SharedMemoryRegistry* shared_memory = nullptr;
+  // Who may do what; required (the Router asks it once per request).
+  const auth::Policy* policy = nullptr;
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
   std::string server_name = "infergate";
   std::string server_version;
@@ -61,8 +64,9 @@ HttpResponse ServerMetadata(const RouteContext& ctx);
 HttpResponse ModelMetadata(const RouteContext& ctx, const ModelPath& path);
 HttpResponse ModelReady(const RouteContext& ctx, const ModelPath& path);
 HttpResponse ModelConfig(const RouteContext& ctx, const ModelPath& path);
-// GET /v2/models/{m}[/versions/{v}]/stats, or every model's with an empty name.
-HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path);
+// GET /v2/models/{m}[/versions/{v}]/stats, or every model's with an empty
+// name (those `grant` allows).
+HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path, const auth::Grant& grant = {});
 // GET /metrics (Prometheus text format)
 HttpResponse Metrics(const RouteContext& ctx);
 
@@ -91,8 +95,8 @@ HttpResponse SharedMemoryRegister(const RouteContext& ctx, const std::string& re
                                   const HttpRequest& request);
 HttpResponse SharedMemoryUnregister(const RouteContext& ctx, const std::string& region);
 
-// POST /v2/repository/index
-HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request);
+// POST /v2/repository/index: the models `grant` allows.
+HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request, const auth::Grant& grant = {});
 // POST /v2/repository/models/{m}/load and .../unload (through ModelControl).
 void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply);
 

@@ -56,7 +56,7 @@ void WriteVersion(const core::StatisticsSnapshot& s, JsonWriter* w) {
 
 }  // namespace
 
-HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path) {
+HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path, const auth::Grant& grant) {
   if (!ctx.statistics) return ErrorResponse(501, "statistics are not available in this server");
   std::vector<std::pair<std::string, int64_t>> versions;
   if (!path.name.empty() && path.version != core::kLatestVersion) {
@@ -66,7 +66,7 @@ HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path) {
   } else {
     bool found = path.name.empty();
     for (const auto& m : ctx.repository->Index()) {
-      if (!path.name.empty() && m.name != path.name) continue;
+      if ((!path.name.empty() && m.name != path.name) || !grant.AllowsModel(m.name)) continue;
       found = true;
       for (const auto& v : m.versions) {
         if (v.state == core::ModelState::kReady) versions.emplace_back(m.name, v.version);

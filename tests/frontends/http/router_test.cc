@@ -49,6 +49,8 @@ class RouterTest : public ::testing::Test {
     ctx.server_version = "9.9.9";
     if (serve_telemetry_) ctx.devices = devices_.get();
     ctx.shared_memory = shared_memory_;
+    policy_ = std::move(*auth::Policy::Create({}, nullptr));
+    ctx.policy = policy_.get();
     decoder_.set_shared_memory(shared_memory_);
     router_ = std::make_unique<Router>(ctx);
   }
@@ -65,6 +67,7 @@ class RouterTest : public ::testing::Test {
     request.inference_header_length = std::move(header_length);
     request.decoder = &decoder_;
     request.telemetry_decoder = &telemetry_decoder_;
+    request.peer_loopback = true;
     std::mutex mu;
     std::condition_variable cv;
     std::optional<HttpResponse> got;
@@ -101,6 +104,7 @@ class RouterTest : public ::testing::Test {
   std::unique_ptr<core::Dispatcher> dispatcher_;
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
   std::unique_ptr<pipeline::DeviceService> devices_;
+  std::unique_ptr<auth::Policy> policy_;  // authentication off
   std::unique_ptr<Router> router_;
 };
 
@@ -489,6 +493,52 @@ TEST_F(RouterTest, SharedMemoryIsOffUnlessTheServerTurnsItOn) {
 TEST_F(RouterTest, NoTelemetryRouteWithoutContracts) {
   EXPECT_EQ(Call(Method::kPost, "/v2/models/m/devices/a/telemetry", R"({"v": 1})").status, 404);
   EXPECT_EQ(http_metrics_.rejected(RejectReason::kUnknownRoute), 1u);
+}
+
+}  // namespace
+}  // namespace infergate::http
+
+namespace infergate::http {
+namespace {
+
+// What each endpoint needs from the access policy, and the model it names.
+TEST(ClassifyRouteTest, EveryEndpointClass) {
+  using auth::Access;
+  struct Case {
+    const char* target;
+    Access access;
+    const char* model;
+  } cases[] = {
+      {"/v2/health/live", Access::kOpen, ""},
+      {"/v2/health/ready", Access::kOpen, ""},
+      {"/v2/health/other", Access::kRead, ""},
+      {"/v2/models/m/infer", Access::kInfer, "m"},
+      {"/v2/models/m/versions/2/infer", Access::kInfer, "m"},
+      {"/v2/models/m/devices/d1/telemetry", Access::kInfer, "m"},
+      {"/v2/models/m/versions/1/devices/d1/telemetry", Access::kInfer, "m"},
+      {"/v2", Access::kRead, ""},
+      {"/metrics", Access::kRead, ""},
+      {"/v2/models/m", Access::kRead, "m"},
+      {"/v2/models/a%2Fb/ready", Access::kRead, "a/b"},
+      {"/v2/models/m/versions/1/config", Access::kRead, "m"},
+      {"/v2/models/m/stats", Access::kRead, "m"},
+      {"/v2/models/stats", Access::kRead, ""},
+      {"/v2/repository/index", Access::kRead, ""},
+      {"/v2/repository/models/m/load", Access::kAdmin, "m"},
+      {"/v2/repository/models/m/unload", Access::kAdmin, "m"},
+      {"/v2/systemsharedmemory/status", Access::kAdmin, ""},
+      {"/v2/systemsharedmemory/region/r/status", Access::kAdmin, ""},
+      {"/v2/systemsharedmemory/unregister", Access::kAdmin, ""},
+      {"/v2/systemsharedmemory/region/r/register", Access::kLocalAdmin, ""},
+      {"/", Access::kRead, ""},
+      {"/unknown/path", Access::kRead, ""},
+  };
+  for (const auto& c : cases) {
+    const auto segments = SplitPath(c.target);
+    const RouteAccess a = ClassifyRoute(segments);
+    EXPECT_EQ(a.access, c.access) << c.target;
+    EXPECT_EQ(a.model, c.model) << c.target;
+  }
 }
 
 }  // namespace
