@@ -1,7 +1,8 @@
 // A TLS listener on a loopback socket: the frontend gets a stream with the
 // handshake done and ALPN chosen; a client offering ALPN without the
 // frontend's protocol, plain text and a client that never handshakes are
-// closed and counted; a connection still handshaking is closed by CloseAll.
+// closed and counted; a connection still handshaking is closed by CloseAll;
+// closing waits for the client's close_notify only kTlsShutdownGrace.
 #include <gtest/gtest.h>
 #include <openssl/ssl.h>
 
@@ -9,6 +10,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
+#include <functional>
 
 #include "net/listener.h"
 #include "net/listener_fixture.h"
@@ -23,7 +25,8 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-// Echoes one read back, then holds the stream until closed.
+// Echoes what it reads until the client leaves or Close; a read is pending
+// all the while, so the connection stays open.
 class EchoConnection : public Connection, public std::enable_shared_from_this<EchoConnection> {
  public:
   explicit EchoConnection(Stream stream) : stream_(std::move(stream)) {}
@@ -32,7 +35,9 @@ class EchoConnection : public Connection, public std::enable_shared_from_this<Ec
                             [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                               if (ec) return;
                               asio::async_write(self->stream_, asio::buffer(self->buf_, n),
-                                                [self](boost::system::error_code, size_t) {});
+                                                [self](boost::system::error_code write_ec, size_t) {
+                                                  if (!write_ec) self->Start();
+                                                });
                             });
   }
   void Drain() override { Close(); }
@@ -85,9 +90,12 @@ class TlsListenerTest : public ListenerFixture {
     return true;
   }
 
-  // A client handshake offering `alpn` (wire format); returns the error.
+  // A client handshake offering `alpn` (wire format), then a ping echoed;
+  // returns the error. `while_open` runs after the echo, the client still
+  // connected but reading nothing.
   boost::system::error_code Handshake(const std::string& alpn_wire, std::string* selected = nullptr,
-                                      std::string* echoed = nullptr) {
+                                      std::string* echoed = nullptr,
+                                      const std::function<void()>& while_open = nullptr) {
     asio::io_context ioc;
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     ctx.load_verify_file(pki_.Crt("ca"));
@@ -114,6 +122,7 @@ class TlsListenerTest : public ListenerFixture {
     char buf[4];
     if (!ec) asio::read(client, asio::buffer(buf), ec);
     if (!ec && echoed) echoed->assign(buf, 4);
+    if (!ec && while_open) while_open();
     return ec;
   }
 
@@ -130,6 +139,24 @@ TEST_F(TlsListenerTest, TheFrontendGetsAHandshakenStreamWithAlpnSelected) {
   EXPECT_EQ(selected, "h2");
   EXPECT_EQ(echoed, "ping");
   EXPECT_EQ(accepted(), 1u);
+}
+
+TEST_F(TlsListenerTest, ClosingWaitsForTheClientsCloseNotifyOnlyBriefly) {
+  Open("http/1.1", false);
+  std::chrono::steady_clock::duration took{};
+  const auto ec = Handshake("", nullptr, nullptr, [&] {
+    ASSERT_EQ(registry_->open(), 1u);
+    const auto start = std::chrono::steady_clock::now();
+    registry_->CloseAll();  // the server sends close_notify; this client never answers
+    const auto until = start + testing::kTestTimeout;
+    while (registry_->open() != 0 && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    took = std::chrono::steady_clock::now() - start;
+  });
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(registry_->open(), 0u);
+  EXPECT_GE(took, kTlsShutdownGrace - 100ms);
+  EXPECT_LT(took, kTlsShutdownGrace + 2s);
 }
 
 TEST_F(TlsListenerTest, AClientOfferingAlpnWithoutH2IsRefused) {
