@@ -1,5 +1,7 @@
 #include "config/server_config.h"
 
+#include <tuple>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -29,11 +31,30 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
   return Status::Ok();
 }
 
+// The keys bounding what one client can make the gRPC frontend hold.
+Status ParseGrpcLimits(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
+  constexpr int64_t kMaxBytes = int64_t{1} << 40;
+  for (auto [key, field, min] : {std::tuple{"max_connection_buffer_bytes", &out->max_connection_buffer_bytes, 1 << 16},
+                                 std::tuple{"max_buffered_bytes", &out->max_buffered_bytes, 0},
+                                 std::tuple{"max_connection_unsent_bytes", &out->max_connection_unsent_bytes, 1 << 16}}) {
+    if (!node[key]) continue;
+    ASSIGN_OR_RETURN(*field, r.Int(node[key], key, min, kMaxBytes));
+  }
+  for (auto [key, field] : {std::pair{"write_timeout_secs", &out->write_timeout_secs},
+                            std::pair{"stall_timeout_secs", &out->stall_timeout_secs}}) {
+    if (!node[key]) continue;
+    ASSIGN_OR_RETURN(*field, r.Double(node[key], key));
+    if (*field < 0) return r.Error(node[key], key, "must be >= 0");
+  }
+  return Status::Ok();
+}
+
 Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
                               {"enabled", "address", "port", "io_threads", "max_message_bytes",
                                "max_tensor_elements", "max_stream_in_flight", "drain_secs", "max_connections",
-                               "idle_timeout_secs"}));
+                               "idle_timeout_secs", "max_connection_buffer_bytes", "max_buffered_bytes",
+                               "max_connection_unsent_bytes", "write_timeout_secs", "stall_timeout_secs"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -71,7 +92,7 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
     ASSIGN_OR_RETURN(out->idle_timeout_secs, r.Double(node["idle_timeout_secs"], "idle_timeout_secs"));
     if (out->idle_timeout_secs < 0) return r.Error(node["idle_timeout_secs"], "idle_timeout_secs", "must be >= 0");
   }
-  return Status::Ok();
+  return ParseGrpcLimits(r, node, out);
 }
 
 Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
@@ -230,6 +251,12 @@ Status ValidateServerConfig(const ServerConfig& c) {
     return core::InvalidArgument("grpc port must be from 0 to 65535, got " + std::to_string(c.grpc.port));
   }
   if (c.grpc.enabled && c.grpc.address.empty()) return core::InvalidArgument("grpc address is empty");
+  if (c.grpc.max_connection_buffer_bytes < c.grpc.max_message_bytes ||
+      (c.grpc.max_buffered_bytes > 0 && c.grpc.max_buffered_bytes < c.grpc.max_connection_buffer_bytes)) {
+    return core::InvalidArgument(
+        "grpc max_connection_buffer_bytes must be >= max_message_bytes, and max_buffered_bytes (unless 0) >= "
+        "max_connection_buffer_bytes");
+  }
   return Status::Ok();
 }
 

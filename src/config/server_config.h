@@ -39,6 +39,12 @@ struct GrpcConfig {
   double drain_secs = 5.0;                           // older spelling of the top-level drain_secs
   int64_t max_connections = 1024;                    // open at once; more are closed on accept; 0: no cap
   double idle_timeout_secs = 300;                    // no call, no traffic this long: GOAWAY; 0: never
+  // What one client can make the server hold (docs/grpc.md, "Limits").
+  int64_t max_connection_buffer_bytes = 128 << 20;  // request bytes one connection holds, credit included
+  int64_t max_buffered_bytes = int64_t{1} << 30;    // all connections; then new calls: RESOURCE_EXHAUSTED; 0: none
+  int64_t max_connection_unsent_bytes = 16 << 20;   // replies waiting; over it no new request is taken
+  double write_timeout_secs = 30;                   // replies wait, nothing written this long: closed; 0: never
+  double stall_timeout_secs = 30;                   // request bytes held, nothing moves this long: closed; 0: never
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).

@@ -74,6 +74,11 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_stream_in_flight = c.max_stream_in_flight;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.idle_timeout_secs = c.idle_timeout_secs;
+  o.max_connection_buffer_bytes = c.max_connection_buffer_bytes;
+  o.max_buffered_bytes = c.max_buffered_bytes;
+  o.max_connection_unsent_bytes = c.max_connection_unsent_bytes;
+  o.write_timeout_secs = c.write_timeout_secs;
+  o.stall_timeout_secs = c.stall_timeout_secs;
   o.server_version = INFERGATE_VERSION;
   grpc_frontend::GrpcFrontendDeps d;
   d.repository = &e.repository();

@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 
@@ -32,7 +33,8 @@ struct H2Connection::Stream {
   std::deque<std::string> held;
   bool paused = false;
   bool waits_for_output = false;  // in waiting_for_output_
-  size_t uncredited = 0;
+  size_t uncredited = 0;  // bytes received, not yet credited (any call)
+  size_t held_bytes = 0;  // request bytes held, as counted in held_
   bool half_close_delivered = false;
 
   bool client_done = false;  // END_STREAM received
@@ -59,7 +61,7 @@ nghttp2_nv Header(std::string_view name, std::string_view value) {
 struct StatusHeaders {
   explicit StatusHeaders(const core::Status& status)
       : code(std::to_string(status.ok() ? 0 : core::GrpcCodeFor(status.code()))),
-        message(status.ok() ? std::string() : PercentEncode(status.message())) {}
+        message(status.ok() ? std::string() : PercentEncode(core::ClipReplyMessage(status.message()))) {}
   void AppendTo(std::vector<nghttp2_nv>* nv) const {
     nv->push_back(Header("grpc-status", code));
     if (!message.empty()) nv->push_back(Header("grpc-message", message));
@@ -69,6 +71,12 @@ struct StatusHeaders {
 };
 
 constexpr std::string_view kGrpcContentType = "application/grpc";
+
+// The connection's flow-control window: at most half of its buffer bound
+// and 4 MiB, at least HTTP/2's initial 65,535 bytes.
+int64_t ConnectionWindow(int64_t buffer_bytes) {
+  return std::clamp<int64_t>(buffer_bytes / 2, 65535, 4 << 20);
+}
 
 }  // namespace
 
@@ -90,9 +98,16 @@ H2Connection::H2Connection(net::Stream stream, MethodTable* methods, const H2Opt
     : stream_(std::move(stream)),
       executor_(stream_.get_executor()),
       idle_(executor_, options.idle_timeout),
+      write_timer_(executor_, options.write_timeout),
+      stall_timer_(executor_, options.stall_timeout),
       methods_(methods),
       options_(options),
       read_buffer_(64 * 1024) {
+  window_ = ConnectionWindow(options_.max_connection_buffer_bytes);
+  // What the client may still send without credit is part of the bound;
+  // a whole message must fit in the rest, or it could never be taken.
+  credit_limit_ = std::max<int64_t>(options_.max_connection_buffer_bytes - window_,
+                                    options_.max_message_bytes + int64_t{kMessagePrefixBytes});
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &OnBeginHeaders);
@@ -115,26 +130,50 @@ H2Connection::~H2Connection() {
   for (auto& [id, s] : streams_) {
     if (s->handler) s->handler->OnClose();
   }
+  if (options_.buffered && held_ != 0) options_.buffered->Add(-held_);
   nghttp2_session_del(session_);
 }
 
-void H2Connection::Start() {
-  stream_.SetNoDelay();
+void H2Connection::StartTimers() {
   idle_.Start([weak = weak_from_this()] {
     auto self = weak.lock();
     if (!self || self->closed_) return false;
     if (self->Busy()) return true;
+    self->methods_->OnClosed(MethodTable::CloseReason::kIdle);
     self->CloseIdle();
     return false;
   });
+  write_timer_.Start([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return false;
+    if (!self->writing_ && self->unsent_ == 0) return true;  // nothing waits to be written
+    self->CloseFor(MethodTable::CloseReason::kWriteTimeout);
+    return false;
+  });
+  stall_timer_.Start([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self || self->closed_) return false;
+    if (self->held_ == 0) return true;  // no request waits for its bytes
+    self->CloseFor(MethodTable::CloseReason::kStalled);
+    return false;
+  });
+}
+
+void H2Connection::CloseFor(MethodTable::CloseReason reason) {
+  methods_->OnClosed(reason);
+  CloseNow();
+}
+
+void H2Connection::Start() {
+  stream_.SetNoDelay();
+  StartTimers();
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(options_.stream_window_bytes)},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  // The connection's window covers every stream's: one stream holding back
-  // its data never starves the others.
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 1 << 30);
+  // The connection's window is part of its buffer bound (window_).
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(window_));
   Flush();
   Read();
 }
@@ -176,6 +215,7 @@ void H2Connection::Apply(int32_t stream_id, Out out) {
     return;
   }
   if (s.ended) return;
+  unsent_ += out.data.size();
   if (s.out.empty()) {
     s.out = std::move(out.data);
   } else {
@@ -219,6 +259,7 @@ ssize_t H2Connection::ReadBody(nghttp2_session* session, int32_t stream_id, uint
   const size_t n = std::min(length, s.out.size() - s.out_pos);
   std::memcpy(buf, s.out.data() + s.out_pos, n);
   s.out_pos += n;
+  self->unsent_ -= n;
   if (s.out_pos == s.out.size()) {
     s.out.clear();
     s.out_pos = 0;
@@ -242,11 +283,65 @@ void H2Connection::Fail(Stream& s, const core::Status& status) {
   s.refused = s.refused || !s.handler;
   s.ended = true;
   s.status = status;
+  Drop(s);
   StartResponse(s);
 }
 
 bool H2Connection::HoldsBack(const Stream& s) const {
-  return s.paused || s.out.size() - s.out_pos > options_.max_unsent_reply_bytes;
+  return s.paused || s.out.size() - s.out_pos > options_.max_unsent_reply_bytes || OverUnsent();
+}
+
+void H2Connection::Recount(Stream& s) {
+  size_t now = s.reader.buffered() + (s.message ? s.message->size() : 0);
+  for (const std::string& m : s.held) now += m.size();
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(s.held_bytes);
+  s.held_bytes = now;
+  held_ += delta;
+  if (options_.buffered && delta != 0) options_.buffered->Add(delta);
+  if (s.uncredited > now) Consume(s, s.uncredited - now);
+  if (delta < 0 && uncredited_ > 0) CreditAll();  // room for the others
+}
+
+void H2Connection::Drop(Stream& s) {
+  s.reader.Clear();
+  s.held.clear();
+  s.message.reset();
+  Recount(s);
+}
+
+void H2Connection::Consume(Stream& s, size_t bytes) {
+  nghttp2_session_consume(session_, s.id, bytes);
+  s.uncredited -= bytes;
+  uncredited_ -= static_cast<int64_t>(bytes);
+}
+
+void H2Connection::Credit(Stream& s) {
+  if (s.uncredited == 0 || (s.handler && HoldsBack(s)) || OverUnsent()) return;
+  if (options_.buffered && options_.buffered->Exhausted()) return WaitForBudget();
+  const int64_t room = credit_limit_ - (held_ - uncredited_);
+  if (room > 0) Consume(s, std::min(s.uncredited, static_cast<size_t>(room)));
+}
+
+void H2Connection::CreditAll() {
+  for (auto& [id, s] : streams_) {
+    if (uncredited_ == 0) return;
+    Credit(*s);
+  }
+}
+
+void H2Connection::WaitForBudget() {
+  if (waits_for_budget_) return;
+  waits_for_budget_ = true;
+  options_.buffered->WaitForRoom([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    asio::post(self->executor_, [self] {
+      self->waits_for_budget_ = false;
+      if (self->closed_) return;
+      self->CreditAll();
+      self->Flush();
+    });
+  });
 }
 
 void H2Connection::Deliver(Stream& s) {
@@ -263,10 +358,8 @@ void H2Connection::Deliver(Stream& s) {
     }
     return;
   }
-  if (s.uncredited > 0) {
-    nghttp2_session_consume(session_, s.id, s.uncredited);
-    s.uncredited = 0;
-  }
+  Recount(s);
+  Credit(s);
   if (s.client_done && s.held.empty() && !s.half_close_delivered) {
     s.half_close_delivered = true;
     s.handler->OnHalfClose();
@@ -274,6 +367,7 @@ void H2Connection::Deliver(Stream& s) {
 }
 
 void H2Connection::DeliverWrittenOut() {
+  if (OverUnsent()) return;
   std::vector<int32_t> ids;
   ids.swap(waiting_for_output_);
   for (int32_t id : ids) {
@@ -282,6 +376,25 @@ void H2Connection::DeliverWrittenOut() {
     it->second->waits_for_output = false;
     Deliver(*it->second);
   }
+  ids.clear();
+  ids.swap(waiting_unary_);
+  for (int32_t id : ids) {
+    auto it = streams_.find(id);
+    if (it != streams_.end()) Dispatch(*it->second);
+  }
+  CreditAll();
+}
+
+void H2Connection::Dispatch(Stream& s) {
+  if (OverUnsent()) {
+    // The client is not reading its replies: this call waits, its bytes
+    // held and not credited, until they drain.
+    waiting_unary_.push_back(s.id);
+    return;
+  }
+  methods_->OnUnary(Info(s), std::move(*s.message), Responder(shared_from_this(), s.id));
+  s.message.reset();
+  Recount(s);
 }
 
 CallInfo H2Connection::Info(const Stream& s) {
@@ -300,6 +413,9 @@ void H2Connection::HeadersDone(Stream& s) {
   }
   s.kind = methods_->Find(s.path);
   if (s.kind == MethodTable::Kind::kUnknown) return Fail(s, core::Unimplemented("unknown method " + s.path));
+  if (options_.buffered && options_.buffered->Exhausted()) {
+    return Fail(s, core::ResourceExhausted("the server holds as many request bytes as it may; retry later"));
+  }
   if (s.kind == MethodTable::Kind::kBidiStream) {
     s.handler = methods_->OnStream(Info(s), Responder(shared_from_this(), s.id));
     // No handler: the method answered at once (e.g. shutting down); what
@@ -314,8 +430,7 @@ void H2Connection::ClientDone(Stream& s) {
   if (s.handler) return Deliver(s);
   if (s.reader.HasPartial()) return Fail(s, core::InvalidArgument("the request ended inside a message"));
   if (!s.message) return Fail(s, core::InvalidArgument("the call carried no request message"));
-  methods_->OnUnary(Info(s), std::move(*s.message), Responder(shared_from_this(), s.id));
-  s.message.reset();
+  Dispatch(s);
 }
 
 int H2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self_ptr) {
@@ -364,11 +479,8 @@ int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_
   }
   Stream& s = *it->second;
   s.reader.Append(data, len);
-  if (s.handler && self->HoldsBack(s)) {
-    s.uncredited += len;
-  } else {
-    nghttp2_session_consume(session, stream_id, len);
-  }
+  s.uncredited += len;
+  self->uncredited_ += static_cast<int64_t>(len);
   std::string message;
   while (true) {
     auto next = s.reader.Next(&message);
@@ -386,7 +498,12 @@ int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_
       s.message = std::move(message);
     }
   }
-  if (s.handler) self->Deliver(s);
+  if (s.handler) {
+    self->Deliver(s);
+  } else {
+    self->Recount(s);
+    self->Credit(s);
+  }
   return 0;
 }
 
@@ -396,6 +513,8 @@ int H2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, v
   if (it == self->streams_.end()) return 0;
   std::unique_ptr<Stream> s = std::move(it->second);
   self->streams_.erase(it);
+  self->Drop(*s);
+  self->unsent_ -= s->out.size() - s->out_pos;
   if (s->handler) s->handler->OnClose();
   if (self->draining_ && self->streams_.empty()) {
     // Not from inside nghttp2's callback: once the current send is done.
@@ -426,6 +545,7 @@ void H2Connection::Read() {
     if (self->closed_) return;
     if (ec) return self->CloseNow();
     self->idle_.Touch();
+    self->stall_timer_.Touch();
     const ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
     if (used < 0) {
       // A protocol error: nghttp2 has queued a GOAWAY naming it; the
@@ -455,21 +575,39 @@ void H2Connection::Flush() {
     return;
   }
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(write_buffer_),
-                   [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                     self->writing_ = false;
-                     self->idle_.Touch();
-                     self->write_buffer_.clear();
-                     if (ec || self->close_after_write_) return self->CloseNow();
-                     if (!self->waiting_for_output_.empty()) self->DeliverWrittenOut();
-                     self->Flush();
-                   });
+  write_timer_.Touch();  // the write timeout counts from here
+  WriteSome();
+}
+
+void H2Connection::WriteSome() {
+  // A piece at a time, so that the write timeout sees every bit of progress.
+  stream_.async_write_some(
+      asio::buffer(write_buffer_.data() + write_pos_, write_buffer_.size() - write_pos_),
+      [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+        if (ec || self->closed_) {
+          self->writing_ = false;
+          return self->CloseNow();
+        }
+        self->idle_.Touch();
+        self->write_timer_.Touch();
+        self->stall_timer_.Touch();
+        self->write_pos_ += n;
+        if (self->write_pos_ < self->write_buffer_.size()) return self->WriteSome();
+        self->writing_ = false;
+        self->write_buffer_.clear();
+        self->write_pos_ = 0;
+        if (self->close_after_write_) return self->CloseNow();
+        self->DeliverWrittenOut();
+        self->Flush();
+      });
 }
 
 void H2Connection::CloseNow() {
   if (closed_) return;
   closed_ = true;
   idle_.Cancel();
+  write_timer_.Cancel();
+  stall_timer_.Cancel();
   stream_.Close();
   // Streams still open end here: their handlers hear OnClose, their
   // responders find nothing to write to.
@@ -478,6 +616,9 @@ void H2Connection::CloseNow() {
   for (auto& [id, s] : streams) {
     if (s->handler) s->handler->OnClose();
   }
+  if (options_.buffered && held_ != 0) options_.buffered->Add(-held_);
+  held_ = uncredited_ = 0;
+  unsent_ = 0;
 }
 
 }  // namespace infergate::grpc_frontend
