@@ -99,7 +99,8 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "http",
                               {"enabled", "address", "port", "io_threads", "max_body_bytes",
                                "max_header_bytes", "max_elements_per_tensor", "idle_timeout_secs",
-                               "request_timeout_secs", "max_connections"}));
+                               "request_timeout_secs", "max_connections", "decode_offload_bytes",
+                               "max_queued_decodes"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -135,6 +136,12 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   }
   if (node["max_connections"]) {
     ASSIGN_OR_RETURN(out->max_connections, r.Int(node["max_connections"], "max_connections", 0, 1 << 20));
+  }
+  if (node["decode_offload_bytes"]) {
+    ASSIGN_OR_RETURN(out->decode_offload_bytes, r.Int(node["decode_offload_bytes"], "decode_offload_bytes", 0, kMax));
+  }
+  if (node["max_queued_decodes"]) {
+    ASSIGN_OR_RETURN(out->max_queued_decodes, r.Int(node["max_queued_decodes"], "max_queued_decodes", 1, 4096));
   }
   return Status::Ok();
 }

@@ -59,6 +59,8 @@ struct HttpConfig {
   double idle_timeout_secs = 60;                // keep-alive connections idle this long are closed
   double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
   int64_t max_connections = 1024;               // open at once; more are closed on accept; 0: no cap
+  int64_t decode_offload_bytes = 1 << 20;       // /infer JSON larger than this: decoded off the IO threads; 0: never
+  int64_t max_queued_decodes = 8;               // large bodies waiting to be decoded; one more gets 503
 };
 
 // `shared_memory:`: Triton's system shared memory extension on HTTP and

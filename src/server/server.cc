@@ -51,6 +51,8 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
+  o.decode_offload_bytes = static_cast<size_t>(c.decode_offload_bytes);
+  o.max_queued_decodes = static_cast<size_t>(c.max_queued_decodes);
   o.server_version = INFERGATE_VERSION;
   http::HttpDeps d;
   d.inference = &e.inference();
