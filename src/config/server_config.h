@@ -44,7 +44,7 @@ struct GrpcConfig {
   int64_t max_buffered_bytes = int64_t{1} << 30;    // all connections; then new calls: RESOURCE_EXHAUSTED; 0: none
   int64_t max_connection_unsent_bytes = 16 << 20;   // replies waiting; over it no new request is taken
   double write_timeout_secs = 30;                   // replies wait, nothing written this long: closed; 0: never
-  double stall_timeout_secs = 30;                   // request bytes held, nothing moves this long: closed; 0: never
+  double stall_timeout_secs = 30;                   // part of a message held, nothing moves this long: closed; 0: never
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).

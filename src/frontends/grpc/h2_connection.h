@@ -26,8 +26,8 @@
 // - replies not yet sent: over max_connection_unsent_bytes, no new request
 //   is taken and no credit given until the client reads them.
 // - time: a connection whose replies make no progress for write_timeout,
-//   or that holds request bytes while nothing moves for stall_timeout, is
-//   closed.
+//   or that holds part of a message while nothing moves for stall_timeout,
+//   is closed.
 //
 // Threads: everything but the Responder, Drain and Close runs on
 // the connection's IO thread.
@@ -143,8 +143,8 @@ struct H2Options {
   // Closed when replies wait and no byte could be written this long;
   // zero: never.
   std::chrono::steady_clock::duration write_timeout{};
-  // Closed when it holds request bytes and nothing was read or written this
-  // long (a message that never completes); zero: never.
+  // Closed when a call has part of a message and nothing was read or
+  // written this long (a message that never completes); zero: never.
   std::chrono::steady_clock::duration stall_timeout{};
 };
 
@@ -198,6 +198,8 @@ class H2Connection : public net::Connection, public std::enable_shared_from_this
   void Consume(Stream& s, size_t bytes);
   void WaitForBudget();
   void StartTimers();
+  // True when a call has received part of a message (the stall timeout's concern).
+  bool HoldsPartial() const;
   void CloseFor(MethodTable::CloseReason reason);
   void Fail(Stream& s, const core::Status& status);
 
