@@ -305,6 +305,7 @@ void H2Connection::Deliver(Stream& s) {
     s.held.pop_front();
     if (!s.handler->OnMessage(std::move(message))) s.paused = true;
   }
+  Recount(s);  // what the handler took is credited
   if (HoldsBack(s)) {
     // Replies the client has not taken yet: read on once they are out.
     if (!s.paused && !s.waits_for_output) {
@@ -313,7 +314,6 @@ void H2Connection::Deliver(Stream& s) {
     }
     return;
   }
-  Recount(s);
   Credit(s);
   if (s.client_done && s.held.empty() && !s.half_close_delivered) {
     s.half_close_delivered = true;

@@ -371,6 +371,7 @@ TEST_F(GrpcStreamHoldBackTest, AClientThatStopsReadingIsStoppedNotBufferedFor) {
     at += 5 + n;
   }
   EXPECT_EQ(messages, kRequests);
+  EXPECT_EQ(Gauge("infergate_grpc_buffered_bytes"), 0) << "request bytes still counted after the call";
 }
 
 }  // namespace
