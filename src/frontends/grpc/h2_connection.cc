@@ -135,7 +135,10 @@ H2Connection::~H2Connection() {
 }
 
 bool H2Connection::HoldsPartial() const {
-  return std::any_of(streams_.begin(), streams_.end(), [](const auto& s) { return s.second->reader.HasPartial(); });
+  // A stream its handler paused (at its in-flight limit) waits for the
+  // server, not for the client.
+  return std::any_of(streams_.begin(), streams_.end(),
+                     [](const auto& s) { return s.second->reader.HasPartial() && !s.second->paused; });
 }
 
 void H2Connection::Start() {

@@ -198,7 +198,8 @@ class H2Connection : public net::Connection, public std::enable_shared_from_this
   void Consume(Stream& s, size_t bytes);
   void WaitForBudget();
   void StartTimers();
-  // True when a call has received part of a message (the stall timeout's concern).
+  // True when a call not paused by its handler has received part of a
+  // message (the stall timeout's concern).
   bool HoldsPartial() const;
   void CloseFor(MethodTable::CloseReason reason);
   void Fail(Stream& s, const core::Status& status);
