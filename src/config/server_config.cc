@@ -1,5 +1,7 @@
 #include "config/server_config.h"
 
+#include <tuple>
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -29,11 +31,30 @@ Status ParseOrt(const YamlReader& r, const YAML::Node& node, OrtConfig* out) {
   return Status::Ok();
 }
 
+// The keys bounding what one client can make the gRPC frontend hold.
+Status ParseGrpcLimits(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
+  constexpr int64_t kMaxBytes = int64_t{1} << 40;
+  for (auto [key, field, min] : {std::tuple{"max_connection_buffer_bytes", &out->max_connection_buffer_bytes, 1 << 16},
+                                 std::tuple{"max_buffered_bytes", &out->max_buffered_bytes, 0},
+                                 std::tuple{"max_connection_unsent_bytes", &out->max_connection_unsent_bytes, 1 << 16}}) {
+    if (!node[key]) continue;
+    ASSIGN_OR_RETURN(*field, r.Int(node[key], key, min, kMaxBytes));
+  }
+  for (auto [key, field] : {std::pair{"write_timeout_secs", &out->write_timeout_secs},
+                            std::pair{"stall_timeout_secs", &out->stall_timeout_secs}}) {
+    if (!node[key]) continue;
+    ASSIGN_OR_RETURN(*field, r.Double(node[key], key));
+    if (*field < 0) return r.Error(node[key], key, "must be >= 0");
+  }
+  return Status::Ok();
+}
+
 Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "grpc",
                               {"enabled", "address", "port", "io_threads", "max_message_bytes",
                                "max_tensor_elements", "max_stream_in_flight", "drain_secs", "max_connections",
-                               "idle_timeout_secs", "tls"}));
+                               "idle_timeout_secs", "tls", "max_connection_buffer_bytes", "max_buffered_bytes",
+                               "max_connection_unsent_bytes", "write_timeout_secs", "stall_timeout_secs"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -72,14 +93,15 @@ Status ParseGrpc(const YamlReader& r, const YAML::Node& node, GrpcConfig* out) {
     if (out->idle_timeout_secs < 0) return r.Error(node["idle_timeout_secs"], "idle_timeout_secs", "must be >= 0");
   }
   if (node["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, node["tls"], false, &out->tls.emplace()));
-  return Status::Ok();
+  return ParseGrpcLimits(r, node, out);
 }
 
 Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "http",
                               {"enabled", "address", "port", "io_threads", "max_body_bytes",
                                "max_header_bytes", "max_elements_per_tensor", "idle_timeout_secs",
-                               "request_timeout_secs", "max_connections", "tls"}));
+                               "request_timeout_secs", "max_connections", "tls", "decode_offload_bytes",
+                               "max_queued_decodes"}));
   if (node["enabled"]) {
     ASSIGN_OR_RETURN(out->enabled, r.Bool(node["enabled"], "enabled"));
   }
@@ -117,6 +139,12 @@ Status ParseHttp(const YamlReader& r, const YAML::Node& node, HttpConfig* out) {
     ASSIGN_OR_RETURN(out->max_connections, r.Int(node["max_connections"], "max_connections", 0, 1 << 20));
   }
   if (node["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, node["tls"], false, &out->tls.emplace()));
+  if (node["decode_offload_bytes"]) {
+    ASSIGN_OR_RETURN(out->decode_offload_bytes, r.Int(node["decode_offload_bytes"], "decode_offload_bytes", 0, kMax));
+  }
+  if (node["max_queued_decodes"]) {
+    ASSIGN_OR_RETURN(out->max_queued_decodes, r.Int(node["max_queued_decodes"], "max_queued_decodes", 1, 4096));
+  }
   return Status::Ok();
 }
 
@@ -268,6 +296,12 @@ Status ValidateServerConfig(const ServerConfig& c) {
   }
   if (c.grpc.enabled && c.grpc.address.empty()) return core::InvalidArgument("grpc address is empty");
   RETURN_IF_ERROR(ValidateTls(c));
+  if (c.grpc.max_connection_buffer_bytes < c.grpc.max_message_bytes ||
+      (c.grpc.max_buffered_bytes > 0 && c.grpc.max_buffered_bytes < c.grpc.max_connection_buffer_bytes)) {
+    return core::InvalidArgument(
+        "grpc max_connection_buffer_bytes must be >= max_message_bytes, and max_buffered_bytes (unless 0) >= "
+        "max_connection_buffer_bytes");
+  }
   return Status::Ok();
 }
 

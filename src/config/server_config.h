@@ -42,6 +42,12 @@ struct GrpcConfig {
   int64_t max_connections = 1024;                    // open at once; more are closed on accept; 0: no cap
   double idle_timeout_secs = 300;                    // no call, no traffic this long: GOAWAY; 0: never
   std::optional<TlsConfig> tls;                      // set: replaces the top-level tls for gRPC
+  // What one client can make the server hold (docs/grpc.md, "Limits").
+  int64_t max_connection_buffer_bytes = 128 << 20;  // request bytes one connection holds, credit included
+  int64_t max_buffered_bytes = int64_t{1} << 30;    // all connections; then new calls: RESOURCE_EXHAUSTED; 0: none
+  int64_t max_connection_unsent_bytes = 16 << 20;   // replies waiting; over it no new request is taken
+  double write_timeout_secs = 30;                   // replies wait, nothing written this long: closed; 0: never
+  double stall_timeout_secs = 30;                   // part of a message held, nothing moves this long: closed; 0: never
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
@@ -57,6 +63,8 @@ struct HttpConfig {
   double request_timeout_secs = 30;             // time to receive one whole request (and to send its reply)
   int64_t max_connections = 1024;               // open at once; more are closed on accept; 0: no cap
   std::optional<TlsConfig> tls;                 // set: replaces the top-level tls for HTTP
+  int64_t decode_offload_bytes = 1 << 20;       // /infer JSON larger than this: decoded off the IO threads; 0: never
+  int64_t max_queued_decodes = 8;               // large bodies waiting to be decoded; one more gets 503
 };
 
 // `shared_memory:`: Triton's system shared memory extension on HTTP and

@@ -140,14 +140,20 @@ void ModelRepository::Poll() {
     RecordScan(std::string(entries.status().message()));  // every model stays as it is
     return;
   }
-  std::set<std::string> on_disk;
+  std::set<std::string> on_disk, skipped;
   for (const auto& e : *entries) {
     std::string name = e.path().filename().string();
     std::error_code ec;
     // A folder whose type cannot be read is kept; SyncModel reports why.
     if (name.empty() || name[0] == '.' || (!e.is_directory(ec) && !ec)) continue;
+    if (Status valid = ValidateModelName(name); !valid.ok()) {
+      if (!skipped_.count(name) && options_.warn) options_.warn("skipping a model folder: " + valid.message());
+      skipped.insert(std::move(name));
+      continue;
+    }
     on_disk.insert(name);
   }
+  skipped_ = std::move(skipped);  // a folder that goes and comes back is warned about again
   std::vector<std::string> known;
   {
     std::lock_guard lock(mu_);

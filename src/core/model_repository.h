@@ -102,6 +102,10 @@ class ModelRepository {
     BackendRegistry backends;
     ConfigParser parse_config;
     ConfigChecker check_config;  // may be empty
+    // Told once per folder whose name is not a model name
+    // (ValidateModelName): Poll skips it, it never reaches the index. Called
+    // again only if the folder goes and comes back. May be empty.
+    std::function<void(const std::string& warning)> warn;
   };
 
   static StatusOr<std::unique_ptr<ModelRepository>> Create(Options options);
@@ -178,6 +182,7 @@ class ModelRepository {
   mutable std::mutex mu_;  // guards models_
   std::map<std::string, ModelEntry> models_;  // GUARDED_BY(mu_)
   std::string scan_error_;                    // GUARDED_BY(mu_)
+  std::set<std::string> skipped_;             // GUARDED_BY(sync_mu_): invalid names warned about
   Counter* scan_errors_ = nullptr;            // set before the first Poll
 };
 

@@ -24,4 +24,12 @@ TransportCodes TransportCodesFor(StatusCode code) {
   return {500, 2, 0x80};
 }
 
+std::string ClipReplyMessage(std::string_view message, size_t max_bytes) {
+  if (message.size() <= max_bytes) return std::string(message);
+  size_t keep = max_bytes - 3;
+  // Back up over UTF-8 continuation bytes (10xxxxxx) to a character's start.
+  while (keep > 0 && (static_cast<unsigned char>(message[keep]) & 0xc0) == 0x80) --keep;
+  return std::string(message.substr(0, keep)) + "...";
+}
+
 }  // namespace infergate::core

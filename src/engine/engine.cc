@@ -21,6 +21,7 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   for (const auto& backend : engine->backends_) RETURN_IF_ERROR(repo.backends.Add(backend.get()));
   repo.parse_config = engine->options_.parse_config;
   repo.check_config = &pipeline::CheckContract;  // a device: section must fit its model
+  repo.warn = [](const std::string& warning) { spdlog::warn("repository: {}", warning); };
   ASSIGN_OR_RETURN(engine->repository_, core::ModelRepository::Create(std::move(repo)));
   Engine& e = *engine;
   e.repository_->SetMetrics(&e.metrics_);

@@ -72,6 +72,8 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.idle_timeout_secs = c.idle_timeout_secs;
   o.request_timeout_secs = c.request_timeout_secs;
   o.max_connections = static_cast<size_t>(c.max_connections);
+  o.decode_offload_bytes = static_cast<size_t>(c.decode_offload_bytes);
+  o.max_queued_decodes = static_cast<size_t>(c.max_queued_decodes);
   o.server_version = INFERGATE_VERSION;
   o.tls_handshake_timeout = Millis(handshake_secs);
   http::HttpDeps d;
@@ -100,6 +102,11 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.max_stream_in_flight = c.max_stream_in_flight;
   o.max_connections = static_cast<size_t>(c.max_connections);
   o.idle_timeout_secs = c.idle_timeout_secs;
+  o.max_connection_buffer_bytes = c.max_connection_buffer_bytes;
+  o.max_buffered_bytes = c.max_buffered_bytes;
+  o.max_connection_unsent_bytes = c.max_connection_unsent_bytes;
+  o.write_timeout_secs = c.write_timeout_secs;
+  o.stall_timeout_secs = c.stall_timeout_secs;
   o.server_version = INFERGATE_VERSION;
   o.tls_handshake_timeout = Millis(handshake_secs);
   grpc_frontend::GrpcFrontendDeps d;

@@ -71,5 +71,46 @@ TEST(GrpcConfigTest, ErrorsNameTheKey) {
   EXPECT_FALSE(ValidateServerConfig(flags).ok());
 }
 
+// The keys bounding what one client can make the server hold.
+TEST(GrpcConfigTest, ResourceLimits) {
+  auto defaults = ParseServerConfig("model_repository: /m\n", "infergate.yaml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->grpc.max_connection_buffer_bytes, 128 << 20);
+  EXPECT_EQ(defaults->grpc.max_buffered_bytes, int64_t{1} << 30);
+  EXPECT_EQ(defaults->grpc.max_connection_unsent_bytes, 16 << 20);
+  EXPECT_EQ(defaults->grpc.write_timeout_secs, 30);
+  EXPECT_EQ(defaults->grpc.stall_timeout_secs, 30);
+  EXPECT_TRUE(ValidateServerConfig(*defaults).ok());
+
+  auto c = ParseServerConfig(
+      "model_repository: /m\ngrpc:\n  max_message_bytes: 1048576\n  max_connection_buffer_bytes: 2097152\n"
+      "  max_buffered_bytes: 0\n  max_connection_unsent_bytes: 65536\n  write_timeout_secs: 0\n"
+      "  stall_timeout_secs: 2.5\n",
+      "infergate.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->grpc.max_connection_buffer_bytes, 2097152);
+  EXPECT_EQ(c->grpc.max_buffered_bytes, 0);
+  EXPECT_EQ(c->grpc.max_connection_unsent_bytes, 65536);
+  EXPECT_EQ(c->grpc.write_timeout_secs, 0);
+  EXPECT_EQ(c->grpc.stall_timeout_secs, 2.5);
+  EXPECT_TRUE(ValidateServerConfig(*c).ok());
+
+  for (const char* yaml : {"grpc: {write_timeout_secs: -1}\n", "grpc: {stall_timeout_secs: -1}\n",
+                           "grpc: {max_connection_buffer_bytes: 1000}\n", "grpc: {max_buffered_bytes: -1}\n",
+                           "grpc: {max_connection_unsent_bytes: 1000}\n"}) {
+    auto bad = ParseServerConfig(std::string("model_repository: /m\n") + yaml, "infergate.yaml");
+    EXPECT_FALSE(bad.ok()) << yaml;
+  }
+  // A whole message must fit in a connection's bound, and that in the total.
+  for (const char* yaml : {"grpc: {max_connection_buffer_bytes: 1048576}\n",
+                           "grpc: {max_buffered_bytes: 1048576}\n"}) {
+    auto parsed = ParseServerConfig(std::string("model_repository: /m\n") + yaml, "infergate.yaml");
+    ASSERT_TRUE(parsed.ok()) << yaml;
+    const core::Status st = ValidateServerConfig(*parsed);
+    EXPECT_FALSE(st.ok()) << yaml;
+    EXPECT_NE(st.message().find("max_connection_buffer_bytes"), std::string::npos) << st.message();
+  }
+}
+
 }  // namespace
 }  // namespace infergate::config

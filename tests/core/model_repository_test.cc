@@ -320,5 +320,31 @@ TEST_F(ModelRepositoryTest, RefusesNamesThatAreNotFolderNames) {
   EXPECT_TRUE(repo->Get("m").ok());
 }
 
+// A folder on disk whose name is not a model name (a control character) is
+// skipped by every poll, with one warning for it however often it polls,
+// and never reaches the index.
+TEST_F(ModelRepositoryTest, PollSkipsFoldersThatAreNotModelNamesWarningOnce) {
+  dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("bad\nname/1/model.onnx", "FP32 x y -1 4");
+  dir_.Write("tab\tname/1/model.onnx", "FP32 x y -1 4");
+  std::vector<std::string> warnings;
+  ModelRepository::Options o;
+  o.root = dir_.path();
+  ASSERT_TRUE(o.backends.Add(&backend_).ok());
+  o.parse_config = &config::ParseModelConfigFile;
+  o.warn = [&](const std::string& w) { warnings.push_back(w); };
+  auto repo = ModelRepository::Create(std::move(o));
+  ASSERT_TRUE(repo.ok());
+  for (int i = 0; i < 3; ++i) (*repo)->Poll();
+  const auto index = (*repo)->Index();
+  ASSERT_EQ(index.size(), 1u);
+  EXPECT_EQ(index[0].name, "m");
+  ASSERT_EQ(warnings.size(), 2u);
+  for (const auto& w : warnings) {
+    EXPECT_NE(w.find("control character"), std::string::npos) << w;
+    for (char c : w) EXPECT_FALSE(c >= 0 && c < 0x20) << "raw control byte in the warning";
+  }
+}
+
 }  // namespace
 }  // namespace infergate::core

@@ -77,5 +77,16 @@ TEST(StatusMapTest, EachTransportGetsItsCode) {
   }
 }
 
+TEST(StatusMapTest, ReplyMessagesAreClippedOnACharacterBoundary) {
+  EXPECT_EQ(ClipReplyMessage("short"), "short");
+  EXPECT_EQ(ClipReplyMessage(std::string(1024, 'a')).size(), 1024u);
+  const std::string clipped = ClipReplyMessage(std::string(100000, 'a'));
+  EXPECT_EQ(clipped.size(), 1024u);
+  EXPECT_EQ(clipped.substr(1021), "...");
+  // "é" is two bytes: a cut through it backs up to its first byte.
+  EXPECT_EQ(ClipReplyMessage("ab\xc3\xa9" "cde", 6), "ab...");
+  EXPECT_EQ(ClipReplyMessage("abc\xc3\xa9" "de", 6), "abc...");
+}
+
 }  // namespace
 }  // namespace infergate::core

@@ -18,6 +18,13 @@ FrontendMetrics::FrontendMetrics(core::MetricsRegistry& registry) {
   streams_open = &registry.GetGauge("infergate_grpc_streams_open", "ModelStreamInfer calls open");
   protocol_errors = &registry.GetCounter("infergate_grpc_protocol_errors_total",
                                          "gRPC connections closed for breaking the HTTP/2 protocol");
+  const char* kClosed = "gRPC connections the server closed itself, by reason";
+  const char* reasons[] = {"idle", "write_timeout", "stalled"};  // MethodTable::CloseReason's order
+  for (size_t i = 0; i < closed.size(); ++i) {
+    closed[i] = &registry.GetCounter("infergate_grpc_connections_closed_total", kClosed, {{"reason", reasons[i]}});
+  }
+  buffered_bytes = &registry.GetGauge("infergate_grpc_buffered_bytes",
+                                      "Request bytes held by all gRPC connections (partial and waiting messages)");
   const char* kRejected = "gRPC calls answered with an error, by reason";
   shared_memory_rejected = &registry.GetCounter("infergate_grpc_requests_rejected_total", kRejected,
                                                 {{"reason", "shared_memory"}});

@@ -29,6 +29,9 @@ struct FrontendMetrics {
   std::array<core::Counter*, core::kStatusCodeCount> rejected{};
   // Refused SystemSharedMemory* calls, whatever their code (reason="shared_memory").
   core::Counter* shared_memory_rejected;
+  // Connections the server closed itself, by MethodTable::CloseReason.
+  std::array<core::Counter*, 3> closed{};
+  core::Gauge* buffered_bytes;  // request bytes held by all connections
 
   void CountRejected(core::StatusCode code) { rejected[static_cast<size_t>(code)]->Increment(); }
 };

@@ -28,8 +28,15 @@ struct GrpcFrontend::Impl {
         connections("grpc", ctx.options.max_connections, deps.metrics),
         io("grpc", ctx.options.io_threads) {
     h2.max_message_bytes = ctx.options.max_message_bytes;
-    h2.idle_timeout = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-        std::chrono::duration<double>(ctx.options.idle_timeout_secs));
+    h2.idle_timeout = Seconds(ctx.options.idle_timeout_secs);
+    h2.max_connection_buffer_bytes = ctx.options.max_connection_buffer_bytes;
+    h2.buffered = &buffered;
+    h2.max_connection_unsent_bytes = static_cast<size_t>(ctx.options.max_connection_unsent_bytes);
+    h2.write_timeout = Seconds(ctx.options.write_timeout_secs);
+    h2.stall_timeout = Seconds(ctx.options.stall_timeout_secs);
+  }
+  static std::chrono::steady_clock::duration Seconds(double secs) {
+    return std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(secs));
   }
 
   std::shared_ptr<net::Connection> Accept(net::Stream stream) {
@@ -39,6 +46,7 @@ struct GrpcFrontend::Impl {
   }
 
   FrontendContext ctx;
+  ByteBudget buffered{ctx.options.max_buffered_bytes, ctx.metrics.buffered_bytes};  // before the connections, which use it
   H2Options h2;
   net::ConnectionRegistry connections;
   net::IoThreads io;
@@ -54,6 +62,9 @@ core::StatusOr<std::unique_ptr<GrpcFrontend>> GrpcFrontend::Create(GrpcFrontendO
   }
   if (options.io_threads < 1) return core::InvalidArgument("grpc io_threads must be >= 1");
   if (options.idle_timeout_secs < 0) return core::InvalidArgument("grpc idle_timeout_secs must be >= 0");
+  if (options.write_timeout_secs < 0 || options.stall_timeout_secs < 0) {
+    return core::InvalidArgument("grpc write_timeout_secs and stall_timeout_secs must be >= 0");
+  }
   return std::unique_ptr<GrpcFrontend>(new GrpcFrontend(std::make_unique<Impl>(std::move(options), deps)));
 }
 

@@ -35,6 +35,9 @@
 //   infergate_grpc_protocol_errors_total              connections closed for breaking HTTP/2
 //   infergate_grpc_inferences_in_flight               admitted, not yet answered
 //   infergate_grpc_streams_open                       ModelStreamInfer calls open
+//   infergate_grpc_connections_closed_total{reason}   connections the server closed itself:
+//                                                     idle, write_timeout, stalled
+//   infergate_grpc_buffered_bytes                     request bytes held by all connections
 //
 // Connections: at most max_connections open at once (more are closed on
 // accept and counted, see net/connection_registry.h); one with no call open
@@ -91,6 +94,16 @@ struct GrpcFrontendOptions {
   // A connection with no call open and no traffic this long is closed
   // (GOAWAY). 0: never.
   double idle_timeout_secs = 300;
+  // Bounds on what one client can make the server hold (h2_connection.h):
+  // request bytes per connection (flow-control credit included; at least
+  // max_message_bytes) and for all connections (0: no total bound; when
+  // reached new calls are refused RESOURCE_EXHAUSTED), reply bytes waiting
+  // per connection, and the write and stall timeouts (0: none).
+  int64_t max_connection_buffer_bytes = 128 << 20;
+  int64_t max_buffered_bytes = int64_t{1} << 30;
+  int64_t max_connection_unsent_bytes = 16 << 20;
+  double write_timeout_secs = 30;
+  double stall_timeout_secs = 30;
   std::string server_name = "infergate";
   std::string server_version;
   std::chrono::milliseconds tls_handshake_timeout{10000};  // with GrpcFrontendDeps::tls

@@ -1,7 +1,7 @@
 #include "frontends/grpc/h2_connection.h"
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cstring>
 #include <deque>
 
@@ -34,7 +34,8 @@ struct H2Connection::Stream {
   std::deque<std::string> held;
   bool paused = false;
   bool waits_for_output = false;  // in waiting_for_output_
-  size_t uncredited = 0;
+  size_t uncredited = 0;  // bytes received, not yet credited (any call)
+  size_t held_bytes = 0;  // request bytes held, as counted in held_
   bool half_close_delivered = false;
 
   bool client_done = false;  // END_STREAM received
@@ -61,7 +62,7 @@ nghttp2_nv Header(std::string_view name, std::string_view value) {
 struct StatusHeaders {
   explicit StatusHeaders(const core::Status& status)
       : code(std::to_string(status.ok() ? 0 : core::GrpcCodeFor(status.code()))),
-        message(status.ok() ? std::string() : PercentEncode(status.message())) {}
+        message(status.ok() ? std::string() : PercentEncode(core::ClipReplyMessage(status.message()))) {}
   void AppendTo(std::vector<nghttp2_nv>* nv) const {
     nv->push_back(Header("grpc-status", code));
     if (!message.empty()) nv->push_back(Header("grpc-message", message));
@@ -71,6 +72,12 @@ struct StatusHeaders {
 };
 
 constexpr std::string_view kGrpcContentType = "application/grpc";
+
+// The connection's flow-control window: at most half of its buffer bound
+// and 4 MiB, at least HTTP/2's initial 65,535 bytes.
+int64_t ConnectionWindow(int64_t buffer_bytes) {
+  return std::clamp<int64_t>(buffer_bytes / 2, 65535, 4 << 20);
+}
 
 }  // namespace
 
@@ -92,9 +99,16 @@ H2Connection::H2Connection(net::Stream stream, MethodTable* methods, const H2Opt
     : stream_(std::move(stream)),
       executor_(stream_.get_executor()),
       idle_(executor_, options.idle_timeout),
+      write_timer_(executor_, options.write_timeout),
+      stall_timer_(executor_, options.stall_timeout),
       methods_(methods),
       options_(options),
       read_buffer_(64 * 1024) {
+  window_ = ConnectionWindow(options_.max_connection_buffer_bytes);
+  // What the client may still send without credit is part of the bound;
+  // a whole message must fit in the rest, or it could never be taken.
+  credit_limit_ = std::max<int64_t>(options_.max_connection_buffer_bytes - window_,
+                                    options_.max_message_bytes + int64_t{kMessagePrefixBytes});
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, &OnBeginHeaders);
@@ -105,8 +119,9 @@ H2Connection::H2Connection(net::Stream stream, MethodTable* methods, const H2Opt
   nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &OnFrameSend);
   nghttp2_option* option = nullptr;
   nghttp2_option_new(&option);
-  // Credit is given back as messages are taken, so a stream whose handler
-  // holds back (ModelStreamInfer at its in-flight limit) stops the client.
+  // Credit is given back as messages are taken and as the bounds allow
+  // (Credit), so a stream whose handler holds back (ModelStreamInfer at its
+  // in-flight limit) or a connection holding its bound stops the client.
   nghttp2_option_set_no_auto_window_update(option, 1);
   nghttp2_session_server_new2(&session_, callbacks, this, option);
   nghttp2_option_del(option);
@@ -117,47 +132,29 @@ H2Connection::~H2Connection() {
   for (auto& [id, s] : streams_) {
     if (s->handler) s->handler->OnClose();
   }
+  if (options_.buffered && held_ != 0) options_.buffered->Add(-held_);
   nghttp2_session_del(session_);
+}
+
+bool H2Connection::HoldsPartial() const {
+  // A stream its handler paused (at its in-flight limit) waits for the
+  // server, not for the client.
+  return std::any_of(streams_.begin(), streams_.end(),
+                     [](const auto& s) { return s.second->reader.HasPartial() && !s.second->paused; });
 }
 
 void H2Connection::Start() {
   stream_.SetNoDelay();
-  idle_.Start([weak = weak_from_this()] {
-    auto self = weak.lock();
-    if (!self || self->closed_) return false;
-    if (self->Busy()) return true;
-    self->CloseIdle();
-    return false;
-  });
+  StartTimers();
   const nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(options_.stream_window_bytes)},
   };
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-  // The connection's window covers every stream's: one stream holding back
-  // its data never starves the others.
-  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, 1 << 30);
+  // The connection's window is part of its buffer bound (window_).
+  nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, static_cast<int32_t>(window_));
   Flush();
   Read();
-}
-
-void H2Connection::Drain() {
-  asio::post(executor_, [self = shared_from_this()] {
-    if (self->closed_) return;
-    self->draining_ = true;
-    if (self->streams_.empty()) self->CloseIdle();
-  });
-}
-
-void H2Connection::Close() {
-  asio::post(executor_, [self = shared_from_this()] { self->CloseNow(); });
-}
-
-void H2Connection::CloseIdle() {
-  // After the GOAWAY is sent nghttp2 wants neither to read nor to write, and
-  // Flush closes the socket.
-  nghttp2_session_terminate_session(session_, NGHTTP2_NO_ERROR);
-  Flush();
 }
 
 void H2Connection::Post(int32_t stream_id, Out out) {
@@ -178,6 +175,7 @@ void H2Connection::Apply(int32_t stream_id, Out out) {
     return;
   }
   if (s.ended) return;
+  unsent_ += out.data.size();
   if (s.out.empty()) {
     s.out = std::move(out.data);
   } else {
@@ -221,6 +219,7 @@ ssize_t H2Connection::ReadBody(nghttp2_session* session, int32_t stream_id, uint
   const size_t n = std::min(length, s.out.size() - s.out_pos);
   std::memcpy(buf, s.out.data() + s.out_pos, n);
   s.out_pos += n;
+  self->unsent_ -= n;
   if (s.out_pos == s.out.size()) {
     s.out.clear();
     s.out_pos = 0;
@@ -244,11 +243,65 @@ void H2Connection::Fail(Stream& s, const core::Status& status) {
   s.refused = s.refused || !s.handler;
   s.ended = true;
   s.status = status;
+  Drop(s);
   StartResponse(s);
 }
 
 bool H2Connection::HoldsBack(const Stream& s) const {
-  return s.paused || s.out.size() - s.out_pos > options_.max_unsent_reply_bytes;
+  return s.paused || s.out.size() - s.out_pos > options_.max_unsent_reply_bytes || OverUnsent();
+}
+
+void H2Connection::Recount(Stream& s) {
+  size_t now = s.reader.buffered() + (s.message ? s.message->size() : 0);
+  for (const std::string& m : s.held) now += m.size();
+  const int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(s.held_bytes);
+  s.held_bytes = now;
+  held_ += delta;
+  if (options_.buffered && delta != 0) options_.buffered->Add(delta);
+  if (s.uncredited > now) Consume(s, s.uncredited - now);
+  if (delta < 0 && uncredited_ > 0) CreditAll();  // room for the others
+}
+
+void H2Connection::Drop(Stream& s) {
+  s.reader.Clear();
+  s.held.clear();
+  s.message.reset();
+  Recount(s);
+}
+
+void H2Connection::Consume(Stream& s, size_t bytes) {
+  nghttp2_session_consume(session_, s.id, bytes);
+  s.uncredited -= bytes;
+  uncredited_ -= static_cast<int64_t>(bytes);
+}
+
+void H2Connection::Credit(Stream& s) {
+  if (s.uncredited == 0 || (s.handler && HoldsBack(s)) || OverUnsent()) return;
+  if (options_.buffered && options_.buffered->Exhausted()) return WaitForBudget();
+  const int64_t room = credit_limit_ - (held_ - uncredited_);
+  if (room > 0) Consume(s, std::min(s.uncredited, static_cast<size_t>(room)));
+}
+
+void H2Connection::CreditAll() {
+  for (auto& [id, s] : streams_) {
+    if (uncredited_ == 0) return;
+    Credit(*s);
+  }
+}
+
+void H2Connection::WaitForBudget() {
+  if (waits_for_budget_) return;
+  waits_for_budget_ = true;
+  options_.buffered->WaitForRoom([weak = weak_from_this()] {
+    auto self = weak.lock();
+    if (!self) return;
+    asio::post(self->executor_, [self] {
+      self->waits_for_budget_ = false;
+      if (self->closed_) return;
+      self->CreditAll();
+      self->Flush();
+    });
+  });
 }
 
 void H2Connection::Deliver(Stream& s) {
@@ -257,6 +310,7 @@ void H2Connection::Deliver(Stream& s) {
     s.held.pop_front();
     if (!s.handler->OnMessage(std::move(message))) s.paused = true;
   }
+  Recount(s);  // what the handler took is credited
   if (HoldsBack(s)) {
     // Replies the client has not taken yet: read on once they are out.
     if (!s.paused && !s.waits_for_output) {
@@ -265,10 +319,7 @@ void H2Connection::Deliver(Stream& s) {
     }
     return;
   }
-  if (s.uncredited > 0) {
-    nghttp2_session_consume(session_, s.id, s.uncredited);
-    s.uncredited = 0;
-  }
+  Credit(s);
   if (s.client_done && s.held.empty() && !s.half_close_delivered) {
     s.half_close_delivered = true;
     s.handler->OnHalfClose();
@@ -276,6 +327,7 @@ void H2Connection::Deliver(Stream& s) {
 }
 
 void H2Connection::DeliverWrittenOut() {
+  if (OverUnsent()) return;
   std::vector<int32_t> ids;
   ids.swap(waiting_for_output_);
   for (int32_t id : ids) {
@@ -284,6 +336,25 @@ void H2Connection::DeliverWrittenOut() {
     it->second->waits_for_output = false;
     Deliver(*it->second);
   }
+  ids.clear();
+  ids.swap(waiting_unary_);
+  for (int32_t id : ids) {
+    auto it = streams_.find(id);
+    if (it != streams_.end()) Dispatch(*it->second);
+  }
+  CreditAll();
+}
+
+void H2Connection::Dispatch(Stream& s) {
+  if (OverUnsent()) {
+    // The client is not reading its replies: this call waits, its bytes
+    // held and not credited, until they drain.
+    waiting_unary_.push_back(s.id);
+    return;
+  }
+  methods_->OnUnary(Info(s), std::move(*s.message), Responder(shared_from_this(), s.id));
+  s.message.reset();
+  Recount(s);
 }
 
 CallInfo H2Connection::Info(const Stream& s) const {
@@ -307,6 +378,9 @@ void H2Connection::HeadersDone(Stream& s) {
   }
   s.kind = methods_->Find(s.path);
   if (s.kind == MethodTable::Kind::kUnknown) return Fail(s, core::Unimplemented("unknown method " + s.path));
+  if (options_.buffered && options_.buffered->Exhausted()) {
+    return Fail(s, core::ResourceExhausted("the server holds as many request bytes as it may; retry later"));
+  }
   if (s.kind == MethodTable::Kind::kBidiStream) {
     s.handler = methods_->OnStream(Info(s), Responder(shared_from_this(), s.id));
     // No handler: the method answered at once (e.g. shutting down); what
@@ -321,8 +395,7 @@ void H2Connection::ClientDone(Stream& s) {
   if (s.handler) return Deliver(s);
   if (s.reader.HasPartial()) return Fail(s, core::InvalidArgument("the request ended inside a message"));
   if (!s.message) return Fail(s, core::InvalidArgument("the call carried no request message"));
-  methods_->OnUnary(Info(s), std::move(*s.message), Responder(shared_from_this(), s.id));
-  s.message.reset();
+  Dispatch(s);
 }
 
 int H2Connection::OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self_ptr) {
@@ -372,11 +445,8 @@ int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_
   }
   Stream& s = *it->second;
   s.reader.Append(data, len);
-  if (s.handler && self->HoldsBack(s)) {
-    s.uncredited += len;
-  } else {
-    nghttp2_session_consume(session, stream_id, len);
-  }
+  s.uncredited += len;
+  self->uncredited_ += static_cast<int64_t>(len);
   std::string message;
   while (true) {
     auto next = s.reader.Next(&message);
@@ -394,7 +464,12 @@ int H2Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_
       s.message = std::move(message);
     }
   }
-  if (s.handler) self->Deliver(s);
+  if (s.handler) {
+    self->Deliver(s);
+  } else {
+    self->Recount(s);
+    self->Credit(s);
+  }
   return 0;
 }
 
@@ -404,6 +479,8 @@ int H2Connection::OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t, v
   if (it == self->streams_.end()) return 0;
   std::unique_ptr<Stream> s = std::move(it->second);
   self->streams_.erase(it);
+  self->Drop(*s);
+  self->unsent_ -= s->out.size() - s->out_pos;
   if (s->handler) s->handler->OnClose();
   if (self->draining_ && self->streams_.empty()) {
     // Not from inside nghttp2's callback: once the current send is done.
@@ -428,56 +505,12 @@ void H2Connection::ReportProtocolError(const char* what) {
   methods_->OnProtocolError(what);
 }
 
-void H2Connection::Read() {
-  stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](boost::system::error_code ec,
-                                                                                 size_t n) {
-    if (self->closed_) return;
-    if (ec) return self->CloseNow();
-    self->idle_.Touch();
-    const ssize_t used = nghttp2_session_mem_recv(self->session_, self->read_buffer_.data(), n);
-    if (used < 0) {
-      // A protocol error: nghttp2 has queued a GOAWAY naming it; the
-      // connection closes once that is written.
-      self->ReportProtocolError(nghttp2_strerror(static_cast<int>(used)));
-      self->close_after_write_ = true;
-      self->Flush();
-      if (!self->writing_) self->CloseNow();
-      return;
-    }
-    self->Flush();
-    if (!self->closed_) self->Read();
-  });
-}
-
-void H2Connection::Flush() {
-  if (writing_ || closed_) return;
-  while (write_buffer_.size() < (1u << 20)) {
-    const uint8_t* data = nullptr;
-    const ssize_t n = nghttp2_session_mem_send(session_, &data);
-    if (n < 0) return CloseNow();
-    if (n == 0) break;
-    write_buffer_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-  }
-  if (write_buffer_.empty()) {
-    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) CloseNow();
-    return;
-  }
-  writing_ = true;
-  asio::async_write(stream_, asio::buffer(write_buffer_),
-                   [self = shared_from_this()](boost::system::error_code ec, size_t) {
-                     self->writing_ = false;
-                     self->idle_.Touch();
-                     self->write_buffer_.clear();
-                     if (ec || self->close_after_write_) return self->CloseNow();
-                     if (!self->waiting_for_output_.empty()) self->DeliverWrittenOut();
-                     self->Flush();
-                   });
-}
-
 void H2Connection::CloseNow() {
   if (closed_) return;
   closed_ = true;
   idle_.Cancel();
+  write_timer_.Cancel();
+  stall_timer_.Cancel();
   stream_.Close();
   // Streams still open end here: their handlers hear OnClose, their
   // responders find nothing to write to.
@@ -486,6 +519,9 @@ void H2Connection::CloseNow() {
   for (auto& [id, s] : streams) {
     if (s->handler) s->handler->OnClose();
   }
+  if (options_.buffered && held_ != 0) options_.buffered->Add(-held_);
+  held_ = uncredited_ = 0;
+  unsent_ = 0;
 }
 
 }  // namespace infergate::grpc_frontend

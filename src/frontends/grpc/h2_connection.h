@@ -16,6 +16,19 @@
 // A connection with no call open that has read and written nothing for
 // H2Options::idle_timeout is closed with a GOAWAY (net::IdleTimer).
 //
+// What one client can make the server hold is bounded (docs/grpc.md,
+// "Limits"):
+// - request bytes (partial messages, messages no handler has taken yet):
+//   flow-control credit (WINDOW_UPDATE) is given only as they fit in
+//   H2Options::max_connection_buffer_bytes and in the ByteBudget shared by
+//   every connection; the connection's window is part of the bound. While
+//   the shared budget is exhausted new calls are refused RESOURCE_EXHAUSTED.
+// - replies not yet sent: over max_connection_unsent_bytes, no new request
+//   is taken and no credit given until the client reads them.
+// - time: a connection whose replies make no progress for write_timeout,
+//   or that holds part of a message while nothing moves for stall_timeout,
+//   is closed.
+//
 // Threads: everything but the Responder, Drain and Close runs on
 // the connection's IO thread.
 #pragma once
@@ -33,6 +46,7 @@
 
 #include "auth/policy.h"
 #include "core/status.h"
+#include "frontends/grpc/byte_budget.h"
 #include "frontends/grpc/wire.h"
 #include "net/connection_registry.h"
 #include "net/idle_timer.h"
@@ -105,6 +119,10 @@ class MethodTable {
   // The connection broke the HTTP/2 protocol (nghttp2 sent GOAWAY naming
   // the error) and is closed.
   virtual void OnProtocolError(std::string_view what) = 0;
+  // Why the connection closes itself (not the client, not the server's
+  // drain or stop).
+  enum class CloseReason { kIdle, kWriteTimeout, kStalled };
+  virtual void OnClosed(CloseReason) {}
 };
 
 struct H2Options {
@@ -117,6 +135,21 @@ struct H2Options {
   // Closed after this long with no call open and no byte read or written;
   // zero: never.
   std::chrono::steady_clock::duration idle_timeout{};
+  // Request bytes the connection holds at most (the client's flow-control
+  // credit included); raised to max_message_bytes plus a prefix if lower.
+  int64_t max_connection_buffer_bytes = 128 << 20;
+  // Request bytes of every connection together; null: no shared bound.
+  // Not owned; outlives the connection.
+  ByteBudget* buffered = nullptr;
+  // Replies of all its calls waiting for the client; over this the
+  // connection takes no new request until they drain.
+  size_t max_connection_unsent_bytes = 16 << 20;
+  // Closed when replies wait and no byte could be written this long;
+  // zero: never.
+  std::chrono::steady_clock::duration write_timeout{};
+  // Closed when a call has part of a message and nothing was read or
+  // written this long (a message that never completes); zero: never.
+  std::chrono::steady_clock::duration stall_timeout{};
 };
 
 class H2Connection : public net::Connection, public std::enable_shared_from_this<H2Connection> {
@@ -152,12 +185,32 @@ class H2Connection : public net::Connection, public std::enable_shared_from_this
   void StartResponse(Stream& s);
   void Deliver(Stream& s);
   bool HoldsBack(const Stream& s) const;
-  // After a write: streams held back for unsent replies go on if they can.
+  // After a write: streams held back for unsent replies go on if they can,
+  // unary calls held back are handed on, credit withheld is given.
   void DeliverWrittenOut();
+  bool OverUnsent() const { return unsent_ > options_.max_connection_unsent_bytes; }
+  // Hands a unary call's message to the method, or queues it while OverUnsent.
+  void Dispatch(Stream& s);
+  // Brings held_ and the shared budget in line with what `s` holds now;
+  // bytes no longer held are credited to the client.
+  void Recount(Stream& s);
+  // Drops what `s` holds (it ended or closed).
+  void Drop(Stream& s);
+  // Gives `s` the credit it waits for, as far as the bounds allow.
+  void Credit(Stream& s);
+  void CreditAll();
+  void Consume(Stream& s, size_t bytes);
+  void WaitForBudget();
+  void StartTimers();
+  // True when a call not paused by its handler has received part of a
+  // message (the stall timeout's concern).
+  bool HoldsPartial() const;
+  void CloseFor(MethodTable::CloseReason reason);
   void Fail(Stream& s, const core::Status& status);
 
   void Read();
   void Flush();
+  void WriteSome();
   void CloseNow();
   // True while a call is open or a write is out: not idle.
   bool Busy() const { return !streams_.empty() || writing_; }
@@ -184,13 +237,23 @@ class H2Connection : public net::Connection, public std::enable_shared_from_this
   net::Stream stream_;
   boost::asio::any_io_executor executor_;  // stream_'s, readable from any thread
   net::IdleTimer idle_;
+  net::IdleTimer write_timer_;  // touched as bytes are written
+  net::IdleTimer stall_timer_;  // touched as bytes are read or written
   MethodTable* methods_;
   H2Options options_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::unique_ptr<Stream>> streams_;
   std::vector<int32_t> waiting_for_output_;  // streams held back for unsent replies
+  std::vector<int32_t> waiting_unary_;       // unary calls held back for unsent replies
+  int64_t window_ = 0;        // the connection's flow-control window
+  int64_t credit_limit_ = 0;  // credited request bytes held at most
+  int64_t held_ = 0;          // request bytes held, credited or not
+  int64_t uncredited_ = 0;    // of which not yet credited
+  size_t unsent_ = 0;         // reply bytes not yet handed to nghttp2
+  bool waits_for_budget_ = false;
   std::vector<uint8_t> read_buffer_;
   std::string write_buffer_;
+  size_t write_pos_ = 0;  // of write_buffer_, written
   bool writing_ = false;
   bool close_after_write_ = false;
   bool protocol_error_reported_ = false;

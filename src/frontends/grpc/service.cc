@@ -106,6 +106,8 @@ void Service::OnRefused(const core::Status& status) { ctx_->metrics.CountRejecte
 
 void Service::OnProtocolError(std::string_view) { ctx_->metrics.protocol_errors->Increment(); }
 
+void Service::OnClosed(CloseReason reason) { ctx_->metrics.closed[static_cast<size_t>(reason)]->Increment(); }
+
 void Service::ServerLive(const CallInfo&, const std::string& message, const Responder& r) {
   inference::ServerLiveRequest req;
   if (!Parse(message, r, &req)) return;

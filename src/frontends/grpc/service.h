@@ -34,6 +34,7 @@ class Service final : public MethodTable {
   std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) override;
   void OnRefused(const core::Status& status) override;
   void OnProtocolError(std::string_view what) override;
+  void OnClosed(CloseReason reason) override;
 
  private:
   using Handler = void (Service::*)(const CallInfo&, const std::string&, const Responder&);

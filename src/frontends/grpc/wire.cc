@@ -65,6 +65,14 @@ core::Status AppendMessage(const google::protobuf::MessageLite& message, int64_t
   return core::Status::Ok();
 }
 
+void MessageReader::Append(const uint8_t* data, size_t size) {
+  buffer_.append(reinterpret_cast<const char*>(data), size);
+  if (buffer_.size() - consumed_ < kMessagePrefixBytes) return;
+  const auto* p = reinterpret_cast<const uint8_t*>(buffer_.data() + consumed_);
+  const uint64_t length = (uint64_t{p[1]} << 24) | (uint64_t{p[2]} << 16) | (uint64_t{p[3]} << 8) | p[4];
+  if (length <= static_cast<uint64_t>(max_)) buffer_.reserve(consumed_ + kMessagePrefixBytes + length);
+}
+
 core::StatusOr<bool> MessageReader::Next(std::string* message) {
   const size_t available = buffer_.size() - consumed_;
   if (available < kMessagePrefixBytes) return false;
@@ -81,7 +89,12 @@ core::StatusOr<bool> MessageReader::Next(std::string* message) {
   message->assign(buffer_, consumed_ + kMessagePrefixBytes, size);
   consumed_ += kMessagePrefixBytes + size;
   if (consumed_ == buffer_.size()) {
-    buffer_.clear();
+    // A large message's room is given back rather than kept for the stream.
+    if (buffer_.capacity() > (1u << 20)) {
+      std::string().swap(buffer_);
+    } else {
+      buffer_.clear();
+    }
     consumed_ = 0;
   } else if (consumed_ > (64u << 10) && consumed_ * 2 > buffer_.size()) {
     buffer_.erase(0, consumed_);

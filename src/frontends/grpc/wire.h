@@ -44,7 +44,9 @@ class MessageReader {
  public:
   explicit MessageReader(int64_t max_message_bytes) : max_(max_message_bytes) {}
 
-  void Append(const uint8_t* data, size_t size) { buffer_.append(reinterpret_cast<const char*>(data), size); }
+  // Appends DATA bytes. Once a message's prefix is in, room for exactly the
+  // whole message is reserved (not the doubling of a growing string).
+  void Append(const uint8_t* data, size_t size);
 
   // Moves the next whole message into `message` and returns true; false when
   // none is complete yet. A non-OK status is final for the stream.
@@ -53,6 +55,13 @@ class MessageReader {
   // True when bytes of an incomplete message are buffered (the stream ended
   // mid-message if the client is done).
   bool HasPartial() const { return buffer_.size() > consumed_; }
+  // Bytes received and not yet returned by Next.
+  size_t buffered() const { return buffer_.size() - consumed_; }
+  // Drops what is buffered and its memory (the stream is done).
+  void Clear() {
+    std::string().swap(buffer_);
+    consumed_ = 0;
+  }
 
  private:
   int64_t max_;

@@ -9,7 +9,8 @@ constexpr const char* kReasonNames[] = {
     "malformed_http", "header_too_large", "body_too_large", "timeout",         "truncated",
     "invalid_request", "tensor_too_large", "unknown_route", "method_not_allowed", "busy",
     "unknown_model", "no_device_contract", "invalid_telemetry", "device_limit", "overloaded",
-    "shared_memory", "unsupported_transfer_coding", "unsupported_content_coding"};
+    "shared_memory", "unsupported_transfer_coding", "unsupported_content_coding",
+    "decode_queue_full"};
 static_assert(std::size(kReasonNames) == static_cast<size_t>(RejectReason::kCount));
 
 constexpr const char* kResponsesName = "infergate_http_responses_total";

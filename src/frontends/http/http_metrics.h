@@ -35,6 +35,7 @@ enum class RejectReason {
   kSharedMemory,      // a shared memory register/unregister/status request refused
   kTransferCoding,    // a Transfer-Encoding other than chunked (501)
   kContentCoding,     // a request Content-Encoding other than identity (415)
+  kDecodeQueueFull,   // a large /infer body found the decode worker's queue full (503)
   kCount,
 };
 

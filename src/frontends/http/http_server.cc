@@ -42,7 +42,11 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   net::InFlight in_flight;
   std::unique_ptr<auth::Policy> own_policy;  // auth off, when HttpDeps::policy is null
+  // Large /infer bodies are decoded here, with a decoder of its own; the
+  // worker goes before the router it reaches through the jobs.
+  std::unique_ptr<protocol::InferRequestDecoder> worker_decoder;
   std::unique_ptr<Router> router;
+  std::unique_ptr<engine::Worker> decode_worker;
   SessionShared shared;
   net::ConnectionRegistry connections;
   net::IoThreads io;
@@ -87,10 +91,18 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   ctx.policy = deps.policy ? deps.policy : impl->own_policy.get();
   ctx.server_version = impl->options.server_version;
   core::SharedMemoryRegistry* shared_memory = deps.shared_memory;
-  impl->router = std::make_unique<Router>(std::move(ctx));
-  impl->shared = SessionShared{&impl->options, impl->router.get(), &impl->metrics, &impl->draining, &impl->in_flight};
   protocol::DecodeLimits limits;
   limits.max_elements_per_tensor = impl->options.max_elements_per_tensor;
+  if (impl->options.decode_offload_bytes > 0) {
+    impl->worker_decoder = std::make_unique<protocol::InferRequestDecoder>(limits);
+    impl->worker_decoder->set_shared_memory(shared_memory);
+    impl->decode_worker = std::make_unique<engine::Worker>(impl->options.max_queued_decodes);
+    ctx.decode_worker = impl->decode_worker.get();
+    ctx.worker_decoder = impl->worker_decoder.get();
+    ctx.decode_offload_bytes = impl->options.decode_offload_bytes;
+  }
+  impl->router = std::make_unique<Router>(std::move(ctx));
+  impl->shared = SessionShared{&impl->options, impl->router.get(), &impl->metrics, &impl->draining, &impl->in_flight};
   for (size_t i = 0; i < impl->io.size(); ++i) {
     impl->decoders.push_back(std::make_unique<protocol::InferRequestDecoder>(limits));
     impl->decoders.back()->set_shared_memory(shared_memory);
@@ -138,6 +150,8 @@ void HttpServer::Stop() {
   if (s.listener) s.listener->StopAccepting();
   s.connections.CloseAll();
   s.io.Join(kStopGrace);
+  // Bodies still queued are decoded and submitted; their replies go nowhere.
+  if (s.decode_worker) s.decode_worker->Stop();
 }
 
 void HttpServer::SetReady(bool ready) { impl_->own_ready = ready; }

@@ -65,6 +65,12 @@ struct HttpOptions {
   size_t max_connections = 1024;    // open at once; 0: no cap
   std::string server_version;       // reported by GET /v2
   std::chrono::milliseconds tls_handshake_timeout{10000};  // with HttpDeps::tls
+  // An /infer body whose JSON part is larger than this is decoded on the
+  // decode worker (one thread) rather than the IO thread, so it does not
+  // stall the thread's other connections; 0: always on the IO thread.
+  size_t decode_offload_bytes = 1u << 20;
+  // Bodies waiting for the decode worker; one more is refused with 503.
+  size_t max_queued_decodes = 8;
 };
 
 // What the routes use; nothing owned, everything outlives the server.

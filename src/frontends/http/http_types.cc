@@ -17,7 +17,8 @@ HttpResponse ErrorResponse(const core::Status& status) {
 }
 
 HttpResponse ErrorResponse(int http_status, std::string_view message) {
-  return JsonResponse(protocol::EncodeError(message), http_status);
+  // The message may quote the client's input: clipped like every reply's.
+  return JsonResponse(protocol::EncodeError(core::ClipReplyMessage(message)), http_status);
 }
 
 }  // namespace infergate::http

@@ -1,6 +1,8 @@
-// POST /v2/models/{m}[/versions/{v}]/infer: decode on the IO thread, submit,
-// encode the response on the scheduler thread that completes it, and hand the
-// bytes to the Reply (which posts them back to the connection's IO thread).
+// POST /v2/models/{m}[/versions/{v}]/infer: decode on the IO thread (a large
+// JSON body on the decode worker, so the IO thread's other connections are
+// not stalled), submit, encode the response on the scheduler thread that
+// completes it, and hand the bytes to the Reply (which posts them back to the
+// connection's IO thread).
 #include <charconv>
 
 #include "core/status_map.h"
@@ -38,18 +40,13 @@ core::StatusOr<size_t> JsonLength(const HttpRequest& request, size_t body_size) 
   return n;
 }
 
-}  // namespace
-
-void Infer(const RouteContext& ctx, const HttpRequest& http_request, const ModelPath& path,
-           Reply reply) {
-  const std::string_view body = http_request.body;
+// Decodes the body with `decoder` and submits the request, or answers why not.
+void DecodeAndSubmit(const RouteContext& ctx, protocol::InferRequestDecoder& decoder,
+                     const HttpRequest& http_request, size_t json_length, const ModelPath& path,
+                     Reply reply) {
   auto request = std::make_unique<core::InferRequest>();
-  core::StatusOr<size_t> json_length = JsonLength(http_request, body.size());
-  core::Status st = json_length.status();
-  if (json_length.ok()) {
-    st = http_request.decoder->Decode(body, *json_length, http_request.body_owner,
-                                      http_request.body_spare, request.get());
-  }
+  core::Status st = decoder.Decode(http_request.body, json_length, http_request.body_owner,
+                                   http_request.body_spare, request.get());
   if (!st.ok()) {
     ctx.http_metrics->Reject(st.code() == core::StatusCode::kResourceExhausted
                                  ? RejectReason::kTensorTooLarge
@@ -64,6 +61,30 @@ void Infer(const RouteContext& ctx, const HttpRequest& http_request, const Model
     reply(EncodeReply(*response, encoding));
   };
   ctx.inference->Submit(std::move(request));
+}
+
+}  // namespace
+
+void Infer(const RouteContext& ctx, const HttpRequest& http_request, const ModelPath& path,
+           Reply reply) {
+  core::StatusOr<size_t> json_length = JsonLength(http_request, http_request.body.size());
+  if (!json_length.ok()) {
+    ctx.http_metrics->Reject(RejectReason::kInvalidRequest);
+    return reply(ErrorResponse(json_length.status()));
+  }
+  // Offloaded only when the body outlives this call (body_owner keeps it).
+  if (!ctx.decode_worker || ctx.decode_offload_bytes == 0 || *json_length <= ctx.decode_offload_bytes ||
+      !http_request.body_owner) {
+    return DecodeAndSubmit(ctx, *http_request.decoder, http_request, *json_length, path, std::move(reply));
+  }
+  auto job = std::make_shared<std::pair<Reply, HttpRequest>>(std::move(reply), http_request);
+  const bool queued = ctx.decode_worker->Post([&ctx, job, json_length = *json_length, path] {
+    DecodeAndSubmit(ctx, *ctx.worker_decoder, job->second, json_length, path, std::move(job->first));
+  });
+  if (!queued) {
+    ctx.http_metrics->Reject(RejectReason::kDecodeQueueFull);
+    job->first(ErrorResponse(503, "too many large requests wait to be decoded; retry later"));
+  }
 }
 
 }  // namespace infergate::http

@@ -17,6 +17,7 @@
 #include "core/shared_memory.h"
 #include "core/statistics.h"
 #include "engine/model_control.h"
+#include "engine/worker.h"
 #include "frontends/http/http_metrics.h"
 #include "frontends/http/http_types.h"
 
@@ -45,6 +46,11 @@ struct RouteContext {
   // Who may do what; required (the Router asks it once per request).
   const auth::Policy* policy = nullptr;
   const std::atomic<bool>* ready = nullptr;  // the server is ready for inference
+  // Where large /infer bodies are decoded (HttpOptions::decode_offload_bytes)
+  // with its own decoder, used on that thread only; null: on the IO thread.
+  engine::Worker* decode_worker = nullptr;
+  protocol::InferRequestDecoder* worker_decoder = nullptr;
+  size_t decode_offload_bytes = 0;
   std::string server_name = "infergate";
   std::string server_version;
 };
@@ -70,7 +76,8 @@ HttpResponse ModelStats(const RouteContext& ctx, const ModelPath& path, const au
 // GET /metrics (Prometheus text format)
 HttpResponse Metrics(const RouteContext& ctx);
 
-// POST /v2/models/{m}[/versions/{v}]/infer: decodes, submits, replies from the
+// POST /v2/models/{m}[/versions/{v}]/infer: decodes (a large body on
+// ctx.decode_worker; 503 when its queue is full), submits, replies from the
 // completion callback.
 void Infer(const RouteContext& ctx, const HttpRequest& request, const ModelPath& path, Reply reply);
 

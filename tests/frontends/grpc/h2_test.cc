@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "frontends/grpc/h2_attacker.h"
 #include "frontends/grpc/in_process.h"
 #include "testing/http_client.h"
 #include "testing/mlp_request.h"
@@ -36,12 +37,8 @@ struct Reply {
 class H2Client {
  public:
   explicit H2Client(int port, bool hold_replies = false) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    fd_ = ConnectLoopback(port);
+    if (fd_ < 0) {
       reply_.error = "cannot connect";
       return;
     }
@@ -68,13 +65,7 @@ class H2Client {
       static_cast<H2Client*>(self)->closed_ = true;
       return 0;
     });
-    nghttp2_option* option = nullptr;
-    nghttp2_option_new(&option);
-    nghttp2_option_set_no_auto_window_update(option, hold_replies ? 1 : 0);
-    nghttp2_session_client_new2(&session_, cb, this, option);
-    nghttp2_option_del(option);
-    nghttp2_session_callbacks_del(cb);
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+    session_ = NewClientSession(cb, this, !hold_replies);
   }
   ~H2Client() {
     if (session_) nghttp2_session_del(session_);
@@ -380,6 +371,7 @@ TEST_F(GrpcStreamHoldBackTest, AClientThatStopsReadingIsStoppedNotBufferedFor) {
     at += 5 + n;
   }
   EXPECT_EQ(messages, kRequests);
+  EXPECT_EQ(Gauge("infergate_grpc_buffered_bytes"), 0) << "request bytes still counted after the call";
 }
 
 }  // namespace

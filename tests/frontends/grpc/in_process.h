@@ -28,7 +28,7 @@ class InProcessGrpcTest : public ::testing::Test {
     auto backend = ort::OrtBackend::Create({});
     ASSERT_TRUE(backend.ok()) << backend.status().ToString();
     backend_ = std::move(*backend);
-    core::ModelRepository::Options repo_options{repo_dir_.path(), {}, &config::ParseModelConfigFile, {}};
+    core::ModelRepository::Options repo_options{repo_dir_.path(), {}, &config::ParseModelConfigFile, {}, {}};
     ASSERT_TRUE(repo_options.backends.Add(backend_.get()).ok());
     auto repo = core::ModelRepository::Create(std::move(repo_options));
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();

@@ -156,5 +156,20 @@ TEST_F(HttpServerTest, RefusesBodyCodingsItDoesNotDecode) {
   EXPECT_NE(reply.find("no 'inputs'"), std::string::npos) << reply;
 }
 
+// An error that quotes what the client sent (here a 10,000-byte content
+// coding) carries at most 1 KiB of message: the reply does not grow with
+// the client's input.
+TEST_F(HttpServerTest, ErrorBodiesClipWhatTheyQuoteOfTheClient) {
+  testing::RawConnection c("127.0.0.1", server_->port());
+  c.Send("POST /v2/models/m/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Encoding: " +
+         std::string(10000, 'z') + "\r\nContent-Length: 2\r\n\r\n{}");
+  const std::string reply = c.ReadUntilClosed(std::chrono::seconds(10));
+  ASSERT_EQ(reply.rfind("HTTP/1.1 415", 0), 0u) << reply.substr(0, 200);
+  const size_t body = reply.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos);
+  EXPECT_LE(reply.size() - body, 1100u) << "the error body echoes the whole input";
+  EXPECT_NE(reply.find("zzz...\""), std::string::npos) << "the clip is not marked";
+}
+
 }  // namespace
 }  // namespace infergate::http

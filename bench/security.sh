@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# What TLS and token authentication cost: HTTP and gRPC requests per second
+# on keep-alive connections, plain against TLS + a bearer token, side by side
+# in one run. Two servers run at once on free loopback ports (one plain, one
+# with a test CA's certificate and a tokens file, both made here); the rounds
+# alternate between them (plain, secured, plain, secured, ...) so that a
+# change in the machine's load falls on both, and the table gives the median
+# of the rounds and the ratio secured / plain.
+#
+# Usage: bench/security.sh [--rounds N] [--warmup S] [--duration S]
+#                          [--concurrency N] [--no-build] [--out DIR] [--smoke]
+#   --smoke  one short round, no build (ctest runs this: the secured path works)
+# Results (one JSON per run, summary.md) go to --out (default
+# build/bench-results/security-<UTC date-time>).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${INFERGATE_BUILD_DIR:-$root/build}
+py=/usr/bin/python3
+
+rounds=5
+warmup=1
+duration=5
+concurrency=8
+do_build=1
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --duration) duration=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --no-build) do_build=0; shift ;;
+    --out) out=$2; shift 2 ;;
+    --smoke) rounds=1; warmup=0.1; duration=0.3; do_build=0; shift ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/security.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+out=${out:-$build/bench-results/security-$(date -u +%Y%m%dT%H%M%SZ)}
+mkdir -p "$out"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+log() { printf 'bench/security.sh: %s\n' "$*" >&2; }
+
+if [ "$do_build" = 1 ]; then
+  "$root/scripts/setup.sh"
+  "$root/scripts/build.sh"
+fi
+bench="$build/tools/infergate-bench/infergate-bench"
+infergate="$build/src/infergate"
+
+# A test CA and a server certificate for 127.0.0.1.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
+  -keyout "$work/ca.key" -out "$work/ca.crt" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+  -keyout "$work/server.key" -out "$work/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' > "$work/san.ext"
+openssl x509 -req -in "$work/server.csr" -CA "$work/ca.crt" -CAkey "$work/ca.key" -CAcreateserial \
+  -days 2 -extfile "$work/san.ext" -out "$work/server.crt" 2>/dev/null
+
+# A token with the infer scope, as `infergate token new` makes one.
+"$infergate" token new --name bench --scopes infer > "$work/token.out"
+token=$(sed -n 's/^token: *//p' "$work/token.out")
+sed -n '/^- name:/,$p' "$work/token.out" > "$work/tokens.yaml"
+[ -n "$token" ] || { log "no token in: $(cat "$work/token.out")"; exit 1; }
+
+mkdir -p "$work/models/mlp16/1"
+cp "$root/tests/models/mlp16.onnx" "$work/models/mlp16/1/model.onnx"
+common=(serve --model-repository "$work/models" --model-control-mode none
+        --http-address 127.0.0.1 --http-port 0 --grpc-address 127.0.0.1 --grpc-port 0)
+
+# start NAME ARGS...: a server whose log is $work/NAME.log.
+start() {
+  local name=$1; shift
+  "$infergate" "${common[@]}" "$@" > "$work/$name.log" 2>&1 &
+  pids+=($!)
+}
+# address NAME FRONTEND: host:port from the server's "listening on" line.
+address() {
+  local end=$((SECONDS + 30)) line
+  while [ $SECONDS -lt $end ]; do
+    if line=$(grep -m1 -E "$2: listening on" "$work/$1.log"); then
+      grep -oE '[0-9.]+:[0-9]+' <<<"$line" | tail -1
+      return 0
+    fi
+    sleep 0.1
+  done
+  log "$1: no '$2: listening on' line: $(tail -2 "$work/$1.log")"
+  return 1
+}
+start plain
+start secured --tls-cert "$work/server.crt" --tls-key "$work/server.key" --auth-tokens "$work/tokens.yaml"
+plain_http=$(address plain http); plain_grpc=$(address plain grpc)
+secured_http=$(address secured http); secured_grpc=$(address secured grpc)
+
+# run LABEL ARGS...: one measured run into $out/LABEL.json; fails on any error.
+run() {
+  local label=$1; shift
+  "$bench" "$@" --model mlp16 --input input:FP32:1,16 --concurrency "$concurrency" \
+    --warmup "$warmup" --duration "$duration" --label "$label" --format json \
+    --output "$out/$label.json" --progress off --strict
+}
+secured_tls=(--tls-ca "$work/ca.crt" --token "$token")
+for r in $(seq 1 "$rounds"); do
+  log "round $r of $rounds"
+  run "http-plain-$r" --target http --url "http://$plain_http"
+  run "http-secured-$r" --target http --url "https://$secured_http" "${secured_tls[@]}"
+  run "grpc-plain-$r" --target grpc --grpc-address "$plain_grpc"
+  run "grpc-secured-$r" --target grpc --grpc-address "$secured_grpc" "${secured_tls[@]}"
+done
+
+{
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+       "$(nproc) cores; commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo "Command: bench/security.sh --rounds $rounds --warmup $warmup --duration $duration --concurrency $concurrency"
+  echo
+  "$py" - "$out" "$rounds" <<'EOF'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+def rps(label):
+    return json.load(open(f"{out}/{label}.json"))["rows"][0]["throughput_rps"]
+def p50(label):
+    return json.load(open(f"{out}/{label}.json"))["rows"][0]["latency_ms"]["p50"]
+print("| frontend | plain req/s | TLS + token req/s | ratio | plain p50 ms | TLS + token p50 ms |")
+print("|---|---:|---:|---:|---:|---:|")
+for f in ("http", "grpc"):
+    plain = [rps(f"{f}-plain-{r}") for r in range(1, rounds + 1)]
+    sec = [rps(f"{f}-secured-{r}") for r in range(1, rounds + 1)]
+    ratios = [s / p for s, p in zip(sec, plain)]
+    pl = statistics.median(p50(f"{f}-plain-{r}") for r in range(1, rounds + 1))
+    sl = statistics.median(p50(f"{f}-secured-{r}") for r in range(1, rounds + 1))
+    print(f"| {f} | {statistics.median(plain):.0f} | {statistics.median(sec):.0f} | "
+          f"{statistics.median(ratios):.2f}x | {pl:.3f} | {sl:.3f} |")
+EOF
+} | tee "$out/summary.md"
