@@ -2,16 +2,16 @@
 // run under one (say why where it is used).
 #pragma once
 
+#ifdef __has_feature
+#define INFERGATE_HAS_FEATURE(x) __has_feature(x)
+#else
+#define INFERGATE_HAS_FEATURE(x) 0
+#endif
+
 namespace infergate::testing {
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || INFERGATE_HAS_FEATURE(address_sanitizer)
 inline constexpr bool kAddressSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool kAddressSanitizer = true;
-#else
-inline constexpr bool kAddressSanitizer = false;
-#endif
 #else
 inline constexpr bool kAddressSanitizer = false;
 #endif
@@ -20,15 +20,7 @@ inline constexpr bool kAddressSanitizer = false;
 // checks through a pipe the first time it sees a type, so with no file
 // descriptor left it reports valid objects as "invalid vptr": tests that
 // exhaust descriptors on purpose skip themselves under it.
-#if defined(__has_feature)
-#if __has_feature(undefined_behavior_sanitizer)
-inline constexpr bool kUndefinedBehaviorSanitizer = true;
-#else
-inline constexpr bool kUndefinedBehaviorSanitizer = false;
-#endif
-#else
-inline constexpr bool kUndefinedBehaviorSanitizer = false;
-#endif
+inline constexpr bool kUndefinedBehaviorSanitizer = INFERGATE_HAS_FEATURE(undefined_behavior_sanitizer);
 
 }  // namespace infergate::testing
 
