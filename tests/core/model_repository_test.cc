@@ -11,6 +11,7 @@
 
 #include "config/model_config_yaml.h"
 #include "testing/fake_backend.h"
+#include "testing/sanitizers.h"
 #include "testing/temp_dir.h"
 
 namespace infergate::core {
@@ -66,6 +67,7 @@ class FileDescriptorExhaustion {
 // keeps every model loaded, says why and counts it; it is not an empty
 // repository.
 TEST_F(ModelRepositoryTest, ListingErrorKeepsWhatIsLoaded) {
+  INFERGATE_SKIP_WITHOUT_FREE_DESCRIPTORS_UNDER_UBSAN();
   dir_.Write("m/1/model.onnx", "FP32 x y -1 4");
   auto repo = Make();
   MetricsRegistry metrics;

@@ -15,6 +15,7 @@
 #include "net/listener_fixture.h"
 #include "testing/gate.h"
 #include "testing/http_client.h"
+#include "testing/sanitizers.h"
 
 namespace infergate::net {
 namespace {
@@ -81,6 +82,7 @@ TEST_F(ListenerTest, TheConnectionBeyondTheCapIsClosedAndCounted) {
 }
 
 TEST_F(ListenerTest, AcceptGoesOnAfterAFailedAccept) {
+  INFERGATE_SKIP_WITHOUT_FREE_DESCRIPTORS_UNDER_UBSAN();
   Open(0);
   const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ASSERT_GE(client, 0);

@@ -1,6 +1,12 @@
 // Runs a real program (the infergate binary, mosquitto) for end-to-end tests:
 // starts it with arguments, collects its stdout+stderr, waits for a line that
 // matches a pattern (never a sleep), and stops it on destruction.
+// Deadlines are scaled by INFERGATE_TEST_TIME_SCALE (testing/time_scale.h).
+// In sanitizer builds, a report (AddressSanitizer, LeakSanitizer,
+// UndefinedBehaviorSanitizer) in the program's output fails the running test
+// once the program has ended, whatever its exit code (in GoogleTest
+// programs, see infergate_add_test; elsewhere, e.g. the benchmarks, the report
+// is printed to stderr).
 #pragma once
 
 #include <fcntl.h>
@@ -17,7 +23,24 @@
 #include <thread>
 #include <vector>
 
+#include "testing/time_scale.h"
+
+#ifdef INFERGATE_TESTING_GTEST
+#include <gtest/gtest.h>
+#else
+#include <cstdio>
+#endif
+
 namespace infergate::testing {
+
+// True if `output` holds a sanitizer report.
+inline bool HasSanitizerReport(const std::string& output) {
+  for (const char* marker : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
+                             "SUMMARY: UndefinedBehaviorSanitizer"}) {
+    if (output.find(marker) != std::string::npos) return true;
+  }
+  return false;
+}
 
 class Process {
  public:
@@ -53,7 +76,7 @@ class Process {
   std::optional<std::vector<std::string>> WaitForLine(const std::string& pattern,
                                          std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     std::regex re(pattern);
-    auto end = std::chrono::steady_clock::now() + timeout;
+    auto end = std::chrono::steady_clock::now() + Scaled(timeout);
     size_t scanned = consumed_;
     while (true) {
       while (true) {
@@ -80,7 +103,8 @@ class Process {
   }
 
   // Sends `sig` and waits up to `timeout` for the exit; returns the exit code
-  // (128 + signal when killed by one), or -1 on time-out.
+  // (128 + signal when killed by one), or -1 on time-out. Once the program
+  // has ended, a sanitizer report in its output fails the test.
   int Stop(int sig = SIGTERM, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     if (pid_ <= 0) return exit_code_;
     kill(pid_, sig);
@@ -89,14 +113,14 @@ class Process {
 
   int Wait(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
     if (pid_ <= 0) return exit_code_;
-    auto end = std::chrono::steady_clock::now() + timeout;
+    auto end = std::chrono::steady_clock::now() + Scaled(timeout);
     while (true) {
       int status = 0;
       pid_t r = waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
         pid_ = -1;
         exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        Output();
+        if (HasSanitizerReport(Output())) ReportSanitizerFinding();
         return exit_code_;
       }
       if (std::chrono::steady_clock::now() > end) return -1;
@@ -105,6 +129,15 @@ class Process {
   }
 
  private:
+  void ReportSanitizerFinding() const {
+    const std::string what = "sanitizer report from " + argv_[0] + " (exit code " + std::to_string(exit_code_) + ")";
+#ifdef INFERGATE_TESTING_GTEST
+    ADD_FAILURE() << what << ":\n" << output_;
+#else
+    std::fprintf(stderr, "%s:\n%s", what.c_str(), output_.c_str());
+#endif
+  }
+
   // Waits up to timeout_ms for output; false on EOF or time-out.
   bool ReadSome(int timeout_ms) {
     if (fd_ < 0) return false;

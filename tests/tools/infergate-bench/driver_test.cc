@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "testing/time_scale.h"
+
 namespace infergate::bench {
 namespace {
 
@@ -107,7 +109,8 @@ LoadSpec Spec(bool open_loop, double rate_or_concurrency, Nanos duration) {
 TEST(DriverTest, ClosedLoopKeepsTheConcurrencyInFlight) {
   Seen seen;
   ProgressLine quiet(stderr, false);
-  auto r = RunLoad(FactoryOf(&seen, milliseconds(2)), Spec(false, 3, milliseconds(200)), &quiet);
+  // A window long enough for 20 replies also on a slow (sanitizer) build.
+  auto r = RunLoad(FactoryOf(&seen, milliseconds(2)), Spec(false, 3, testing::Scaled(milliseconds(200))), &quiet);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(seen.max_in_flight, 3u);
   EXPECT_EQ(seen.submitted, r->requests);  // each finished, the last three after the window
