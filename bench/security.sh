@@ -95,24 +95,32 @@ address() {
   return 1
 }
 start plain
+plain_pid=${pids[-1]}
 start secured --tls-cert "$work/server.crt" --tls-key "$work/server.key" --auth-tokens "$work/tokens.yaml"
+secured_pid=${pids[-1]}
 plain_http=$(address plain http); plain_grpc=$(address plain grpc)
 secured_http=$(address secured http); secured_grpc=$(address secured grpc)
 
-# run LABEL ARGS...: one measured run into $out/LABEL.json; fails on any error.
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# run LABEL SERVER-PID ARGS...: one measured run into $out/LABEL.json (fails
+# on any error), and the server's CPU time over the whole run (warm-up
+# included) into $out/LABEL.cpu, in clock ticks.
 run() {
-  local label=$1; shift
+  local label=$1 pid=$2 before; shift 2
+  before=$(cpu_ticks "$pid")
   "$bench" "$@" --model mlp16 --input input:FP32:1,16 --concurrency "$concurrency" \
     --warmup "$warmup" --duration "$duration" --label "$label" --format json \
     --output "$out/$label.json" --progress off --strict
+  echo $(( $(cpu_ticks "$pid") - before )) > "$out/$label.cpu"
 }
 secured_tls=(--tls-ca "$work/ca.crt" --token "$token")
 for r in $(seq 1 "$rounds"); do
   log "round $r of $rounds"
-  run "http-plain-$r" --target http --url "http://$plain_http"
-  run "http-secured-$r" --target http --url "https://$secured_http" "${secured_tls[@]}"
-  run "grpc-plain-$r" --target grpc --grpc-address "$plain_grpc"
-  run "grpc-secured-$r" --target grpc --grpc-address "$secured_grpc" "${secured_tls[@]}"
+  run "http-plain-$r" "$plain_pid" --target http --url "http://$plain_http"
+  run "http-secured-$r" "$secured_pid" --target http --url "https://$secured_http" "${secured_tls[@]}"
+  run "grpc-plain-$r" "$plain_pid" --target grpc --grpc-address "$plain_grpc"
+  run "grpc-secured-$r" "$secured_pid" --target grpc --grpc-address "$secured_grpc" "${secured_tls[@]}"
 done
 
 {
@@ -120,22 +128,27 @@ done
        "$(nproc) cores; commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "Command: bench/security.sh --rounds $rounds --warmup $warmup --duration $duration --concurrency $concurrency"
   echo
-  "$py" - "$out" "$rounds" <<'EOF'
+  "$py" - "$out" "$rounds" "$(getconf CLK_TCK)" "$warmup" "$duration" <<'EOF'
 import json, statistics, sys
-out, rounds = sys.argv[1], int(sys.argv[2])
-def rps(label):
-    return json.load(open(f"{out}/{label}.json"))["rows"][0]["throughput_rps"]
-def p50(label):
-    return json.load(open(f"{out}/{label}.json"))["rows"][0]["latency_ms"]["p50"]
-print("| frontend | plain req/s | TLS + token req/s | ratio | plain p50 ms | TLS + token p50 ms |")
-print("|---|---:|---:|---:|---:|---:|")
+out, rounds, tck = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+share = float(sys.argv[5]) / (float(sys.argv[4]) + float(sys.argv[5]))  # measured part of each run
+def row(label):
+    return json.load(open(f"{out}/{label}.json"))["rows"][0]
+def cpu_us(label):  # server CPU per request, warm-up requests estimated at the measured rate
+    r = row(label)
+    return int(open(f"{out}/{label}.cpu").read()) / tck * 1e6 / (r["requests"] / share)
+def med(f, kind, fn):
+    return statistics.median(fn(f"{f}-{kind}-{r}") for r in range(1, rounds + 1))
+print("| frontend | plain req/s | TLS + token req/s | ratio | plain p50 ms | TLS + token p50 ms "
+      "| server CPU us/req plain | TLS + token |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for f in ("http", "grpc"):
-    plain = [rps(f"{f}-plain-{r}") for r in range(1, rounds + 1)]
-    sec = [rps(f"{f}-secured-{r}") for r in range(1, rounds + 1)]
-    ratios = [s / p for s, p in zip(sec, plain)]
-    pl = statistics.median(p50(f"{f}-plain-{r}") for r in range(1, rounds + 1))
-    sl = statistics.median(p50(f"{f}-secured-{r}") for r in range(1, rounds + 1))
-    print(f"| {f} | {statistics.median(plain):.0f} | {statistics.median(sec):.0f} | "
-          f"{statistics.median(ratios):.2f}x | {pl:.3f} | {sl:.3f} |")
+    ratios = [row(f"{f}-secured-{r}")["throughput_rps"] / row(f"{f}-plain-{r}")["throughput_rps"]
+              for r in range(1, rounds + 1)]
+    print(f"| {f} | {med(f, 'plain', lambda l: row(l)['throughput_rps']):.0f} "
+          f"| {med(f, 'secured', lambda l: row(l)['throughput_rps']):.0f} | {statistics.median(ratios):.2f}x "
+          f"| {med(f, 'plain', lambda l: row(l)['latency_ms']['p50']):.3f} "
+          f"| {med(f, 'secured', lambda l: row(l)['latency_ms']['p50']):.3f} "
+          f"| {med(f, 'plain', cpu_us):.1f} | {med(f, 'secured', cpu_us):.1f} |")
 EOF
 } | tee "$out/summary.md"
