@@ -78,9 +78,11 @@ Policy::Policy(Options options, core::MetricsRegistry* metrics) : options_(std::
   reloads_ok_ = &metrics_->GetCounter("infergate_auth_reloads_total", kReloads, {{"result", "ok"}});
   reloads_failed_ = &metrics_->GetCounter("infergate_auth_reloads_total", kReloads, {{"result", "error"}});
   tokens_gauge_ = &metrics_->GetGauge("infergate_auth_tokens", "Tokens in the tokens file in use");
+  // Looked up once (no registry lock per refusal), and listed at zero from the start.
   for (const char* frontend : {"http", "grpc"}) {
+    auto& counters = failures_[frontend];
     for (Failure f : {Failure::kMissing, Failure::kInvalid, Failure::kScope, Failure::kModel, Failure::kRemote}) {
-      Refuse(frontend, f, core::Status::Ok());  // registers the series at zero; counts nothing
+      counters[static_cast<size_t>(f)] = &FailureCounter(frontend, f);
     }
   }
 }
@@ -116,12 +118,17 @@ std::shared_ptr<const TokenSet> Policy::tokens() const {
   return tokens_;
 }
 
+core::Counter& Policy::FailureCounter(std::string_view frontend, Failure failure) const {
+  return metrics_->GetCounter("infergate_auth_failures_total",
+                              "Requests refused by authentication or access policy, by reason",
+                              {{"frontend", std::string(frontend)}, {"reason", std::string(FailureName(failure))}});
+}
+
 Decision Policy::Refuse(std::string_view frontend, Failure failure, core::Status status) const {
   if (metrics_) {
-    core::Counter& c = metrics_->GetCounter(
-        "infergate_auth_failures_total", "Requests refused by authentication or access policy, by reason",
-        {{"frontend", std::string(frontend)}, {"reason", std::string(FailureName(failure))}});
-    if (!status.ok()) c.Increment();
+    auto it = failures_.find(frontend);
+    (it != failures_.end() ? *it->second[static_cast<size_t>(failure)] : FailureCounter(frontend, failure))
+        .Increment();
   }
   return Decision{std::move(status), failure, {}};
 }

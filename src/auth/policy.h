@@ -23,7 +23,9 @@
 // Thread-safety: every method may be called from any thread at once.
 #pragma once
 
+#include <array>
 #include <filesystem>
+#include <map>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -49,6 +51,7 @@ enum class Access {
 
 // Why a request was refused (the `reason` label of the failures metric).
 enum class Failure { kNone, kMissing, kInvalid, kScope, kModel, kRemote };
+inline constexpr size_t kFailureCount = static_cast<size_t>(Failure::kRemote) + 1;
 std::string_view FailureName(Failure failure);
 
 // One request as the policy sees it.
@@ -126,7 +129,9 @@ class Policy {
   Policy(Options options, core::MetricsRegistry* metrics);
   static FileStamp StampOf(const std::filesystem::path& file);
   core::StatusOr<std::shared_ptr<const TokenSet>> Load(FileStamp* stamp) const;
+  // Counts the refusal and returns it.
   Decision Refuse(std::string_view frontend, Failure failure, core::Status status) const;
+  core::Counter& FailureCounter(std::string_view frontend, Failure failure) const;
   std::shared_ptr<const TokenSet> tokens() const;
 
   const Options options_;
@@ -134,6 +139,9 @@ class Policy {
   core::Counter* reloads_ok_ = nullptr;
   core::Counter* reloads_failed_ = nullptr;
   core::Gauge* tokens_gauge_ = nullptr;
+  // The failure counters of the known frontends, by Failure; others are
+  // looked up when they refuse.
+  std::map<std::string, std::array<core::Counter*, kFailureCount>, std::less<>> failures_;
 
   mutable std::mutex mu_;
   std::shared_ptr<const TokenSet> tokens_;  // GUARDED_BY(mu_)
