@@ -12,8 +12,8 @@ constexpr size_t kMaxTokenChars = 512;
 constexpr std::string_view kRealm = "Bearer realm=\"infergate\"";
 
 bool B64TokenChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~' || c == '+' || c == '/';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 bool IEqualsAscii(std::string_view a, std::string_view b) {
@@ -27,9 +27,12 @@ bool IEqualsAscii(std::string_view a, std::string_view b) {
 
 Scope ScopeFor(Access access) {
   switch (access) {
-    case Access::kInfer: return Scope::kInfer;
-    case Access::kRead: return Scope::kRead;
-    default: return Scope::kAdmin;
+    case Access::kInfer:
+      return Scope::kInfer;
+    case Access::kRead:
+      return Scope::kRead;
+    default:
+      return Scope::kAdmin;
   }
 }
 
@@ -37,12 +40,18 @@ Scope ScopeFor(Access access) {
 
 std::string_view FailureName(Failure failure) {
   switch (failure) {
-    case Failure::kNone: return "none";
-    case Failure::kMissing: return "missing";
-    case Failure::kInvalid: return "invalid";
-    case Failure::kScope: return "scope";
-    case Failure::kModel: return "model";
-    case Failure::kRemote: return "remote";
+    case Failure::kNone:
+      return "none";
+    case Failure::kMissing:
+      return "missing";
+    case Failure::kInvalid:
+      return "invalid";
+    case Failure::kScope:
+      return "scope";
+    case Failure::kModel:
+      return "model";
+    case Failure::kRemote:
+      return "remote";
   }
   return "?";
 }
@@ -61,7 +70,8 @@ std::optional<std::string_view> ParseBearer(std::string_view header) {
   };
   header = trim(header);
   const size_t space = header.find_first_of(" \t");
-  if (space == std::string_view::npos || !IEqualsAscii(header.substr(0, space), "bearer")) return std::nullopt;
+  if (space == std::string_view::npos || !IEqualsAscii(header.substr(0, space), "bearer"))
+    return std::nullopt;
   const std::string_view token = trim(header.substr(space));
   if (token.empty() || token.size() > kMaxTokenChars) return std::nullopt;
   size_t end = token.find_last_not_of('=');
@@ -72,26 +82,35 @@ std::optional<std::string_view> ParseBearer(std::string_view header) {
   return token;
 }
 
-Policy::Policy(Options options, core::MetricsRegistry* metrics) : options_(std::move(options)), metrics_(metrics) {
+Policy::Policy(Options options, core::MetricsRegistry* metrics)
+    : options_(std::move(options)), metrics_(metrics) {
   if (!metrics_) return;
-  const char* kReloads = "Reads of the tokens file after start-up, by result (an error keeps the tokens in use)";
+  const char* kReloads =
+      "Reads of the tokens file after start-up, by result (an error keeps the tokens in use)";
   reloads_ok_ = &metrics_->GetCounter("infergate_auth_reloads_total", kReloads, {{"result", "ok"}});
-  reloads_failed_ = &metrics_->GetCounter("infergate_auth_reloads_total", kReloads, {{"result", "error"}});
+  reloads_failed_ =
+      &metrics_->GetCounter("infergate_auth_reloads_total", kReloads, {{"result", "error"}});
   tokens_gauge_ = &metrics_->GetGauge("infergate_auth_tokens", "Tokens in the tokens file in use");
+  // Looked up once (no registry lock per refusal), and listed at zero from the start.
   for (const char* frontend : {"http", "grpc"}) {
-    for (Failure f : {Failure::kMissing, Failure::kInvalid, Failure::kScope, Failure::kModel, Failure::kRemote}) {
-      Refuse(frontend, f, core::Status::Ok());  // registers the series at zero; counts nothing
+    auto& counters = failures_[frontend];
+    for (Failure f : {Failure::kMissing, Failure::kInvalid, Failure::kScope, Failure::kModel,
+                      Failure::kRemote}) {
+      counters[static_cast<size_t>(f)] = &FailureCounter(frontend, f);
     }
   }
 }
 
-core::StatusOr<std::unique_ptr<Policy>> Policy::Create(Options options, core::MetricsRegistry* metrics) {
-  if (!options.tokens_file.empty() && !options.load) return core::Internal("auth: no tokens file loader");
+core::StatusOr<std::unique_ptr<Policy>> Policy::Create(Options options,
+                                                       core::MetricsRegistry* metrics) {
+  if (!options.tokens_file.empty() && !options.load)
+    return core::Internal("auth: no tokens file loader");
   std::unique_ptr<Policy> policy(new Policy(std::move(options), metrics));
   if (!policy->enabled()) return policy;
   FileStamp stamp;
   ASSIGN_OR_RETURN(auto tokens, policy->Load(&stamp));
-  if (policy->tokens_gauge_) policy->tokens_gauge_->Set(static_cast<double>(tokens->entries().size()));
+  if (policy->tokens_gauge_)
+    policy->tokens_gauge_->Set(static_cast<double>(tokens->entries().size()));
   std::lock_guard lock(policy->mu_);
   policy->tokens_ = std::move(tokens);
   policy->stamp_ = stamp;
@@ -101,7 +120,8 @@ core::StatusOr<std::unique_ptr<Policy>> Policy::Create(Options options, core::Me
 Policy::FileStamp Policy::StampOf(const std::filesystem::path& file) {
   struct stat st {};
   if (::stat(file.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_size), static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+  return {static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
           static_cast<int64_t>(st.st_ino)};
 }
 
@@ -116,12 +136,19 @@ std::shared_ptr<const TokenSet> Policy::tokens() const {
   return tokens_;
 }
 
+core::Counter& Policy::FailureCounter(std::string_view frontend, Failure failure) const {
+  return metrics_->GetCounter(
+      "infergate_auth_failures_total",
+      "Requests refused by authentication or access policy, by reason",
+      {{"frontend", std::string(frontend)}, {"reason", std::string(FailureName(failure))}});
+}
+
 Decision Policy::Refuse(std::string_view frontend, Failure failure, core::Status status) const {
   if (metrics_) {
-    core::Counter& c = metrics_->GetCounter(
-        "infergate_auth_failures_total", "Requests refused by authentication or access policy, by reason",
-        {{"frontend", std::string(frontend)}, {"reason", std::string(FailureName(failure))}});
-    if (!status.ok()) c.Increment();
+    auto it = failures_.find(frontend);
+    (it != failures_.end() ? *it->second[static_cast<size_t>(failure)]
+                           : FailureCounter(frontend, failure))
+        .Increment();
   }
   return Decision{std::move(status), failure, {}};
 }
@@ -130,22 +157,25 @@ Decision Policy::Check(const AccessRequest& r) const {
   if (r.access == Access::kOpen) return {};
   if (!enabled()) {
     if ((r.access == Access::kAdmin || r.access == Access::kLocalAdmin) && !r.local) {
-      return Refuse(r.frontend, Failure::kRemote,
-                    core::PermissionDenied("repository control and shared memory are allowed from loopback "
-                                           "only while authentication is off (auth.tokens_file)"));
+      return Refuse(
+          r.frontend, Failure::kRemote,
+          core::PermissionDenied("repository control and shared memory are allowed from loopback "
+                                 "only while authentication is off (auth.tokens_file)"));
     }
     return {};
   }
   if (!r.authorization) {
-    return Refuse(r.frontend, Failure::kMissing,
-                  core::Unauthenticated("this endpoint needs a token: send 'Authorization: Bearer <token>'"));
+    return Refuse(
+        r.frontend, Failure::kMissing,
+        core::Unauthenticated("this endpoint needs a token: send 'Authorization: Bearer <token>'"));
   }
   std::shared_ptr<const TokenSet> set = tokens();
   const std::optional<std::string_view> token = ParseBearer(*r.authorization);
   // A malformed header is hashed too (as an empty token), so it costs what a wrong token costs.
   const TokenEntry* entry = set->Find(Sha256(token.value_or(std::string_view())));
   if (!token || !entry) {
-    return Refuse(r.frontend, Failure::kInvalid, core::Unauthenticated("the bearer token is not valid"));
+    return Refuse(r.frontend, Failure::kInvalid,
+                  core::Unauthenticated("the bearer token is not valid"));
   }
   const Scope needed = ScopeFor(r.access);
   if (!entry->Has(needed)) {
@@ -154,21 +184,25 @@ Decision Policy::Check(const AccessRequest& r) const {
                                          std::string(ScopeName(needed)) + "'"));
   }
   if (r.access == Access::kLocalAdmin && !r.local) {
-    return Refuse(r.frontend, Failure::kRemote,
-                  core::PermissionDenied("shared memory registration is allowed from loopback peers only"));
+    return Refuse(
+        r.frontend, Failure::kRemote,
+        core::PermissionDenied("shared memory registration is allowed from loopback peers only"));
   }
   Grant grant(std::move(set), entry);
   if (!r.model.empty()) {
-    if (auto st = CheckModel(grant, r.frontend, r.model); !st.ok()) return {st, Failure::kModel, {}};
+    if (auto st = CheckModel(grant, r.frontend, r.model); !st.ok())
+      return {st, Failure::kModel, {}};
   }
   return {core::Status::Ok(), Failure::kNone, std::move(grant)};
 }
 
-core::Status Policy::CheckModel(const Grant& grant, std::string_view frontend, std::string_view model) const {
+core::Status Policy::CheckModel(const Grant& grant, std::string_view frontend,
+                                std::string_view model) const {
   if (grant.AllowsModel(model)) return core::Status::Ok();
-  return Refuse(frontend, Failure::kModel,
-                core::PermissionDenied("token '" + std::string(grant.token_name()) + "' may not use model '" +
-                                       core::EscapeModelName(model) + "'"))
+  return Refuse(
+             frontend, Failure::kModel,
+             core::PermissionDenied("token '" + std::string(grant.token_name()) +
+                                    "' may not use model '" + core::EscapeModelName(model) + "'"))
       .status;
 }
 

@@ -23,8 +23,10 @@
 // Thread-safety: every method may be called from any thread at once.
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -49,15 +51,16 @@ enum class Access {
 
 // Why a request was refused (the `reason` label of the failures metric).
 enum class Failure { kNone, kMissing, kInvalid, kScope, kModel, kRemote };
+inline constexpr size_t kFailureCount = static_cast<size_t>(Failure::kRemote) + 1;
 std::string_view FailureName(Failure failure);
 
 // One request as the policy sees it.
 struct AccessRequest {
-  std::string_view frontend;                    // "http", "grpc": the metric's label
+  std::string_view frontend;                      // "http", "grpc": the metric's label
   std::optional<std::string_view> authorization;  // the Authorization header; nullopt: none sent
-  bool local = false;                           // the peer is a loopback address
+  bool local = false;                             // the peer is a loopback address
   Access access = Access::kOpen;
-  std::string_view model;                       // the model it is about; empty: none or not known yet
+  std::string_view model;  // the model it is about; empty: none or not known yet
 };
 
 // What an admitted request may touch. Keeps its token entry alive across a
@@ -65,10 +68,13 @@ struct AccessRequest {
 class Grant {
  public:
   Grant() = default;
-  Grant(std::shared_ptr<const TokenSet> set, const TokenEntry* entry) : set_(std::move(set)), entry_(entry) {}
+  Grant(std::shared_ptr<const TokenSet> set, const TokenEntry* entry)
+      : set_(std::move(set)), entry_(entry) {}
   bool AllowsModel(std::string_view model) const { return !entry_ || entry_->AllowsModel(model); }
   // The token's entry name; empty with auth off.
-  std::string_view token_name() const { return entry_ ? std::string_view(entry_->name) : std::string_view(); }
+  std::string_view token_name() const {
+    return entry_ ? std::string_view(entry_->name) : std::string_view();
+  }
 
  private:
   std::shared_ptr<const TokenSet> set_;
@@ -78,7 +84,7 @@ class Grant {
 struct Decision {
   core::Status status;  // OK, UNAUTHENTICATED or PERMISSION_DENIED
   Failure failure = Failure::kNone;
-  Grant grant;          // meaningful when status is OK
+  Grant grant;  // meaningful when status is OK
   bool ok() const { return status.ok(); }
   // The WWW-Authenticate value for an UNAUTHENTICATED decision:
   // `Bearer realm="infergate"`, with `, error="invalid_token"` for a token
@@ -94,14 +100,16 @@ std::optional<std::string_view> ParseBearer(std::string_view header);
 class Policy {
  public:
   // Reads a tokens file into entries (config/tokens_yaml.h).
-  using Loader = std::function<core::StatusOr<std::vector<TokenEntry>>(const std::filesystem::path&)>;
+  using Loader =
+      std::function<core::StatusOr<std::vector<TokenEntry>>(const std::filesystem::path&)>;
   struct Options {
     std::filesystem::path tokens_file;  // empty: auth off
     Loader load;                        // required with a tokens file
   };
 
   // Loads the tokens file (its errors fail Create). `metrics` may be null.
-  static core::StatusOr<std::unique_ptr<Policy>> Create(Options options, core::MetricsRegistry* metrics);
+  static core::StatusOr<std::unique_ptr<Policy>> Create(Options options,
+                                                        core::MetricsRegistry* metrics);
   Policy(const Policy&) = delete;
   Policy& operator=(const Policy&) = delete;
 
@@ -110,7 +118,8 @@ class Policy {
   Decision Check(const AccessRequest& request) const;
   // For a model named inside a request already admitted (a gRPC message):
   // PERMISSION_DENIED, counted, when `grant` does not cover it.
-  core::Status CheckModel(const Grant& grant, std::string_view frontend, std::string_view model) const;
+  core::Status CheckModel(const Grant& grant, std::string_view frontend,
+                          std::string_view model) const;
 
   // Re-reads the tokens file; on error keeps the set in use and returns the
   // error (logged and counted). OK and nothing done with auth off.
@@ -126,7 +135,9 @@ class Policy {
   Policy(Options options, core::MetricsRegistry* metrics);
   static FileStamp StampOf(const std::filesystem::path& file);
   core::StatusOr<std::shared_ptr<const TokenSet>> Load(FileStamp* stamp) const;
+  // Counts the refusal and returns it.
   Decision Refuse(std::string_view frontend, Failure failure, core::Status status) const;
+  core::Counter& FailureCounter(std::string_view frontend, Failure failure) const;
   std::shared_ptr<const TokenSet> tokens() const;
 
   const Options options_;
@@ -134,6 +145,9 @@ class Policy {
   core::Counter* reloads_ok_ = nullptr;
   core::Counter* reloads_failed_ = nullptr;
   core::Gauge* tokens_gauge_ = nullptr;
+  // The failure counters of the known frontends, by Failure; others are
+  // looked up when they refuse.
+  std::map<std::string, std::array<core::Counter*, kFailureCount>, std::less<>> failures_;
 
   mutable std::mutex mu_;
   std::shared_ptr<const TokenSet> tokens_;  // GUARDED_BY(mu_)

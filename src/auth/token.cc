@@ -21,7 +21,8 @@ int HexValue(char c) {
 }
 
 std::string Base64Url(const uint8_t* data, size_t n) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   std::string out;
   uint32_t acc = 0;
   int bits = 0;
@@ -38,8 +39,8 @@ std::string Base64Url(const uint8_t* data, size_t n) {
 }
 
 bool NameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-         c == '.';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
 }
 
 std::string EntryWhere(std::string_view origin, const TokenEntry& e) {
@@ -52,9 +53,12 @@ std::string EntryWhere(std::string_view origin, const TokenEntry& e) {
 
 std::string_view ScopeName(Scope scope) {
   switch (scope) {
-    case Scope::kInfer: return "infer";
-    case Scope::kRead: return "read";
-    case Scope::kAdmin: return "admin";
+    case Scope::kInfer:
+      return "infer";
+    case Scope::kRead:
+      return "read";
+    case Scope::kAdmin:
+      return "admin";
   }
   return "?";
 }
@@ -63,7 +67,8 @@ core::StatusOr<Scope> ParseScope(std::string_view name) {
   for (Scope s : {Scope::kInfer, Scope::kRead, Scope::kAdmin}) {
     if (name == ScopeName(s)) return s;
   }
-  return core::InvalidArgument("unknown scope '" + std::string(name) + "' (known: infer, read, admin)");
+  return core::InvalidArgument("unknown scope '" + std::string(name) +
+                               "' (known: infer, read, admin)");
 }
 
 Digest Sha256(std::string_view data) {
@@ -85,30 +90,36 @@ std::string HexDigest(const Digest& digest) {
 core::StatusOr<Digest> ParseHexDigest(std::string_view hex) {
   Digest d{};
   if (hex.size() != 2 * d.size()) {
-    return core::InvalidArgument("sha256 must be 64 hex characters, got " + std::to_string(hex.size()));
+    return core::InvalidArgument("sha256 must be 64 hex characters, got " +
+                                 std::to_string(hex.size()));
   }
   for (size_t i = 0; i < d.size(); ++i) {
     const int hi = HexValue(hex[2 * i]), lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return core::InvalidArgument("sha256 must be 64 hex characters (0-9, a-f)");
+    if (hi < 0 || lo < 0)
+      return core::InvalidArgument("sha256 must be 64 hex characters (0-9, a-f)");
     d[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
   return d;
 }
 
 core::Status ValidateTokenName(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameBytes) return core::InvalidArgument("a token name has 1 to 64 characters");
+  if (name.empty() || name.size() > kMaxNameBytes)
+    return core::InvalidArgument("a token name has 1 to 64 characters");
   for (char c : name) {
-    if (!NameChar(c)) return core::InvalidArgument("a token name may use only letters, digits, '-', '_' and '.'");
+    if (!NameChar(c))
+      return core::InvalidArgument("a token name may use only letters, digits, '-', '_' and '.'");
   }
   return core::Status::Ok();
 }
 
 core::Status ValidateModelGlob(std::string_view glob) {
   if (glob.empty()) return core::InvalidArgument("a model glob must not be empty");
-  if (glob.size() > kMaxGlobBytes) return core::InvalidArgument("a model glob is longer than 255 bytes");
+  if (glob.size() > kMaxGlobBytes)
+    return core::InvalidArgument("a model glob is longer than 255 bytes");
   for (char c : glob) {
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) return core::InvalidArgument("a model glob must not contain control characters");
+    if (u < 0x20 || u == 0x7f)
+      return core::InvalidArgument("a model glob must not contain control characters");
     if (c == '/' || c == '[' || c == ']' || c == '\\') {
       return core::InvalidArgument("model glob '" + std::string(glob) + "': '" + std::string(1, c) +
                                    "' is not allowed (only '*' and '?' are wildcards)");
@@ -152,18 +163,22 @@ core::StatusOr<std::shared_ptr<const TokenSet>> TokenSet::Create(std::vector<Tok
   std::set<Digest> digests;
   for (const auto& e : entries) {
     if (e.name.empty()) {
-      return core::InvalidArgument(std::string(origin) + (e.line > 0 ? ": line " + std::to_string(e.line) : "") +
+      return core::InvalidArgument(std::string(origin) +
+                                   (e.line > 0 ? ": line " + std::to_string(e.line) : "") +
                                    ": a token needs a name");
     }
     const std::string where = EntryWhere(origin, e);
     if (auto st = ValidateTokenName(e.name); !st.ok()) return st.WithPrefix(where);
-    if (e.scopes == 0) return core::InvalidArgument(where + ": needs at least one scope (infer, read, admin)");
+    if (e.scopes == 0)
+      return core::InvalidArgument(where + ": needs at least one scope (infer, read, admin)");
     for (const auto& glob : e.models) {
       if (auto st = ValidateModelGlob(glob); !st.ok()) return st.WithPrefix(where);
     }
-    if (!names.insert(e.name).second) return core::InvalidArgument(where + ": the name is used twice");
+    if (!names.insert(e.name).second)
+      return core::InvalidArgument(where + ": the name is used twice");
     if (!digests.insert(e.sha256).second) {
-      return core::InvalidArgument(where + ": the same sha256 as another entry (each token must be unique)");
+      return core::InvalidArgument(
+          where + ": the same sha256 as another entry (each token must be unique)");
     }
   }
   return std::shared_ptr<const TokenSet>(new TokenSet(std::move(entries)));
@@ -181,14 +196,16 @@ const TokenEntry* TokenSet::Find(const Digest& digest) const {
 
 core::StatusOr<std::string> NewToken() {
   uint8_t bytes[kTokenRandomBytes];
-  if (RAND_bytes(bytes, sizeof(bytes)) != 1) return core::Internal("the random generator failed (RAND_bytes)");
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1)
+    return core::Internal("the random generator failed (RAND_bytes)");
   std::string token = Base64Url(bytes, sizeof(bytes));
   OPENSSL_cleanse(bytes, sizeof(bytes));
   return token;
 }
 
 std::string TokenEntryYaml(const TokenEntry& entry) {
-  std::string y = "- name: " + entry.name + "\n  sha256: " + HexDigest(entry.sha256) + "\n  scopes: [";
+  std::string y =
+      "- name: " + entry.name + "\n  sha256: " + HexDigest(entry.sha256) + "\n  scopes: [";
   bool first = true;
   for (Scope s : {Scope::kInfer, Scope::kRead, Scope::kAdmin}) {
     if (!entry.Has(s)) continue;
@@ -198,7 +215,8 @@ std::string TokenEntryYaml(const TokenEntry& entry) {
   y += "]\n";
   if (!entry.models.empty()) {
     y += "  models: [";
-    for (size_t i = 0; i < entry.models.size(); ++i) y += (i ? ", \"" : "\"") + entry.models[i] + "\"";
+    for (size_t i = 0; i < entry.models.size(); ++i)
+      y += (i ? ", \"" : "\"") + entry.models[i] + "\"";
     y += "]\n";
   }
   return y;

@@ -65,7 +65,7 @@ class TokenSet {
   // that names and hashes are unique; INVALID_ARGUMENT naming `origin`, the
   // entry and its line otherwise.
   static core::StatusOr<std::shared_ptr<const TokenSet>> Create(std::vector<TokenEntry> entries,
-                                                               std::string_view origin);
+                                                                std::string_view origin);
 
   // The entry whose hash is `digest`, or null. Compares against every entry
   // with CRYPTO_memcmp and does not stop at a match, so the time taken does

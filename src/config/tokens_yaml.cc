@@ -26,17 +26,21 @@ Status ParseEntry(const YamlReader& r, const YAML::Node& node, auth::TokenEntry*
   e->line = node.Mark().line + 1;
   RETURN_IF_ERROR(r.CheckKeys(node, "token", {"name", "sha256", "scopes", "models"}));
   for (const char* key : {"name", "sha256", "scopes"}) {
-    if (!node[key]) return r.Error(node, key, "missing (every token needs name, sha256 and scopes)");
+    if (!node[key])
+      return r.Error(node, key, "missing (every token needs name, sha256 and scopes)");
   }
   ASSIGN_OR_RETURN(e->name, r.String(node["name"], "name"));
   const std::string entry = "token '" + e->name + "': ";
-  if (auto st = auth::ValidateTokenName(e->name); !st.ok()) return r.Error(node["name"], "name", st.message());
+  if (auto st = auth::ValidateTokenName(e->name); !st.ok())
+    return r.Error(node["name"], "name", st.message());
   ASSIGN_OR_RETURN(std::string hex, r.String(node["sha256"], "sha256"));
   auto digest = auth::ParseHexDigest(hex);
   if (!digest.ok()) return r.Error(node["sha256"], "sha256", entry + digest.status().message());
   e->sha256 = *digest;
   ASSIGN_OR_RETURN(auto scopes, StringList(r, node["scopes"], "scopes"));
-  if (scopes.empty()) return r.Error(node["scopes"], "scopes", entry + "needs at least one scope (infer, read, admin)");
+  if (scopes.empty())
+    return r.Error(node["scopes"], "scopes",
+                   entry + "needs at least one scope (infer, read, admin)");
   for (const auto& name : scopes) {
     auto scope = auth::ParseScope(name);
     if (!scope.ok()) return r.Error(node["scopes"], "scopes", entry + scope.status().message());
@@ -44,16 +48,20 @@ Status ParseEntry(const YamlReader& r, const YAML::Node& node, auth::TokenEntry*
   }
   if (node["models"]) {
     ASSIGN_OR_RETURN(e->models, StringList(r, node["models"], "models"));
-    if (e->models.empty()) return r.Error(node["models"], "models", entry + "an empty list allows no model; leave it out for every model");
+    if (e->models.empty())
+      return r.Error(node["models"], "models",
+                     entry + "an empty list allows no model; leave it out for every model");
     for (const auto& glob : e->models) {
-      if (auto st = auth::ValidateModelGlob(glob); !st.ok()) return r.Error(node["models"], "models", entry + st.message());
+      if (auto st = auth::ValidateModelGlob(glob); !st.ok())
+        return r.Error(node["models"], "models", entry + st.message());
     }
   }
   return Status::Ok();
 }
 
 Status ParseRoot(const YamlReader& r, const YAML::Node& root, std::vector<auth::TokenEntry>* out) {
-  if (!root.IsSequence()) return r.Error(root, "", "expected a list of tokens (- name: ..., sha256: ..., scopes: [...])");
+  if (!root.IsSequence())
+    return r.Error(root, "", "expected a list of tokens (- name: ..., sha256: ..., scopes: [...])");
   for (const auto& node : root) {
     auth::TokenEntry e;
     RETURN_IF_ERROR(ParseEntry(r, node, &e));
@@ -64,7 +72,8 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, std::vector<auth::
 
 }  // namespace
 
-core::StatusOr<std::vector<auth::TokenEntry>> ParseTokens(std::string_view yaml, std::string_view origin) {
+core::StatusOr<std::vector<auth::TokenEntry>> ParseTokens(std::string_view yaml,
+                                                          std::string_view origin) {
   std::vector<auth::TokenEntry> entries;
   RETURN_IF_ERROR(ParseYamlDocument(yaml, origin, &entries, ParseRoot));
   // Names and hashes unique, globs well-formed: the same check a Policy makes.

@@ -20,7 +20,8 @@
 
 namespace infergate::config {
 
-core::StatusOr<std::vector<auth::TokenEntry>> ParseTokens(std::string_view yaml, std::string_view origin);
+core::StatusOr<std::vector<auth::TokenEntry>> ParseTokens(std::string_view yaml,
+                                                          std::string_view origin);
 core::StatusOr<std::vector<auth::TokenEntry>> ParseTokensFile(const std::filesystem::path& file);
 
 }  // namespace infergate::config

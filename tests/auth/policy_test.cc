@@ -12,15 +12,16 @@ using core::StatusCode;
 
 std::string EntryYaml(const std::string& name, const std::string& token, const std::string& scopes,
                       const std::string& models = "") {
-  std::string y = "- name: " + name + "\n  sha256: " + HexDigest(Sha256(token)) + "\n  scopes: [" + scopes + "]\n";
+  std::string y = "- name: " + name + "\n  sha256: " + HexDigest(Sha256(token)) + "\n  scopes: [" +
+                  scopes + "]\n";
   if (!models.empty()) y += "  models: [" + models + "]\n";
   return y;
 }
 
-const std::string kTokens = EntryYaml("inf", "tok-infer", "infer") + EntryYaml("rd", "tok-read", "read") +
-                            EntryYaml("adm", "tok-admin", "admin") +
-                            EntryYaml("all", "tok-all", "infer, read, admin") +
-                            EntryYaml("vib", "tok-vib", "infer, read, admin", "\"vib*\"");
+const std::string kTokens =
+    EntryYaml("inf", "tok-infer", "infer") + EntryYaml("rd", "tok-read", "read") +
+    EntryYaml("adm", "tok-admin", "admin") + EntryYaml("all", "tok-all", "infer, read, admin") +
+    EntryYaml("vib", "tok-vib", "infer, read, admin", "\"vib*\"");
 
 class PolicyTest : public ::testing::Test {
  protected:
@@ -31,21 +32,25 @@ class PolicyTest : public ::testing::Test {
     policy_ = std::move(*p);
   }
 
-  Decision Check(std::optional<std::string> header, Access access, std::string_view model = {}, bool local = true) {
+  Decision Check(std::optional<std::string> header, Access access, std::string_view model = {},
+                 bool local = true) {
     header_ = std::move(header);
     std::optional<std::string_view> h;
     if (header_) h = *header_;
     return policy_->Check({"http", h, local, access, model});
   }
-  Decision CheckToken(const std::string& token, Access access, std::string_view model = {}, bool local = true) {
+  Decision CheckToken(const std::string& token, Access access, std::string_view model = {},
+                      bool local = true) {
     return Check("Bearer " + token, access, model, local);
   }
   uint64_t Failures(const std::string& frontend, const std::string& reason) const {
-    const core::Counter* c = metrics_.FindCounter("infergate_auth_failures_total", {{"frontend", frontend}, {"reason", reason}});
+    const core::Counter* c = metrics_.FindCounter("infergate_auth_failures_total",
+                                                  {{"frontend", frontend}, {"reason", reason}});
     return c ? c->value() : 0;
   }
   uint64_t Reloads(const std::string& result) const {
-    const core::Counter* c = metrics_.FindCounter("infergate_auth_reloads_total", {{"result", result}});
+    const core::Counter* c =
+        metrics_.FindCounter("infergate_auth_reloads_total", {{"result", result}});
     return c ? c->value() : 0;
   }
 
@@ -76,12 +81,14 @@ TEST_F(PolicyTest, EveryScopeAgainstEveryEndpointClass) {
                                              {Access::kLocalAdmin, row.admin}};
     for (const auto& [access, allowed] : cases) {
       const Decision d = CheckToken(row.token, access, "m");
-      EXPECT_EQ(d.ok(), allowed) << row.token << " access " << static_cast<int>(access) << ": " << d.status.message();
+      EXPECT_EQ(d.ok(), allowed) << row.token << " access " << static_cast<int>(access) << ": "
+                                 << d.status.message();
       if (!allowed) {
         EXPECT_EQ(d.status.code(), StatusCode::kPermissionDenied);
         EXPECT_EQ(d.failure, Failure::kScope);
         EXPECT_NE(d.status.message().find("lacks scope"), std::string::npos) << d.status.message();
-        EXPECT_EQ(d.status.message().find(row.token), std::string::npos) << "the token itself is never echoed";
+        EXPECT_EQ(d.status.message().find(row.token), std::string::npos)
+            << "the token itself is never echoed";
       }
     }
   }
@@ -110,7 +117,8 @@ TEST_F(PolicyTest, MalformedOrOverlongHeadersAreInvalidNotCrashes) {
                                  "Basic tok-all",
                                  "tok-all",
                                  "Bearer tok-all extra",
-                                 "Bearer tok\x01" "all",
+                                 "Bearer tok\x01"
+                                 "all",
                                  "Bearer " + std::string(100000, 'a'),
                                  "Bearer =====",
                                  std::string("Bearer tok-all\0", 15)};
@@ -148,7 +156,8 @@ TEST_F(PolicyTest, SharedMemoryRegistrationIsLoopbackOnlyEvenForAdmin) {
   EXPECT_EQ(remote.status.code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(remote.failure, Failure::kRemote);
   EXPECT_NE(remote.status.message().find("loopback"), std::string::npos);
-  EXPECT_TRUE(CheckToken("tok-admin", Access::kAdmin, {}, false).ok()) << "repository control: admin suffices";
+  EXPECT_TRUE(CheckToken("tok-admin", Access::kAdmin, {}, false).ok())
+      << "repository control: admin suffices";
 }
 
 TEST(PolicyOffTest, EveryoneInfersAndReadsAdminOnlyFromLoopback) {
@@ -163,9 +172,13 @@ TEST(PolicyOffTest, EveryoneInfersAndReadsAdminOnlyFromLoopback) {
     EXPECT_TRUE((*policy)->Check({"grpc", std::nullopt, true, a, "m"}).ok());
     const Decision d = (*policy)->Check({"grpc", std::nullopt, false, a, "m"});
     EXPECT_EQ(d.status.code(), StatusCode::kPermissionDenied);
-    EXPECT_NE(d.status.message().find("loopback only while authentication is off"), std::string::npos);
+    EXPECT_NE(d.status.message().find("loopback only while authentication is off"),
+              std::string::npos);
   }
-  EXPECT_EQ(metrics.FindCounter("infergate_auth_failures_total", {{"frontend", "grpc"}, {"reason", "remote"}})->value(),
+  EXPECT_EQ(metrics
+                .FindCounter("infergate_auth_failures_total",
+                             {{"frontend", "grpc"}, {"reason", "remote"}})
+                ->value(),
             2u);
 }
 
@@ -173,7 +186,8 @@ TEST_F(PolicyTest, ABadNewFileKeepsTheTokensInUse) {
   dir_.Write("tokens.yaml", kTokens + "- name: broken\n  sha256: 1234\n  scopes: [infer]\n");
   const core::Status st = policy_->Reload();
   EXPECT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("line 18: key 'sha256': token 'broken'"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("line 18: key 'sha256': token 'broken'"), std::string::npos)
+      << st.message();
   EXPECT_TRUE(CheckToken("tok-all", Access::kRead).ok()) << "the old set still serves";
   EXPECT_EQ(Reloads("error"), 1u);
   dir_.Write("tokens.yaml", "- name: [\n");  // not YAML at all
@@ -212,8 +226,10 @@ TEST(PolicyCreateTest, ABadFileAtStartUpIsAnError) {
   const auto file = dir.Write("tokens.yaml", "- name: a\n  sha256: zz\n  scopes: [infer]\n");
   auto policy = Policy::Create({file, &config::ParseTokensFile}, nullptr);
   ASSERT_FALSE(policy.ok());
-  EXPECT_NE(policy.status().message().find("tokens.yaml: line 2"), std::string::npos) << policy.status().message();
-  EXPECT_FALSE(Policy::Create({dir.path() / "missing.yaml", &config::ParseTokensFile}, nullptr).ok());
+  EXPECT_NE(policy.status().message().find("tokens.yaml: line 2"), std::string::npos)
+      << policy.status().message();
+  EXPECT_FALSE(
+      Policy::Create({dir.path() / "missing.yaml", &config::ParseTokensFile}, nullptr).ok());
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 namespace infergate::auth {
 namespace {
 
-TokenEntry Entry(std::string name, std::string token, uint8_t scopes, std::vector<std::string> models = {}) {
+TokenEntry Entry(std::string name, std::string token, uint8_t scopes,
+                 std::vector<std::string> models = {}) {
   TokenEntry e;
   e.name = std::move(name);
   e.sha256 = Sha256(token);
@@ -17,7 +18,8 @@ TokenEntry Entry(std::string name, std::string token, uint8_t scopes, std::vecto
 }
 
 TEST(TokenTest, Sha256MatchesTheStandardVector) {
-  EXPECT_EQ(HexDigest(Sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(HexDigest(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(TokenTest, HexDigestRoundTripsAndRefusesWhatIsNotOne) {
@@ -42,23 +44,31 @@ TEST(TokenTest, GlobMatch) {
     const char* name;
     bool match;
   } cases[] = {
-      {"*", "anything", true},          {"vibration_*", "vibration_a", true},
-      {"vibration_*", "vibration_", true}, {"vibration_*", "pump_a", false},
-      {"vib*", "vi", false},            {"pump_?", "pump_1", true},
-      {"pump_?", "pump_12", false},     {"*_v2", "model_v2", true},
-      {"*_v2", "model_v3", false},      {"a*b*c", "axxbyyc", true},
-      {"a*b*c", "axxbyy", false},       {"exact", "exact", true},
-      {"exact", "exactly", false},      {"**", "", true},
+      {"*", "anything", true},
+      {"vibration_*", "vibration_a", true},
+      {"vibration_*", "vibration_", true},
+      {"vibration_*", "pump_a", false},
+      {"vib*", "vi", false},
+      {"pump_?", "pump_1", true},
+      {"pump_?", "pump_12", false},
+      {"*_v2", "model_v2", true},
+      {"*_v2", "model_v3", false},
+      {"a*b*c", "axxbyyc", true},
+      {"a*b*c", "axxbyy", false},
+      {"exact", "exact", true},
+      {"exact", "exactly", false},
+      {"**", "", true},
       {"a*", "A", false},
   };
-  for (const auto& c : cases) EXPECT_EQ(GlobMatch(c.glob, c.name), c.match) << c.glob << " vs " << c.name;
+  for (const auto& c : cases)
+    EXPECT_EQ(GlobMatch(c.glob, c.name), c.match) << c.glob << " vs " << c.name;
 }
 
 TEST(TokenTest, ModelGlobsAreWellFormed) {
   EXPECT_TRUE(ValidateModelGlob("vib*").ok());
   EXPECT_TRUE(ValidateModelGlob("pump_?").ok());
-  for (std::string bad : {std::string(), std::string("a/b"), std::string("[ab]"), std::string("a\\*"),
-                          std::string("a\nb"), std::string(256, 'a')}) {
+  for (std::string bad : {std::string(), std::string("a/b"), std::string("[ab]"),
+                          std::string("a\\*"), std::string("a\nb"), std::string(256, 'a')}) {
     EXPECT_FALSE(ValidateModelGlob(bad).ok()) << bad;
   }
 }
@@ -75,7 +85,8 @@ TEST(TokenTest, TokenSetRefusesDuplicateNamesAndHashesAndEmptyScopes) {
   EXPECT_TRUE(TokenSet::Create({Entry("a", "t1", 1), Entry("b", "t2", 2)}, "f").ok());
   auto dup_name = TokenSet::Create({Entry("a", "t1", 1), Entry("a", "t2", 2)}, "f");
   ASSERT_FALSE(dup_name.ok());
-  EXPECT_NE(dup_name.status().message().find("token 'a': the name is used twice"), std::string::npos)
+  EXPECT_NE(dup_name.status().message().find("token 'a': the name is used twice"),
+            std::string::npos)
       << dup_name.status().message();
   auto dup_hash = TokenSet::Create({Entry("a", "t1", 1), Entry("b", "t1", 2)}, "f");
   ASSERT_FALSE(dup_hash.ok());
@@ -90,7 +101,8 @@ TEST(TokenTest, TokenSetRefusesDuplicateNamesAndHashesAndEmptyScopes) {
 // (first or last) matches nothing.
 TEST(TokenTest, FindMatchesAnyPositionAndNoNearMiss) {
   std::vector<TokenEntry> entries;
-  for (int i = 0; i < 50; ++i) entries.push_back(Entry("t" + std::to_string(i), "token-" + std::to_string(i), 1));
+  for (int i = 0; i < 50; ++i)
+    entries.push_back(Entry("t" + std::to_string(i), "token-" + std::to_string(i), 1));
   auto set = TokenSet::Create(entries, "f");
   ASSERT_TRUE(set.ok());
   for (int i : {0, 25, 49}) {
@@ -112,7 +124,8 @@ TEST(TokenTest, NewTokensAreLongUrlSafeAndDistinct) {
     auto t = NewToken();
     ASSERT_TRUE(t.ok());
     EXPECT_EQ(t->size(), 43u);  // 32 bytes, base64url without padding
-    for (char c : *t) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << *t;
+    for (char c : *t)
+      EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_') << *t;
     seen.insert(*t);
   }
   EXPECT_EQ(seen.size(), 100u);

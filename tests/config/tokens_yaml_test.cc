@@ -11,7 +11,8 @@ const std::string kHashB = auth::HexDigest(auth::Sha256("b"));
 TEST(TokensYamlTest, ParsesEntries) {
   auto entries = ParseTokens("- name: plant-3-devices\n  sha256: " + kHashA +
                                  "\n  scopes: [infer]\n  models: [\"vibration_*\"]\n"
-                                 "- name: ops\n  sha256: " + kHashB + "\n  scopes: [read, admin]\n",
+                                 "- name: ops\n  sha256: " +
+                                 kHashB + "\n  scopes: [read, admin]\n",
                              "tokens.yaml");
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   ASSERT_EQ(entries->size(), 2u);
@@ -39,18 +40,28 @@ TEST(TokensYamlTest, ErrorsNameTheEntryAndLine) {
     std::string yaml;
     std::string expected;
   } cases[] = {
-      {"- name: a\n  sha256: abc\n  scopes: [infer]\n", "tokens.yaml: line 2: key 'sha256': token 'a': sha256 must be 64"},
-      {"- name: a\n  sha256: " + std::string(63, 'a') + "g\n  scopes: [infer]\n", "line 2: key 'sha256'"},
-      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer, root]\n", "line 3: key 'scopes': token 'a': unknown scope 'root'"},
-      {"- name: a\n  sha256: " + kHashA + "\n  scopes: []\n", "line 3: key 'scopes': token 'a': needs at least one scope"},
-      {"- name: a\n  sha256: " + kHashA + "\n  scopes: infer\n", "line 3: key 'scopes': expected a list"},
-      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer]\n  models: [\"a/b\"]\n", "line 4: key 'models': token 'a'"},
-      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer]\n  models: []\n", "line 4: key 'models'"},
+      {"- name: a\n  sha256: abc\n  scopes: [infer]\n",
+       "tokens.yaml: line 2: key 'sha256': token 'a': sha256 must be 64"},
+      {"- name: a\n  sha256: " + std::string(63, 'a') + "g\n  scopes: [infer]\n",
+       "line 2: key 'sha256'"},
+      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer, root]\n",
+       "line 3: key 'scopes': token 'a': unknown scope 'root'"},
+      {"- name: a\n  sha256: " + kHashA + "\n  scopes: []\n",
+       "line 3: key 'scopes': token 'a': needs at least one scope"},
+      {"- name: a\n  sha256: " + kHashA + "\n  scopes: infer\n",
+       "line 3: key 'scopes': expected a list"},
+      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer]\n  models: [\"a/b\"]\n",
+       "line 4: key 'models': token 'a'"},
+      {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer]\n  models: []\n",
+       "line 4: key 'models'"},
       {"- name: a\n  scopes: [infer]\n", "line 1: key 'sha256': missing"},
       {"- name: a\n  sha256: " + kHashA + "\n  scopes: [infer]\n  scope: [admin]\n", "unknown"},
-      {"- name: a\n  name: b\n  sha256: " + kHashA + "\n  scopes: [infer]\n", "line 2: key 'name': appears twice"},
-      {ok + "- name: a\n  sha256: " + kHashB + "\n  scopes: [read]\n", "tokens.yaml: line 4: token 'a': the name is used twice"},
-      {ok + "- name: b\n  sha256: " + kHashA + "\n  scopes: [read]\n", "tokens.yaml: line 4: token 'b': the same sha256"},
+      {"- name: a\n  name: b\n  sha256: " + kHashA + "\n  scopes: [infer]\n",
+       "line 2: key 'name': appears twice"},
+      {ok + "- name: a\n  sha256: " + kHashB + "\n  scopes: [read]\n",
+       "tokens.yaml: line 4: token 'a': the name is used twice"},
+      {ok + "- name: b\n  sha256: " + kHashA + "\n  scopes: [read]\n",
+       "tokens.yaml: line 4: token 'b': the same sha256"},
       {"- name: a b\n  sha256: " + kHashA + "\n  scopes: [infer]\n", "line 1: key 'name'"},
       {"name: a\n", "expected a list of tokens"},
       {"- name: [\n", "tokens.yaml: line"},

@@ -48,18 +48,21 @@ Want Expected(const Token& t, Class c, const std::string& model) {
   if (!t.known) return Want::kUnauthenticated;
   const bool scope = c == Class::kInfer ? t.infer : c == Class::kRead ? t.read : t.admin;
   if (!scope) return Want::kDenied;
-  if (!model.empty() && !t.glob_prefix.empty() && model.rfind(t.glob_prefix, 0) != 0) return Want::kDenied;
+  if (!model.empty() && !t.glob_prefix.empty() && model.rfind(t.glob_prefix, 0) != 0)
+    return Want::kDenied;
   return Want::kOk;
 }
 
-const char* kInferBody = R"({"inputs":[{"name":"INPUT0","shape":[1,2],"datatype":"FP32","data":[1,2]}]})";
+const char* kInferBody =
+    R"({"inputs":[{"name":"INPUT0","shape":[1,2],"datatype":"FP32","data":[1,2]}]})";
 
 class AuthE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_ = std::make_unique<AuthServer>(TokensFile());
     ASSERT_TRUE(server_->ok()) << server_->process().Output();
-    http_ = std::make_unique<CurlClient>("http://127.0.0.1:" + std::to_string(server_->http_port()));
+    http_ =
+        std::make_unique<CurlClient>("http://127.0.0.1:" + std::to_string(server_->http_port()));
     stub_ = server_->Stub();
   }
 
@@ -80,29 +83,42 @@ struct HttpEndpoint {
   std::string name;
   Class cls;
   bool per_model;
-  std::function<testing::HttpResult(CurlClient&, const std::vector<std::string>&, const std::string& model)> call;
+  std::function<testing::HttpResult(CurlClient&, const std::vector<std::string>&,
+                                    const std::string& model)>
+      call;
 };
 
 TEST_F(AuthE2ETest, EveryScopeAndModelOverHttp) {
   const std::string key = shm_.key();
   const HttpEndpoint endpoints[] = {
-      {"health live", Class::kOpen, false, [](auto& c, auto& h, auto&) { return c.Get("/v2/health/live", h); }},
-      {"health ready", Class::kOpen, false, [](auto& c, auto& h, auto&) { return c.Get("/v2/health/ready", h); }},
+      {"health live", Class::kOpen, false,
+       [](auto& c, auto& h, auto&) { return c.Get("/v2/health/live", h); }},
+      {"health ready", Class::kOpen, false,
+       [](auto& c, auto& h, auto&) { return c.Get("/v2/health/ready", h); }},
       {"infer", Class::kInfer, true,
-       [](auto& c, auto& h, auto& m) { return c.Post("/v2/models/" + m + "/infer", kInferBody, h); }},
-      {"server metadata", Class::kRead, false, [](auto& c, auto& h, auto&) { return c.Get("/v2", h); }},
-      {"model metadata", Class::kRead, true, [](auto& c, auto& h, auto& m) { return c.Get("/v2/models/" + m, h); }},
+       [](auto& c, auto& h, auto& m) {
+         return c.Post("/v2/models/" + m + "/infer", kInferBody, h);
+       }},
+      {"server metadata", Class::kRead, false,
+       [](auto& c, auto& h, auto&) { return c.Get("/v2", h); }},
+      {"model metadata", Class::kRead, true,
+       [](auto& c, auto& h, auto& m) { return c.Get("/v2/models/" + m, h); }},
       {"model ready", Class::kRead, true,
        [](auto& c, auto& h, auto& m) { return c.Get("/v2/models/" + m + "/versions/1/ready", h); }},
       {"model config", Class::kRead, true,
        [](auto& c, auto& h, auto& m) { return c.Get("/v2/models/" + m + "/config", h); }},
       {"model stats", Class::kRead, true,
        [](auto& c, auto& h, auto& m) { return c.Get("/v2/models/" + m + "/stats", h); }},
-      {"all stats", Class::kRead, false, [](auto& c, auto& h, auto&) { return c.Get("/v2/models/stats", h); }},
-      {"index", Class::kRead, false, [](auto& c, auto& h, auto&) { return c.Post("/v2/repository/index", "{}", h); }},
-      {"metrics", Class::kRead, false, [](auto& c, auto& h, auto&) { return c.Get("/metrics", h); }},
+      {"all stats", Class::kRead, false,
+       [](auto& c, auto& h, auto&) { return c.Get("/v2/models/stats", h); }},
+      {"index", Class::kRead, false,
+       [](auto& c, auto& h, auto&) { return c.Post("/v2/repository/index", "{}", h); }},
+      {"metrics", Class::kRead, false,
+       [](auto& c, auto& h, auto&) { return c.Get("/metrics", h); }},
       {"load", Class::kAdmin, true,
-       [](auto& c, auto& h, auto& m) { return c.Post("/v2/repository/models/" + m + "/load", "", h); }},
+       [](auto& c, auto& h, auto& m) {
+         return c.Post("/v2/repository/models/" + m + "/load", "", h);
+       }},
       {"shm status", Class::kAdmin, false,
        [](auto& c, auto& h, auto&) { return c.Get("/v2/systemsharedmemory/status", h); }},
       {"shm unregister", Class::kAdmin, false,
@@ -126,9 +142,9 @@ TEST_F(AuthE2ETest, EveryScopeAndModelOverHttp) {
           EXPECT_EQ(r.status, 200) << r.body;
         } else if (want == Want::kUnauthenticated) {
           EXPECT_EQ(r.status, 401) << r.body;
-          EXPECT_EQ(r.headers["www-authenticate"], t.value.empty()
-                                                       ? "Bearer realm=\"infergate\""
-                                                       : "Bearer realm=\"infergate\", error=\"invalid_token\"");
+          EXPECT_EQ(r.headers["www-authenticate"],
+                    t.value.empty() ? "Bearer realm=\"infergate\""
+                                    : "Bearer realm=\"infergate\", error=\"invalid_token\"");
           EXPECT_NE(r.body.find("\"error\""), std::string::npos) << r.body;
         } else {
           EXPECT_EQ(r.status, 403) << r.body;
@@ -137,7 +153,8 @@ TEST_F(AuthE2ETest, EveryScopeAndModelOverHttp) {
               << r.body;
           EXPECT_EQ(r.headers.count("www-authenticate"), 0u);
         }
-        EXPECT_EQ(r.body.find(t.value.empty() ? "\x01" : t.value), std::string::npos) << "the token is never echoed";
+        EXPECT_EQ(r.body.find(t.value.empty() ? "\x01" : t.value), std::string::npos)
+            << "the token is never echoed";
       }
     }
   }
@@ -148,16 +165,18 @@ struct GrpcEndpoint {
   std::string name;
   Class cls;
   bool per_model;
-  std::function<::grpc::Status(inference::GRPCInferenceService::Stub&, ::grpc::ClientContext*, const std::string&)>
+  std::function<::grpc::Status(inference::GRPCInferenceService::Stub&, ::grpc::ClientContext*,
+                               const std::string&)>
       call;
 };
 
 template <typename Req, typename Resp>
-using Method = ::grpc::Status (inference::GRPCInferenceService::Stub::*)(::grpc::ClientContext*, const Req&, Resp*);
+using Method = ::grpc::Status (inference::GRPCInferenceService::Stub::*)(::grpc::ClientContext*,
+                                                                         const Req&, Resp*);
 
 template <typename Req, typename Resp>
-::grpc::Status Call(inference::GRPCInferenceService::Stub& s, ::grpc::ClientContext* c, Method<Req, Resp> m,
-                    const Req& req) {
+::grpc::Status Call(inference::GRPCInferenceService::Stub& s, ::grpc::ClientContext* c,
+                    Method<Req, Resp> m, const Req& req) {
   Resp resp;
   return (s.*m)(c, req, &resp);
 }
@@ -191,19 +210,29 @@ TEST_F(AuthE2ETest, EveryScopeAndModelOverGrpc) {
       {"ModelInfer", Class::kInfer, true,
        [](S& s, auto* c, auto& m) { return Call(s, c, &S::ModelInfer, InferRequest(m)); }},
       {"ServerMetadata", Class::kRead, false,
-       [](S& s, auto* c, auto&) { return Call(s, c, &S::ServerMetadata, inf::ServerMetadataRequest()); }},
+       [](S& s, auto* c, auto&) {
+         return Call(s, c, &S::ServerMetadata, inf::ServerMetadataRequest());
+       }},
       {"ModelMetadata", Class::kRead, true,
-       [&](S& s, auto* c, auto& m) { return Call(s, c, &S::ModelMetadata, named(inf::ModelMetadataRequest(), m)); }},
+       [&](S& s, auto* c, auto& m) {
+         return Call(s, c, &S::ModelMetadata, named(inf::ModelMetadataRequest(), m));
+       }},
       {"ModelReady", Class::kRead, true,
-       [&](S& s, auto* c, auto& m) { return Call(s, c, &S::ModelReady, named(inf::ModelReadyRequest(), m)); }},
+       [&](S& s, auto* c, auto& m) {
+         return Call(s, c, &S::ModelReady, named(inf::ModelReadyRequest(), m));
+       }},
       {"ModelConfig", Class::kRead, true,
-       [&](S& s, auto* c, auto& m) { return Call(s, c, &S::ModelConfig, named(inf::ModelConfigRequest(), m)); }},
+       [&](S& s, auto* c, auto& m) {
+         return Call(s, c, &S::ModelConfig, named(inf::ModelConfigRequest(), m));
+       }},
       {"ModelStatistics", Class::kRead, true,
        [&](S& s, auto* c, auto& m) {
          return Call(s, c, &S::ModelStatistics, named(inf::ModelStatisticsRequest(), m));
        }},
       {"RepositoryIndex", Class::kRead, false,
-       [](S& s, auto* c, auto&) { return Call(s, c, &S::RepositoryIndex, inf::RepositoryIndexRequest()); }},
+       [](S& s, auto* c, auto&) {
+         return Call(s, c, &S::RepositoryIndex, inf::RepositoryIndexRequest());
+       }},
       {"RepositoryModelLoad", Class::kAdmin, true,
        [](S& s, auto* c, auto& m) {
          inf::RepositoryModelLoadRequest req;
@@ -223,7 +252,8 @@ TEST_F(AuthE2ETest, EveryScopeAndModelOverGrpc) {
        }},
       {"SystemSharedMemoryUnregister", Class::kAdmin, false,
        [](S& s, auto* c, auto&) {
-         return Call(s, c, &S::SystemSharedMemoryUnregister, inf::SystemSharedMemoryUnregisterRequest());
+         return Call(s, c, &S::SystemSharedMemoryUnregister,
+                     inf::SystemSharedMemoryUnregisterRequest());
        }},
       {"SystemSharedMemoryRegister", Class::kLocalAdmin, false,
        [this, key](S& s, auto* c, auto&) {
@@ -291,7 +321,8 @@ TEST_F(AuthE2ETest, StreamInferIsCheckedPerCallAndPerMessage) {
   ASSERT_TRUE(stream->Write(InferRequest("pump_b")));
   inference::ModelStreamInferResponse denied;
   ASSERT_TRUE(stream->Read(&denied));
-  EXPECT_NE(denied.error_message().find("may not use model 'pump_b'"), std::string::npos) << denied.error_message();
+  EXPECT_NE(denied.error_message().find("may not use model 'pump_b'"), std::string::npos)
+      << denied.error_message();
   ASSERT_TRUE(stream->Write(InferRequest("vib_a")));
   inference::ModelStreamInferResponse served;
   ASSERT_TRUE(stream->Read(&served));
@@ -311,7 +342,8 @@ TEST_F(AuthE2ETest, ListsShowOnlyTheTokensModels) {
   ASSERT_EQ(stats.status, 200);
   EXPECT_NE(stats.body.find("vib_a"), std::string::npos) << stats.body;
   EXPECT_EQ(stats.body.find("pump_b"), std::string::npos) << stats.body;
-  EXPECT_NE(http_->Post("/v2/repository/index", "{}", Headers(kTokens[3])).body.find("pump_b"), std::string::npos);
+  EXPECT_NE(http_->Post("/v2/repository/index", "{}", Headers(kTokens[3])).body.find("pump_b"),
+            std::string::npos);
 
   auto context = AuthContext(Metadata(kTokens[5]));
   inference::RepositoryIndexResponse grpc_index;
@@ -326,15 +358,16 @@ TEST_F(AuthE2ETest, ListsShowOnlyTheTokensModels) {
 }
 
 TEST_F(AuthE2ETest, FailuresAreCountedAndTokensNeverLogged) {
-  http_->Get("/v2");                                   // missing
-  http_->Get("/v2", Headers(kTokens[1]));              // invalid
-  http_->Get("/v2", {"Authorization: Bearer " + std::string(10000, 'x')});  // over-long: invalid
-  http_->Get("/v2", {"Authorization: Basic dXNlcjpwYXNz"});                 // malformed: invalid
+  http_->Get("/v2");                                                         // missing
+  http_->Get("/v2", Headers(kTokens[1]));                                    // invalid
+  http_->Get("/v2", {"Authorization: Bearer " + std::string(10000, 'x')});   // over-long: invalid
+  http_->Get("/v2", {"Authorization: Basic dXNlcjpwYXNz"});                  // malformed: invalid
   http_->Post("/v2/repository/models/vib_a/load", "", Headers(kTokens[2]));  // scope
-  http_->Post("/v2/models/pump_b/infer", kInferBody, Headers(kTokens[5]));  // model
+  http_->Post("/v2/models/pump_b/infer", kInferBody, Headers(kTokens[5]));   // model
   auto context = AuthContext("Bearer nope");
   inference::ServerMetadataResponse meta;
-  EXPECT_EQ(stub_->ServerMetadata(context.get(), {}, &meta).error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(stub_->ServerMetadata(context.get(), {}, &meta).error_code(),
+            ::grpc::StatusCode::UNAUTHENTICATED);
 
   const auto metrics = http_->Get("/metrics", Headers(kTokens[3]));
   ASSERT_EQ(metrics.status, 200);

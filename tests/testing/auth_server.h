@@ -19,10 +19,10 @@
 namespace infergate::testing {
 
 // One tokens file entry for `token`.
-inline std::string TokenEntry(const std::string& name, const std::string& token, const std::string& scopes,
-                              const std::string& models = "") {
-  std::string y = "- name: " + name + "\n  sha256: " + auth::HexDigest(auth::Sha256(token)) + "\n  scopes: [" +
-                  scopes + "]\n";
+inline std::string TokenEntry(const std::string& name, const std::string& token,
+                              const std::string& scopes, const std::string& models = "") {
+  std::string y = "- name: " + name + "\n  sha256: " + auth::HexDigest(auth::Sha256(token)) +
+                  "\n  scopes: [" + scopes + "]\n";
   if (!models.empty()) y += "  models: [" + models + "]\n";
   return y;
 }
@@ -33,15 +33,17 @@ class AuthServer {
   explicit AuthServer(std::optional<std::string> tokens, const std::string& address = "127.0.0.1") {
     CopyModel(dir_, "identity_fp32.onnx", "repo/vib_a");
     CopyModel(dir_, "identity_fp32.onnx", "repo/pump_b");
-    std::string config = "model_repository: repo\nmodel_control_mode: explicit\nshared_memory:\n  enabled: true\n";
+    std::string config =
+        "model_repository: repo\nmodel_control_mode: explicit\nshared_memory:\n  enabled: true\n";
     if (tokens) {
       tokens_file_ = dir_.Write("tokens.yaml", *tokens);
       config += "auth:\n  tokens_file: tokens.yaml\n";
     }
     const auto config_file = dir_.Write("infergate.yaml", config);
-    process_ = std::make_unique<Process>(std::vector<std::string>{
-        INFERGATE_BINARY, "serve", "--config", config_file.string(), "--log-level", "debug", "--http-address", address,
-        "--http-port", "0", "--grpc-address", address, "--grpc-port", "0"});
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{INFERGATE_BINARY, "serve", "--config", config_file.string(),
+                                 "--log-level", "debug", "--http-address", address, "--http-port",
+                                 "0", "--grpc-address", address, "--grpc-port", "0"});
     auto http = process_->WaitForLine("http: listening on [^ ]*:([0-9]+)");
     auto grpc = process_->WaitForLine("grpc: listening on [^ ]*:([0-9]+)");
     if (!http || !grpc || !process_->WaitForLine("infergate ready")) return;
@@ -57,8 +59,10 @@ class AuthServer {
   const std::filesystem::path& tokens_file() const { return tokens_file_; }
 
   // A stub connected to `host` (an address of this machine) at the gRPC port.
-  std::unique_ptr<inference::GRPCInferenceService::Stub> Stub(const std::string& host = "127.0.0.1") const {
-    auto channel = ::grpc::CreateChannel(host + ":" + std::to_string(grpc_port_), ::grpc::InsecureChannelCredentials());
+  std::unique_ptr<inference::GRPCInferenceService::Stub> Stub(
+      const std::string& host = "127.0.0.1") const {
+    auto channel = ::grpc::CreateChannel(host + ":" + std::to_string(grpc_port_),
+                                         ::grpc::InsecureChannelCredentials());
     return inference::GRPCInferenceService::NewStub(channel);
   }
 
