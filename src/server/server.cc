@@ -7,13 +7,13 @@
 #include <thread>
 
 #include "backends/onnxruntime/ort_backend.h"
+#include "core/ticker.h"
 #include "config/model_config_yaml.h"
 #include "config/tokens_yaml.h"
 #include "frontends/grpc/grpc_frontend.h"
 #include "frontends/http/http_server.h"
 #include "frontends/mqtt/mqtt_frontend.h"
 #include "net/tls_context.h"
-#include "net/tls_watch.h"
 #include "server/process_metrics.h"
 
 namespace infergate::server {
@@ -190,7 +190,9 @@ core::Status Server::LoadTls() {
   }
   if (!watched.empty() && config_.tls.reload_check_secs > 0) {
     const auto interval = std::max(Millis(config_.tls.reload_check_secs), std::chrono::milliseconds(1));
-    tls_watch_ = std::make_unique<net::TlsWatch>(std::move(watched), interval);
+    tls_watch_ = std::make_unique<core::Ticker>(interval, [watched = std::move(watched)] {
+      for (net::TlsContext* tls : watched) tls->ReloadIfChanged();
+    });
   }
   return core::Status::Ok();
 }
@@ -227,7 +229,10 @@ core::Status Server::Start() {
   const bool auth = policy_->enabled();
   if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get(), auth);
   if (config_.grpc.enabled) LogExposure("grpc", config_.grpc.address, grpc_tls_.get(), auth);
-  StartTokenWatch();
+  if (policy_->enabled()) {
+    spdlog::info("auth: on (tokens file {}, re-read on change and on SIGHUP)", config_.auth.tokens_file.string());
+    token_watch_ = std::make_unique<core::Ticker>(kTokensPollInterval, [this] { policy_->ReloadIfChanged(); });
+  }
   engine_->SetReady(true);
   return core::Status::Ok();
 }
@@ -235,7 +240,7 @@ core::Status Server::Start() {
 void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  StopTokenWatch();
+  token_watch_.reset();
   engine_->SetReady(false);
   if (started_) {
     const auto deadline = std::chrono::steady_clock::now() +
@@ -263,26 +268,6 @@ void Server::Reload() {
 
 void Server::ReloadTokens() {
   if (policy_->enabled()) policy_->Reload().IgnoreError();  // logged and counted by the policy
-}
-
-void Server::StartTokenWatch() {
-  if (!policy_->enabled()) return;
-  spdlog::info("auth: on (tokens file {}, re-read on change and on SIGHUP)", config_.auth.tokens_file.string());
-  token_watch_ = std::thread([this] {
-    std::unique_lock lock(token_watch_mu_);
-    while (!token_watch_cv_.wait_for(lock, kTokensPollInterval, [this] { return token_watch_stop_; })) {
-      policy_->ReloadIfChanged();
-    }
-  });
-}
-
-void Server::StopTokenWatch() {
-  {
-    std::lock_guard lock(token_watch_mu_);
-    token_watch_stop_ = true;
-  }
-  token_watch_cv_.notify_all();
-  if (token_watch_.joinable()) token_watch_.join();
 }
 
 int RunServe(config::ServerConfig config) {

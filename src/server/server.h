@@ -8,10 +8,7 @@
 // Thread-safety: Create, Start and Stop are called from the main thread.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 #include "auth/policy.h"
@@ -23,7 +20,9 @@
 
 namespace infergate::net {
 class TlsContext;
-class TlsWatch;
+}
+namespace infergate::core {
+class Ticker;
 }
 
 namespace infergate::server {
@@ -53,10 +52,8 @@ class Server {
   core::Status LoadTls();
   void ReloadTls();
   // The tokens file: re-read on SIGHUP (ReloadTokens) and when it changes
-  // (a thread checks it every 2 s between Start and Stop).
+  // (checked every 2 s between Start and Stop).
   void ReloadTokens();
-  void StartTokenWatch();
-  void StopTokenWatch();
 
   config::ServerConfig config_;
   // Destroyed after the frontends, which point into it. Stop stops it before
@@ -67,13 +64,12 @@ class Server {
   // outlive the frontends, which point into them.
   std::unique_ptr<net::TlsContext> http_tls_;
   std::unique_ptr<net::TlsContext> grpc_tls_;
-  std::unique_ptr<net::TlsWatch> tls_watch_;  // null: no certificate, or reload_check_secs 0
+  // Checks the certificate files for a change; null: no certificate, or
+  // reload_check_secs 0.
+  std::unique_ptr<core::Ticker> tls_watch_;
   // Who may do what; the frontends point into it, so it outlives them.
   std::unique_ptr<auth::Policy> policy_;
-  std::thread token_watch_;
-  std::mutex token_watch_mu_;
-  std::condition_variable token_watch_cv_;
-  bool token_watch_stop_ = false;  // GUARDED_BY(token_watch_mu_)
+  std::unique_ptr<core::Ticker> token_watch_;  // checks the tokens file; null: auth off
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
   bool started_ = false;
   bool stopped_ = false;
