@@ -1,6 +1,7 @@
 // Policy: who may do what, decided once per request at each frontend's entry
-// point (the HTTP router before a route, the gRPC method dispatch before a
-// handler; later frontends call the same Check).
+// point, before the request's body is read (the HTTP session once a
+// request's header is complete, the gRPC connection once a call's headers
+// are; later frontends call the same Check).
 //
 // With a tokens file (auth.tokens_file), every request but the health probes
 // needs `Authorization: Bearer <token>` naming a token of the file with the

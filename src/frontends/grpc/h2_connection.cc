@@ -20,6 +20,7 @@ struct H2Connection::Stream {
   int32_t id;
   std::string path, method, content_type, timeout;
   std::optional<std::string> authorization;
+  auth::Grant grant;  // MethodTable::Admit's, for the method
   MethodTable::Kind kind = MethodTable::Kind::kUnknown;
   MessageReader reader;
 
@@ -363,6 +364,7 @@ CallInfo H2Connection::Info(const Stream& s) const {
   if (!s.timeout.empty()) info.timeout = ParseTimeout(s.timeout);
   if (s.authorization) info.authorization = *s.authorization;
   info.peer_loopback = auth::IsLoopback(stream_.peer().address());
+  info.grant = s.grant;
   return info;
 }
 
@@ -378,6 +380,10 @@ void H2Connection::HeadersDone(Stream& s) {
   }
   s.kind = methods_->Find(s.path);
   if (s.kind == MethodTable::Kind::kUnknown) return Fail(s, core::Unimplemented("unknown method " + s.path));
+  // Before any DATA is taken: a refused client's message is never buffered.
+  CallInfo info = Info(s);
+  if (core::Status admitted = methods_->Admit(&info); !admitted.ok()) return Fail(s, admitted);
+  s.grant = std::move(info.grant);
   if (options_.buffered && options_.buffered->Exhausted()) {
     return Fail(s, core::ResourceExhausted("the server holds as many request bytes as it may; retry later"));
   }

@@ -84,7 +84,7 @@ struct CallInfo {
   std::optional<std::chrono::nanoseconds> timeout;  // grpc-timeout
   std::optional<std::string_view> authorization;   // the authorization metadata (never logged)
   bool peer_loopback = false;                      // the client connects from a loopback address
-  auth::Grant grant;                               // set by the MethodTable once the policy admitted the call
+  auth::Grant grant;                               // set by MethodTable::Admit
 };
 
 // A bidirectional streaming call's handler; its methods run on the
@@ -109,6 +109,13 @@ class MethodTable {
   enum class Kind { kUnknown, kUnary, kBidiStream };
   virtual ~MethodTable() = default;
   virtual Kind Find(std::string_view path) const = 0;
+  // Whether a call of a known method may go on, asked once its headers are
+  // complete and before any of its DATA is taken (the access policy: no
+  // request body is read for a client refused). On OK `info->grant` is what
+  // OnUnary / OnStream then see; a refusal answers the call at once (counted
+  // through OnRefused) and what the client still sends is dropped, its
+  // flow-control credit returned.
+  virtual core::Status Admit(CallInfo* /*info*/) { return core::Status::Ok(); }
   // A unary call with its one request message.
   virtual void OnUnary(const CallInfo& info, std::string message, Responder responder) = 0;
   // A new streaming call.

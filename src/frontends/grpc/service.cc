@@ -63,15 +63,13 @@ MethodTable::Kind Service::Find(std::string_view path) const {
   return unary_.count(path) ? Kind::kUnary : Kind::kUnknown;
 }
 
-bool Service::Admit(CallInfo* info, auth::Access access, const Responder& r) {
+core::Status Service::Admit(CallInfo* info) {
+  // Find() said the method is known.
+  const auth::Access access =
+      info->method == kStreamInfer ? auth::Access::kInfer : unary_.find(info->method)->second.access;
   auth::Decision d = ctx_->policy->Check({"grpc", info->authorization, info->peer_loopback, access, {}});
-  if (d.ok()) {
-    info->grant = std::move(d.grant);
-    return true;
-  }
-  ctx_->metrics.CountRejected(d.status.code());
-  r.Finish(d.status);
-  return false;
+  if (d.ok()) info->grant = std::move(d.grant);
+  return d.status;
 }
 
 bool Service::AllowModel(const CallInfo& info, const std::string& model, const Responder& r) {
@@ -83,23 +81,20 @@ bool Service::AllowModel(const CallInfo& info, const std::string& model, const R
 }
 
 void Service::OnUnary(const CallInfo& info, std::string message, Responder responder) {
-  // Find() said the method is unary.
+  // Find() said the method is unary; Admit() admitted the call.
   const Method& method = unary_.find(info.method)->second;
-  CallInfo call = info;
-  if (!Admit(&call, method.access, responder)) return;
-  (this->*(method.handler))(call, message, responder);
+  (this->*(method.handler))(info, message, responder);
 }
 
 std::shared_ptr<StreamHandler> Service::OnStream(const CallInfo& info, Responder responder) {
-  CallInfo call = info;
-  if (!Admit(&call, auth::Access::kInfer, responder)) return nullptr;
+  // Admit() admitted the call.
   if (ctx_->draining.load()) {
     ctx_->metrics.CountRejected(core::StatusCode::kUnavailable);
     responder.Finish(core::Unavailable("the server is shutting down"));
     return nullptr;
   }
   return std::make_shared<InferStream>(ctx_, std::move(responder), RequestDeadline(info.timeout, *ctx_->deps.clock),
-                                       std::move(call.grant));
+                                       info.grant);
 }
 
 void Service::OnRefused(const core::Status& status) { ctx_->metrics.CountRejected(status.code()); }

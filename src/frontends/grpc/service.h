@@ -30,6 +30,9 @@ class Service final : public MethodTable {
   explicit Service(FrontendContext* context);
 
   Kind Find(std::string_view path) const override;
+  // The access policy's verdict on the call (what its method needs), before
+  // its message is read: UNAUTHENTICATED or PERMISSION_DENIED when refused.
+  core::Status Admit(CallInfo* info) override;
   void OnUnary(const CallInfo& info, std::string message, Responder responder) override;
   std::shared_ptr<StreamHandler> OnStream(const CallInfo& info, Responder responder) override;
   void OnRefused(const core::Status& status) override;
@@ -43,9 +46,6 @@ class Service final : public MethodTable {
     auth::Access access;
   };
 
-  // The policy's verdict on `info` (what `access` needs); false, and the
-  // call answered UNAUTHENTICATED or PERMISSION_DENIED, when refused.
-  bool Admit(CallInfo* info, auth::Access access, const Responder& r);
   // False, and the call answered PERMISSION_DENIED, when the call's grant
   // does not cover `model`.
   bool AllowModel(const CallInfo& info, const std::string& model, const Responder& r);

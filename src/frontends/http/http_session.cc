@@ -140,7 +140,7 @@ void HttpSession::ReadHeader() {
 void HttpSession::OnHeader(error_code ec) {
   if (ec) return OnReadError(ec);
   auto& req = parser_->get();
-  if (!RefuseCodings(req)) return;
+  if (!RefuseCodings(req) || !Authorize(req)) return;
   if (boost::beast::iequals(req[bhttp::field::expect], "100-continue") && !parser_->is_done()) {
     asio::async_write(stream_, asio::buffer(kContinue, sizeof(kContinue) - 1),
                      [self = shared_from_this()](error_code wec, size_t) {
@@ -166,6 +166,23 @@ bool HttpSession::RefuseCodings(const bhttp::fields& header) {
     return false;
   }
   return true;
+}
+
+bool HttpSession::Authorize(const bhttp::request_header<>& header) {
+  std::optional<std::string_view> authorization;
+  if (auto it = header.find(bhttp::field::authorization); it != header.end()) authorization = it->value();
+  auth::Decision decision =
+      shared_.router->Authorize(header.target(), authorization, auth::IsLoopback(stream_.peer().address()));
+  if (decision.ok()) {
+    grant_ = std::move(decision.grant);
+    return true;
+  }
+  // The body is not read: the connection closes (after Linger) instead.
+  keep_alive_ = false;
+  http_version_ = header.version();
+  parser_.reset();
+  Send(AuthRefusal(decision));
+  return false;
 }
 
 void HttpSession::ReadBody() {
@@ -256,6 +273,8 @@ void HttpSession::Dispatch() {
     request.authorization = std::string(it->value());
   }
   request.peer_loopback = auth::IsLoopback(stream_.peer().address());
+  request.grant = std::move(grant_);
+  grant_.reset();
   request.body = req.body().view();
   request.body_spare = req.body().spare();
   request.body_owner = std::move(req.body().storage);

@@ -69,6 +69,10 @@ class HttpSession : public net::Connection, public std::enable_shared_from_this<
   // Refuses (and returns false) a request whose body uses a transfer coding
   // other than chunked (501) or a content coding other than identity (415).
   bool RefuseCodings(const boost::beast::http::fields& header);
+  // Asks the access policy (Router::Authorize) before the body is read: a
+  // refused request is answered 401 / 403 with `Connection: close` (and
+  // false returned); an admitted one keeps its grant for Dispatch.
+  bool Authorize(const boost::beast::http::request_header<>& header);
   void ReadBody();
   // The unread rest of a Content-Length body in its final storage (sizing
   // the body first if need be); empty when the body must go through buffer_
@@ -107,6 +111,7 @@ class HttpSession : public net::Connection, public std::enable_shared_from_this<
   protocol::TelemetryDecoder* telemetry_decoder_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<AlignedBody>> parser_;
+  std::optional<auth::Grant> grant_;  // the request's, from Authorize
   boost::beast::http::response<boost::beast::http::string_body> response_;
   unsigned http_version_ = 11;
   bool keep_alive_ = false;

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "auth/policy.h"
 #include "core/status.h"
 
 namespace infergate::protocol {
@@ -35,6 +36,10 @@ struct HttpRequest {
   std::optional<std::string> authorization;
   // The client connects from a loopback address (net::Stream::peer()).
   bool peer_loopback = false;
+  // What the access policy granted when the session already asked it
+  // (Router::Authorize, once the header was complete); nullopt: the Router
+  // asks it.
+  std::optional<auth::Grant> grant;
   // Triton's Inference-Header-Content-Length header, when present.
   std::optional<std::string> inference_header_length;
   // The calling IO thread's decoder (not owned; used on that thread only).

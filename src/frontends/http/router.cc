@@ -38,6 +38,13 @@ const char* MethodName(Method m) {
   return "this method";
 }
 
+// The policy's decision on a request for the path `seg`.
+auth::Decision Decide(const auth::Policy& policy, const std::vector<std::string>& seg,
+                      std::optional<std::string_view> authorization, bool peer_loopback) {
+  const RouteAccess access = ClassifyRoute(seg);
+  return policy.Check({"http", authorization, peer_loopback, access.access, access.model});
+}
+
 }  // namespace
 
 RouteAccess ClassifyRoute(const std::vector<std::string>& seg) {
@@ -70,6 +77,19 @@ std::vector<std::string> SplitPath(std::string_view target) {
   return segments;
 }
 
+HttpResponse AuthRefusal(const auth::Decision& decision) {
+  HttpResponse response = ErrorResponse(decision.status);
+  if (auto challenge = decision.Challenge(); !challenge.empty()) {
+    response.headers.emplace_back("WWW-Authenticate", std::move(challenge));
+  }
+  return response;
+}
+
+auth::Decision Router::Authorize(std::string_view target, std::optional<std::string_view> authorization,
+                                 bool peer_loopback) const {
+  return Decide(*ctx_.policy, SplitPath(target), authorization, peer_loopback);
+}
+
 void Router::Handle(const HttpRequest& request, Reply reply) const {
   const auto seg = SplitPath(request.target);
   const std::string path(request.target.substr(0, request.target.find('?')));
@@ -89,15 +109,13 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     refuse(RejectReason::kUnknownRoute, 404,
            std::string("unknown endpoint ") + MethodName(request.method) + " " + path);
   };
-  const RouteAccess access = ClassifyRoute(seg);
-  const auth::Decision decision = ctx_.policy->Check(
-      {"http", request.authorization, request.peer_loopback, access.access, access.model});
-  if (!decision.ok()) {
-    HttpResponse response = ErrorResponse(decision.status);
-    if (auto challenge = decision.Challenge(); !challenge.empty()) {
-      response.headers.emplace_back("WWW-Authenticate", std::move(challenge));
-    }
-    return reply(std::move(response));
+  auth::Grant grant;
+  if (request.grant) {
+    grant = *request.grant;  // the session asked the policy already
+  } else {
+    auth::Decision decision = Decide(*ctx_.policy, seg, request.authorization, request.peer_loopback);
+    if (!decision.ok()) return reply(AuthRefusal(decision));
+    grant = std::move(decision.grant);
   }
   const size_t n = seg.size();
 
@@ -116,7 +134,7 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
   }
   if (seg[1] == "repository") {
     if (n == 3 && seg[2] == "index") {
-      if (allow(Method::kPost)) reply(RepositoryIndex(ctx_, request, decision.grant));
+      if (allow(Method::kPost)) reply(RepositoryIndex(ctx_, request, grant));
       return;
     }
     if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) {
@@ -148,7 +166,7 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
   }
   if (seg[1] != "models" || n < 3) return unknown();
   if (n == 3 && seg[2] == "stats") {  // Triton: every model's statistics
-    if (allow(Method::kGet)) reply(ModelStats(ctx_, ModelPath{}, decision.grant));
+    if (allow(Method::kGet)) reply(ModelStats(ctx_, ModelPath{}, grant));
     return;
   }
   ModelPath model{seg[2]};

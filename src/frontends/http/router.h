@@ -15,20 +15,30 @@ struct RouteAccess {
   std::string_view model;
 };
 
-// Handle asks ctx.policy once per request, before any route runs: a refusal
-// is answered 401 (with WWW-Authenticate) or 403.
+// The access policy is asked once per request, before any route runs: by the
+// session through Authorize as soon as the header is complete (so a refused
+// request's body is never read), or by Handle when the request carries no
+// grant. A refusal is answered AuthRefusal(decision): 401 (with
+// WWW-Authenticate) or 403.
 class Router {
  public:
   explicit Router(RouteContext context) : ctx_(std::move(context)) {}
 
   // Calls `reply` exactly once, inline or later (inference, repository load).
   void Handle(const HttpRequest& request, Reply reply) const;
+  // The policy's decision (counted when a refusal) on a request for
+  // `target`, as ClassifyRoute classifies its path.
+  auth::Decision Authorize(std::string_view target, std::optional<std::string_view> authorization,
+                           bool peer_loopback) const;
 
   const RouteContext& context() const { return ctx_; }
 
  private:
   RouteContext ctx_;
 };
+
+// The 401 (with WWW-Authenticate) or 403 answering a refused `decision`.
+HttpResponse AuthRefusal(const auth::Decision& decision);
 
 // What the endpoint at the path `segments` (SplitPath) needs, and the model
 // it names (a view into `segments`). Unknown endpoints need `read`, so that

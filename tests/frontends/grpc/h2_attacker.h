@@ -98,8 +98,10 @@ class H2Attacker {
 
   // Opens a call that sends `body` and `pad` bytes more (made up as they
   // are sent), then ends the request when `end`, or else stays open sending
-  // nothing more. The stream id, or < 0.
-  int32_t Submit(const std::string& path, std::string body, bool end, size_t pad = 0) {
+  // nothing more; with `authorization` metadata unless empty. The stream
+  // id, or < 0.
+  int32_t Submit(const std::string& path, std::string body, bool end, size_t pad = 0,
+                 const std::string& authorization = "") {
     if (!session_) return -1;
     auto source = std::make_unique<Body>(Body{this, std::move(body), 0, pad, end});
     auto nv = [](const std::string& n, const std::string& v) {
@@ -111,6 +113,8 @@ class H2Attacker {
     const std::string values[] = {"POST", "http", authority_, path, "application/grpc", "trailers"};
     std::vector<nghttp2_nv> headers;
     for (size_t i = 0; i < std::size(names); ++i) headers.push_back(nv(names[i], values[i]));
+    const std::string authorization_name = "authorization";
+    if (!authorization.empty()) headers.push_back(nv(authorization_name, authorization));
     nghttp2_data_provider provider{};
     provider.source.ptr = source.get();
     provider.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
