@@ -1,8 +1,9 @@
 // What the gRPC frontend parses from the wire below HTTP/2: the
 // length-prefixed message framing and the grpc-timeout header (wire.h), and
-// ModelInferRequest messages decoded into core requests (codec.h), checked
-// against a model's configuration, with the decoded inputs encoded back as
-// a ModelInferResponse in the form the request asks for.
+// ModelInferRequest messages decoded into core requests (codec.h; shared
+// memory regions "r" and "r2" are registered), checked against a model's
+// configuration, with the decoded inputs encoded back as a
+// ModelInferResponse in the form the request asks for.
 //
 // Input: byte 0 even: the rest is a serialized ModelInferRequest. Byte 0
 // odd: the rest is "<grpc-timeout value>\n<DATA bytes>", the DATA bytes fed
@@ -33,10 +34,10 @@ void Infer(std::string_view in) {
   const grpc_frontend::InputLimits limits;
 
   core::InferRequest copied;  // the copying decode
-  (void)grpc_frontend::DecodeInferRequest(*wire, limits, nullptr, &copied);
+  (void)grpc_frontend::DecodeInferRequest(*wire, limits, SharedMemory(), &copied);
 
   core::InferRequest request;  // the borrowing decode, as the service does it
-  if (!grpc_frontend::DecodeInferRequest(wire, limits, nullptr, &request).ok()) return;
+  if (!grpc_frontend::DecodeInferRequest(wire, limits, SharedMemory(), &request).ok()) return;
   static const core::ModelConfig model = RequestModel();
   request.model_name = "m";
   (void)core::ValidateRequest(model, request);

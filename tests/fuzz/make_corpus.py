@@ -52,7 +52,8 @@ v2("types", '{"inputs":[{"name":"a","shape":[2],"datatype":"INT8","data":[-128,1
    '{"name":"e","shape":[1],"datatype":"FP64","data":[1e308]},'
    '{"name":"f","shape":[0],"datatype":"INT32","data":[]}]}')
 v2("shared_memory", '{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","parameters":'
-   '{"shared_memory_region":"r","shared_memory_byte_size":12,"shared_memory_offset":0}}]}')
+   '{"shared_memory_region":"r","shared_memory_byte_size":12,"shared_memory_offset":0}}],'
+   '"outputs":[{"name":"x","parameters":{"shared_memory_region":"r2","shared_memory_byte_size":12}}]}')
 v2("nested_deep", '{"inputs":[{"name":"x","shape":[1,3],"datatype":"FP32","data":[[[[[1]]]],2,3]}]}')
 v2("large_shape", '{"inputs":[{"name":"x","shape":[1,16777216],"datatype":"FP64","data":[1]}]}')
 
@@ -139,7 +140,13 @@ grpc("raw", s(1, "m") + s(5, tensor("x", "FP32", [1, 3])) + s(5, tensor("h", "FP
      s(7, struct.pack("<3f", 1, 2, 3)) + s(7, struct.pack("<4e", 1, 2, 3, 4)) + s(7, struct.pack("<2H", 0, 65535)))
 grpc("params", s(1, "m") + s(2, "") + s(4, param("a", "double", 0.5)) + s(4, param("b", "uint64", 2 ** 64 - 1)) +
      s(4, param("c", "string", "x")) + s(5, tensor("x", "INT8", [2], packed(2, [-128, 127]))))
-grpc("shared_memory", s(1, "m") + s(5, tensor("x", "FP32", [1, 3], params=param("shared_memory_region", "string", "r"))))
+grpc("shared_memory", s(1, "m") + s(5, tensor("x", "FP32", [1, 3], params=param("shared_memory_region", "string", "r"))) +
+     s(5, tensor("ids", "INT64", [1, 1])) + s(7, struct.pack("<q", 5)))
+grpc("shared_memory_io", s(1, "m") +
+     s(5, tensor("x", "FP32", [1, 3]) + s(4, param("shared_memory_region", "string", "r")) +
+       s(4, param("shared_memory_byte_size", "int", 12)) + s(4, param("shared_memory_offset", "int", 16))) +
+     s(6, s(1, "x") + s(2, param("shared_memory_region", "string", "r2")) +
+       s(2, param("shared_memory_byte_size", "int", 12))))
 grpc("uint_types", s(1, "m") + s(5, tensor("a", "UINT8", [2], packed(4, [0, 255]))) +
      s(5, tensor("b", "UINT64", [1], packed(5, [2 ** 64 - 1]))) +
      s(5, tensor("c", "FP64", [1], packed(7, [1e308], "<d"))))

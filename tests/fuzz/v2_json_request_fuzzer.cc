@@ -1,7 +1,8 @@
 // KServe v2 JSON inference requests as the HTTP and MQTT frontends decode
-// them (protocol::InferRequestDecoder, with the binary data extension), then
-// checked against a model's configuration as the dispatcher does, and the
-// decoded inputs encoded back as a response.
+// them (protocol::InferRequestDecoder, with the binary data extension and
+// two registered shared memory regions, "r" and "r2"), then checked against
+// a model's configuration as the dispatcher does, and the decoded inputs
+// encoded back as a response (outputs named in shared memory written there).
 //
 // Input: byte 0 selects how the body is owned (bit 0: a std::string owner,
 // parsed in place when there is room; bit 1: memory of another kind with
@@ -26,7 +27,11 @@ void DecodeOne(std::string_view in) {
   const uint16_t header = static_cast<uint16_t>(low | (TakeByte(&in) << 8));
   const size_t json_length = header == 0xffff ? in.size() : header;
 
-  static protocol::InferRequestDecoder decoder;
+  static protocol::InferRequestDecoder& decoder = []() -> protocol::InferRequestDecoder& {
+    static protocol::InferRequestDecoder d;
+    d.set_shared_memory(SharedMemory());
+    return d;
+  }();
   core::InferRequest request;
   core::Status st;
   if (flags & 1) {
