@@ -19,7 +19,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${INFERGATE_FUZZ_BUILD_DIR:-$root/build-sanitize}
 seconds=60
 
-# target  max_len  timeout(s)  rss_limit_mb
+# target  max_len  timeout(s)  rss_limit_mb  [seed corpus, when another target's]
 limits=(
   "v2_json_request     8192 10 2560"
   "telemetry_json      8192 10 2560"
@@ -30,6 +30,7 @@ limits=(
   "model_config_yaml   4096 10 2560"
   "server_config       8192 10 2560"
   "onnx_model_load     8192 30 3072"
+  "onnx_scan           8192 10 2560 onnx_model_load"
 )
 all_targets=()
 for l in "${limits[@]}"; do all_targets+=("${l%% *}"); done
@@ -67,11 +68,11 @@ export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan.supp:prin
 failed=0
 printf '%-20s %10s %8s %8s %8s %8s  %s\n' target execs exec/s corpus cov ft result
 for t in "${targets[@]}"; do
-  read -r _ max_len timeout rss <<<"$(printf '%s\n' "${limits[@]}" | grep "^$t ")"
+  read -r _ max_len timeout rss seeds <<<"$(printf '%s\n' "${limits[@]}" | grep "^$t ")"
   corpus="$work/$t/corpus"
   artifacts="$work/$t/artifacts"
   mkdir -p "$corpus" "$artifacts"
-  cp "$root/tests/fuzz/corpus/$t/"* "$corpus/" 2>/dev/null || true
+  cp "$root/tests/fuzz/corpus/${seeds:-$t}/"* "$corpus/" 2>/dev/null || true
   log="$work/$t/log"
   rc=0
   nice "$build/tests/fuzz/${t}_fuzzer" -max_total_time="$seconds" -max_len="$max_len" -timeout="$timeout" \
