@@ -52,13 +52,17 @@ for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "fuzz: unknown target $t (known: ${all_targets[*]})" >&2; exit 2; }
 done
 
+quiet() {  # runs a command, showing its output only when it fails
+  local out
+  if ! out=$("$@" 2>&1); then printf '%s\n' "$out" | tail -40 >&2; echo "fuzz: failed: $*" >&2; exit 1; fi
+}
 if [ ! -f "$build/build.ninja" ]; then
   echo "fuzz: configuring $build" >&2
-  CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DINFERGATE_SANITIZE=ON -DINFERGATE_FUZZ=ON -DINFERGATE_BUILD_BENCH=OFF >/dev/null
+  CC=clang CXX=clang++ quiet cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DINFERGATE_SANITIZE=ON -DINFERGATE_FUZZ=ON -DINFERGATE_BUILD_BENCH=OFF
 fi
 echo "fuzz: building ${targets[*]}" >&2
-cmake --build "$build" --target "${targets[@]/%/_fuzzer}" >/dev/null
+quiet cmake --build "$build" --target "${targets[@]/%/_fuzzer}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/infergate-fuzz.XXXXXX")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
