@@ -179,6 +179,12 @@ Status ParseTimeWindow(const YamlReader& r, const YAML::Node& node, DeviceWindow
                    Seconds(r, node["length_secs"], "device.window.length_secs", false));
   ASSIGN_OR_RETURN(w->period_secs,
                    Seconds(r, node["period_secs"], "device.window.period_secs", false));
+  // Readings are placed by their time in whole periods (an int64): with
+  // times up to pipeline::kMaxTimestampSecs (1e11 s) a period must be >= 1 us.
+  if (w->period_secs < 1e-6) {
+    return r.Error(node["period_secs"], "device.window.period_secs",
+                   "expected at least 0.000001 s (a microsecond)");
+  }
   w->hop_secs = w->length_secs;
   if (node["hop_secs"]) {
     ASSIGN_OR_RETURN(w->hop_secs, Seconds(r, node["hop_secs"], "device.window.hop_secs", false));

@@ -155,6 +155,16 @@ StatusOr<std::optional<double>> NumberField(const Telemetry& t, const std::strin
   return std::optional<double>(*d);
 }
 
+// A reading's time must be finite and within kMaxTimestampSecs of zero: the
+// windows count in whole periods of it (int64), which a time like 1e100 s
+// would overflow.
+Status CheckTimestamp(const std::string& path, const std::optional<double>& t, Reject* reason) {
+  if (!t || (std::isfinite(*t) && std::abs(*t) <= kMaxTimestampSecs)) return Status::Ok();
+  return Fail(reason, Reject::kNotFinite,
+              "field '" + path + "' (the reading's time): expected seconds within +-1e11, got " +
+                  std::to_string(*t));
+}
+
 }  // namespace
 
 std::string_view RejectName(Reject reason) {
@@ -196,6 +206,7 @@ StatusOr<Readings> ExtractReadings(const ContractPlan& plan, const Telemetry& t,
   } else {
     ASSIGN_OR_RETURN(out.timestamp, NumberField(t, plan.contract.timestamp_field, reason));
   }
+  RETURN_IF_ERROR(CheckTimestamp(plan.contract.timestamp_field, out.timestamp, reason));
   ASSIGN_OR_RETURN(auto reset, NumberField(t, plan.contract.reset_field, reason));
   out.reset = reset.has_value() && *reset != 0;
   return out;

@@ -37,6 +37,10 @@ inline constexpr Reject kAllRejects[] = {
     Reject::kLate,         Reject::kMaxDevices, Reject::kNoDeviceId, Reject::kBacklog};
 std::string_view RejectName(Reject reason);  // "missing_field", ...
 
+// The largest reading time accepted, in seconds either side of zero (about
+// the year 5100 as Unix time); later or non-finite times are refused.
+inline constexpr double kMaxTimestampSecs = 1e11;
+
 struct Readings {
   int64_t count = 0;                // readings (rows)
   std::vector<double> values;       // count * plan.row_width, normalised

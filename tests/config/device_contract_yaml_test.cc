@@ -138,6 +138,9 @@ TEST(DeviceContractYamlTest, ErrorsNameLineAndKey) {
        "give a count window"},
       {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.3}}\n",
        "must be a whole multiple of period_secs"},
+      // A reading's slot is its time in periods as an int64: times up to 1e11 s need periods >= 1 us.
+      {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1e-7, period_secs: 1e-9}}\n",
+       "key 'device.window.period_secs': expected at least 0.000001 s (a microsecond)"},
       {"device: {inputs: [{name: x, fields: [a]}], window: {length_secs: 1, period_secs: 0.1, "
        "hop_secs: 2}}\n",
        "key 'device.window.hop_secs'"},

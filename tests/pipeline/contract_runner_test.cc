@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
 
 #include "pipeline/contract_fixture.h"
 #include "pipeline/tensor_values.h"
@@ -47,6 +48,12 @@ class ContractRunnerTest : public ::testing::Test {
   static Telemetry V(double v) {
     Telemetry t;
     t.fields["v"] = v;
+    return t;
+  }
+  // A reading stamped with its time (the contract's `ts` field).
+  static Telemetry At(double ts, double v) {
+    Telemetry t = V(v);
+    t.fields["ts"] = ts;
     return t;
   }
   static std::vector<double> Input(const core::InferRequest& r, const std::string& name) {
@@ -239,24 +246,40 @@ TEST_F(ContractRunnerTest, TimeWindowWithArrivalTimes) {
   EXPECT_EQ(reqs->front()->inputs[0].tensor.shape(), (core::Shape{4})) << "no batch dimension";
 }
 
+// Found by the telemetry_json fuzzer: a reading at t = 1.7e104 s made the
+// time window count its slot as an int64, which overflowed (undefined
+// behaviour). Times beyond +-1e11 s, and non-finite ones however they
+// arrive, are refused naming the field; the device's window is unchanged.
+TEST_F(ContractRunnerTest, ReadingTimesOutOfRangeAreRefused) {
+  auto runner = Make(kTimeWindowYaml);
+  ASSERT_TRUE(runner->Accept("d", At(1732540001.5, 1)).ok());
+  for (double ts : {1.7e104, -1.7e104, 1.0000001e11}) {
+    auto refused = runner->Accept("d", At(ts, 2));
+    ASSERT_FALSE(refused.ok()) << ts;
+    EXPECT_EQ(refused.status().code(), core::StatusCode::kInvalidArgument);
+    EXPECT_NE(refused.status().message().find("field 'ts'"), std::string::npos)
+        << refused.status().ToString();
+  }
+  Telemetry stamped = V(3);
+  stamped.timestamp_secs = std::numeric_limits<double>::infinity();
+  EXPECT_FALSE(runner->Accept("d", stamped).ok());
+  EXPECT_EQ(runner->WindowProgress("d")->readings, 1);
+  EXPECT_TRUE(runner->Accept("e", At(-1e11, 4)).ok()) << "the limit itself is a time";
+}
+
 TEST_F(ContractRunnerTest, TimestampedAndUnstampedReadingsShareOneTimeBase) {
   auto runner = Make(kTimeWindowYaml);
   // A device that stamps some readings (Unix time) and leaves others to the server.
-  auto at = [](double ts, double v) {
-    Telemetry t = V(v);
-    t.fields["ts"] = ts;
-    return t;
-  };
   clock_.Advance(seconds(5));  // the steady clock is no time of day
-  EXPECT_TRUE(runner->Accept("d", at(kNow, 1))->empty());
+  EXPECT_TRUE(runner->Accept("d", At(kNow, 1))->empty());
   wall_.Advance(seconds(1));
   auto unstamped = runner->Accept("d", V(2));
   ASSERT_TRUE(unstamped.ok()) << unstamped.status().ToString();
   EXPECT_TRUE(unstamped->empty());
-  EXPECT_TRUE(runner->Accept("d", at(kNow + 2, 3))->empty());
+  EXPECT_TRUE(runner->Accept("d", At(kNow + 2, 3))->empty());
   wall_.Advance(seconds(2));
   EXPECT_TRUE(runner->Accept("d", V(4))->empty());
-  auto reqs = runner->Accept("d", at(kNow + 4, 5));
+  auto reqs = runner->Accept("d", At(kNow + 4, 5));
   ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
   ASSERT_EQ(reqs->size(), 1u);
   EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 2, 3, 4}));
@@ -270,14 +293,9 @@ device:
   inputs: [{name: v, fields: [v]}]
   window: {count: 2}
 )");
-  auto at = [](double ts, double v) {
-    Telemetry t = V(v);
-    t.fields["ts"] = ts;
-    return t;
-  };
-  EXPECT_TRUE(runner->Accept("d", at(10, 1))->empty());
-  EXPECT_EQ(runner->Accept("d", at(11, 2))->size(), 1u);
-  auto late = runner->Accept("d", at(5, 0));
+  EXPECT_TRUE(runner->Accept("d", At(10, 1))->empty());
+  EXPECT_EQ(runner->Accept("d", At(11, 2))->size(), 1u);
+  auto late = runner->Accept("d", At(5, 0));
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"late\"}"), 1);
 }
