@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "auth/token.h"
 #include "grpc_service.grpc.pb.h"
 #include "testing/http_client.h"
 #include "testing/mlp_request.h"
@@ -75,7 +76,7 @@ class TlsTest : public ::testing::Test {
 
   // Starts the server with TLS on both frontends; `mutual`: clients need a
   // certificate from the test CA.
-  void Start(bool mutual, double reload_check_secs = 0) {
+  void Start(bool mutual, double reload_check_secs = 0, const std::vector<std::string>& extra = {}) {
     const fs::path config =
         certs_.Write("infergate.yaml", "tls:\n  handshake_timeout_secs: 1\n  reload_check_secs: " +
                                            std::to_string(reload_check_secs) + "\n");
@@ -83,6 +84,7 @@ class TlsTest : public ::testing::Test {
                                      config.string(),      "--tls-cert",          Served(".crt"),
                                      "--tls-key",          Served(".key")};
     if (mutual) args.insert(args.end(), {"--tls-client-ca", pki_.Crt("ca")});
+    args.insert(args.end(), extra.begin(), extra.end());
     server_ = std::make_unique<Process>(testing::ServeCommand(args));
     auto http = server_->WaitForLine(R"(http: listening on 127\.0\.0\.1:([0-9]+) \((.*)\))");
     ASSERT_TRUE(http) << server_->Output();
@@ -152,6 +154,42 @@ TEST_F(TlsTest, HttpsInferenceVerifiedAgainstTheCa) {
   CurlClient untrusting(HttpsUrl());
   untrusting.SetTls(CurlTls{pki_.Crt("other"), "", ""});
   EXPECT_EQ(untrusting.Get("/v2/health/live").status, 0);
+}
+
+// TLS and bearer tokens together, as a deployment beyond one host runs them:
+// the token travels inside TLS and is checked as over plain TCP.
+TEST_F(TlsTest, GrpcAndHttpsOverTlsWithATokenAreAuthorised) {
+  const std::string token = "tls-e2e-device-token";
+  const fs::path tokens = certs_.Write("tokens.yaml", "- name: devices\n  sha256: " +
+                                                          auth::HexDigest(auth::Sha256(token)) +
+                                                          "\n  scopes: [infer]\n  models: [\"ml*\"]\n");
+  Start(false, 0, {"--auth-tokens", tokens.string()});
+  auto stub = GrpcStub();
+  const auto infer = [&](const std::string& authorization) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    if (!authorization.empty()) ctx.AddMetadata("authorization", authorization);
+    inference::ModelInferResponse resp;
+    return stub->ModelInfer(&ctx, testing::MlpRequest("mlp", "1", true), &resp);
+  };
+  EXPECT_TRUE(infer("Bearer " + token).ok());
+  EXPECT_EQ(infer("").error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(infer("Bearer not-" + token).error_code(), ::grpc::StatusCode::UNAUTHENTICATED);
+  {
+    ::grpc::ClientContext ctx;  // the token has infer, not read
+    ctx.AddMetadata("authorization", "Bearer " + token);
+    inference::ModelMetadataRequest req;
+    req.set_name("mlp");
+    inference::ModelMetadataResponse resp;
+    EXPECT_EQ(stub->ModelMetadata(&ctx, req, &resp).error_code(), ::grpc::StatusCode::PERMISSION_DENIED);
+  }
+  EXPECT_TRUE(Live(*stub).ok());  // probes stay open
+
+  auto client = Client();
+  EXPECT_EQ(client->Post("/v2/models/mlp/infer", kInfer, {"Authorization: Bearer " + token}).status, 200);
+  auto refused = client->Post("/v2/models/mlp/infer", kInfer);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.headers["www-authenticate"], "Bearer realm=\"infergate\"");
 }
 
 TEST_F(TlsTest, GrpcOverTls) {
