@@ -1,6 +1,7 @@
 #include "net/connection_registry.h"
 
 #include <algorithm>
+#include <condition_variable>
 
 namespace infergate::net {
 
@@ -11,6 +12,7 @@ struct ConnectionRegistry::State {
   core::Counter* refused_limit;
 
   mutable std::mutex mu;
+  std::condition_variable closed;                       // notified when `open` empties
   uint64_t next_id = 0;                                 // GUARDED_BY(mu)
   Mode mode = Mode::kServing;                           // GUARDED_BY(mu)
   std::map<uint64_t, std::weak_ptr<Connection>> open;  // GUARDED_BY(mu)
@@ -71,6 +73,7 @@ ConnectionRegistry::Registration::~Registration() {
   std::lock_guard lock(state_->mu);
   state_->open.erase(id_);
   state_->open_gauge->Add(-1);
+  if (state_->open.empty()) state_->closed.notify_all();
 }
 
 void ConnectionRegistry::DrainAll() {
@@ -84,6 +87,11 @@ void ConnectionRegistry::CloseAll() {
 size_t ConnectionRegistry::open() const {
   std::lock_guard lock(state_->mu);
   return state_->open.size();
+}
+
+bool ConnectionRegistry::WaitAllClosed(core::TimePoint deadline) const {
+  std::unique_lock lock(state_->mu);
+  return state_->closed.wait_until(lock, deadline, [this] { return state_->open.empty(); });
 }
 
 const std::string& ConnectionRegistry::frontend() const { return state_->frontend; }

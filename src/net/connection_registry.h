@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/metrics.h"
 
 namespace infergate::net {
@@ -61,6 +62,9 @@ class ConnectionRegistry {
   void DrainAll();
   void CloseAll();
   size_t open() const;
+  // Waits until no connection is open (every slot released) or `deadline`;
+  // true when none is. Any thread.
+  bool WaitAllClosed(core::TimePoint deadline) const;
   const std::string& frontend() const;
 
  private:

@@ -4,7 +4,6 @@
 
 #include <boost/asio/post.hpp>
 #include <chrono>
-#include <thread>
 
 #include "frontends/grpc/context.h"
 #include "frontends/grpc/h2_connection.h"
@@ -95,19 +94,6 @@ core::Status GrpcFrontend::Start() {
 
 int GrpcFrontend::port() const { return impl_->listener ? impl_->listener->port() : 0; }
 
-namespace {
-
-// A call is done once its reply is handed to its connection; the connection
-// writes it, then (drained) closes. Stop closes what is still open, so Drain
-// waits, until `deadline`, for the connections to finish writing and close.
-void WaitConnectionsClosed(const net::ConnectionRegistry& connections, core::TimePoint deadline) {
-  while (connections.open() > 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polls a condition with a deadline
-  }
-}
-
-}  // namespace
-
 bool GrpcFrontend::Drain(core::TimePoint deadline) {
   Impl& s = *impl_;
   if (!s.ctx.draining.exchange(true)) spdlog::info("grpc: draining");
@@ -117,7 +103,10 @@ bool GrpcFrontend::Drain(core::TimePoint deadline) {
   s.connections.DrainAll();
   const bool drained = s.ctx.WaitIdle(deadline);
   if (!drained) spdlog::warn("grpc: calls still open at the drain deadline");
-  WaitConnectionsClosed(s.connections, deadline);
+  // A call is done once its reply is handed to its connection; the
+  // connection writes it, then (drained) closes. Stop closes what is still
+  // open, so Drain waits, until `deadline`, for the connections to close.
+  s.connections.WaitAllClosed(deadline);
   return drained;
 }
 
