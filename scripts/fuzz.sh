@@ -67,7 +67,7 @@ quiet cmake --build "$build" --target "${targets[@]/%/_fuzzer}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/infergate-fuzz.XXXXXX")
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/fuzz/lsan.supp:print_suppressions=0}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/sanitizers/lsan.supp:print_suppressions=0}
 
 failed=0
 printf '%-20s %10s %8s %8s %8s %8s  %s\n' target execs exec/s corpus cov ft result
