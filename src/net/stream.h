@@ -52,6 +52,11 @@ class Stream {
     boost::system::error_code ignored;
     peer_ = socket.remote_endpoint(ignored);
     tls_ = std::make_unique<TlsSocket>(std::move(socket), *context_);
+    // Asio turns on SSL_MODE_RELEASE_BUFFERS, which frees OpenSSL's record
+    // buffers after every record and allocates them again for the next: on a
+    // keep-alive connection that is two ~17 KB allocations per request. They
+    // are kept instead (about 34 KB per open TLS connection).
+    SSL_clear_mode(tls_->native_handle(), SSL_MODE_RELEASE_BUFFERS);
   }
   Stream(Stream&&) = default;
   Stream& operator=(Stream&&) = default;
