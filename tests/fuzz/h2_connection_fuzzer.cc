@@ -101,9 +101,24 @@ void RunUntilIdle(asio::io_context& io) {
 
 void Run(std::string_view in) {
   static Loop* loop = new Loop;  // lives for the process: one listening socket
+  // Connected and accepted asynchronously: libFuzzer's timer signal can
+  // interrupt a blocking connect or accept (EINTR), never the event loop.
   tcp::socket client(loop->io);
-  client.connect(loop->acceptor.local_endpoint());
-  tcp::socket server = loop->acceptor.accept();
+  tcp::socket server(loop->io);
+  boost::system::error_code connect_error, accept_error;
+  bool connected = false, accepted = false;
+  client.async_connect(loop->acceptor.local_endpoint(), [&](boost::system::error_code ec) {
+    connect_error = ec;
+    connected = true;
+  });
+  loop->acceptor.async_accept(server, [&](boost::system::error_code ec) {
+    accept_error = ec;
+    accepted = true;
+  });
+  do {
+    RunUntilIdle(loop->io);
+  } while (!connected || !accepted);
+  if (connect_error || accept_error) return;  // not the input's doing
 
   grpc_frontend::H2Options options;
   options.max_message_bytes = 1 << 16;
