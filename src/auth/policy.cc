@@ -1,7 +1,6 @@
 #include "auth/policy.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include "core/model_name.h"
 
@@ -107,7 +106,7 @@ core::StatusOr<std::unique_ptr<Policy>> Policy::Create(Options options,
     return core::Internal("auth: no tokens file loader");
   std::unique_ptr<Policy> policy(new Policy(std::move(options), metrics));
   if (!policy->enabled()) return policy;
-  FileStamp stamp;
+  core::FileStamp stamp;
   ASSIGN_OR_RETURN(auto tokens, policy->Load(&stamp));
   if (policy->tokens_gauge_)
     policy->tokens_gauge_->Set(static_cast<double>(tokens->entries().size()));
@@ -117,16 +116,8 @@ core::StatusOr<std::unique_ptr<Policy>> Policy::Create(Options options,
   return policy;
 }
 
-Policy::FileStamp Policy::StampOf(const std::filesystem::path& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_size),
-          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-          static_cast<int64_t>(st.st_ino)};
-}
-
-core::StatusOr<std::shared_ptr<const TokenSet>> Policy::Load(FileStamp* stamp) const {
-  *stamp = StampOf(options_.tokens_file);
+core::StatusOr<std::shared_ptr<const TokenSet>> Policy::Load(core::FileStamp* stamp) const {
+  *stamp = core::FileStamp::Of(options_.tokens_file);
   ASSIGN_OR_RETURN(auto entries, options_.load(options_.tokens_file));
   return TokenSet::Create(std::move(entries), options_.tokens_file.string());
 }
@@ -209,7 +200,7 @@ core::Status Policy::CheckModel(const Grant& grant, std::string_view frontend,
 core::Status Policy::Reload() {
   if (!enabled()) return core::Status::Ok();
   std::lock_guard reload(reload_mu_);
-  FileStamp stamp;
+  core::FileStamp stamp;
   auto tokens = Load(&stamp);
   if (!tokens.ok()) {
     if (reloads_failed_) reloads_failed_->Increment();
@@ -234,7 +225,7 @@ core::Status Policy::Reload() {
 
 void Policy::ReloadIfChanged() {
   if (!enabled()) return;
-  const FileStamp now = StampOf(options_.tokens_file);
+  const core::FileStamp now = core::FileStamp::Of(options_.tokens_file);
   {
     std::lock_guard lock(mu_);
     if (now == stamp_) return;

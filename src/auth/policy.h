@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "auth/token.h"
+#include "core/file_stamp.h"
 #include "core/metrics.h"
 #include "core/status.h"
 
@@ -129,13 +130,8 @@ class Policy {
   void ReloadIfChanged();
 
  private:
-  struct FileStamp {
-    bool operator==(const FileStamp&) const = default;
-    int64_t size = -1, mtime_ns = 0, inode = 0;
-  };
   Policy(Options options, core::MetricsRegistry* metrics);
-  static FileStamp StampOf(const std::filesystem::path& file);
-  core::StatusOr<std::shared_ptr<const TokenSet>> Load(FileStamp* stamp) const;
+  core::StatusOr<std::shared_ptr<const TokenSet>> Load(core::FileStamp* stamp) const;
   // Counts the refusal and returns it.
   Decision Refuse(std::string_view frontend, Failure failure, core::Status status) const;
   core::Counter& FailureCounter(std::string_view frontend, Failure failure) const;
@@ -152,7 +148,7 @@ class Policy {
 
   mutable std::mutex mu_;
   std::shared_ptr<const TokenSet> tokens_;  // GUARDED_BY(mu_)
-  FileStamp stamp_;                         // GUARDED_BY(mu_)
+  core::FileStamp stamp_;                   // GUARDED_BY(mu_)
   std::mutex reload_mu_;                    // one reload at a time
 };
 

@@ -4,7 +4,6 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -197,17 +196,8 @@ bool TlsContext::ReloadIfChanged() {
 }
 
 TlsContext::Stamps TlsContext::ReadStamps() const {
-  auto stamp = [](const std::string& path) {
-    FileStamp s;
-    struct stat st;
-    if (path.empty() || ::stat(path.c_str(), &st) != 0) return s;
-    s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-    s.size = static_cast<int64_t>(st.st_size);
-    s.inode = st.st_ino;
-    return s;
-  };
-  return Stamps{stamp(options_.files.cert_file), stamp(options_.files.key_file),
-                stamp(options_.files.client_ca_file)};
+  return Stamps{core::FileStamp::Of(options_.files.cert_file), core::FileStamp::Of(options_.files.key_file),
+                core::FileStamp::Of(options_.files.client_ca_file)};
 }
 
 }  // namespace infergate::net

@@ -21,7 +21,6 @@
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
-#include <sys/types.h>
 
 #include <boost/asio/ssl/context.hpp>
 #include <cstdint>
@@ -29,6 +28,7 @@
 #include <mutex>
 #include <string>
 
+#include "core/file_stamp.h"
 #include "core/metrics.h"
 #include "core/status.h"
 
@@ -72,14 +72,8 @@ class TlsContext {
   bool mutual() const { return !options_.files.client_ca_file.empty(); }
 
  private:
-  struct FileStamp {
-    int64_t mtime_ns = -1;
-    int64_t size = -1;
-    ino_t inode = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
   struct Stamps {
-    FileStamp cert, key, client_ca;
+    core::FileStamp cert, key, client_ca;
     bool operator==(const Stamps&) const = default;
   };
   TlsContext(TlsOptions options, core::MetricsRegistry* metrics);
