@@ -15,6 +15,11 @@ namespace infergate::core {
 using Duration = std::chrono::steady_clock::duration;
 using TimePoint = std::chrono::steady_clock::time_point;
 
+// A config file's seconds (`*_secs` keys) as whole milliseconds.
+inline std::chrono::milliseconds SecsToMillis(double secs) {
+  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;

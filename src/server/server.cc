@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "backends/onnxruntime/ort_backend.h"
+#include "core/clock.h"
 #include "core/ticker.h"
 #include "config/model_config_yaml.h"
 #include "config/tokens_yaml.h"
@@ -44,10 +45,6 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   return o;
 }
 
-std::chrono::milliseconds Millis(double secs) {
-  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
-}
-
 core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig& c, const char* frontend,
                                                         const char* alpn, engine::Engine& e) {
   if (!c.enabled()) return std::unique_ptr<net::TlsContext>();
@@ -75,7 +72,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   o.decode_offload_bytes = static_cast<size_t>(c.decode_offload_bytes);
   o.max_queued_decodes = static_cast<size_t>(c.max_queued_decodes);
   o.server_version = INFERGATE_VERSION;
-  o.tls_handshake_timeout = Millis(handshake_secs);
+  o.tls_handshake_timeout = core::SecsToMillis(handshake_secs);
   http::HttpDeps d;
   d.tls = tls;
   d.inference = &e.inference();
@@ -108,7 +105,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   o.write_timeout_secs = c.write_timeout_secs;
   o.stall_timeout_secs = c.stall_timeout_secs;
   o.server_version = INFERGATE_VERSION;
-  o.tls_handshake_timeout = Millis(handshake_secs);
+  o.tls_handshake_timeout = core::SecsToMillis(handshake_secs);
   grpc_frontend::GrpcFrontendDeps d;
   d.tls = tls;
   d.repository = &e.repository();
@@ -189,7 +186,7 @@ core::Status Server::LoadTls() {
     if (tls) watched.push_back(tls);
   }
   if (!watched.empty() && config_.tls.reload_check_secs > 0) {
-    const auto interval = std::max(Millis(config_.tls.reload_check_secs), std::chrono::milliseconds(1));
+    const auto interval = std::max(core::SecsToMillis(config_.tls.reload_check_secs), std::chrono::milliseconds(1));
     tls_watch_ = std::make_unique<core::Ticker>(interval, [watched = std::move(watched)] {
       for (net::TlsContext* tls : watched) tls->ReloadIfChanged();
     });

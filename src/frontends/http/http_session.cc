@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "auth/peer.h"
+#include "core/clock.h"
 
 namespace infergate::http {
 namespace {
@@ -18,10 +19,6 @@ namespace {
 namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
-
-std::chrono::milliseconds Millis(double secs) {
-  return std::chrono::milliseconds(static_cast<int64_t>(secs * 1000));
-}
 
 constexpr std::chrono::milliseconds kLingerTime{1000};
 constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -95,7 +92,7 @@ void HttpSession::WaitForRequest() {
   if (closed_) return;
   if (buffer_.size() > 0) return ReadHeader();  // the next request is already here
   if (shared_.draining->load()) return CloseNow();  // no new request while draining
-  Arm(Phase::kIdle, Millis(shared_.options->idle_timeout_secs));
+  Arm(Phase::kIdle, core::SecsToMillis(shared_.options->idle_timeout_secs));
   waiting_idle_ = true;
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, size_t n) {
     self->waiting_idle_ = false;
@@ -122,7 +119,7 @@ void HttpSession::ReadHeader() {
   parser_->eager(true);
   parser_->body_limit(shared_.options->max_body_bytes);
   parser_->header_limit(static_cast<uint32_t>(shared_.options->max_header_bytes));
-  Arm(Phase::kRequest, Millis(shared_.options->request_timeout_secs));
+  Arm(Phase::kRequest, core::SecsToMillis(shared_.options->request_timeout_secs));
   // Parse what is already buffered first: a small request usually arrives
   // whole with the first read and then needs no further trip through the loop.
   while (buffer_.size() > 0 && !parser_->is_done()) {
@@ -309,7 +306,7 @@ void HttpSession::Send(HttpResponse r) {
   response_.body() = std::move(r.body);
   response_.keep_alive(keep_alive_);
   response_.prepare_payload();
-  Arm(Phase::kWrite, Millis(shared_.options->request_timeout_secs));
+  Arm(Phase::kWrite, core::SecsToMillis(shared_.options->request_timeout_secs));
   bhttp::async_write(stream_, response_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
 }
