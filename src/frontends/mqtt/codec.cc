@@ -1,5 +1,6 @@
 #include "frontends/mqtt/codec.h"
 
+#include "core/status_map.h"
 #include "protocol/json_writer.h"
 #include "protocol/v2_json.h"
 
@@ -53,15 +54,90 @@ core::StatusOr<std::string> EncodeResponse(const core::InferResponse& response) 
   return std::move(out.body);
 }
 
-std::string EncodeError(const core::Status& status, std::string_view id) {
-  if (id.empty()) return protocol::EncodeError(status.message());
+std::string EncodeError(const core::Status& status, const ErrorDetails& details) {
   std::string body;
   protocol::JsonWriter w(&body);
   w.BeginObject();
-  w.Member("error", std::string_view(status.message()));
-  w.Member("id", id);
+  w.Member("error", std::string_view(core::ClipReplyMessage(status.message())));
+  if (!details.id.empty()) w.Member("id", details.id);
+  if (details.retry_after_ms > 0) w.Member("retry_after_ms", details.retry_after_ms);
+  if (!details.correlation_id.empty()) {
+    w.Key("parameters");
+    w.BeginObject();
+    w.Member("correlation_id", details.correlation_id);
+    w.EndObject();
+  }
   w.EndObject();
   return body;
+}
+
+std::string ScanTopLevelId(std::string_view json) {
+  // Walks the text once, tracking nesting and strings; at depth 1 a string
+  // followed by ':' is a key.
+  int depth = 0;
+  size_t i = 0;
+  const size_t n = json.size();
+  auto skip_space = [&] {
+    while (i < n && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
+  };
+  // The string starting at json[i] == '"'; i ends after its closing quote.
+  auto read_string = [&](std::string_view* out) {
+    size_t start = ++i;
+    bool escaped = false;
+    for (; i < n; ++i) {
+      if (json[i] == '\\') {
+        escaped = true;
+        ++i;
+      } else if (json[i] == '"') {
+        break;
+      }
+    }
+    if (i >= n) return false;
+    *out = escaped ? std::string_view() : json.substr(start, i - start);
+    ++i;
+    return !escaped;
+  };
+  while (i < n) {
+    char c = json[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+      ++i;
+    } else if (c == '}' || c == ']') {
+      if (--depth <= 0) return "";
+      ++i;
+    } else if (c == '"') {
+      std::string_view key;
+      bool plain = read_string(&key);
+      if (depth != 1 || !plain || key != "id") continue;
+      skip_space();
+      if (i >= n || json[i] != ':') continue;
+      ++i;
+      skip_space();
+      if (i >= n || json[i] != '"') continue;
+      std::string_view value;
+      if (read_string(&value) && !value.empty() && value.size() <= kMaxScannedIdBytes) {
+        return std::string(value);
+      }
+      return "";
+    } else {
+      ++i;
+    }
+  }
+  return "";
+}
+
+core::StatusOr<ReplyParameters> TakeReplyParameters(core::Parameters* parameters) {
+  ReplyParameters out;
+  for (auto [key, field] : {std::pair{"reply_topic", &out.reply_topic},
+                            std::pair{"correlation_id", &out.correlation_id}}) {
+    auto it = parameters->find(key);
+    if (it == parameters->end()) continue;
+    const std::string* value = std::get_if<std::string>(&it->second);
+    if (!value) return core::InvalidArgument(std::string("parameter '") + key + "' must be a string");
+    *field = *value;
+    parameters->erase(it);
+  }
+  return out;
 }
 
 }  // namespace infergate::mqtt

@@ -136,3 +136,26 @@ TEST(CodecTest, ErrorBodyIsJsonWithTheIdEchoed) {
 
 }  // namespace
 }  // namespace infergate::mqtt
+
+namespace infergate::mqtt {
+namespace {
+
+TEST(CheckReplyTopicTest, AcceptsTopicsUnderThePrefixOnly) {
+  EXPECT_TRUE(CheckReplyTopic("infergate/replies/d42", "infergate/").ok());
+  EXPECT_TRUE(CheckReplyTopic("dev/42/reply", "").ok());
+  auto outside = CheckReplyTopic("dev/42/reply", "infergate/");
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.message().find("must start with 'infergate/' (mqtt.reply_topic_prefix)"),
+            std::string::npos);
+}
+
+TEST(CheckReplyTopicTest, RefusesWhatIsNoTopicName) {
+  for (std::string topic : {std::string(""), std::string("infergate/+/x"), std::string("infergate/#"),
+                            std::string("$SYS/x"), std::string("infergate/a\nb"), std::string("a\0b", 3),
+                            "infergate/" + std::string(kMaxReplyTopicBytes, 'x')}) {
+    EXPECT_FALSE(CheckReplyTopic(topic, "").ok()) << topic;
+  }
+}
+
+}  // namespace
+}  // namespace infergate::mqtt
