@@ -353,6 +353,15 @@ TEST_F(MqttE2ETest, Mqtt311RequestsNameTheirReplyTopicAndCorrelationIdInParamete
   EXPECT_NE(big->payload.find("600-byte limit"), std::string::npos) << big->payload;
   EXPECT_NE(big->payload.find(R"("correlation_id":"c-big")"), std::string::npos) << big->payload;
 
+  // A request that cannot be parsed: its error still goes to the reply topic its parameters name.
+  ASSERT_TRUE(client->Publish(
+      topic, R"({"id":"bad","parameters":{"reply_topic":"infergate/replies/d42","correlation_id":"c-bad"},"inputs":[{)",
+      Opts(1)));
+  auto bad = client->WaitOn("infergate/replies/d42");
+  ASSERT_TRUE(bad) << server->Output();
+  EXPECT_EQ(IdOf(bad->payload), "bad");
+  EXPECT_NE(bad->payload.find(R"("correlation_id":"c-bad")"), std::string::npos) << bad->payload;
+
   // Outside mqtt.reply_topic_prefix (default "infergate/"): refused on the route's reply topic.
   ASSERT_TRUE(client->Publish(topic, request("away", "dev/42/reply", true), Opts(1)));
   auto away = client->WaitOn("infergate/models/vibration_anomaly/result");

@@ -71,59 +71,79 @@ std::string EncodeError(const core::Status& status, const ErrorDetails& details)
   return body;
 }
 
-std::string ScanTopLevelId(std::string_view json) {
-  // Walks the text once, tracking nesting and strings; at depth 1 a string
-  // followed by ':' is a key.
+ScannedFields ScanReplyFields(std::string_view json) {
+  // Walks the text once, tracking nesting and strings; a string followed by
+  // ':' at depth 1 (or directly inside the top-level "parameters") is a key.
+  ScannedFields out;
   int depth = 0;
+  int params_depth = 0;  // 2 while inside the top-level "parameters" object
   size_t i = 0;
   const size_t n = json.size();
   auto skip_space = [&] {
     while (i < n && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' || json[i] == '\r')) ++i;
   };
   // The string starting at json[i] == '"'; i ends after its closing quote.
-  auto read_string = [&](std::string_view* out) {
+  // False when it holds an escape (not read) or is cut short.
+  auto read_string = [&](std::string_view* out_value) {
     size_t start = ++i;
     bool escaped = false;
-    for (; i < n; ++i) {
+    for (; i < n && json[i] != '"'; ++i) {
       if (json[i] == '\\') {
         escaped = true;
         ++i;
-      } else if (json[i] == '"') {
-        break;
       }
     }
     if (i >= n) return false;
-    *out = escaped ? std::string_view() : json.substr(start, i - start);
+    *out_value = json.substr(start, i - start);
     ++i;
     return !escaped;
   };
   while (i < n) {
-    char c = json[i];
+    const char c = json[i];
     if (c == '{' || c == '[') {
       ++depth;
       ++i;
-    } else if (c == '}' || c == ']') {
-      if (--depth <= 0) return "";
-      ++i;
-    } else if (c == '"') {
-      std::string_view key;
-      bool plain = read_string(&key);
-      if (depth != 1 || !plain || key != "id") continue;
-      skip_space();
-      if (i >= n || json[i] != ':') continue;
-      ++i;
-      skip_space();
-      if (i >= n || json[i] != '"') continue;
-      std::string_view value;
-      if (read_string(&value) && !value.empty() && value.size() <= kMaxScannedIdBytes) {
-        return std::string(value);
-      }
-      return "";
-    } else {
-      ++i;
+      continue;
     }
+    if (c == '}' || c == ']') {
+      if (depth == params_depth) params_depth = 0;
+      if (--depth <= 0) break;
+      ++i;
+      continue;
+    }
+    if (c != '"') {
+      ++i;
+      continue;
+    }
+    std::string_view key;
+    const bool plain = read_string(&key);
+    const bool top = depth == 1;
+    const bool in_params = params_depth != 0 && depth == params_depth;
+    if (!plain || !(top || in_params)) continue;
+    skip_space();
+    if (i >= n || json[i] != ':') continue;
+    ++i;
+    skip_space();
+    if (i >= n) break;
+    if (top && key == "parameters" && json[i] == '{') {
+      params_depth = 2;
+      continue;
+    }
+    std::string* field = nullptr;
+    size_t limit = kMaxScannedIdBytes;
+    if (top && key == "id") {
+      field = &out.id;
+    } else if (in_params && key == "reply_topic") {
+      field = &out.reply_topic;
+      limit = kMaxReplyTopicBytes;
+    } else if (in_params && key == "correlation_id") {
+      field = &out.correlation_id;
+    }
+    if (!field || json[i] != '"') continue;
+    std::string_view value;
+    if (read_string(&value) && value.size() <= limit && field->empty()) *field = std::string(value);
   }
-  return "";
+  return out;
 }
 
 core::StatusOr<ReplyParameters> TakeReplyParameters(core::Parameters* parameters) {

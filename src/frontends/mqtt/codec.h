@@ -55,13 +55,20 @@ inline std::string EncodeError(const core::Status& status, std::string_view id) 
   return EncodeError(status, ErrorDetails{id, "", 0});
 }
 
-// The top-level "id" string of a JSON object, found by a best-effort scan
-// that works when full parsing failed (the payload is cut short, a later
-// member is malformed, ...); "" when there is none or it is not a plain
-// string of at most kMaxScannedIdBytes. Escaped characters end the scan
-// (ids are plain in practice).
+// What a best-effort scan of a JSON request finds when full parsing failed
+// (the payload is cut short, a later member is malformed, ...) or was not
+// tried (an `overloaded` reply): the top-level "id" and the "reply_topic"
+// and "correlation_id" strings of the top-level "parameters". A field is ""
+// when missing, not a plain string (escapes end the scan of a value) or
+// longer than kMaxScannedIdBytes (kMaxReplyTopicBytes for the topic).
 inline constexpr size_t kMaxScannedIdBytes = 256;
-std::string ScanTopLevelId(std::string_view json);
+struct ScannedFields {
+  std::string id;
+  std::string reply_topic;
+  std::string correlation_id;
+};
+ScannedFields ScanReplyFields(std::string_view json);
+inline std::string ScanTopLevelId(std::string_view json) { return ScanReplyFields(json).id; }
 
 // The request parameters that steer the reply rather than the model; they
 // are taken out of the request's parameters before it is submitted.

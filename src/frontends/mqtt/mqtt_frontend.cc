@@ -186,13 +186,40 @@ void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
   overload_replies_.TryTake();
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
-  bool has_id = match && match->route->format != config::PayloadFormat::kRaw;
+  std::string id = ScanForError(message, match, &target);
   const int64_t retry_ms = config_.overload_retry_after_ms;
   shared_->SendError(target,
                      core::Unavailable("overloaded: " + std::to_string(config_.max_inflight) +
                                        " MQTT requests in flight and as many waiting; retry after " +
                                        std::to_string(retry_ms) + " ms"),
-                     "overloaded", has_id ? ScanTopLevelId(*message.payload) : "", retry_ms);
+                     "overloaded", id, retry_ms);
+}
+
+std::string MqttFrontend::ScanForError(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                                       ReplyTarget* target) const {
+  if (match && match->route->format == config::PayloadFormat::kRaw) return "";  // raw payloads have no id
+  std::string_view payload = *message.payload;
+  ScannedFields found = ScanReplyFields(payload.substr(0, static_cast<size_t>(config_.max_payload_bytes)));
+  if (!match || match->route->format == config::PayloadFormat::kV2Json) {
+    // A reply topic the checks refuse is ignored here: the error goes to the route's.
+    (void)ApplyReplyParameters({std::move(found.reply_topic), std::move(found.correlation_id)}, message, target);
+  }
+  return found.id;
+}
+
+core::Status MqttFrontend::ApplyReplyParameters(ReplyParameters reply, const IncomingMessage& message,
+                                                ReplyTarget* target) const {
+  // The correlation first: an error about the topic is correlated too.
+  if (!reply.correlation_id.empty()) {
+    target->correlation_id = reply.correlation_id;
+    if (!target->correlation_data) target->correlation_data = std::move(reply.correlation_id);
+  }
+  if (!reply.reply_topic.empty() && message.response_topic.empty()) {
+    RETURN_IF_ERROR(CheckReplyTopic(reply.reply_topic, reply_topic_prefix_));
+    target->topic = std::move(reply.reply_topic);
+    target->retain = false;
+  }
+  return core::Status::Ok();
 }
 
 void MqttFrontend::OnIdle() {
@@ -242,13 +269,8 @@ ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
 void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoint> deadline) {
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
-  // The request's "id" for an error reply when the payload cannot be parsed
-  // (raw payloads have none); the scan reads at most max_payload_bytes.
-  auto scanned_id = [&] {
-    if (match && match->route->format == config::PayloadFormat::kRaw) return std::string();
-    std::string_view payload = *message.payload;
-    return ScanTopLevelId(payload.substr(0, static_cast<size_t>(config_.max_payload_bytes)));
-  };
+  // An error before the payload is parsed: what a scan of it finds.
+  auto scanned_id = [&] { return ScanForError(message, match, &target); };
   if (!match) {
     return Refuse(target, core::NotFound("no route for topic '" + message.topic + "'"), "no_route",
                   scanned_id());
@@ -272,16 +294,8 @@ void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoin
   auto& req = *request;
   auto reply = TakeReplyParameters(&req->parameters);
   if (!reply.ok()) return Refuse(target, reply.status(), "malformed", req->id);
-  if (!reply->correlation_id.empty()) {
-    target.correlation_id = reply->correlation_id;
-    if (!target.correlation_data) target.correlation_data = reply->correlation_id;
-  }
-  if (!reply->reply_topic.empty() && message.response_topic.empty()) {
-    if (auto st = CheckReplyTopic(reply->reply_topic, reply_topic_prefix_); !st.ok()) {
-      return Refuse(target, st, "bad_reply_topic", req->id);
-    }
-    target.topic = std::move(reply->reply_topic);
-    target.retain = false;
+  if (auto st = ApplyReplyParameters(std::move(*reply), message, &target); !st.ok()) {
+    return Refuse(target, st, "bad_reply_topic", req->id);  // on the route's reply topic
   }
   if (deadline) req->deadline = *deadline;
   std::shared_ptr<ReplySink> shared = shared_;

@@ -112,6 +112,14 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   void RefuseOverloaded(const IncomingMessage& message);
   // Moves waiting messages into free slots.
   void StartWaiting();
+  // Points `target` at the request's "reply_topic" (unless the message has a
+  // Response Topic) and "correlation_id". Errors: a reply topic CheckReplyTopic refuses.
+  core::Status ApplyReplyParameters(ReplyParameters reply, const IncomingMessage& message,
+                                    ReplyTarget* target) const;
+  // For a message answered before (or without) parsing it: the request id a
+  // scan finds, and its reply parameters applied when they pass (v2 routes).
+  std::string ScanForError(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                           ReplyTarget* target) const;
   // A message on a telemetry route (mqtt_telemetry.cc).
   void ProcessTelemetry(const IncomingMessage& message, const RouteMatch& match, ReplyTarget target);
   void Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,

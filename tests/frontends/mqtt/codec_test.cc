@@ -25,6 +25,17 @@ TEST(ScanTopLevelIdTest, GivesNothingForNonStringsEscapesTruncationAndHugeIds) {
   EXPECT_EQ(ScanTopLevelId("{\"id\":\"" + std::string(kMaxScannedIdBytes + 1, 'a') + "\"}"), "");
 }
 
+TEST(ScanReplyFieldsTest, FindsTheReplyParametersOfTheTopLevelParametersOnly) {
+  auto f = ScanReplyFields(
+      R"({"inputs":[{"parameters":{"reply_topic":"no"}}],"parameters":{"priority":1,"reply_topic":"t/1",)"
+      R"("nested":{"correlation_id":"no"},"correlation_id":"c-9"},"id":"r9","inputs":[)");
+  EXPECT_EQ(f.id, "r9");
+  EXPECT_EQ(f.reply_topic, "t/1");
+  EXPECT_EQ(f.correlation_id, "c-9");
+  auto none = ScanReplyFields(R"({"reply_topic":"top","parameters":[{"reply_topic":"x"}]})");
+  EXPECT_EQ(none.reply_topic, "");
+}
+
 TEST(EncodeErrorTest, AddsTheIdTheRetryHintAndTheCorrelationId) {
   EXPECT_EQ(EncodeError(core::NotFound("no")), R"({"error":"no"})");
   EXPECT_EQ(EncodeError(core::Unavailable("overloaded"), {"r1", "c-7", 250}),
