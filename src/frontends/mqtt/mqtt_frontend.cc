@@ -13,6 +13,8 @@ namespace {
 // How often idle devices are looked for (OnIdle runs at least once a second
 // while connected).
 constexpr auto kEvictionPeriod = std::chrono::seconds(1);
+// The longest retry_after_ms the load may raise the hint to.
+constexpr int64_t kMaxRetryAfterMs = 60'000;
 // How long Stop lets the client flush the last replies and the offline
 // status before it disconnects.
 constexpr auto kStopFlush = std::chrono::milliseconds(500);
@@ -83,6 +85,9 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
       "infergate_mqtt_overload_pauses_total",
       "Times reading paused because overloaded replies reached mqtt.max_overload_replies_per_sec "
       "(the broker holds or sheds what comes meanwhile)");
+  retry_after_gauge_ = &metrics->GetGauge(
+      "infergate_mqtt_overload_retry_after_ms",
+      "The retry_after_ms of the last overloaded reply (mqtt.overload_retry_after_ms, or more under load)");
   shared_->mqtt5 = config_.protocol_version == "5";
   shared_->max_reply_bytes = static_cast<uint32_t>(config_.max_reply_bytes);
   shared_->metrics = metrics;
@@ -187,12 +192,23 @@ void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
   std::string id = ScanForError(message, match, &target);
-  const int64_t retry_ms = config_.overload_retry_after_ms;
+  const int64_t retry_ms = RetryAfterMs();
+  retry_after_gauge_->Set(static_cast<double>(retry_ms));
   shared_->SendError(target,
                      core::Unavailable("overloaded: " + std::to_string(config_.max_inflight) +
                                        " MQTT requests in flight and as many waiting; retry after " +
                                        std::to_string(retry_ms) + " ms"),
                      "overloaded", id, retry_ms);
+}
+
+int64_t MqttFrontend::RetryAfterMs() const {
+  // When what is here now (in flight and waiting) will have been answered:
+  // by Little's law the throughput is in-flight / mean service time. Never
+  // below the configured hint, at most a minute.
+  const int64_t inflight = std::max(1, shared_->inflight.load());
+  const int64_t backlog = inflight + static_cast<int64_t>(waiting_.size());
+  const int64_t drain_ms = backlog * shared_->mean_service_us.load() / inflight / 1000;
+  return std::max(config_.overload_retry_after_ms, std::min<int64_t>(drain_ms, kMaxRetryAfterMs));
 }
 
 std::string MqttFrontend::ScanForError(const IncomingMessage& message, const std::optional<RouteMatch>& match,
@@ -301,6 +317,7 @@ void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoin
   std::shared_ptr<ReplySink> shared = shared_;
   req->on_complete = [shared, target](std::unique_ptr<core::InferResponse> response) {
     if (response->status.ok()) {
+      shared->RecordService(response->queue_time + response->compute_time);
       if (!target.correlation_id.empty()) response->parameters["correlation_id"] = target.correlation_id;
       auto body = EncodeResponse(*response);
       if (body.ok()) {

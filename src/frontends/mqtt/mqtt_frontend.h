@@ -25,10 +25,11 @@
 // DEADLINE_EXCEEDED instead of run). A message beyond both is answered at once
 // with an `overloaded` error (UNAVAILABLE, retry_after_ms) and reading goes
 // on, so a flood far above capacity keeps the models busy with fresh requests
-// and answers the excess fast. Those answers are bounded to
-// max_overload_replies_per_sec (a token bucket); beyond that rate the network
-// thread stops reading (back-pressure: the broker holds or sheds further
-// messages) until a token or a slot is free.
+// and answers the excess fast; their retry_after_ms is the configured hint
+// or, when longer, the time the requests already here take to be answered.
+// Those answers are bounded to max_overload_replies_per_sec (a token
+// bucket); beyond that rate the network thread stops reading (back-pressure:
+// the broker holds or sheds further messages) until a token or a slot is free.
 //
 // A v2 request's "reply_topic" parameter names its reply topic when the
 // message has no Response Topic (MQTT 3.1.1 has none), checked by
@@ -110,6 +111,8 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   void Process(IncomingMessage message, std::optional<core::TimePoint> deadline);
   // Answers a message that found no slot and no room to wait.
   void RefuseOverloaded(const IncomingMessage& message);
+  // The retry hint of an `overloaded` reply now (network thread).
+  int64_t RetryAfterMs() const;
   // Moves waiting messages into free slots.
   void StartWaiting();
   // Points `target` at the request's "reply_topic" (unless the message has a
@@ -142,6 +145,7 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   TokenBucket overload_replies_;                     // network thread only
   bool overload_paused_ = false;                     // network thread only
   core::Counter* overload_pauses_;
+  core::Gauge* retry_after_gauge_;
   const std::string reply_topic_prefix_;             // mqtt.reply_topic_prefix in force
   RequestDecoder decoder_;                           // network thread only
   protocol::TelemetryDecoder telemetry_decoder_;     // network thread only

@@ -41,6 +41,12 @@ size_t PublishPacketSize(const OutgoingMessage& m, bool mqtt5) {
   return 1 + VarIntSize(rest) + rest;
 }
 
+void ReplySink::RecordService(core::Duration service) {
+  const int64_t sample = std::chrono::duration_cast<std::chrono::microseconds>(service).count();
+  const int64_t mean = mean_service_us.load(std::memory_order_relaxed);
+  mean_service_us.store(mean == 0 ? sample : mean + (sample - mean) / 8, std::memory_order_relaxed);
+}
+
 uint32_t ReplySink::PacketLimit() {
   uint32_t broker = 0;
   {

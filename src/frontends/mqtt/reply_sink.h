@@ -40,6 +40,10 @@ struct ReplySink {
   core::Counter* replies = nullptr;
   core::Counter* reply_failures = nullptr;
   core::Gauge* inflight_gauge = nullptr;
+  // The mean time an answered request spent in the scheduler (queue and
+  // run), an exponentially weighted average in microseconds (0 until the
+  // first answer). Updated without a lock: a sample lost to a race is harmless.
+  std::atomic<int64_t> mean_service_us{0};
   bool mqtt5 = true;             // replies carry MQTT 5 properties
   uint32_t max_reply_bytes = 0;  // mqtt.max_reply_bytes; 0: the broker's limit only
 
@@ -56,6 +60,8 @@ struct ReplySink {
   // by `reason`. retry_after_ms > 0 adds the retry hint (body and user property).
   void SendError(const ReplyTarget& target, const core::Status& status, std::string_view reason,
                  std::string_view id, int64_t retry_after_ms = 0);
+  // Adds one answered request's service time to mean_service_us.
+  void RecordService(core::Duration service);
   // The largest PUBLISH packet a reply may be, bytes (0 = no limit).
   uint32_t PacketLimit();
   // A request was submitted / answered: the in-flight count, its gauge, the

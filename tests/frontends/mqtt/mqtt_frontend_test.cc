@@ -133,6 +133,24 @@ TEST_F(MqttFrontendTest, AnswersOverloadFastUntilTheReplyRateRunsOutThenPausesRe
   EXPECT_EQ(service_.size(), 2u);
 }
 
+TEST_F(MqttFrontendTest, TheRetryHintGrowsWithTheTimeTheBacklogTakes) {
+  for (int i = 0; i < 5; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // the fifth: overloaded
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_retry_after_ms 1000"));  // no answers yet: the configured hint
+  // Answers that took 4 s each in the scheduler.
+  for (size_t i = 0; i < 2; ++i) {
+    auto r = service_.Take(i);
+    auto response = std::make_unique<core::InferResponse>();
+    response->model_name = r->model_name;
+    response->queue_time = std::chrono::seconds(3);
+    response->compute_time = std::chrono::seconds(1);
+    r->on_complete(std::move(response));
+  }
+  frontend_->OnIdle();  // the two waiting run
+  for (int i = 5; i < 8; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // 2 wait, 1 overloaded
+  // 2 in flight and 2 waiting at 2 per 4 s: answered in 8 s.
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_retry_after_ms 8000"));
+}
+
 TEST_F(MqttFrontendTest, AMessageThatExpiresWhileWaitingIsAnsweredInsteadOfRun) {
   frontend_->OnMessage(Request("r0"));
   frontend_->OnMessage(Request("r1"));
