@@ -158,8 +158,10 @@ void MqttFrontend::OnMessage(IncomingMessage message) {
   const int max = config_.max_inflight;
   if (stopped_) {
     // Read while the client flushes its last replies: refused, never dropped.
-    ReplyTarget target = TargetFor(message, MatchRoute(routes_, message.topic));
-    Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", "");
+    auto match = MatchRoute(routes_, message.topic);
+    ReplyTarget target = TargetFor(message, match);
+    std::string id = ScanForError(message, match, &target);
+    Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", id);
   } else {
     std::optional<core::TimePoint> deadline;
     if (message.expiry_secs) deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
@@ -286,27 +288,27 @@ void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoin
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
   // An error before the payload is parsed: what a scan of it finds.
-  auto scanned_id = [&] { return ScanForError(message, match, &target); };
+  auto scan_for_error = [&] { return ScanForError(message, match, &target); };
   if (!match) {
     return Refuse(target, core::NotFound("no route for topic '" + message.topic + "'"), "no_route",
-                  scanned_id());
+                  scan_for_error());
   }
   if (static_cast<int64_t>(message.payload->size()) > config_.max_payload_bytes) {
     return Refuse(target,
                   core::ResourceExhausted("payload of " + std::to_string(message.payload->size()) +
                                           " bytes exceeds mqtt.max_payload_bytes (" +
                                           std::to_string(config_.max_payload_bytes) + ")"),
-                  "too_large", scanned_id());
+                  "too_large", scan_for_error());
   }
   if (deadline && clock_->Now() >= *deadline) {
     return Refuse(target, core::DeadlineExceeded("the message expired while it waited for a slot"),
-                  "deadline_exceeded", scanned_id());
+                  "deadline_exceeded", scan_for_error());
   }
   if (match->route->format == config::PayloadFormat::kTelemetry) {
     return ProcessTelemetry(message, *match, target);
   }
   auto request = decoder_.Decode(*match->route, match->captures, message.payload);
-  if (!request.ok()) return Refuse(target, request.status(), "malformed", scanned_id());
+  if (!request.ok()) return Refuse(target, request.status(), "malformed", scan_for_error());
   auto& req = *request;
   auto reply = TakeReplyParameters(&req->parameters);
   if (!reply.ok()) return Refuse(target, reply.status(), "malformed", req->id);
