@@ -118,6 +118,24 @@ Status ParseScalars(const YamlReader& r, const YAML::Node& node, MqttConfig* out
   return Status::Ok();
 }
 
+Status ParseReplyLimits(const YamlReader& r, const YAML::Node& node, MqttConfig* out) {
+  if (node["overload_retry_after_ms"]) {
+    ASSIGN_OR_RETURN(out->overload_retry_after_ms,
+                     r.Int(node["overload_retry_after_ms"], "overload_retry_after_ms", 1, 3600000));
+  }
+  RETURN_IF_ERROR(
+      ReadInt(r, node, "max_overload_replies_per_sec", 1, 1000000, &out->max_overload_replies_per_sec));
+  if (node["max_reply_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_reply_bytes, r.Int(node["max_reply_bytes"], "max_reply_bytes", 0, 268435455));
+  }
+  if (node["reply_topic_prefix"]) {
+    std::string prefix;
+    RETURN_IF_ERROR(ReadString(r, node, "reply_topic_prefix", &prefix));
+    out->reply_topic_prefix = std::move(prefix);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view PayloadFormatName(PayloadFormat format) {
@@ -136,8 +154,10 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
        "clean_session", "session_expiry_secs", "topic_prefix", "share_group", "default_route",
        "default_telemetry_route",
        "default_qos", "max_inflight", "max_payload_bytes", "reconnect_min_secs",
-       "reconnect_max_secs", "routes"}));
+       "reconnect_max_secs", "routes", "overload_retry_after_ms", "max_overload_replies_per_sec",
+       "max_reply_bytes", "reply_topic_prefix"}));
   RETURN_IF_ERROR(ParseScalars(r, node, out));
+  RETURN_IF_ERROR(ParseReplyLimits(r, node, out));
   if (node["tls"]) RETURN_IF_ERROR(ParseTls(r, node["tls"], &out->tls));
   if (node["routes"]) {
     if (!node["routes"].IsSequence()) return r.Error(node["routes"], "routes", "expected a list of routes");
@@ -163,6 +183,10 @@ Status ValidateMqttConfig(const MqttConfig& c) {
   }
   if (c.reconnect_min_secs <= 0 || c.reconnect_max_secs < c.reconnect_min_secs) {
     return core::InvalidArgument("mqtt.reconnect_min_secs must be > 0 and <= reconnect_max_secs");
+  }
+  if (c.reply_topic_prefix && c.reply_topic_prefix->find_first_of("+#") != std::string::npos) {
+    return core::InvalidArgument("mqtt.reply_topic_prefix must not contain wildcards, got '" +
+                                 *c.reply_topic_prefix + "'");
   }
   if (c.tls.cert_file.empty() != c.tls.key_file.empty()) {
     return core::InvalidArgument("mqtt.tls.cert_file and mqtt.tls.key_file go together");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,18 @@ struct MqttConfig {
   double reconnect_min_secs = 0.5;
   double reconnect_max_secs = 30.0;
   std::vector<MqttRouteConfig> routes;
+
+  // Overload answers and reply limits (see docs/configuration.md).
+  int64_t overload_retry_after_ms = 1000;    // the retry hint of an `overloaded` reply
+  int max_overload_replies_per_sec = 1000;   // beyond: reading pauses (back-pressure)
+  int64_t max_reply_bytes = 0;               // 0: the broker's Maximum Packet Size only
+  // A "reply_topic" request parameter must start with this; unset:
+  // "<topic_prefix>/"; "": any topic the broker lets infergate publish to.
+  std::optional<std::string> reply_topic_prefix;
+  // The prefix in force: reply_topic_prefix or "<topic_prefix>/".
+  std::string ReplyTopicPrefix() const {
+    return reply_topic_prefix ? *reply_topic_prefix : topic_prefix + "/";
+  }
 };
 
 // Reads the `mqtt:` mapping into `out` (keys not given keep their defaults).

@@ -212,6 +212,7 @@ TEST_F(MqttE2ETest, BadInputIsAnsweredWithAnErrorAndTheServerGoesOn) {
   ASSERT_TRUE(client->Publish(topic, std::string(5000, ' '), Opts(1, "err/large")));
   ASSERT_TRUE(client->Publish(topic, V2Request("s", 3), Opts(1, "err/shape")));
   ASSERT_TRUE(client->Publish(topic, "", Opts(1, "err/empty")));
+  ASSERT_TRUE(client->Publish(topic, R"({"id":"cut","inputs":[{"name":"accel")", Opts(1, "err/cut")));
 
   auto malformed = client->WaitOn("err/malformed");
   ASSERT_TRUE(malformed) << server->Output();
@@ -239,11 +240,134 @@ TEST_F(MqttE2ETest, BadInputIsAnsweredWithAnErrorAndTheServerGoesOn) {
   ASSERT_TRUE(empty);
   EXPECT_NE(empty->payload.find("\"error\""), std::string::npos);
 
+  // The id of a request that cannot be parsed is still found and echoed.
+  auto cut = client->WaitOn("err/cut");
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(IdOf(cut->payload), "cut") << cut->payload;
+  EXPECT_EQ(cut->user_properties["status"], "INVALID_ARGUMENT");
+
   ASSERT_TRUE(client->Publish(topic, V2Request("ok"), Opts(1, "err/none")));
   auto ok = client->WaitOn("err/none");
   ASSERT_TRUE(ok) << server->Output();
   EXPECT_NE(ok->payload.find("\"outputs\""), std::string::npos) << ok->payload;
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
+}
+
+TEST_F(MqttE2ETest, AFloodGetsResultsAndFastOverloadedRepliesNeverSilence) {
+  auto server = StartInfergate("ig-flood", "  max_inflight: 1\n");
+  ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to")) << server->Output();
+  auto client = Client("device-flood");
+  ASSERT_TRUE(client->Subscribe("flood/#"));
+  constexpr int kRequests = 2000;
+  for (int i = 0; i < kRequests; ++i) {
+    ASSERT_TRUE(client->Publish("infergate/models/vibration_anomaly/infer", V2Request("f" + std::to_string(i)),
+                                Opts(1, "flood/r")));
+  }
+  auto replies = client->WaitForCount(kRequests, 60s);
+  ASSERT_EQ(replies.size(), static_cast<size_t>(kRequests)) << server->Output();
+  int results = 0;
+  int overloaded = 0;
+  for (const auto& r : replies) {
+    if (r.payload.find("\"outputs\"") != std::string::npos) {
+      ++results;
+      continue;
+    }
+    ASSERT_NE(r.payload.find("overloaded"), std::string::npos) << r.payload;
+    ++overloaded;
+    EXPECT_EQ(r.user_properties.at("status"), "UNAVAILABLE");
+    EXPECT_EQ(r.user_properties.at("reason_code"), "151");  // 0x97 quota exceeded
+    EXPECT_EQ(r.user_properties.at("retry_after_ms"), "1000");
+    EXPECT_NE(r.payload.find("\"retry_after_ms\":1000"), std::string::npos) << r.payload;
+    EXPECT_EQ(IdOf(r.payload).substr(0, 1), "f") << r.payload;
+  }
+  RecordProperty("results", results);
+  RecordProperty("overloaded", overloaded);
+  EXPECT_GT(results, 0);
+  // Reading goes on at the bound, so the excess is answered at once (about
+  // half here) rather than held by the broker until a slot frees (under 10%
+  // when reading paused at the bound).
+  EXPECT_GT(overloaded, kRequests / 4) << results << " results";
+  // And right after, a request is answered with a result.
+  ASSERT_TRUE(client->Publish("infergate/models/vibration_anomaly/infer", V2Request("probe"), Opts(1, "flood/p")));
+  auto probe = client->WaitOn("flood/p", 5s);
+  ASSERT_TRUE(probe) << server->Output();
+  EXPECT_EQ(IdOf(probe->payload), "probe");
+  EXPECT_NE(probe->payload.find("\"outputs\""), std::string::npos) << probe->payload;
+}
+
+TEST_F(MqttE2ETest, AReplyLargerThanTheBrokersMaximumPacketSizeBecomesAnErrorThatFits) {
+  MosquittoBroker broker("max_packet_size 600\n");
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  auto server = StartInfergate("ig-large", R"(  default_route: false
+  default_telemetry_route: false
+  routes:
+    - topic: raw/+device
+      model: vibration_anomaly
+      format: raw
+      input: {name: accel, datatype: FP32, shape: [1, 64]}
+      reply_topic: raw/{device}/reply
+)", {}, broker.url());
+  ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to raw/\\+")) << server->Output();
+  MqttTestClient client(broker.port(), "device-large");
+  ASSERT_TRUE(client.Connect());
+  ASSERT_TRUE(client.Subscribe("raw/+/reply"));
+  auto w = Window();
+  std::string raw(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float));
+  // 256 bytes in; the reply (64 reconstructed samples and the score as JSON) is ~1 KB.
+  ASSERT_TRUE(client.Publish("raw/d1", raw, Opts(1, "", std::string("corr-1"))));
+  auto r = client.WaitOn("raw/d1/reply");
+  ASSERT_TRUE(r) << server->Output();
+  EXPECT_EQ(r->user_properties["status"], "RESOURCE_EXHAUSTED") << r->payload;
+  EXPECT_NE(r->payload.find("of model 'vibration_anomaly'"), std::string::npos) << r->payload;
+  EXPECT_NE(r->payload.find("-byte limit"), std::string::npos) << r->payload;
+  EXPECT_NE(r->payload.find("600"), std::string::npos) << r->payload;
+  EXPECT_EQ(r->correlation_data, "corr-1");
+}
+
+TEST_F(MqttE2ETest, Mqtt311RequestsNameTheirReplyTopicAndCorrelationIdInParameters) {
+  auto server = StartInfergate("ig-v311-rt", "  protocol_version: \"3.1.1\"\n  max_reply_bytes: 600\n");
+  ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to")) << server->Output();
+  auto client = Client("device-311-rt", /*mqtt5=*/false);
+  ASSERT_TRUE(client->Subscribe("infergate/replies/#"));
+  ASSERT_TRUE(client->Subscribe("infergate/models/+/result"));
+  auto request = [](const std::string& id, const std::string& reply_topic, bool score_only) {
+    std::string body = V2Request(id);
+    std::string extra = R"("parameters":{"reply_topic":")" + reply_topic + R"(","correlation_id":"c-)" + id + R"("},)";
+    if (score_only) extra += R"("outputs":[{"name":"anomaly_score"}],)";
+    return body.insert(body.find("\"inputs\""), extra);
+  };
+  const std::string topic = "infergate/models/vibration_anomaly/infer";
+  ASSERT_TRUE(client->Publish(topic, request("small", "infergate/replies/d42", true), Opts(1)));
+  auto small = client->WaitOn("infergate/replies/d42");
+  ASSERT_TRUE(small) << server->Output();
+  EXPECT_EQ(IdOf(small->payload), "small");
+  EXPECT_NE(small->payload.find(R"("parameters":{"correlation_id":"c-small"})"), std::string::npos) << small->payload;
+  EXPECT_NE(small->payload.find("anomaly_score"), std::string::npos) << small->payload;
+
+  // Every output: larger than mqtt.max_reply_bytes, an error that fits goes instead.
+  ASSERT_TRUE(client->Publish(topic, request("big", "infergate/replies/d42", false), Opts(1)));
+  auto big = client->WaitOn("infergate/replies/d42");
+  ASSERT_TRUE(big) << server->Output();
+  EXPECT_EQ(IdOf(big->payload), "big");
+  EXPECT_NE(big->payload.find("\"error\""), std::string::npos) << big->payload;
+  EXPECT_NE(big->payload.find("600-byte limit"), std::string::npos) << big->payload;
+  EXPECT_NE(big->payload.find(R"("correlation_id":"c-big")"), std::string::npos) << big->payload;
+
+  // A request that cannot be parsed: its error still goes to the reply topic its parameters name.
+  ASSERT_TRUE(client->Publish(
+      topic, R"({"id":"bad","parameters":{"reply_topic":"infergate/replies/d42","correlation_id":"c-bad"},"inputs":[{)",
+      Opts(1)));
+  auto bad = client->WaitOn("infergate/replies/d42");
+  ASSERT_TRUE(bad) << server->Output();
+  EXPECT_EQ(IdOf(bad->payload), "bad");
+  EXPECT_NE(bad->payload.find(R"("correlation_id":"c-bad")"), std::string::npos) << bad->payload;
+
+  // Outside mqtt.reply_topic_prefix (default "infergate/"): refused on the route's reply topic.
+  ASSERT_TRUE(client->Publish(topic, request("away", "dev/42/reply", true), Opts(1)));
+  auto away = client->WaitOn("infergate/models/vibration_anomaly/result");
+  ASSERT_TRUE(away) << server->Output();
+  EXPECT_EQ(IdOf(away->payload), "away");
+  EXPECT_NE(away->payload.find("mqtt.reply_topic_prefix"), std::string::npos) << away->payload;
 }
 
 TEST_F(MqttE2ETest, ReconnectsAndResumesAfterTheBrokerRestarts) {

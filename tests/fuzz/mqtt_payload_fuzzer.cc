@@ -61,6 +61,9 @@ void Run(std::string_view in) {
     topic = in.substr(0, nul);
     in.remove_prefix(nul + 1);
   }
+  // The best-effort scan for the id and reply parameters of what does not parse.
+  mqtt::ScannedFields scanned = mqtt::ScanReplyFields(in);
+  if (!scanned.reply_topic.empty()) (void)mqtt::CheckReplyTopic(scanned.reply_topic, "");
   auto match = mqtt::MatchRoute(routes, topic);
   if (!match) return;
   mqtt::Captures values = match->captures;
@@ -76,8 +79,11 @@ void Run(std::string_view in) {
   auto payload = std::make_shared<const std::string>(in);
   auto request = decoder.Decode(*match->route, match->captures, payload);
   if (!request.ok()) {
-    (void)mqtt::EncodeError(request.status(), "");
+    (void)mqtt::EncodeError(request.status(), {scanned.id, scanned.correlation_id, 1000});
     return;
+  }
+  if (auto reply = mqtt::TakeReplyParameters(&(*request)->parameters); reply.ok() && !reply->reply_topic.empty()) {
+    (void)mqtt::CheckReplyTopic(reply->reply_topic, "");
   }
   (void)mqtt::EncodeError(core::Unavailable("busy"), (*request)->id);
   (void)mqtt::EncodeResponse(EchoResponse(**request));

@@ -41,7 +41,43 @@ class RequestDecoder {
 // The v2 JSON response body, every output as JSON data (the same as over HTTP).
 core::StatusOr<std::string> EncodeResponse(const core::InferResponse& response);
 
-// {"error": "<message>"} plus "id" when the request had one.
-std::string EncodeError(const core::Status& status, std::string_view id);
+// What an error reply says besides the message.
+struct ErrorDetails {
+  std::string_view id;              // the request's "id"; "" when unknown
+  std::string_view correlation_id;  // the "correlation_id" request parameter; "" when none
+  int64_t retry_after_ms = 0;       // > 0: an `overloaded` reply's retry hint
+};
+
+// {"error": "<message>"} plus "id" when the request had one, "retry_after_ms"
+// when given and "parameters": {"correlation_id": ...} when given.
+std::string EncodeError(const core::Status& status, const ErrorDetails& details = {});
+inline std::string EncodeError(const core::Status& status, std::string_view id) {
+  return EncodeError(status, ErrorDetails{id, "", 0});
+}
+
+// What a best-effort scan of a JSON request finds when full parsing failed
+// (the payload is cut short, a later member is malformed, ...) or was not
+// tried (an `overloaded` reply): the top-level "id" and the "reply_topic"
+// and "correlation_id" strings of the top-level "parameters". A field is ""
+// when missing, not a plain string (escapes end the scan of a value) or
+// longer than kMaxScannedIdBytes (kMaxReplyTopicBytes for the topic).
+inline constexpr size_t kMaxScannedIdBytes = 256;
+struct ScannedFields {
+  std::string id;
+  std::string reply_topic;
+  std::string correlation_id;
+};
+ScannedFields ScanReplyFields(std::string_view json);
+inline std::string ScanTopLevelId(std::string_view json) { return ScanReplyFields(json).id; }
+
+// The request parameters that steer the reply rather than the model; they
+// are taken out of the request's parameters before it is submitted.
+struct ReplyParameters {
+  std::string reply_topic;     // "reply_topic": where the reply goes ("" = not given)
+  std::string correlation_id;  // "correlation_id": echoed in the reply ("" = not given)
+};
+// Moves "reply_topic" and "correlation_id" out of `parameters`. Either, when
+// present, must be a string: errors name the parameter.
+core::StatusOr<ReplyParameters> TakeReplyParameters(core::Parameters* parameters);
 
 }  // namespace infergate::mqtt

@@ -291,8 +291,11 @@ void MqttClient::Flush(core::Duration limit) {
   }
 }
 
-void MqttClient::OnConnect(struct mosquitto*, void* self, int rc, int flags, const mqtt5__property*) {
+void MqttClient::OnConnect(struct mosquitto*, void* self, int rc, int flags, const mqtt5__property* props) {
   auto* c = static_cast<MqttClient*>(self);
+  uint32_t max_packet = 0;
+  if (props) mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE, &max_packet, false);
+  c->max_packet_size_ = max_packet;
   if (rc != 0) {
     spdlog::error("mqtt: {} refused the connection: {}", c->options_.broker.ToString(),
                   c->options_.mqtt5 ? mosquitto_reason_string(rc) : mosquitto_connack_string(rc));

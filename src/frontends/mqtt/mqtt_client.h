@@ -123,6 +123,9 @@ class MqttClient {
 
   const ClientOptions& options() const { return options_; }
   bool connected() const { return connected_.load(); }
+  // The broker's Maximum Packet Size from the last CONNACK (0 = none
+  // announced; MQTT 3.1.1 brokers announce none). Any thread.
+  uint32_t max_packet_size() const { return max_packet_size_.load(); }
 
  private:
   MqttClient(ClientOptions options, MqttClientListener* listener, struct mosquitto* mosq, int wake_fd);
@@ -152,6 +155,7 @@ class MqttClient {
   std::atomic<bool> stop_{false};
   std::atomic<bool> paused_{false};
   std::atomic<bool> connected_{false};
+  std::atomic<uint32_t> max_packet_size_{0};
   std::atomic<int64_t> flush_limit_ns_{0};      // set by Stop, read by the network thread
   std::mutex pub_mu_;
   std::set<int> unacked_;  // GUARDED_BY(pub_mu_): mids of QoS 1/2 publishes not yet acknowledged

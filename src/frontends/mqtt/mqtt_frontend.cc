@@ -13,6 +13,8 @@ namespace {
 // How often idle devices are looked for (OnIdle runs at least once a second
 // while connected).
 constexpr auto kEvictionPeriod = std::chrono::seconds(1);
+// The longest retry_after_ms the load may raise the hint to.
+constexpr int64_t kMaxRetryAfterMs = 60'000;
 // How long Stop lets the client flush the last replies and the offline
 // status before it disconnects.
 constexpr auto kStopFlush = std::chrono::milliseconds(500);
@@ -75,7 +77,19 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
       metrics_(metrics),
       clock_(clock),
       shared_(std::make_shared<ReplySink>()),
+      overload_replies_(clock, config_.max_overload_replies_per_sec,
+                        std::max(1, config_.max_overload_replies_per_sec)),
+      reply_topic_prefix_(config_.ReplyTopicPrefix()),
       next_eviction_(clock->Now() + kEvictionPeriod) {
+  overload_pauses_ = &metrics->GetCounter(
+      "infergate_mqtt_overload_pauses_total",
+      "Times reading paused because overloaded replies reached mqtt.max_overload_replies_per_sec "
+      "(the broker holds or sheds what comes meanwhile)");
+  retry_after_gauge_ = &metrics->GetGauge(
+      "infergate_mqtt_overload_retry_after_ms",
+      "The retry_after_ms of the last overloaded reply (mqtt.overload_retry_after_ms, or more under load)");
+  shared_->mqtt5 = config_.protocol_version == "5";
+  shared_->max_reply_bytes = static_cast<uint32_t>(config_.max_reply_bytes);
   shared_->metrics = metrics;
   shared_->requests = &metrics->GetCounter("infergate_mqtt_requests_total",
                                            "MQTT requests submitted for inference");
@@ -144,28 +158,90 @@ void MqttFrontend::OnMessage(IncomingMessage message) {
   const int max = config_.max_inflight;
   if (stopped_) {
     // Read while the client flushes its last replies: refused, never dropped.
-    ReplyTarget target = TargetFor(message, MatchRoute(routes_, message.topic));
-    Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", "");
-  } else if (shared_->inflight.load() < max && waiting_.empty()) {
-    Process(std::move(message));
-  } else if (static_cast<int>(waiting_.size()) < max) {
-    waiting_.push_back(std::move(message));
-    shared_->waiting = static_cast<int>(waiting_.size());
+    auto match = MatchRoute(routes_, message.topic);
+    ReplyTarget target = TargetFor(message, match);
+    std::string id = ScanForError(message, match, &target);
+    Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", id);
   } else {
-    ReplyTarget target = TargetFor(message, MatchRoute(routes_, message.topic));
-    Refuse(target, core::Unavailable("overloaded: " + std::to_string(max) + " MQTT requests in flight"),
-           "overloaded", "");
+    std::optional<core::TimePoint> deadline;
+    if (message.expiry_secs) deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
+    StartWaiting();
+    if (shared_->inflight.load() < max && waiting_.empty()) {
+      Process(std::move(message), deadline);
+    } else if (static_cast<int>(waiting_.size()) < max) {
+      waiting_.push_back({std::move(message), deadline});
+      shared_->waiting = static_cast<int>(waiting_.size());
+    } else {
+      RefuseOverloaded(message);
+    }
   }
   UpdatePause();
 }
 
-void MqttFrontend::OnIdle() {
+void MqttFrontend::StartWaiting() {
   while (!waiting_.empty() && shared_->inflight.load() < config_.max_inflight) {
-    IncomingMessage m = std::move(waiting_.front());
+    Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
     shared_->waiting = static_cast<int>(waiting_.size());
-    Process(std::move(m));
+    Process(std::move(w.message), w.deadline);
   }
+}
+
+void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
+  // Answered even when the bucket is empty (it was read; it is never
+  // dropped): UpdatePause then stops reading until a token is back.
+  overload_replies_.TryTake();
+  auto match = MatchRoute(routes_, message.topic);
+  ReplyTarget target = TargetFor(message, match);
+  std::string id = ScanForError(message, match, &target);
+  const int64_t retry_ms = RetryAfterMs();
+  retry_after_gauge_->Set(static_cast<double>(retry_ms));
+  shared_->SendError(target,
+                     core::Unavailable("overloaded: " + std::to_string(config_.max_inflight) +
+                                       " MQTT requests in flight and as many waiting; retry after " +
+                                       std::to_string(retry_ms) + " ms"),
+                     "overloaded", id, retry_ms);
+}
+
+int64_t MqttFrontend::RetryAfterMs() const {
+  // When what is here now (in flight and waiting) will have been answered:
+  // by Little's law the throughput is in-flight / mean service time. Never
+  // below the configured hint, at most a minute.
+  const int64_t inflight = std::max(1, shared_->inflight.load());
+  const int64_t backlog = inflight + static_cast<int64_t>(waiting_.size());
+  const int64_t drain_ms = backlog * shared_->mean_service_us.load() / inflight / 1000;
+  return std::max(config_.overload_retry_after_ms, std::min<int64_t>(drain_ms, kMaxRetryAfterMs));
+}
+
+std::string MqttFrontend::ScanForError(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                                       ReplyTarget* target) const {
+  if (match && match->route->format == config::PayloadFormat::kRaw) return "";  // raw payloads have no id
+  std::string_view payload = *message.payload;
+  ScannedFields found = ScanReplyFields(payload.substr(0, static_cast<size_t>(config_.max_payload_bytes)));
+  if (!match || match->route->format == config::PayloadFormat::kV2Json) {
+    // A reply topic the checks refuse is ignored here: the error goes to the route's.
+    (void)ApplyReplyParameters({std::move(found.reply_topic), std::move(found.correlation_id)}, message, target);
+  }
+  return found.id;
+}
+
+core::Status MqttFrontend::ApplyReplyParameters(ReplyParameters reply, const IncomingMessage& message,
+                                                ReplyTarget* target) const {
+  // The correlation first: an error about the topic is correlated too.
+  if (!reply.correlation_id.empty()) {
+    target->correlation_id = reply.correlation_id;
+    if (!target->correlation_data) target->correlation_data = std::move(reply.correlation_id);
+  }
+  if (!reply.reply_topic.empty() && message.response_topic.empty()) {
+    RETURN_IF_ERROR(CheckReplyTopic(reply.reply_topic, reply_topic_prefix_));
+    target->topic = std::move(reply.reply_topic);
+    target->retain = false;
+  }
+  return core::Status::Ok();
+}
+
+void MqttFrontend::OnIdle() {
+  StartWaiting();
   UpdatePause();
   if (waiting_.empty() && shared_->inflight.load() == 0) {
     std::lock_guard lock(shared_->mu);
@@ -179,8 +255,14 @@ void MqttFrontend::OnIdle() {
 }
 
 void MqttFrontend::UpdatePause() {
-  bool pause = stopped_ || !waiting_.empty() || shared_->inflight.load() >= config_.max_inflight;
-  client_->SetReadPaused(pause);
+  // Full: the next message read would get an `overloaded` reply; past the
+  // rate of those, the broker holds (or sheds) it instead.
+  bool full = static_cast<int>(waiting_.size()) >= config_.max_inflight &&
+              shared_->inflight.load() >= config_.max_inflight;
+  bool overload_pause = full && !overload_replies_.Available();
+  if (overload_pause && !overload_paused_) overload_pauses_->Increment();
+  overload_paused_ = overload_pause;
+  client_->SetReadPaused(stopped_ || overload_pause);
 }
 
 void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
@@ -190,7 +272,7 @@ void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status,
 
 ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
                                                   const std::optional<RouteMatch>& match) {
-  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false};
+  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, ""};
   if (!match) return target;
   target.qos = match->route->qos;
   if (target.topic.empty()) {
@@ -202,32 +284,46 @@ ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
   return target;
 }
 
-void MqttFrontend::Process(IncomingMessage message) {
+void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoint> deadline) {
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
+  // An error before the payload is parsed: what a scan of it finds.
+  auto scan_for_error = [&] { return ScanForError(message, match, &target); };
   if (!match) {
-    return Refuse(target, core::NotFound("no route for topic '" + message.topic + "'"), "no_route", "");
+    return Refuse(target, core::NotFound("no route for topic '" + message.topic + "'"), "no_route",
+                  scan_for_error());
   }
   if (static_cast<int64_t>(message.payload->size()) > config_.max_payload_bytes) {
     return Refuse(target,
                   core::ResourceExhausted("payload of " + std::to_string(message.payload->size()) +
                                           " bytes exceeds mqtt.max_payload_bytes (" +
                                           std::to_string(config_.max_payload_bytes) + ")"),
-                  "too_large", "");
+                  "too_large", scan_for_error());
+  }
+  if (deadline && clock_->Now() >= *deadline) {
+    return Refuse(target, core::DeadlineExceeded("the message expired while it waited for a slot"),
+                  "deadline_exceeded", scan_for_error());
   }
   if (match->route->format == config::PayloadFormat::kTelemetry) {
     return ProcessTelemetry(message, *match, target);
   }
   auto request = decoder_.Decode(*match->route, match->captures, message.payload);
-  if (!request.ok()) return Refuse(target, request.status(), "malformed", "");
+  if (!request.ok()) return Refuse(target, request.status(), "malformed", scan_for_error());
   auto& req = *request;
-  if (message.expiry_secs) req->deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
+  auto reply = TakeReplyParameters(&req->parameters);
+  if (!reply.ok()) return Refuse(target, reply.status(), "malformed", req->id);
+  if (auto st = ApplyReplyParameters(std::move(*reply), message, &target); !st.ok()) {
+    return Refuse(target, st, "bad_reply_topic", req->id);  // on the route's reply topic
+  }
+  if (deadline) req->deadline = *deadline;
   std::shared_ptr<ReplySink> shared = shared_;
   req->on_complete = [shared, target](std::unique_ptr<core::InferResponse> response) {
     if (response->status.ok()) {
+      shared->RecordService(response->queue_time + response->compute_time);
+      if (!target.correlation_id.empty()) response->parameters["correlation_id"] = target.correlation_id;
       auto body = EncodeResponse(*response);
       if (body.ok()) {
-        shared->SendJson(target, std::move(*body));
+        shared->SendJson(target, std::move(*body), response->model_name, response->id);
       } else {
         shared->SendError(target, body.status(), "encode", response->id);
       }

@@ -19,10 +19,24 @@
 // slot. The network thread also evicts idle devices about once a second
 // (OnIdle), so devices that stop sending are forgotten without traffic.
 //
-// Back-pressure: at most max_inflight requests are submitted at once. At the
-// bound the network thread stops reading (the broker holds further messages);
-// messages that were already read wait in a queue of the same size; a message
-// beyond both is answered at once with an "overloaded" error.
+// Admission: at most max_inflight requests are submitted at once; messages
+// read beyond that wait, first in first out, in a queue of the same size (a
+// message whose MQTT 5 Message Expiry passes while it waits is answered with
+// DEADLINE_EXCEEDED instead of run). A message beyond both is answered at once
+// with an `overloaded` error (UNAVAILABLE, retry_after_ms) and reading goes
+// on, so a flood far above capacity keeps the models busy with fresh requests
+// and answers the excess fast; their retry_after_ms is the configured hint
+// or, when longer, the time the requests already here take to be answered.
+// Those answers are bounded to max_overload_replies_per_sec (a token
+// bucket); beyond that rate the network thread stops reading (back-pressure:
+// the broker holds or sheds further messages) until a token or a slot is free.
+//
+// A v2 request's "reply_topic" parameter names its reply topic when the
+// message has no Response Topic (MQTT 3.1.1 has none), checked by
+// CheckReplyTopic against mqtt.reply_topic_prefix; a "correlation_id"
+// parameter is echoed in the reply's "parameters" (and sent as Correlation
+// Data to MQTT 5 requesters that gave none). Error replies carry the
+// request's "id" whenever it can be read (ScanTopLevelId when parsing failed).
 //
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message
@@ -38,6 +52,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +66,7 @@
 #include "frontends/mqtt/mqtt_client.h"
 #include "frontends/mqtt/reply_sink.h"
 #include "frontends/mqtt/route.h"
+#include "frontends/mqtt/token_bucket.h"
 #include "pipeline/telemetry.h"
 #include "protocol/telemetry_json.h"
 
@@ -91,7 +107,22 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
                const core::Clock* clock);
   // Response Topic when the request has one, else the route's reply topic.
   static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match);
-  void Process(IncomingMessage message);
+  // Submits (or answers) a message; `deadline` from its Message Expiry on arrival.
+  void Process(IncomingMessage message, std::optional<core::TimePoint> deadline);
+  // Answers a message that found no slot and no room to wait.
+  void RefuseOverloaded(const IncomingMessage& message);
+  // The retry hint of an `overloaded` reply now (network thread).
+  int64_t RetryAfterMs() const;
+  // Moves waiting messages into free slots.
+  void StartWaiting();
+  // Points `target` at the request's "reply_topic" (unless the message has a
+  // Response Topic) and "correlation_id". Errors: a reply topic CheckReplyTopic refuses.
+  core::Status ApplyReplyParameters(ReplyParameters reply, const IncomingMessage& message,
+                                    ReplyTarget* target) const;
+  // For a message answered before (or without) parsing it: the request id a
+  // scan finds, and its reply parameters applied when they pass (v2 routes).
+  std::string ScanForError(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                           ReplyTarget* target) const;
   // A message on a telemetry route (mqtt_telemetry.cc).
   void ProcessTelemetry(const IncomingMessage& message, const RouteMatch& match, ReplyTarget target);
   void Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
@@ -106,7 +137,16 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   const core::Clock* clock_;
   std::shared_ptr<ReplySink> shared_;
   std::unique_ptr<MqttClient> client_;
-  std::deque<IncomingMessage> waiting_;              // network thread only
+  struct Waiting {
+    IncomingMessage message;
+    std::optional<core::TimePoint> deadline;
+  };
+  std::deque<Waiting> waiting_;                      // network thread only
+  TokenBucket overload_replies_;                     // network thread only
+  bool overload_paused_ = false;                     // network thread only
+  core::Counter* overload_pauses_;
+  core::Gauge* retry_after_gauge_;
+  const std::string reply_topic_prefix_;             // mqtt.reply_topic_prefix in force
   RequestDecoder decoder_;                           // network thread only
   protocol::TelemetryDecoder telemetry_decoder_;     // network thread only
   pipeline::Telemetry telemetry_;                    // network thread only (reused)

@@ -50,7 +50,7 @@ class TelemetryReplies final : public pipeline::DeviceReplies {
     if (!outcome.status.ok()) {
       sink_->SendError(target_, outcome.status, ReasonOf(outcome.status), "");
     } else if (outcome.result) {
-      sink_->SendJson(target_, protocol::EncodeResult(*outcome.result));
+      sink_->SendJson(target_, protocol::EncodeResult(*outcome.result), model_);
     }
     sink_->Finish();
   }
@@ -74,7 +74,8 @@ void MqttFrontend::ProcessTelemetry(const IncomingMessage& message, const RouteM
   const Route& route = *match.route;
   const std::string model = route.ModelFor(match.captures);
   if (auto st = telemetry_decoder_.Decode(*message.payload, &telemetry_); !st.ok()) {
-    return Refuse(target, st.WithPrefix("telemetry for model '" + model + "'"), "malformed", "");
+    return Refuse(target, st.WithPrefix("telemetry for model '" + model + "'"), "malformed",
+                  ScanTopLevelId(*message.payload));
   }
   pipeline::DeviceService::SubmitOptions options;
   if (message.expiry_secs) {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "core/status_map.h"
@@ -13,6 +14,48 @@ std::string ReasonOf(const core::Status& status) {
   std::string out(core::StatusCodeName(status.code()));
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+namespace {
+
+size_t VarIntSize(size_t v) {
+  size_t n = 1;
+  while (v >= 128) {
+    v /= 128;
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
+size_t PublishPacketSize(const OutgoingMessage& m, bool mqtt5) {
+  size_t rest = 2 + m.topic.size() + (m.qos > 0 ? 2 : 0) + m.payload.size();
+  if (mqtt5) {
+    size_t props = 0;
+    if (m.correlation_data) props += 3 + m.correlation_data->size();
+    if (!m.content_type.empty()) props += 3 + m.content_type.size();
+    for (const auto& [k, v] : m.user_properties) props += 5 + k.size() + v.size();
+    rest += VarIntSize(props) + props;
+  }
+  return 1 + VarIntSize(rest) + rest;
+}
+
+void ReplySink::RecordService(core::Duration service) {
+  const int64_t sample = std::chrono::duration_cast<std::chrono::microseconds>(service).count();
+  const int64_t mean = mean_service_us.load(std::memory_order_relaxed);
+  mean_service_us.store(mean == 0 ? sample : mean + (sample - mean) / 8, std::memory_order_relaxed);
+}
+
+uint32_t ReplySink::PacketLimit() {
+  uint32_t broker = 0;
+  {
+    std::lock_guard lock(mu);
+    if (client) broker = client->max_packet_size();
+  }
+  if (broker == 0) return max_reply_bytes;
+  if (max_reply_bytes == 0) return broker;
+  return std::min(broker, max_reply_bytes);
 }
 
 void ReplySink::CountRejected(std::string_view reason) {
@@ -37,7 +80,8 @@ void ReplySink::Send(const OutgoingMessage& message) {
   replies->Increment();
 }
 
-void ReplySink::SendJson(const ReplyTarget& target, std::string body) {
+void ReplySink::SendJson(const ReplyTarget& target, std::string body, std::string_view model,
+                         std::string_view id) {
   if (target.topic.empty()) return;
   OutgoingMessage m;
   m.topic = target.topic;
@@ -46,11 +90,22 @@ void ReplySink::SendJson(const ReplyTarget& target, std::string body) {
   m.retain = target.retain;
   m.correlation_data = target.correlation_data;
   m.content_type = "application/json";
+  const uint32_t limit = PacketLimit();
+  const size_t size = PublishPacketSize(m, mqtt5);
+  if (limit > 0 && size > limit) {
+    std::string of_model = model.empty() ? "" : " of model '" + std::string(model) + "'";
+    return SendError(target,
+                     core::ResourceExhausted("reply" + of_model + " is a " + std::to_string(size) +
+                                             "-byte packet, larger than the " + std::to_string(limit) +
+                                             "-byte limit (the broker's Maximum Packet Size or "
+                                             "mqtt.max_reply_bytes)"),
+                     "reply_too_large", id);
+  }
   Send(m);
 }
 
 void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
-                          std::string_view reason, std::string_view id) {
+                          std::string_view reason, std::string_view id, int64_t retry_after_ms) {
   CountRejected(reason);
   if (target.topic.empty()) {
     spdlog::debug("mqtt: {} (no reply topic)", status.message());
@@ -58,12 +113,30 @@ void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
   }
   OutgoingMessage m;
   m.topic = target.topic;
-  m.payload = EncodeError(status, id);
+  m.payload = EncodeError(status, {id, target.correlation_id, retry_after_ms});
   m.qos = target.qos;
   m.correlation_data = target.correlation_data;
   m.content_type = "application/json";
   m.user_properties = {{"reason_code", std::to_string(core::MqttReasonCodeFor(status.code()))},
                        {"status", std::string(core::StatusCodeName(status.code()))}};
+  if (retry_after_ms > 0) m.user_properties.emplace_back("retry_after_ms", std::to_string(retry_after_ms));
+  const uint32_t limit = PacketLimit();
+  if (size_t size = PublishPacketSize(m, mqtt5); limit > 0 && size > limit) {
+    // Shorter: the message clipped by what is over (an error names what the client sent).
+    const std::string& message = status.message();
+    size_t over = size - limit;
+    if (message.size() > over + 16) {
+      core::Status clipped(status.code(), core::ClipReplyMessage(message, message.size() - over));
+      m.payload = EncodeError(clipped, {id, target.correlation_id, retry_after_ms});
+    }
+  }
+  if (limit > 0 && PublishPacketSize(m, mqtt5) > limit) {
+    // Even the error does not fit (a long topic or correlation data): nothing can reach the requester.
+    reply_failures->Increment();
+    spdlog::warn("mqtt: the error reply to '{}' exceeds the {}-byte packet limit; dropped: {}", target.topic,
+                 limit, status.message());
+    return;
+  }
   Send(m);
 }
 

@@ -26,6 +26,7 @@ struct ReplyTarget {
   std::optional<std::string> correlation_data;
   int qos = 0;
   bool retain = false;
+  std::string correlation_id;  // the "correlation_id" request parameter, echoed in the body
 };
 
 struct ReplySink {
@@ -39,20 +40,39 @@ struct ReplySink {
   core::Counter* replies = nullptr;
   core::Counter* reply_failures = nullptr;
   core::Gauge* inflight_gauge = nullptr;
+  // The mean time an answered request spent in the scheduler (queue and
+  // run), an exponentially weighted average in microseconds (0 until the
+  // first answer). Updated without a lock: a sample lost to a race is harmless.
+  std::atomic<int64_t> mean_service_us{0};
+  bool mqtt5 = true;             // replies carry MQTT 5 properties
+  uint32_t max_reply_bytes = 0;  // mqtt.max_reply_bytes; 0: the broker's limit only
 
   void CountRejected(std::string_view reason);
   // Hands `message` to the client unless the frontend has stopped.
   void Send(const OutgoingMessage& message);
-  // A JSON body (a result) to `target`.
-  void SendJson(const ReplyTarget& target, std::string body);
-  // {"error": ...} to `target` with the reason code user properties; counted by `reason`.
+  // A JSON body (a result of `model` for request `id`) to `target`. A reply
+  // whose packet would exceed the broker's Maximum Packet Size or
+  // max_reply_bytes is replaced by a RESOURCE_EXHAUSTED error that names
+  // both sizes and the model.
+  void SendJson(const ReplyTarget& target, std::string body, std::string_view model = "",
+                std::string_view id = "");
+  // {"error": ...} to `target` with the reason code user properties; counted
+  // by `reason`. retry_after_ms > 0 adds the retry hint (body and user property).
   void SendError(const ReplyTarget& target, const core::Status& status, std::string_view reason,
-                 std::string_view id);
+                 std::string_view id, int64_t retry_after_ms = 0);
+  // Adds one answered request's service time to mean_service_us.
+  void RecordService(core::Duration service);
+  // The largest PUBLISH packet a reply may be, bytes (0 = no limit).
+  uint32_t PacketLimit();
   // A request was submitted / answered: the in-flight count, its gauge, the
   // drain condition and the network thread (a waiting message may go now).
   void Begin();
   void Finish();
 };
+
+// The size of the PUBLISH packet that carries `message`, bytes (fixed
+// header included; properties only with MQTT 5).
+size_t PublishPacketSize(const OutgoingMessage& message, bool mqtt5);
 
 // "not_found" for NOT_FOUND, ...: the reason label of an error status.
 std::string ReasonOf(const core::Status& status);

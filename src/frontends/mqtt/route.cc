@@ -78,4 +78,23 @@ std::optional<RouteMatch> MatchRoute(const std::vector<Route>& routes, std::stri
   return std::nullopt;
 }
 
+core::Status CheckReplyTopic(std::string_view topic, std::string_view prefix) {
+  auto refuse = [&](std::string_view why) {
+    return core::InvalidArgument("parameter 'reply_topic' " + std::string(why));
+  };
+  if (topic.empty()) return refuse("is empty");
+  if (topic.size() > kMaxReplyTopicBytes) {
+    return refuse("is longer than " + std::to_string(kMaxReplyTopicBytes) + " bytes");
+  }
+  if (topic.find_first_of("+#") != std::string_view::npos) return refuse("must not contain wildcards");
+  for (char c : topic) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return refuse("must not contain control characters");
+  }
+  if (topic[0] == '$') return refuse("must not name a '$' system topic");
+  if (!topic.starts_with(prefix)) {
+    return refuse("must start with '" + std::string(prefix) + "' (mqtt.reply_topic_prefix)");
+  }
+  return core::Status::Ok();
+}
+
 }  // namespace infergate::mqtt

@@ -54,4 +54,13 @@ struct RouteMatch {
 // The first route whose filter matches `topic`.
 std::optional<RouteMatch> MatchRoute(const std::vector<Route>& routes, std::string_view topic);
 
+// The longest reply topic a request may name, bytes (MQTT allows 65,535).
+inline constexpr size_t kMaxReplyTopicBytes = 1024;
+
+// Whether a request may name `topic` (the "reply_topic" parameter) as its
+// reply topic: a topic name (not empty, no wildcards, no NUL, not a '$'
+// system topic, at most kMaxReplyTopicBytes) starting with `prefix` ("" =
+// any). Errors say why.
+core::Status CheckReplyTopic(std::string_view topic, std::string_view prefix);
+
 }  // namespace infergate::mqtt

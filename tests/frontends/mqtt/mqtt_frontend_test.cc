@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <mutex>
 
 #include "pipeline/contracts.h"
@@ -54,15 +55,23 @@ IncomingMessage Request(const std::string& id) {
 
 class MqttFrontendTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  void SetUp() override { Recreate([](config::MqttConfig&) {}); }
+  // (Re)creates the frontend with the test's config changed by `change`.
+  void Recreate(const std::function<void(config::MqttConfig&)>& change) {
     config::MqttConfig c;
     c.broker = "mqtt://127.0.0.1:1";  // never started: the listener is driven directly
     c.client_id = "unit";
     c.max_inflight = 2;
     c.default_telemetry_route = false;  // telemetry needs device contracts (e2e tests cover it)
+    change(c);
+    frontend_.reset();
     auto f = MqttFrontend::Create(c, &service_, nullptr, &metrics_, &clock_);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     frontend_ = std::move(*f);
+  }
+  void Complete(size_t i) {
+    auto r = service_.Take(i);
+    r->on_complete(core::MakeErrorResponse(*r, core::Cancelled("done")));
   }
   void TearDown() override { service_.CompleteAll(); }
 
@@ -103,6 +112,83 @@ TEST_F(MqttFrontendTest, BoundsRequestsInFlightThenQueuesThenRefuses) {
   frontend_->OnIdle();  // what the network thread does when woken
   EXPECT_EQ(service_.size(), 3u);
   EXPECT_TRUE(Rendered("infergate_mqtt_requests_total 3"));
+}
+
+TEST_F(MqttFrontendTest, AnswersOverloadFastUntilTheReplyRateRunsOutThenPausesReading) {
+  Recreate([](config::MqttConfig& c) { c.max_overload_replies_per_sec = 2; });
+  for (int i = 0; i < 4; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // 2 run, 2 wait
+  frontend_->OnMessage(Request("o1"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"overloaded\"} 1"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 0"));  // still reading
+  frontend_->OnMessage(Request("o2"));  // the bucket's last token: reading pauses
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"overloaded\"} 2"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 1"));
+  frontend_->OnIdle();  // still paused: counted once
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 1"));
+  clock_.Advance(std::chrono::seconds(1));
+  frontend_->OnIdle();  // tokens are back: reading resumes
+  frontend_->OnMessage(Request("o3"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"overloaded\"} 3"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 1"));
+  EXPECT_EQ(service_.size(), 2u);
+}
+
+TEST_F(MqttFrontendTest, TheRetryHintGrowsWithTheTimeTheBacklogTakes) {
+  for (int i = 0; i < 5; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // the fifth: overloaded
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_retry_after_ms 1000"));  // no answers yet: the configured hint
+  // Answers that took 4 s each in the scheduler.
+  for (size_t i = 0; i < 2; ++i) {
+    auto r = service_.Take(i);
+    auto response = std::make_unique<core::InferResponse>();
+    response->model_name = r->model_name;
+    response->queue_time = std::chrono::seconds(3);
+    response->compute_time = std::chrono::seconds(1);
+    r->on_complete(std::move(response));
+  }
+  frontend_->OnIdle();  // the two waiting run
+  for (int i = 5; i < 8; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // 2 wait, 1 overloaded
+  // 2 in flight and 2 waiting at 2 per 4 s: answered in 8 s.
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_retry_after_ms 8000"));
+}
+
+TEST_F(MqttFrontendTest, AMessageThatExpiresWhileWaitingIsAnsweredInsteadOfRun) {
+  frontend_->OnMessage(Request("r0"));
+  frontend_->OnMessage(Request("r1"));
+  auto expiring = Request("r2");
+  expiring.expiry_secs = 2;
+  frontend_->OnMessage(std::move(expiring));
+  frontend_->OnMessage(Request("r3"));
+  clock_.Advance(std::chrono::seconds(3));
+  Complete(0);
+  frontend_->OnIdle();
+  ASSERT_EQ(service_.size(), 3u);
+  EXPECT_EQ(service_.Take(2)->id, "r3");
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"deadline_exceeded\"} 1"));
+}
+
+TEST_F(MqttFrontendTest, TheReplyTopicParameterMustStartWithThePrefix) {
+  auto request = [](const std::string& id, const std::string& topic) {
+    IncomingMessage m = Request(id);
+    m.payload = std::make_shared<const std::string>(
+        R"({"id":")" + id + R"(","parameters":{"reply_topic":")" + topic +
+        R"(","correlation_id":"c-1","priority":1},"inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})");
+    return m;
+  };
+  frontend_->OnMessage(request("out", "dev/42/reply"));
+  frontend_->OnMessage(request("wild", "infergate/+/reply"));
+  EXPECT_EQ(service_.size(), 0u);
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"bad_reply_topic\"} 2"));
+  frontend_->OnMessage(request("in", "infergate/replies/42"));
+  ASSERT_EQ(service_.size(), 1u);
+  auto r = service_.Take(0);
+  // The reply parameters steer the reply; the model sees the others only.
+  EXPECT_EQ(r->parameters.size(), 1u);
+  EXPECT_TRUE(r->parameters.count("priority"));
+  r->on_complete(core::MakeErrorResponse(*r, core::Cancelled("done")));
+
+  Recreate([](config::MqttConfig& c) { c.reply_topic_prefix = ""; });  // any topic
+  frontend_->OnMessage(request("any", "dev/42/reply"));
+  EXPECT_EQ(service_.size(), 2u);
 }
 
 TEST_F(MqttFrontendTest, RefusesMalformedAndUnroutedMessagesWithoutSubmitting) {

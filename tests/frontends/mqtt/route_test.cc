@@ -81,6 +81,26 @@ mqtt:
   EXPECT_NE(routes.status().message().find("{device}"), std::string::npos);
 }
 
+TEST(RouteTest, OverloadAndReplyLimitKeysHaveDefaultsAndParse) {
+  auto defaults = ParseMqtt("mqtt:\n  topic_prefix: site\n");
+  EXPECT_EQ(defaults.overload_retry_after_ms, 1000);
+  EXPECT_EQ(defaults.max_overload_replies_per_sec, 1000);
+  EXPECT_EQ(defaults.max_reply_bytes, 0);
+  EXPECT_EQ(defaults.ReplyTopicPrefix(), "site/");
+  auto set = ParseMqtt(
+      "mqtt:\n  overload_retry_after_ms: 250\n  max_overload_replies_per_sec: 10\n  max_reply_bytes: 2048\n"
+      "  reply_topic_prefix: \"\"\n");
+  EXPECT_EQ(set.overload_retry_after_ms, 250);
+  EXPECT_EQ(set.max_overload_replies_per_sec, 10);
+  EXPECT_EQ(set.max_reply_bytes, 2048);
+  EXPECT_EQ(set.ReplyTopicPrefix(), "");
+  auto wild = config::ValidateMqttConfig(ParseMqtt("mqtt:\n  reply_topic_prefix: \"a/+/\"\n"));
+  ASSERT_FALSE(wild.ok());
+  EXPECT_NE(wild.message().find("mqtt.reply_topic_prefix"), std::string::npos);
+  auto zero = config::ParseServerConfig("mqtt:\n  max_overload_replies_per_sec: 0\n", "infergate.yaml");
+  EXPECT_FALSE(zero.ok());
+}
+
 TEST(RouteTest, ConfigErrorsNameTheLineAndKey) {
   auto bad_key = config::ParseServerConfig("mqtt:\n  brokr: x\n", "infergate.yaml");
   ASSERT_FALSE(bad_key.ok());
@@ -132,6 +152,29 @@ TEST(CodecTest, ErrorBodyIsJsonWithTheIdEchoed) {
   EXPECT_EQ(EncodeError(core::NotFound("unknown model \"x\"\n"), "r1"),
             R"({"error":"unknown model \"x\"\n","id":"r1"})");
   EXPECT_EQ(EncodeError(core::InvalidArgument("bad"), ""), R"({"error":"bad"})");
+}
+
+}  // namespace
+}  // namespace infergate::mqtt
+
+namespace infergate::mqtt {
+namespace {
+
+TEST(CheckReplyTopicTest, AcceptsTopicsUnderThePrefixOnly) {
+  EXPECT_TRUE(CheckReplyTopic("infergate/replies/d42", "infergate/").ok());
+  EXPECT_TRUE(CheckReplyTopic("dev/42/reply", "").ok());
+  auto outside = CheckReplyTopic("dev/42/reply", "infergate/");
+  ASSERT_FALSE(outside.ok());
+  EXPECT_NE(outside.message().find("must start with 'infergate/' (mqtt.reply_topic_prefix)"),
+            std::string::npos);
+}
+
+TEST(CheckReplyTopicTest, RefusesWhatIsNoTopicName) {
+  for (std::string topic : {std::string(""), std::string("infergate/+/x"), std::string("infergate/#"),
+                            std::string("$SYS/x"), std::string("infergate/a\nb"), std::string("a\0b", 3),
+                            "infergate/" + std::string(kMaxReplyTopicBytes, 'x')}) {
+    EXPECT_FALSE(CheckReplyTopic(topic, "").ok()) << topic;
+  }
 }
 
 }  // namespace
