@@ -220,8 +220,12 @@ void Journal::CommitBatch(Batch batch) {
       ForgetFailedLocked(batch);
     }
   }
-  for (OnDurable& on_durable : batch.on_durable) on_durable(status);
-  for (OnDurable& on_durable : batch.cancelled) on_durable(core::Status::Ok());
+  for (OnDurable& on_durable : batch.on_durable) {
+    if (on_durable) on_durable(status);
+  }
+  for (OnDurable& on_durable : batch.cancelled) {
+    if (on_durable) on_durable(core::Status::Ok());
+  }
 }
 
 void Journal::ForgetFailedLocked(const Batch& batch) {

@@ -71,7 +71,8 @@ struct JournalRecord {
 class Journal {
  public:
   // Runs once per append on the writer thread: OK once the record is
-  // committed (or removed before it was), else the write's error.
+  // committed (or removed before it was), else the write's error. May be
+  // empty (nobody waits).
   using OnDurable = std::function<void(const core::Status&)>;
 
   // Opens or creates the file and reads the records the previous run left. A

@@ -251,6 +251,18 @@ TEST_F(JournalTest, AppendAfterCloseFails) {
   EXPECT_TRUE(log.statuses().empty());
 }
 
+TEST_F(JournalTest, AnAppendMayHaveNoCallback) {
+  auto journal = OpenOk(Options());
+  ASSERT_TRUE(journal->Append("kept", nullptr).ok());
+  auto removed = journal->Append("removed at once", nullptr);
+  ASSERT_TRUE(removed.ok());
+  journal->Remove(*removed);
+  journal->Close();
+  std::vector<JournalRecord> records = Reopen();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].data, "kept");
+}
+
 TEST_F(JournalTest, EveryAppendGetsExactlyOneCallback) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 300;
