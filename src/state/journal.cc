@@ -95,8 +95,10 @@ void Journal::Recover(std::vector<JournalRow> rows) {
 }
 
 std::vector<JournalRecord> Journal::Recovered() {
+  std::vector<JournalRecord> records;
   std::lock_guard lock(mu_);
-  return std::move(recovered_);
+  records.swap(recovered_);  // later calls get nothing
+  return records;
 }
 
 core::StatusOr<uint64_t> Journal::Append(std::string record, OnDurable on_durable) {

@@ -162,7 +162,7 @@ core::Status JournalFile::WriteRows(const std::vector<JournalRow>& inserts,
 
 core::Status JournalFile::Prepare(const char* sql, sqlite3_stmt** stmt) {
   int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, stmt, nullptr);
-  return rc == SQLITE_OK ? core::Status::Ok() : Error("cannot prepare", rc);
+  return rc == SQLITE_OK ? core::Status::Ok() : Error("cannot read", rc);
 }
 
 core::Status JournalFile::Exec(const char* sql) {
