@@ -20,6 +20,7 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(OpenSSL REQUIRED)  # libcrypto: token hashes (SHA-256), CRYPTO_memcmp, RAND_bytes
 find_package(nlohmann_json REQUIRED)
+find_package(SQLite3 REQUIRED)   # src/state: the durable journal
 find_package(simdjson REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(MOSQUITTO REQUIRED IMPORTED_TARGET GLOBAL libmosquitto)
