@@ -46,12 +46,14 @@
 // Thread-safety: Submit and EvictIdle may be called from any thread, also
 // from inside a callback. Every Submit leads to exactly one OnDone. OnDevice
 // runs on the thread that calls Submit, before anything is submitted.
-// OnSubmit and OnWindow run on that thread and on scheduler threads; for a
-// contract without state several may run at once for one message. OnDone
-// runs after every other call for the message has returned, on the thread
-// that calls Submit when no window was submitted, else on the thread that
-// completes the last window (a scheduler thread, or the submitting thread
-// when the InferenceService refuses at once). Callbacks must not block.
+// OnSubmit and OnWindow run on that thread, on scheduler threads, and on
+// the thread of a Submit or EvictIdle that discards a waiting window (a
+// reset, an eviction); several may run at once for one message. OnDone runs
+// after every other call for the message has returned, on the thread that
+// calls Submit when no window was submitted, else on the thread that finishes
+// the last window (a scheduler thread; the submitting thread when the
+// InferenceService refuses at once or the window was refused; the thread
+// that discarded it). Callbacks must not block.
 #pragma once
 
 #include <cstddef>
