@@ -3,7 +3,8 @@
 // readings back to back, each with the Response Topic and its own
 // Correlation Data. Every reading is answered once, to its own message: a
 // result carrying the reading's sequence number, or an error naming the
-// device's backlog. The results show the readings were run in order.
+// device's backlog. The results show the readings were run in order. One
+// model has Silero VAD's interface, its sample rate a contract constant.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,7 +25,6 @@ namespace infergate {
 namespace {
 
 using nlohmann::json;
-using testing::MqttMessage;
 using testing::MqttTestClient;
 using testing::Process;
 using testing::PublishOptions;
@@ -57,6 +57,16 @@ class DeviceStreamE2ETest : public ::testing::Test {
                     dir_.path() / "models" / name / "1" / "model.onnx");
       dir_.Write("models/" + name + "/config.yaml", MeanConfig(backlog));
     }
+    // Silero VAD's interface: audio chunks, the sample rate a constant, the state carried.
+    fs::create_directories(dir_.path() / "models" / "vad" / "1");
+    fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "vad_like.onnx",
+                  dir_.path() / "models" / "vad" / "1" / "model.onnx");
+    dir_.Write("models/vad/config.yaml",
+               "device:\n"
+               "  inputs: [{name: input, fields: [{name: x, length: 4}]}]\n"
+               "  state: [{input: state, output: stateN}]\n"
+               "  constants: {sr: {datatype: INT64, shape: [], value: 16000}}\n"
+               "  result: {output: output, kind: score}\n");
     auto config = dir_.Write("infergate.yaml",
                              "model_repository: models\nmodel_control_mode: none\n"
                              "mqtt:\n  broker: " +
@@ -86,8 +96,10 @@ class DeviceStreamE2ETest : public ::testing::Test {
 
   // Sends kBurst readings {"seq": i, "x": [i, i, i, i]} back to back to
   // `model` as device `device`, each with Correlation Data "c<i>", and checks
-  // the kBurst replies. Returns how many were errors.
-  int Burst(const std::string& model, const std::string& device) {
+  // the kBurst replies. A result is the mean (the running_mean models) or the
+  // sum (`sum`: vad_like) of the values of the readings run so far. Returns
+  // how many were errors.
+  int Burst(const std::string& model, const std::string& device, bool sum = false) {
     MqttTestClient client(broker_.port(), device);
     EXPECT_TRUE(client.Connect());
     const std::string reply_topic = "reply/" + device;
@@ -105,7 +117,7 @@ class DeviceStreamE2ETest : public ::testing::Test {
     // No reply beyond one per reading.
     EXPECT_FALSE(client.WaitFor(nullptr, 300ms).has_value());
 
-    std::map<int, double> results;  // seq -> mean
+    std::map<int, double> results;  // seq -> score
     std::map<int, std::string> errors;
     std::set<std::string> correlations;
     for (const auto& m : replies) {
@@ -133,15 +145,15 @@ class DeviceStreamE2ETest : public ::testing::Test {
       results[seq] = body["score"].get<double>();
     }
     EXPECT_EQ(results.size() + errors.size(), static_cast<size_t>(kBurst));
-    // The windows that ran, ran in arrival order: each result is the mean of
-    // the readings run up to it, and only those.
-    double sum = 0;
+    // The windows that ran, ran in arrival order: each result is the mean (or
+    // sum) of the readings run up to it, and only those.
+    double total = 0;
     int n = 0;
-    for (const auto& [seq, mean] : results) {
+    for (const auto& [seq, value] : results) {
       EXPECT_EQ(errors.count(seq), 0u);
-      sum += seq;
+      total += seq;
       ++n;
-      EXPECT_NEAR(mean, sum / n, 1e-4) << "reading " << seq;
+      EXPECT_NEAR(value, sum ? 4 * total : total / n, 1e-3) << "reading " << seq;
     }
     std::cout << model << ": " << results.size() << " results, " << errors.size()
               << " backlog errors\n";
@@ -155,6 +167,10 @@ class DeviceStreamE2ETest : public ::testing::Test {
 };
 
 TEST_F(DeviceStreamE2ETest, ABurstToAStatefulDeviceIsAnsweredReadingByReading) {
+  // Silero VAD's shape: 20 chunks, the sample rate fed as a constant.
+  const int vad_refused = Burst("vad", "silero-1", true);
+  EXPECT_EQ(Metric(R"(infergate_pipeline_telemetry_rejected_total{model="vad",reason="backlog"})"),
+            vad_refused);
   for (int backlog : {8, 2, 0}) {
     const std::string model = "mean" + std::to_string(backlog);
     const int refused = Burst(model, "vad-" + std::to_string(backlog));

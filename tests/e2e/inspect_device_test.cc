@@ -16,6 +16,14 @@ namespace fs = std::filesystem;
 
 const fs::path kExamples = INFERGATE_EXAMPLE_MODELS_DIR;
 
+// <repo>/<name>/1/model.onnx from tests/models/<file>, with its config.yaml.
+void AddTestModel(const testing::TempDir& repo, const std::string& name, const std::string& file,
+                  const std::string& yaml) {
+  fs::create_directories(repo.path() / name / "1");
+  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / file, repo.path() / name / "1" / "model.onnx");
+  repo.Write(name + "/config.yaml", yaml);
+}
+
 TEST(InspectDeviceE2ETest, VibrationContractText) {
   Process p({INFERGATE_BINARY, "inspect", (kExamples / "vibration_anomaly").string()});
   EXPECT_EQ(p.Wait(), 0) << p.Output();
@@ -49,10 +57,7 @@ TEST(InspectDeviceE2ETest, ClassifierContractJson) {
 
 TEST(InspectDeviceE2ETest, StatefulContractShowsTheStateTensors) {
   testing::TempDir repo;
-  fs::create_directories(repo.path() / "mean" / "1");
-  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx",
-                repo.path() / "mean" / "1" / "model.onnx");
-  repo.Write("mean/config.yaml",
+  AddTestModel(repo, "mean", "running_mean.onnx",
              "device:\n  inputs: [{name: x, fields: [{name: v, example: 3}]}]\n"
              "  window: {length_secs: 4, period_secs: 1}\n"
              "  state: [{input: h_in, output: h_out}]\n  result: {output: mean}\n");
@@ -71,10 +76,7 @@ TEST(InspectDeviceE2ETest, StatefulContractShowsTheStateTensors) {
 // the reply is computed with it (OUTPUT0 = INPUT0 + INPUT1).
 TEST(InspectDeviceE2ETest, ConstantsAreShownWithTheirTensors) {
   testing::TempDir repo;
-  fs::create_directories(repo.path() / "k" / "1");
-  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "add_sub.onnx",
-                repo.path() / "k" / "1" / "model.onnx");
-  repo.Write("k/config.yaml",
+  AddTestModel(repo, "k", "add_sub.onnx",
              "max_batch_size: 4\n"
              "device:\n  inputs: [{name: INPUT0, fields: [{name: x, length: 4, example: 1}]}]\n"
              "  constants: {INPUT1: {datatype: FP32, shape: [4], value: [10, 20, 30, 40]}}\n"
