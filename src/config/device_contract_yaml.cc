@@ -4,6 +4,8 @@
 #include <cmath>
 #include <string>
 
+#include "core/datatype.h"
+
 namespace infergate::config {
 namespace {
 
@@ -251,12 +253,68 @@ Status ParseState(const YamlReader& r, const YAML::Node& node, DeviceContract* c
   return Status::Ok();
 }
 
+// A constant's value: a scalar for shape [], else nested lists matching
+// `shape` (dims[depth] items at each level), flattened into *out.
+Status ParseConstantValue(const YamlReader& r, const YAML::Node& node, const std::string& key,
+                          const std::vector<int64_t>& shape, size_t depth,
+                          std::vector<double>* out) {
+  if (depth == shape.size()) {
+    if (!node.IsScalar()) return r.Error(node, key, "expected a number at this depth of the shape");
+    ASSIGN_OR_RETURN(double v, r.Double(node, key));
+    if (!std::isfinite(v)) return r.Error(node, key, "expected a finite number");
+    out->push_back(v);
+    return Status::Ok();
+  }
+  if (!node.IsSequence() || static_cast<int64_t>(node.size()) != shape[depth]) {
+    return r.Error(node, key,
+                   "expected a list of " + std::to_string(shape[depth]) + " at depth " +
+                       std::to_string(depth) + " (nested lists matching shape)");
+  }
+  for (const auto& item : node) {
+    RETURN_IF_ERROR(ParseConstantValue(r, item, key, shape, depth + 1, out));
+  }
+  return Status::Ok();
+}
+
+// constants: {INPUT: {datatype: INT64, shape: [], value: 16000}, ...}
+Status ParseConstants(const YamlReader& r, const YAML::Node& node, DeviceContract* c) {
+  if (!node.IsMap())
+    return r.Error(node, "device.constants", "expected {INPUT: {datatype, shape, value}, ...}");
+  for (const auto& item : node) {
+    core::DeviceConstant k;
+    ASSIGN_OR_RETURN(k.input, r.String(item.first, "device.constants"));
+    const std::string key = "device.constants." + k.input;
+    const YAML::Node& spec = item.second;
+    RETURN_IF_ERROR(r.CheckKeys(spec, key, {"datatype", "shape", "value"}));
+    if (!spec["datatype"] || !spec["value"])
+      return r.Error(spec, key, "a constant needs a datatype and a value");
+    ASSIGN_OR_RETURN(k.datatype, r.String(spec["datatype"], key + ".datatype"));
+    if (core::DataTypeFromName(k.datatype) == core::DataType::kInvalid)
+      return r.Error(spec["datatype"], key + ".datatype", "unknown datatype '" + k.datatype + "'");
+    if (spec["shape"]) {
+      if (!spec["shape"].IsSequence())
+        return r.Error(spec["shape"], key + ".shape", "expected a list of dims");
+      for (const auto& d : spec["shape"]) {
+        ASSIGN_OR_RETURN(int64_t dim, r.Int(d, key + ".shape", 0, 1 << 20));
+        k.shape.push_back(dim);
+      }
+    }
+    int64_t elements = 1;
+    for (int64_t d : k.shape) elements *= d;
+    if (elements > (1 << 20))
+      return r.Error(spec["shape"], key + ".shape", "at most 1048576 elements");
+    RETURN_IF_ERROR(ParseConstantValue(r, spec["value"], key + ".value", k.shape, 0, &k.values));
+    c->constants.push_back(std::move(k));
+  }
+  return Status::Ok();
+}
+
 Status ParseReplyFields(const YamlReader& r, const YAML::Node& node, core::ReplyFieldNames* f) {
   RETURN_IF_ERROR(r.CheckKeys(node, "device.result.fields",
-                              {"device", "label", "score", "alert", "top_k", "model"}));
-  std::pair<const char*, std::string*> names[] = {{"device", &f->device}, {"label", &f->label},
-                                                  {"score", &f->score},   {"alert", &f->alert},
-                                                  {"top_k", &f->top_k},   {"model", &f->model}};
+                              {"device", "label", "score", "alert", "top_k", "model", "seq", "ts"}));
+  std::pair<const char*, std::string*> names[] = {
+      {"device", &f->device}, {"label", &f->label}, {"score", &f->score}, {"alert", &f->alert},
+      {"top_k", &f->top_k},   {"model", &f->model}, {"seq", &f->seq},     {"ts", &f->ts}};
   for (auto& [key, target] : names) {
     if (!node[key]) continue;
     if (node[key].IsNull()) {
@@ -352,6 +410,12 @@ Status ParseDeviceLimits(const YamlReader& r, const YAML::Node& node, DeviceCont
   if (node["reset_field"]) {
     ASSIGN_OR_RETURN(c->reset_field, r.String(node["reset_field"], "device.reset_field"));
   }
+  if (node["seq_field"]) {
+    ASSIGN_OR_RETURN(c->seq_field, r.String(node["seq_field"], "device.seq_field"));
+  }
+  if (node["max_backlog"]) {
+    ASSIGN_OR_RETURN(c->max_backlog, r.Int(node["max_backlog"], "device.max_backlog", 0, 1024));
+  }
   if (node["max_devices"]) {
     ASSIGN_OR_RETURN(c->max_devices,
                      r.Int(node["max_devices"], "device.max_devices", 1, 10'000'000));
@@ -367,13 +431,15 @@ Status ParseDeviceLimits(const YamlReader& r, const YAML::Node& node, DeviceCont
 
 Status ParseDeviceContract(const YamlReader& r, const YAML::Node& node, DeviceContract* out) {
   RETURN_IF_ERROR(r.CheckKeys(node, "device",
-                              {"id_field", "timestamp_field", "reset_field", "max_devices",
-                               "idle_ttl_secs", "inputs", "window", "state", "result"}));
+                              {"id_field", "timestamp_field", "reset_field", "seq_field", "max_devices",
+                               "idle_ttl_secs", "max_backlog", "inputs", "window", "state",
+                               "constants", "result"}));
   if (!node["inputs"]) return r.Error(node, "device.inputs", "the device section needs inputs");
   RETURN_IF_ERROR(ParseDeviceLimits(r, node, out));
   RETURN_IF_ERROR(ParseInputs(r, node["inputs"], out));
   if (node["window"]) RETURN_IF_ERROR(ParseWindow(r, node["window"], &out->window));
   if (node["state"]) RETURN_IF_ERROR(ParseState(r, node["state"], out));
+  if (node["constants"]) RETURN_IF_ERROR(ParseConstants(r, node["constants"], out));
   if (node["result"]) RETURN_IF_ERROR(ParseResult(r, node["result"], &out->result));
   return Status::Ok();
 }

@@ -97,6 +97,8 @@ struct ReplyFieldNames {
   std::string alert = "alert";
   std::string top_k = "top_k";
   std::string model = "model";
+  std::string seq = "seq";  // the sequence number of the reading that completed the window
+  std::string ts = "ts";    // that reading's time in seconds (see DeviceContract::timestamp_field)
   bool operator==(const ReplyFieldNames&) const = default;
 };
 
@@ -127,6 +129,17 @@ struct DeviceResult {
   bool operator==(const DeviceResult&) const = default;
 };
 
+// A model input fed the same value with every window (Silero VAD's sample
+// rate `sr`): `shape` is the input's dims without the batch dimension, and
+// `values` holds its elements in row-major order.
+struct DeviceConstant {
+  std::string input;
+  std::string datatype;  // a KServe v2 name ("INT64", "FP32", ...)
+  std::vector<int64_t> shape;
+  std::vector<double> values;
+  bool operator==(const DeviceConstant&) const = default;
+};
+
 struct DeviceContract {
   // Telemetry path of the device id; empty: the route names the device (an
   // MQTT topic capture, the HTTP path).
@@ -137,11 +150,20 @@ struct DeviceContract {
   // Telemetry path of a flag that, when non-zero, resets the device's window
   // and state before the reading is used.
   std::string reset_field = "reset";
+  // Telemetry path of the reading's sequence number (a whole number the
+  // device counts); a message without it is numbered by the device's reading
+  // counter (its readings accepted since it was first seen, from 0).
+  std::string seq_field = "seq";
   int64_t max_devices = 10000;  // devices tracked at once; more are refused
   double idle_ttl_secs = 3600;  // a device idle this long is forgotten
+  // Stateful contracts: complete windows that may wait per device while one
+  // is in flight; a window beyond that is not run and its message gets an
+  // UNAVAILABLE error naming device.max_backlog.
+  int64_t max_backlog = 8;
   std::vector<DeviceInput> inputs;
   DeviceWindow window;
   std::vector<DeviceState> state;
+  std::vector<DeviceConstant> constants;
   DeviceResult result;
   bool operator==(const DeviceContract&) const = default;
 };

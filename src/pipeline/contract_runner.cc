@@ -12,13 +12,11 @@ double UnixSeconds(core::WallTime t) {
 }
 
 // Bytes a device entry holds besides its window: the entry, its list and map
-// nodes, the id, the last reading, the state and waiting windows.
+// nodes, the id, the last reading and the state.
 size_t EntryBytes(const std::string& id, const std::vector<double>& last_row,
-                  const std::vector<std::vector<double>>& state,
-                  const std::vector<std::vector<double>>& pending) {
+                  const std::vector<std::vector<double>>& state) {
   size_t bytes = 160 + 2 * id.capacity() + last_row.capacity() * sizeof(double);
   for (const auto& s : state) bytes += sizeof(s) + s.capacity() * sizeof(double);
-  for (const auto& p : pending) bytes += sizeof(p) + p.capacity() * sizeof(double);
   return bytes;
 }
 
@@ -89,14 +87,22 @@ ContractRunner::Device* ContractRunner::Find(const std::string& id) {
 }
 
 void ContractRunner::Account(Device* d) {
-  const size_t now = sizeof(Device) + d->window.MemoryBytes() +
-                     EntryBytes(d->id, d->last_row, d->state, d->pending);
+  size_t pending = 0;  // waiting windows, with their owner's control block
+  for (const auto& p : d->pending) pending += sizeof(p) + 48 + p.values.capacity() * sizeof(double);
+  const size_t now =
+      sizeof(Device) + d->window.MemoryBytes() + EntryBytes(d->id, d->last_row, d->state) + pending;
   memory_ = memory_ - d->memory + now;
   if (memory_gauge_) memory_gauge_->Add(static_cast<double>(now) - static_cast<double>(d->memory));
   d->memory = now;
 }
 
-void ContractRunner::Erase(DeviceList::iterator it) {
+void ContractRunner::Erase(DeviceList::iterator it, Dropped* dropped) {
+  for (auto& p : it->pending) {
+    core::Status why = core::Unavailable("device '" + it->id + "': window of reading " +
+                                         std::to_string(p.stamp.seq) +
+                                         " not run: the device was evicted (device.idle_ttl_secs)");
+    dropped->emplace_back(std::move(p), std::move(why));
+  }
   memory_ -= it->memory;
   if (memory_gauge_) memory_gauge_->Add(-static_cast<double>(it->memory));
   if (devices_gauge_) devices_gauge_->Add(-1);
@@ -104,10 +110,10 @@ void ContractRunner::Erase(DeviceList::iterator it) {
   lru_.erase(it);
 }
 
-size_t ContractRunner::EvictIdleLocked(core::TimePoint now) {
+size_t ContractRunner::EvictIdleLocked(core::TimePoint now, Dropped* dropped) {
   size_t n = 0;
   while (!lru_.empty() && now - lru_.front().last_seen >= ttl_) {
-    Erase(lru_.begin());
+    Erase(lru_.begin(), dropped);
     ++n;
   }
   if (n && evicted_) evicted_->Increment(n);
@@ -115,12 +121,30 @@ size_t ContractRunner::EvictIdleLocked(core::TimePoint now) {
 }
 
 size_t ContractRunner::EvictIdle() {
-  std::lock_guard lock(mu_);
-  return EvictIdleLocked(options_.clock->Now());
+  Dropped dropped;
+  size_t n;
+  {
+    std::lock_guard lock(mu_);
+    n = EvictIdleLocked(options_.clock->Now(), &dropped);
+  }
+  TellDropped(std::move(dropped));
+  return n;
 }
 
-void ContractRunner::ResetDevice(Device* d) {
+void ContractRunner::TellDropped(Dropped dropped) {
+  for (auto& [window, why] : dropped) {
+    if (window.owner) window.owner->Discarded(window.stamp, why);
+  }
+}
+
+void ContractRunner::ResetDevice(Device* d, Dropped* dropped) {
   d->window.Clear();
+  for (auto& p : d->pending) {
+    core::Status why = core::Cancelled("device '" + d->id + "': window of reading " +
+                                       std::to_string(p.stamp.seq) +
+                                       " not run: the device was reset before its turn");
+    dropped->emplace_back(std::move(p), std::move(why));
+  }
   d->pending.clear();
   d->has_label = false;
   d->discard_state = d->in_flight;
@@ -130,12 +154,16 @@ void ContractRunner::ResetDevice(Device* d) {
 }
 
 bool ContractRunner::Reset(const std::string& device_id) {
-  std::lock_guard lock(mu_);
-  Device* d = Find(device_id);
-  if (!d) return false;
-  ResetDevice(d);
-  d->last_row.clear();
-  Account(d);
+  Dropped dropped;
+  {
+    std::lock_guard lock(mu_);
+    Device* d = Find(device_id);
+    if (!d) return false;
+    ResetDevice(d, &dropped);
+    d->last_row.clear();
+    Account(d);
+  }
+  TellDropped(std::move(dropped));
   return true;
 }
 
@@ -157,6 +185,9 @@ std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(
                            ToTensor(plan_.state[i].dtype, plan_.state[i].shape, d.state[i]),
                            {}});
   }
+  for (const auto& k : plan_.constants) {
+    req->inputs.push_back({k.input, ToTensor(k.dtype, k.shape, k.values), {}});
+  }
   req->outputs.push_back({plan_.contract.result.output, {}, {}});
   for (const auto& s : plan_.state) {
     if (s.output != plan_.contract.result.output) req->outputs.push_back({s.output, {}, {}});
@@ -164,32 +195,45 @@ std::unique_ptr<core::InferRequest> ContractRunner::BuildRequest(
   return req;
 }
 
-void ContractRunner::QueueWindows(Device* d, std::vector<std::vector<double>> windows,
-                                  std::vector<std::unique_ptr<core::InferRequest>>* out) {
-  for (auto& w : windows) {
-    if (!stateful_) {
-      out->push_back(BuildRequest(*d, w));
-      continue;
-    }
-    if (!d->in_flight) {
-      out->push_back(BuildRequest(*d, w));
-      d->in_flight = true;
-      continue;
-    }
-    if (d->pending.size() == kMaxPendingWindows) {
-      d->pending.erase(d->pending.begin());
-      Refuse(Reject::kBacklog, core::Status::Ok()).IgnoreError();
-    }
-    d->pending.push_back(std::move(w));
+void ContractRunner::QueueWindow(Device* d, Pending window, Accepted* out) {
+  if (!stateful_ || !d->in_flight) {
+    out->run.push_back({BuildRequest(*d, window.values), window.stamp, std::move(window.owner)});
+    d->in_flight = stateful_;
+    if (windows_) windows_->Increment();
+    return;
   }
-  if (windows_) windows_->Increment(out->size());
+  const auto backlog = static_cast<size_t>(plan_.contract.max_backlog);
+  if (d->pending.size() >= backlog) {
+    out->refused.push_back(
+        {window.stamp,
+         Refuse(Reject::kBacklog,
+                core::Unavailable("device '" + d->id + "': " + std::to_string(d->pending.size()) +
+                                  " windows already wait for model '" + plan_.model_name +
+                                  "' (device.max_backlog); window of reading " +
+                                  std::to_string(window.stamp.seq) + " not run"))});
+    return;
+  }
+  d->pending.push_back(std::move(window));
+  ++out->queued;
 }
 
-core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner::Accept(
-    const std::string& device_id, const Telemetry& telemetry) {
+core::StatusOr<ContractRunner::Accepted> ContractRunner::Accept(
+    const std::string& device_id, const Telemetry& telemetry, std::shared_ptr<WindowOwner> owner) {
   const core::TimePoint now = options_.clock->Now();
-  std::lock_guard lock(mu_);
-  EvictIdleLocked(now);
+  Dropped dropped;
+  core::StatusOr<Accepted> out = core::Internal("unset");
+  {
+    std::lock_guard lock(mu_);
+    out = AcceptLocked(device_id, telemetry, std::move(owner), now, &dropped);
+  }
+  TellDropped(std::move(dropped));
+  return out;
+}
+
+core::StatusOr<ContractRunner::Accepted> ContractRunner::AcceptLocked(
+    const std::string& device_id, const Telemetry& telemetry, std::shared_ptr<WindowOwner> owner,
+    core::TimePoint now, Dropped* dropped) {
+  EvictIdleLocked(now, dropped);
   Device* d = Find(device_id);
   Reject reason{};
   auto readings = ExtractReadings(plan_, telemetry,
@@ -205,10 +249,10 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
     lru_.emplace_back(device_id, &plan_.contract.window, plan_.row_width);
     index_[device_id] = std::prev(lru_.end());
     d = &lru_.back();
-    ResetDevice(d);
+    ResetDevice(d, dropped);
     if (devices_gauge_) devices_gauge_->Add(1);
   } else if (readings->reset) {
-    ResetDevice(d);
+    ResetDevice(d, dropped);
   }
   const double t = readings->timestamp ? *readings->timestamp
                                         : UnixSeconds(options_.wall_clock->Now());
@@ -217,14 +261,20 @@ core::StatusOr<std::vector<std::unique_ptr<core::InferRequest>>> ContractRunner:
                              : 0;
   WindowBuffer::Added added;
   core::Status st = d->window.Add(t, spacing, readings->values.data(), readings->count, &added);
-  std::vector<std::unique_ptr<core::InferRequest>> out;
+  Accepted out;
   if (st.ok()) {
+    const int64_t first_seq = readings->seq.value_or(d->readings_seen);
+    d->readings_seen += readings->count;
     const auto last = readings->values.end() - plan_.row_width;
     d->last_row.assign(last, readings->values.end());
     d->last_seen = now;
     lru_.splice(lru_.end(), lru_, index_[device_id]);
     if (added.skipped && skipped_) skipped_->Increment(static_cast<uint64_t>(added.skipped));
-    QueueWindows(d, std::move(added.windows), &out);
+    for (size_t i = 0; i < added.windows.size(); ++i) {
+      const int64_t reading = added.completed_by[i];
+      const ReadingStamp stamp{first_seq + reading, t + static_cast<double>(reading) * spacing};
+      QueueWindow(d, {std::move(added.windows[i]), stamp, owner}, &out);
+    }
   }
   Account(d);
   if (!st.ok()) return Refuse(Reject::kLate, std::move(st));
@@ -290,10 +340,11 @@ ContractRunner::Outcome ContractRunner::Interpret(const std::string& device_id,
     d->in_flight = false;
     d->discard_state = false;
     if (!d->pending.empty()) {
-      std::vector<std::vector<double>> next;
-      next.push_back(std::move(d->pending.front()));
+      Pending next = std::move(d->pending.front());
       d->pending.erase(d->pending.begin());
-      QueueWindows(d, std::move(next), &out.next);
+      out.next = Window{BuildRequest(*d, next.values), next.stamp, std::move(next.owner)};
+      d->in_flight = true;
+      if (windows_) windows_->Increment();
     }
     Account(d);
   }

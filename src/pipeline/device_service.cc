@@ -15,73 +15,98 @@ void Refuse(DeviceReplies* replies, Refusal refusal, core::Status status, std::s
   replies->OnDone(std::move(out));
 }
 
-// The windows one message led to, from submission to OnDone. Shared by their
-// completion callbacks; the last one to complete reports.
-class Exchange : public std::enable_shared_from_this<Exchange> {
+// The windows one message led to, from Accept to OnDone: those it submits at
+// once, those that wait for the device's window in flight (the runner hands
+// them back to this exchange, whichever message's completion releases them),
+// and those refused. Shared by their completion callbacks and the runner's
+// waiting windows; the last window to finish reports.
+class Exchange final : public WindowOwner, public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(core::InferenceService* inference, std::shared_ptr<ContractRunner> runner,
-           std::string device, std::shared_ptr<DeviceReplies> replies)
+           std::string device, std::shared_ptr<DeviceReplies> replies,
+           std::optional<core::TimePoint> deadline)
       : inference_(inference),
         runner_(std::move(runner)),
         device_(std::move(device)),
-        replies_(std::move(replies)) {}
+        replies_(std::move(replies)),
+        deadline_(deadline) {}
 
-  // Submits `requests`: from DeviceService::Submit.
-  void Submit(std::vector<std::unique_ptr<core::InferRequest>> requests) {
-    const size_t first_seq = Reserve(requests.size());
-    Dispatch(first_seq, std::move(requests));
+  // From DeviceService::Submit, after Accept: counts the message's windows
+  // (waiting ones may already have run, on another thread), reports the
+  // refused ones and submits the rest.
+  void Start(ContractRunner::Accepted accepted) {
+    const size_t now = accepted.run.size() + accepted.refused.size();
+    {
+      std::lock_guard lock(mu_);
+      outstanding_ += static_cast<int64_t>(now + accepted.queued);
+    }
+    if (now) replies_->OnSubmit(now);
+    for (auto& r : accepted.refused) Report(r.stamp, {std::move(r.status), std::nullopt}, false);
+    for (auto& w : accepted.run) Dispatch(std::move(w));
+    bool last;
+    {
+      std::lock_guard lock(mu_);
+      started_ = true;
+      last = outstanding_ == 0;
+    }
+    if (last) Finish();
+  }
+
+  // A waiting window of this message, handed out by a completion.
+  void RunWaiting(Window window) {
+    replies_->OnSubmit(1);
+    Dispatch(std::move(window));
+  }
+
+  void Discarded(const ReadingStamp& stamp, const core::Status& why) override {
+    replies_->OnSubmit(1);
+    Report(stamp, {why, std::nullopt}, false);
   }
 
  private:
-  // Counts `n` windows as outstanding before they are submitted (so OnDone
-  // waits for them) and tells the replies; returns the first one's seq.
-  size_t Reserve(size_t n) {
-    size_t first_seq;
-    {
-      std::lock_guard lock(mu_);
-      first_seq = next_seq_;
-      next_seq_ += n;
-      outstanding_ += n;
-    }
-    replies_->OnSubmit(n);
-    return first_seq;
-  }
-
-  void Dispatch(size_t first_seq, std::vector<std::unique_ptr<core::InferRequest>> requests) {
-    for (size_t i = 0; i < requests.size(); ++i) {
-      requests[i]->on_complete = [self = shared_from_this(), seq = first_seq + i](
-                                     std::unique_ptr<core::InferResponse> response) {
-        self->Complete(seq, *response);
-      };
-      inference_->Submit(std::move(requests[i]));
-    }
+  void Dispatch(Window window) {
+    if (deadline_) window.request->deadline = *deadline_;
+    window.request->on_complete = [self = shared_from_this(), stamp = window.stamp](
+                                      std::unique_ptr<core::InferResponse> response) {
+      self->Complete(stamp, *response);
+    };
+    inference_->Submit(std::move(window.request));
   }
 
   // On a scheduler thread, or inline when the InferenceService refuses at once.
-  void Complete(size_t seq, const core::InferResponse& response) {
+  void Complete(const ReadingStamp& stamp, const core::InferResponse& response) {
     ContractRunner::Outcome outcome = runner_->Interpret(device_, response);
-    // The device's next window runs as part of this message: counted before
-    // this window is done (so OnDone waits for it) and submitted after this
-    // window's outcome is reported (so results are reported in order).
-    const size_t next_seq = outcome.next.empty() ? 0 : Reserve(outcome.next.size());
-    WindowOutcome window{std::move(outcome.status), std::move(outcome.result)};
+    if (outcome.result) {
+      outcome.result->seq = stamp.seq;
+      outcome.result->ts = stamp.ts;
+    }
+    // This window's outcome is reported before the device's next window is
+    // submitted (for its own message), so a device's results come in order.
+    Report(stamp, {std::move(outcome.status), std::move(outcome.result)}, true);
+    if (outcome.next) {
+      auto owner = std::static_pointer_cast<Exchange>(outcome.next->owner);
+      owner->RunWaiting(std::move(*outcome.next));
+    }
+  }
+
+  // One window is done (`ran`: it was inferred).
+  void Report(const ReadingStamp& stamp, WindowOutcome window, bool ran) {
     replies_->OnWindow(device_, window);
-    if (!outcome.next.empty()) Dispatch(next_seq, std::move(outcome.next));
-    bool last = false;
+    bool last;
     {
       std::lock_guard lock(mu_);
-      ++windows_;
+      if (ran) ++windows_;
       if (!window.status.ok() && error_.ok()) error_ = window.status;
-      if (window.result) results_.emplace_back(seq, std::move(*window.result));
-      last = --outstanding_ == 0;
+      if (window.result) results_.emplace_back(stamp.seq, std::move(*window.result));
+      last = --outstanding_ == 0 && started_;
     }
     if (last) Finish();
   }
 
   // Every window has completed: no lock is needed any more.
   void Finish() {
-    std::sort(results_.begin(), results_.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(results_.begin(), results_.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
     MessageOutcome out;
     out.status = std::move(error_);
     out.device = device_;
@@ -97,13 +122,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   const std::shared_ptr<ContractRunner> runner_;
   const std::string device_;
   std::shared_ptr<DeviceReplies> replies_;  // released by Finish
+  const std::optional<core::TimePoint> deadline_;
 
   std::mutex mu_;
-  size_t outstanding_ = 0;  // GUARDED_BY(mu_)
-  size_t next_seq_ = 0;     // GUARDED_BY(mu_)
-  size_t windows_ = 0;      // GUARDED_BY(mu_): windows completed
-  core::Status error_;      // GUARDED_BY(mu_): the first failure
-  std::vector<std::pair<size_t, Result>> results_;  // GUARDED_BY(mu_): with their seq
+  int64_t outstanding_ = 0;  // GUARDED_BY(mu_): may dip below 0 before Start counts
+  bool started_ = false;     // GUARDED_BY(mu_): Start has counted every window
+  size_t windows_ = 0;       // GUARDED_BY(mu_): windows inferred
+  core::Status error_;       // GUARDED_BY(mu_): the first failure
+  std::vector<std::pair<int64_t, Result>> results_;  // GUARDED_BY(mu_): with their seq
 };
 
 }  // namespace
@@ -120,26 +146,23 @@ void DeviceService::Submit(const std::string& model, int64_t version,
   auto device = (*runner)->DeviceId(route_device, telemetry);
   if (!device.ok()) return Refuse(replies.get(), Refusal::kInvalidTelemetry, device.status(), "");
   replies->OnDevice(*device);
-  auto requests = (*runner)->Accept(*device, telemetry);
-  if (!requests.ok()) {
+  auto exchange =
+      std::make_shared<Exchange>(inference_, *runner, *device, replies, options.deadline);
+  auto accepted = (*runner)->Accept(*device, telemetry, exchange);
+  if (!accepted.ok()) {
     // Accept refuses a full device table with UNAVAILABLE, anything else names a field.
-    const bool full = requests.status().code() == core::StatusCode::kUnavailable;
+    const bool full = accepted.status().code() == core::StatusCode::kUnavailable;
     return Refuse(replies.get(), full ? Refusal::kDeviceLimit : Refusal::kInvalidTelemetry,
-                  requests.status(), *device);
+                  accepted.status(), *device);
   }
-  if (requests->empty()) {
+  if (accepted->run.empty() && accepted->queued == 0 && accepted->refused.empty()) {
     MessageOutcome out;
     out.progress = (*runner)->WindowProgress(*device).value_or(ContractRunner::Progress{});
     out.on = (*runner)->plan().contract.result.on;
     out.device = std::move(*device);
     return replies->OnDone(std::move(out));
   }
-  if (options.deadline) {
-    for (auto& request : *requests) request->deadline = *options.deadline;
-  }
-  auto exchange = std::make_shared<Exchange>(inference_, std::move(*runner), std::move(*device),
-                                             std::move(replies));
-  exchange->Submit(std::move(*requests));
+  exchange->Start(std::move(*accepted));
 }
 
 size_t DeviceService::EvictIdle() { return contracts_->EvictIdle(); }

@@ -8,19 +8,23 @@
 //
 //   frontend thread:   service.Submit(model, version, route_device, telemetry, options, replies)
 //   OnDevice(id)       the device id is known (before its readings are accepted)
-//   OnSubmit(n)        n windows of the message are about to be submitted
-//   OnWindow(...)      one window was inferred and interpreted (MQTT publishes it)
+//   OnSubmit(n)        n windows of the message are about to be submitted (or reported
+//                      as refused: each gets one OnWindow)
+//   OnWindow(...)      one window was inferred and interpreted, or refused (MQTT
+//                      publishes it); a result carries its reading's seq and ts
 //   OnDone(outcome)    exactly once, last: the refusal, or the windows run, the
 //                      first error and the results in window order (HTTP replies with it)
 //
-// A message that completes no window (the window fills, or a stateful
-// device's window waits for the one in flight) gets OnDone at once with
-// `windows` 0 and the device's `progress`.
+// A message that completes no window (the window fills) gets OnDone at once
+// with `windows` 0 and the device's `progress`.
 //
-// Stateful chains: the window a stateful contract hands out when the device's
-// in-flight one completes (one that waited, possibly completed by another
-// message) runs as part of the message whose window completed: its OnSubmit
-// and OnWindow go to that message's replies, whose OnDone waits for it.
+// Every window belongs to the message whose reading completed it. Stateful
+// contracts: a device's windows run one at a time in arrival order; a window
+// that waits for the one in flight stays its message's (its OnSubmit,
+// OnWindow and the wait of its OnDone), whichever message's completion lets
+// it run. A window that cannot wait (device.max_backlog windows already do)
+// is that message's OnWindow with UNAVAILABLE naming the backlog and the
+// reading; one a reset or eviction discards while it waits gets an error too.
 //
 // Refusals, the same code for every frontend (core/status_map.h maps them):
 //   kUnknownModel      NOT_FOUND            no loaded model or version of that name
@@ -29,6 +33,8 @@
 //   kDeviceLimit       UNAVAILABLE          device.max_devices devices are tracked and
 //                                           this one is new: retry once one is evicted
 //                                           (HTTP 503, gRPC 14, MQTT 0x97 quota exceeded)
+// A window refused because the device's backlog is full is not a refusal of
+// the message (its other windows run): UNAVAILABLE, that window's status.
 // A window's failure (the model's error, or the InferenceService's refusal,
 // e.g. NOT_FOUND when the version was unloaded before a stateful chain's next
 // window ran) is that window's status; the first is the message's status.
@@ -40,12 +46,14 @@
 // Thread-safety: Submit and EvictIdle may be called from any thread, also
 // from inside a callback. Every Submit leads to exactly one OnDone. OnDevice
 // runs on the thread that calls Submit, before anything is submitted.
-// OnSubmit and OnWindow run on that thread and on scheduler threads; for a
-// contract without state several may run at once for one message. OnDone
-// runs after every other call for the message has returned, on the thread
-// that calls Submit when no window was submitted, else on the thread that
-// completes the last window (a scheduler thread, or the submitting thread
-// when the InferenceService refuses at once). Callbacks must not block.
+// OnSubmit and OnWindow run on that thread, on scheduler threads, and on
+// the thread of a Submit or EvictIdle that discards a waiting window (a
+// reset, an eviction); several may run at once for one message. OnDone runs
+// after every other call for the message has returned, on the thread that
+// calls Submit when no window was submitted, else on the thread that finishes
+// the last window (a scheduler thread; the submitting thread when the
+// InferenceService refuses at once or the window was refused; the thread
+// that discarded it). Callbacks must not block.
 #pragma once
 
 #include <cstddef>
@@ -81,8 +89,8 @@ struct MessageOutcome {
   Refusal refusal = Refusal::kNone;
   core::Status status;   // the refusal, else the first window's failure
   std::string device;    // the device id; empty when refused before it was known
-  size_t windows = 0;    // windows run for the message (stateful chains included)
-  std::vector<Result> results;        // those the on: rule let through, in window order
+  size_t windows = 0;    // windows of the message inferred (refused ones not counted)
+  std::vector<Result> results;        // those the on: rule let through, in reading order
   ContractRunner::Progress progress;  // windows == 0: where the device's window stands
   core::DeviceResult::On on = core::DeviceResult::On::kAlways;  // the contract's rule
 };

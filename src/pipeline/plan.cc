@@ -89,6 +89,48 @@ Status PlanInputs(const ModelConfig& config, ContractPlan* plan) {
   return Status::Ok();
 }
 
+bool FilledElsewhere(const ContractPlan& plan, const std::string& input) {
+  return std::any_of(plan.inputs.begin(), plan.inputs.end(),
+                     [&](const InputPlan& p) { return p.name == input; }) ||
+         std::any_of(plan.state.begin(), plan.state.end(),
+                     [&](const StatePlan& p) { return p.input == input; });
+}
+
+// Each constant against the model input it feeds: the datatype must be the
+// input's, and its shape the input's dims (a -1 there takes any size).
+Status PlanConstants(const ModelConfig& config, ContractPlan* plan) {
+  for (const auto& k : plan->contract.constants) {
+    const std::string key = "device.constants." + k.input;
+    const core::TensorConfig* t = Find(config.inputs, k.input);
+    if (!t)
+      return core::InvalidArgument(key + ": the model has no input '" + k.input +
+                                   "' (inputs: " + Names(config.inputs) + ")");
+    if (FilledElsewhere(*plan, k.input))
+      return core::InvalidArgument(key + ": input '" + k.input +
+                                   "' is filled from telemetry or state too");
+    const core::DataType dtype = core::DataTypeFromName(k.datatype);
+    if (dtype != t->dtype) {
+      return core::InvalidArgument(key + ".datatype: " + k.datatype + ", but input '" + k.input +
+                                   "' is " + std::string(core::DataTypeName(t->dtype)));
+    }
+    if (!IsNumeric(dtype)) {
+      return core::InvalidArgument(key + ".datatype: " + k.datatype +
+                                   "; a constant holds numbers");
+    }
+    const core::Shape shape(k.shape.begin(), k.shape.end());
+    bool fits = shape.size() == t->dims.size();
+    for (size_t i = 0; fits && i < shape.size(); ++i) {
+      fits = t->dims[i] == core::kDynamicDim || t->dims[i] == shape[i];
+    }
+    if (!fits) {
+      return core::InvalidArgument(key + ".shape: " + core::ShapeToString(shape) + ", but input '" +
+                                   k.input + "' takes " + core::ShapeToString(t->dims));
+    }
+    plan->constants.push_back({k.input, dtype, WithBatch(config, shape), k.values});
+  }
+  return Status::Ok();
+}
+
 Status PlanState(const ModelConfig& config, ContractPlan* plan) {
   for (const auto& s : plan->contract.state) {
     const std::string key = "device.state." + s.input;
@@ -126,15 +168,17 @@ Status PlanState(const ModelConfig& config, ContractPlan* plan) {
     p.initial = s.initial;
     plan->state.push_back(std::move(p));
   }
+  return Status::Ok();
+}
+
+Status CheckEveryInputFilled(const ModelConfig& config, const ContractPlan& plan) {
   for (const auto& t : config.inputs) {
-    bool bound = std::any_of(plan->inputs.begin(), plan->inputs.end(),
-                             [&](const InputPlan& p) { return p.name == t.name; }) ||
-                 std::any_of(plan->state.begin(), plan->state.end(),
-                             [&](const StatePlan& p) { return p.input == t.name; });
-    if (!bound) {
-      return core::InvalidArgument(
-          "device.inputs: model input '" + t.name +
-          "' is filled by neither telemetry (device.inputs) nor state (device.state)");
+    const bool constant = std::any_of(plan.constants.begin(), plan.constants.end(),
+                                      [&](const ConstantPlan& k) { return k.input == t.name; });
+    if (!constant && !FilledElsewhere(plan, t.name)) {
+      return core::InvalidArgument("device.inputs: model input '" + t.name +
+                                   "' is filled by neither telemetry (device.inputs), state "
+                                   "(device.state) nor a constant (device.constants)");
     }
   }
   return Status::Ok();
@@ -203,6 +247,8 @@ StatusOr<ContractPlan> PlanContract(const ModelConfig& config, int64_t version) 
   if (plan.rows < 1) return core::InvalidArgument("device.window: the window holds no readings");
   RETURN_IF_ERROR(PlanInputs(config, &plan));
   RETURN_IF_ERROR(PlanState(config, &plan));
+  RETURN_IF_ERROR(PlanConstants(config, &plan));
+  RETURN_IF_ERROR(CheckEveryInputFilled(config, plan));
   RETURN_IF_ERROR(PlanResult(config, &plan));
   return plan;
 }

@@ -37,6 +37,14 @@ struct StatePlan {
   double initial = 0;
 };
 
+// A model input fed the same values with every window (device.constants).
+struct ConstantPlan {
+  std::string input;
+  core::DataType dtype = core::DataType::kInvalid;
+  core::Shape shape;  // of one request, as InputPlan::shape
+  std::vector<double> values;
+};
+
 struct ContractPlan {
   std::string model_name;
   int64_t model_version = 0;      // requests name this version
@@ -45,6 +53,7 @@ struct ContractPlan {
   int64_t row_width = 0;  // values per reading, all inputs together
   int64_t rows = 1;       // readings per inference
   std::vector<StatePlan> state;
+  std::vector<ConstantPlan> constants;
   core::DataType result_dtype = core::DataType::kInvalid;
   int64_t result_elements = -1;  // per request; -1 when the model leaves it open
 };

@@ -30,6 +30,10 @@ struct Result {
   double score = 0;
   bool alert = false;
   std::vector<ScoredLabel> top_k;  // kClasses: the best `top_k` classes, best first
+  // The reading that completed the window (ContractRunner's ReadingStamp):
+  // its sequence number and its time in seconds.
+  int64_t seq = 0;
+  double ts = 0;
   core::ReplyFieldNames fields;
 };
 

@@ -209,6 +209,16 @@ StatusOr<Readings> ExtractReadings(const ContractPlan& plan, const Telemetry& t,
   RETURN_IF_ERROR(CheckTimestamp(plan.contract.timestamp_field, out.timestamp, reason));
   ASSIGN_OR_RETURN(auto reset, NumberField(t, plan.contract.reset_field, reason));
   out.reset = reset.has_value() && *reset != 0;
+  ASSIGN_OR_RETURN(auto seq, NumberField(t, plan.contract.seq_field, reason));
+  if (seq) {
+    if (*seq != std::floor(*seq) || std::abs(*seq) > 9e15) {
+      return Fail(reason, Reject::kWrongType,
+                  "field '" + plan.contract.seq_field +
+                      "' (the reading's sequence number): expected a whole number, got " +
+                      std::to_string(*seq));
+    }
+    out.seq = static_cast<int64_t>(*seq);
+  }
   return out;
 }
 

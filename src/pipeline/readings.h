@@ -45,6 +45,7 @@ struct Readings {
   int64_t count = 0;                // readings (rows)
   std::vector<double> values;       // count * plan.row_width, normalised
   std::optional<double> timestamp;  // seconds, of the first reading
+  std::optional<int64_t> seq;       // contract.seq_field: the first reading's sequence number
   bool reset = false;               // the reset field was set
 };
 

@@ -47,8 +47,10 @@ void WindowBuffer::Insert(double t, const double* row) {
 core::Status WindowBuffer::Add(double t, double spacing, const double* values, int64_t count,
                                Added* out) {
   if (spec_->kind == Kind::kNone) {
-    for (int64_t i = 0; i < count; ++i)
+    for (int64_t i = 0; i < count; ++i) {
       out->windows.emplace_back(values + i * width_, values + (i + 1) * width_);
+      out->completed_by.push_back(i);
+    }
     return core::Status::Ok();
   }
   if (spec_->max_gap_secs > 0 && has_newest_ && t - newest_ > spec_->max_gap_secs) Clear();
@@ -69,6 +71,7 @@ core::Status WindowBuffer::Add(double t, double spacing, const double* values, i
       }
       AddTime(out);
     }
+    out->completed_by.resize(out->windows.size(), i);
   }
   return core::Status::Ok();
 }

@@ -39,7 +39,9 @@ class WindowBuffer {
 
   struct Added {
     std::vector<std::vector<double>> windows;  // each rows() * row_width values, oldest first
-    int64_t skipped = 0;                       // complete windows not sent (see above)
+    // Per window: the index (in this Add) of the reading whose arrival completed it.
+    std::vector<int64_t> completed_by;
+    int64_t skipped = 0;  // complete windows not sent (see above)
   };
   // Adds `count` readings (row-major in `values`); the first is at time `t`
   // seconds, the others `spacing` seconds apart. INVALID_ARGUMENT for a late

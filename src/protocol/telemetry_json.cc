@@ -262,6 +262,11 @@ std::string EncodeResult(const pipeline::Result& r) {
     w.EndArray();
   }
   if (!f.model.empty()) w.Member(f.model, std::string_view(r.model_name));
+  if (!f.seq.empty()) w.Member(f.seq, r.seq);
+  if (!f.ts.empty()) {
+    w.Key(f.ts);
+    w.Double(r.ts);
+  }
   w.EndObject();
   return out;
 }

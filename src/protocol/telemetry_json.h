@@ -11,7 +11,11 @@
 // A result is written as one object whose member names the contract's
 // `result.fields` gives (members with an empty name are left out):
 //   {"device": "pump-7", "label": "bearing_wear", "score": 0.93, "alert": true,
-//    "top_k": [{"label": "bearing_wear", "score": 0.93}, ...], "model": "pm"}
+//    "top_k": [{"label": "bearing_wear", "score": 0.93}, ...], "model": "pm",
+//    "seq": 17, "ts": 1796676063.12}
+// `seq` and `ts` are the sequence number and time (seconds, as the device's
+// timestamp field gave it, else the Unix time it arrived) of the
+// reading that completed the window.
 //
 // Thread-safety: one TelemetryDecoder per thread; the functions are pure.
 #pragma once

@@ -23,6 +23,7 @@ struct DeviceView {
   std::string telemetry_json;   // one example message
   int64_t messages = 0;         // such messages before the first inference
   std::vector<core::InferInput> inputs;  // what the model sees
+  std::vector<std::string> constants;    // those of `inputs` fed from device.constants
   std::string reply_json;       // what the device is told
   bool reply_sent = true;       // false: the on: rule keeps this one quiet
   std::string run_error;        // running the model on the example failed

@@ -15,7 +15,8 @@ namespace {
 constexpr int64_t kMaxExampleReadings = 1 << 16;
 
 void RunExample(const pipeline::ContractRunner& runner, core::ModelInstance& instance,
-                const core::InferRequest& request, DeviceView* view) {
+                const pipeline::Window& window, DeviceView* view) {
+  const core::InferRequest& request = *window.request;
   std::vector<std::string> names;
   for (const auto& o : request.outputs) names.push_back(o.name);
   core::InferResponse response;
@@ -31,6 +32,8 @@ void RunExample(const pipeline::ContractRunner& runner, core::ModelInstance& ins
     return;
   }
   result->device_id = "device-1";
+  result->seq = window.stamp.seq;
+  result->ts = window.stamp.ts;
   view->reply_json = protocol::EncodeResult(*result);
   view->reply_sent = pipeline::ShouldSend(runner.plan().contract.result.on, *result, nullptr);
 }
@@ -53,16 +56,17 @@ DeviceView InspectDevice(const core::ModelConfig& config, int64_t version,
   view.telemetry_json =
       protocol::EncodeTelemetry(pipeline::ExampleReading(contract, "device-1", 0));
   for (int64_t i = 0; i < limit; ++i) {
-    auto requests =
+    auto accepted =
         (*runner)->Accept("device-1", pipeline::ExampleReading(contract, "device-1", i * period));
-    if (!requests.ok()) {
-      view.error = "the example reading is refused: " + requests.status().message();
+    if (!accepted.ok()) {
+      view.error = "the example reading is refused: " + accepted.status().message();
       return view;
     }
-    if (requests->empty()) continue;
+    if (accepted->run.empty()) continue;
     view.messages = i + 1;
-    view.inputs = requests->front()->inputs;
-    if (instance) RunExample(**runner, *instance, *requests->front(), &view);
+    view.inputs = accepted->run.front().request->inputs;
+    for (const auto& k : contract.constants) view.constants.push_back(k.input);
+    if (instance) RunExample(**runner, *instance, accepted->run.front(), &view);
     return view;
   }
   return view;

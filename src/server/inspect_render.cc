@@ -159,6 +159,24 @@ std::string ResultText(const core::DeviceResult& r) {
   return s + "; on: " + std::string(core::ResultOnName(r.on));
 }
 
+bool IsConstant(const DeviceView& v, const std::string& input) {
+  return std::find(v.constants.begin(), v.constants.end(), input) != v.constants.end();
+}
+
+// "sr = 16000 (INT64 [], with every window)"
+std::string ConstantText(const core::DeviceConstant& k) {
+  std::string s = k.input + " = ";
+  if (k.shape.empty() && k.values.size() == 1) {
+    s += Num(k.values[0]);
+  } else {
+    s += "[";
+    for (size_t i = 0; i < std::min<size_t>(k.values.size(), 8); ++i) s += (i ? ", " : "") + Num(k.values[i]);
+    s += k.values.size() > 8 ? ", ...]" : "]";
+  }
+  return s + " (" + k.datatype + " " + core::ShapeToString(core::Shape(k.shape.begin(), k.shape.end())) +
+         ", with every window)";
+}
+
 std::string TensorPreview(const core::Tensor& t) {
   auto values = pipeline::ToDoubles(t, "tensor");
   if (!values.ok()) return "";
@@ -179,6 +197,9 @@ void RenderDevice(std::ostringstream& out, const core::DeviceContract& c, const 
     for (const auto& f : in.fields) out << "    " << FieldText(f) << "\n";
   }
   for (const auto& s : c.state) out << "  state:      " << s.input << " <- " << s.output << " (initially " << Num(s.initial) << ")\n";
+  for (const auto& k : c.constants) out << "  constant:   " << ConstantText(k) << "\n";
+  out << "  order:      field '" << c.seq_field << "' numbers a reading, else the device's reading counter; "
+      << "at most " << c.max_backlog << " windows wait per device (stateful)\n";
   out << "  result:     " << ResultText(c.result) << "\n";
   if (!v.error.empty()) return;
   out << "\nA device sends";
@@ -188,7 +209,8 @@ void RenderDevice(std::ostringstream& out, const core::DeviceContract& c, const 
   out << "The model sees:\n";
   for (const auto& in : v.inputs) {
     out << "  " << Pad(in.name, 12) << Pad(std::string(core::DataTypeName(in.tensor.dtype())), 6)
-        << Pad(core::ShapeToString(in.tensor.shape()), 10) << TensorPreview(in.tensor) << "\n";
+        << Pad(core::ShapeToString(in.tensor.shape()), 10) << TensorPreview(in.tensor)
+        << (IsConstant(v, in.name) ? "  (constant)" : "") << "\n";
   }
   if (!v.run_error.empty()) {
     out << "Running the model on it failed: " << v.run_error << "\n";
@@ -205,6 +227,10 @@ nlohmann::json DeviceJson(const DeviceView& v) {
   auto inputs = nlohmann::json::array();
   for (const auto& in : v.inputs) {
     inputs.push_back({{"name", in.name}, {"datatype", core::DataTypeName(in.tensor.dtype())}, {"shape", in.tensor.shape()}});
+    if (IsConstant(v, in.name)) {
+      inputs.back()["constant"] = true;
+      inputs.back()["value"] = *pipeline::ToDoubles(in.tensor, in.name);
+    }
   }
   j["tensors"] = inputs;
   if (!v.reply_json.empty()) j["reply"] = nlohmann::json::parse(v.reply_json);

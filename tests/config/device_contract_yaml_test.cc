@@ -107,6 +107,59 @@ TEST(DeviceContractYamlTest, Defaults) {
   EXPECT_EQ(count->device->window.hop, 8) << "hop defaults to count";
 }
 
+TEST(DeviceContractYamlTest, ConstantsScalarsAndNestedLists) {
+  auto c = ParseModelConfig(R"(
+device:
+  seq_field: n
+  max_backlog: 3
+  inputs: [{name: x, fields: [a]}]
+  constants:
+    sr: {datatype: INT64, shape: [], value: 16000}
+    w: {datatype: FP32, shape: [2, 3], value: [[1, 2, 3], [4, 5, 6]]}
+  result: {fields: {seq: number, ts: ~}}
+)",
+                            "models/vad/config.yaml", "vad");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  const auto& d = *c->device;
+  EXPECT_EQ(d.seq_field, "n");
+  EXPECT_EQ(d.max_backlog, 3);
+  ASSERT_EQ(d.constants.size(), 2u);
+  EXPECT_EQ(d.constants[0].input, "sr");
+  EXPECT_EQ(d.constants[0].datatype, "INT64");
+  EXPECT_TRUE(d.constants[0].shape.empty());
+  EXPECT_EQ(d.constants[0].values, std::vector<double>{16000});
+  EXPECT_EQ(d.constants[1].shape, (std::vector<int64_t>{2, 3}));
+  EXPECT_EQ(d.constants[1].values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(d.result.fields.seq, "number");
+  EXPECT_EQ(d.result.fields.ts, "") << "~ leaves the field out";
+
+  auto defaults = ParseModelConfig("device: {inputs: [{name: x, fields: [a]}]}\n", "c", "m");
+  EXPECT_EQ(defaults->device->seq_field, "seq");
+  EXPECT_EQ(defaults->device->max_backlog, 8);
+  EXPECT_EQ(defaults->device->result.fields.seq, "seq");
+  EXPECT_EQ(defaults->device->result.fields.ts, "ts");
+
+  const std::pair<const char*, const char*> bad[] = {
+      {"{sr: {datatype: INT64, shape: [2], value: [1, 2, 3]}}",
+       "key 'device.constants.sr.value': expected a list of 2 at depth 0"},
+      {"{sr: {datatype: INT64, shape: [], value: [1]}}",
+       "key 'device.constants.sr.value': expected a number"},
+      {"{sr: {datatype: INT65, value: 1}}", "key 'device.constants.sr.datatype': unknown datatype"},
+      {"{sr: {datatype: INT64}}", "key 'device.constants.sr': a constant needs a datatype and a value"},
+      {"{sr: {datatype: INT64, value: 1, unit: Hz}}", "unknown key"},
+      {"[sr]", "key 'device.constants': expected {INPUT: {datatype, shape, value}, ...}"},
+  };
+  for (const auto& [constants, expect] : bad) {
+    auto e = ParseModelConfig(
+        std::string("device: {inputs: [{name: x, fields: [a]}], constants: ") + constants + "}\n",
+        "models/vad/config.yaml", "vad");
+    ASSERT_FALSE(e.ok()) << constants;
+    EXPECT_NE(e.status().message().find("models/vad/config.yaml"), std::string::npos)
+        << e.status().message();
+    EXPECT_NE(e.status().message().find(expect), std::string::npos) << e.status().message();
+  }
+}
+
 TEST(DeviceContractYamlTest, ErrorsNameLineAndKey) {
   struct Case {
     const char* yaml;

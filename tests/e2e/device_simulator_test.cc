@@ -67,8 +67,8 @@ TEST(DeviceSimulatorE2ETest, PublishesTelemetryThatFitsTheVibrationContract) {
     ASSERT_TRUE(id.ok());
     auto requests = (*runner)->Accept(*id, *telemetry);
     ASSERT_TRUE(requests.ok()) << requests.status().ToString() << "\n" << line;
-    for (const auto& r : *requests) {
-      EXPECT_EQ(r->inputs[0].tensor.shape(), (core::Shape{1, 64}));
+    for (const auto& w : requests->run) {
+      EXPECT_EQ(w.request->inputs[0].tensor.shape(), (core::Shape{1, 64}));
       ++windows[*id];
     }
     ++messages;

@@ -3,6 +3,7 @@
 // driven with libcurl as `curl` would drive it.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -161,6 +162,27 @@ TEST_F(HttpTelemetryE2ETest, StateIsCarriedBetweenRequests) {
   ASSERT_TRUE(both.is_array() && both.size() == 2) << two.body;
   EXPECT_FLOAT_EQ(both[0]["mean"].get<double>(), 6.5);
   EXPECT_FLOAT_EQ(both[1]["mean"].get<double>(), 8.5);
+}
+
+// Each result names the reading that completed its window: the device's own
+// `seq` and `ts` when it sends them, else its reading counter (from 0) and
+// the arrival time (Unix seconds).
+TEST_F(HttpTelemetryE2ETest, ResultsCarryTheReadingsSequenceNumberAndTime) {
+  auto sent = Send("mean", "s", {{"v", {1, 2, 3, 4}}, {"seq", 40}, {"ts", 1796676063.125}});
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  auto result = json::parse(sent.body);
+  EXPECT_EQ(result["seq"], 43) << sent.body;
+  EXPECT_EQ(result["ts"].get<double>(), 1796676063.125) << sent.body;
+
+  const auto before = std::chrono::system_clock::now();
+  auto two = Send("mean", "s", {{"v", {5, 6, 7, 8, 9, 10, 11, 12}}});
+  ASSERT_EQ(two.status, 200) << two.body;
+  auto both = json::parse(two.body);
+  ASSERT_TRUE(both.is_array() && both.size() == 2) << two.body;
+  EXPECT_EQ(both[0]["seq"], 7) << "the device's 8th reading completed the window";
+  EXPECT_EQ(both[1]["seq"], 11);
+  const double now = std::chrono::duration<double>(before.time_since_epoch()).count();
+  EXPECT_NEAR(both[0]["ts"].get<double>(), now, 30) << two.body;
 }
 
 TEST_F(HttpTelemetryE2ETest, RefusalsAreNamedAndCounted) {

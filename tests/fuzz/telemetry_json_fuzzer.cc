@@ -85,12 +85,12 @@ void Run(std::string_view in) {
     if (!id.ok()) continue;
     auto requests = (*runner)->Accept(*id, telemetry);
     if (!requests.ok()) continue;
-    std::vector<std::unique_ptr<core::InferRequest>> queue = std::move(*requests);
+    std::vector<pipeline::Window> queue = std::move(requests->run);
     for (size_t i = 0; i < queue.size() && i < 64; ++i) {
-      auto response = Respond(config, *queue[i], seed += 1);
+      auto response = Respond(config, *queue[i].request, seed += 1);
       auto outcome = (*runner)->Interpret(*id, *response);
       if (outcome.result) (void)protocol::EncodeResult(*outcome.result);
-      for (auto& next : outcome.next) queue.push_back(std::move(next));
+      if (outcome.next) queue.push_back(std::move(*outcome.next));
     }
     (void)(*runner)->WindowProgress(*id);
   }

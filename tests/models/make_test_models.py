@@ -192,6 +192,39 @@ def running_mean_reference(x, h):
     return h_out[:, 0:1] / h_out[:, 1:2], h_out
 
 
+def vad_like_model():
+    """Silero VAD's interface in miniature: a chunk of audio, the sample rate
+    as a scalar INT64 input and a recurrent state. state_n = state +
+    sum(input) * sr / 16000 (every element); output = state_n[0, 0, 0]: with
+    sr = 16000, the sum of every sample the device has sent."""
+    audio = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 4])
+    sr = helper.make_tensor_value_info("sr", TensorProto.INT64, [])
+    state = helper.make_tensor_value_info("state", TensorProto.FLOAT, [2, 1, 2])
+    output = helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 1])
+    state_n = helper.make_tensor_value_info("stateN", TensorProto.FLOAT, [2, 1, 2])
+    inits = [
+        numpy_helper.from_array(np.array(16000.0, dtype=np.float32), "rate"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axis1"),
+        numpy_helper.from_array(np.array([0, 0, 0], dtype=np.int64), "zeros3"),
+        numpy_helper.from_array(np.array([1, 1, 1], dtype=np.int64), "ones3"),
+        numpy_helper.from_array(np.array([1, 1], dtype=np.int64), "shape11"),
+    ]
+    nodes = [
+        helper.make_node("Cast", ["sr"], ["srf"], name="sr_float", to=TensorProto.FLOAT),
+        helper.make_node("Div", ["srf", "rate"], ["scale"], name="scale"),
+        helper.make_node("ReduceSum", ["input", "axis1"], ["chunk_sum"], name="chunk_sum", keepdims=1),
+        helper.make_node("Mul", ["chunk_sum", "scale"], ["scaled"], name="scaled"),
+        helper.make_node("Add", ["state", "scaled"], ["stateN"], name="accumulate"),
+        helper.make_node("Slice", ["stateN", "zeros3", "ones3"], ["first"], name="first"),
+        helper.make_node("Reshape", ["first", "shape11"], ["output"], name="output"),
+    ]
+    graph = helper.make_graph(nodes, "vad_like", [audio, sr, state], [output, state_n],
+                              initializer=inits)
+    return make_model(graph, "Silero-VAD-shaped stateful model: input FP32 [1, 4], sr INT64 [], "
+                             "state FP32 [2, 1, 2]; stateN = state + sum(input) * sr / 16000, "
+                             "output = stateN[0, 0, 0] as [1, 1].")
+
+
 def unsupported_op_model():
     x = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", 4])
     y = helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, ["batch", 4])
@@ -237,6 +270,7 @@ def main():
     written.append(save_checked(add_sub_model(), "add_sub.onnx"))
     written.append(save_checked(string_upper_model(), "string_upper.onnx"))
     written.append(save_checked(running_mean_model(), "running_mean.onnx"))
+    written.append(save_checked(vad_like_model(), "vad_like.onnx"))
 
     # Files that must be rejected.
     with open(mlp16_path, "rb") as f:

@@ -88,12 +88,12 @@ TEST_F(ContractRunnerTest, CountWindowBuildsTheModelsTensors) {
   for (double v : {1, 2, 3}) {
     auto reqs = runner->Accept("d1", V(v));
     ASSERT_TRUE(reqs.ok());
-    EXPECT_TRUE(reqs->empty()) << "the window is filling";
+    EXPECT_TRUE(reqs->run.empty()) << "the window is filling";
   }
   auto reqs = runner->Accept("d1", V(4));
   ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
-  ASSERT_EQ(reqs->size(), 1u);
-  const auto& req = *reqs->front();
+  ASSERT_EQ(reqs->run.size(), 1u);
+  const auto& req = *reqs->run.front().request;
   EXPECT_EQ(req.model_name, "m");
   EXPECT_EQ(req.model_version, 7);
   ASSERT_EQ(req.inputs.size(), 2u);
@@ -107,40 +107,85 @@ TEST_F(ContractRunnerTest, CountWindowBuildsTheModelsTensors) {
   EXPECT_EQ(Metric("infergate_pipeline_windows_total{model=\"m\"}"), 1);
 }
 
+TEST_F(ContractRunnerTest, ConstantsAreFedWithEveryWindow) {
+  auto runner = Make(R"(
+max_batch_size: 8
+input: [{name: v, data_type: FP32, dims: [1]}, {name: sr, data_type: INT64, dims: [1]}]
+output: [{name: score, data_type: FP32, dims: [1]}]
+device:
+  inputs: [{name: v, fields: [v]}]
+  constants: {sr: {datatype: INT64, shape: [1], value: [16000]}}
+)");
+  for (double v : {1, 2}) {
+    auto reqs = runner->Accept("d1", V(v));
+    ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
+    ASSERT_EQ(reqs->run.size(), 1u);
+    const auto& req = *reqs->run[0].request;
+    ASSERT_EQ(req.inputs.size(), 2u);
+    EXPECT_EQ(req.inputs[1].name, "sr");
+    EXPECT_EQ(req.inputs[1].tensor.dtype(), core::DataType::kInt64);
+    EXPECT_EQ(req.inputs[1].tensor.shape(), (core::Shape{1, 1})) << "batched: a row per window";
+    EXPECT_EQ(Input(req, "sr"), std::vector<double>{16000});
+  }
+}
+
+TEST_F(ContractRunnerTest, WindowsCarryTheStampOfTheReadingThatCompletedThem) {
+  auto runner = Make(kStatefulYaml);
+  for (double v : {1, 2, 3}) ASSERT_TRUE(runner->Accept("d1", At(kNow + v, v))->run.empty());
+  auto first = runner->Accept("d1", At(kNow + 7.25, 4));
+  ASSERT_EQ(first->run.size(), 1u);
+  EXPECT_EQ(first->run[0].stamp.seq, 3) << "the device's fourth reading (counted from 0)";
+  EXPECT_EQ(first->run[0].stamp.ts, kNow + 7.25);
+  Telemetry numbered = At(kNow + 8, 5);
+  numbered.fields["seq"] = 41.0;
+  EXPECT_TRUE(runner->Accept("d1", numbered)->run.empty());
+  numbered = At(kNow + 9, 6);
+  numbered.fields["seq"] = 42.0;
+  auto waiting = runner->Accept("d1", numbered);
+  ASSERT_TRUE(waiting.ok()) << waiting.status().ToString();
+  EXPECT_EQ(waiting->queued, 1u) << "in flight: the window waits";
+  auto outcome = runner->Interpret("d1", Response(0.1, {0, 0}));
+  ASSERT_TRUE(outcome.next.has_value());
+  EXPECT_EQ(outcome.next->stamp.seq, 42) << "the device's own seq field";
+  EXPECT_EQ(outcome.next->stamp.ts, kNow + 9);
+  numbered.fields["seq"] = 4.5;
+  EXPECT_EQ(runner->Accept("d1", numbered).status().code(), core::StatusCode::kInvalidArgument);
+}
+
 TEST_F(ContractRunnerTest, StateIsCarriedOneInferenceAtATimeAndReset) {
   auto runner = Make(kStatefulYaml);
-  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  ContractRunner::Accepted reqs;
   for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
-  ASSERT_EQ(reqs.size(), 1u);
+  ASSERT_EQ(reqs.run.size(), 1u);
   // Two more readings complete the next window while the first is in flight: it waits.
-  EXPECT_TRUE(runner->Accept("d1", V(5))->empty());
-  EXPECT_TRUE(runner->Accept("d1", V(6))->empty());
+  EXPECT_TRUE(runner->Accept("d1", V(5))->run.empty());
+  EXPECT_TRUE(runner->Accept("d1", V(6))->run.empty());
   auto outcome = runner->Interpret("d1", Response(0.1, {0.25, -1}));
   ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
   EXPECT_FALSE(outcome.result.has_value()) << "on: threshold and 0.1 is below it";
-  ASSERT_EQ(outcome.next.size(), 1u) << "the waiting window is released with the new state";
-  EXPECT_EQ(Input(*outcome.next[0], "v"), (std::vector<double>{3, 4, 5, 6}));
-  EXPECT_EQ(Input(*outcome.next[0], "h_in"), (std::vector<double>{0.25, -1}));
+  ASSERT_TRUE(outcome.next.has_value()) << "the waiting window is released with the new state";
+  EXPECT_EQ(Input(*outcome.next->request, "v"), (std::vector<double>{3, 4, 5, 6}));
+  EXPECT_EQ(Input(*outcome.next->request, "h_in"), (std::vector<double>{0.25, -1}));
 
   auto second = runner->Interpret("d1", Response(0.9, {2, 3}));
   ASSERT_TRUE(second.result.has_value());
   EXPECT_TRUE(second.result->alert);
   EXPECT_EQ(second.result->device_id, "d1");
-  EXPECT_TRUE(second.next.empty());
+  EXPECT_FALSE(second.next.has_value());
 
   EXPECT_TRUE(runner->Reset("d1"));
   EXPECT_FALSE(runner->Reset("unknown"));
   for (double v : {7, 8, 9})
-    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "reset empties the window";
+    EXPECT_TRUE(runner->Accept("d1", V(v))->run.empty()) << "reset empties the window";
   reqs = std::move(*runner->Accept("d1", V(10)));
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}))
+  ASSERT_EQ(reqs.run.size(), 1u);
+  EXPECT_EQ(Input(*reqs.run[0].request, "h_in"), (std::vector<double>{0, 0}))
       << "reset restores the initial state";
 }
 
 TEST_F(ContractRunnerTest, ResetFieldInTelemetryAndFailedInferenceKeepsState) {
   auto runner = Make(kStatefulYaml);
-  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  ContractRunner::Accepted reqs;
   for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
   core::InferResponse failed;
   failed.status = core::Unavailable("queue full");
@@ -149,15 +194,15 @@ TEST_F(ContractRunnerTest, ResetFieldInTelemetryAndFailedInferenceKeepsState) {
   EXPECT_FALSE(outcome.result.has_value());
   Telemetry reset = V(1);
   reset.fields["reset"] = 1.0;
-  EXPECT_TRUE(runner->Accept("d1", reset)->empty());
-  for (double v : {2, 3}) EXPECT_TRUE(runner->Accept("d1", V(v))->empty());
+  EXPECT_TRUE(runner->Accept("d1", reset)->run.empty());
+  for (double v : {2, 3}) EXPECT_TRUE(runner->Accept("d1", V(v))->run.empty());
   reqs = std::move(*runner->Accept("d1", V(4)));
-  EXPECT_EQ(reqs.size(), 1u) << "the window restarted at the reset reading";
+  EXPECT_EQ(reqs.run.size(), 1u) << "the window restarted at the reset reading";
 }
 
 TEST_F(ContractRunnerTest, TtlEvictionResetsStateAndFreesMemory) {
   auto runner = Make(kStatefulYaml);
-  std::vector<std::unique_ptr<core::InferRequest>> reqs;
+  ContractRunner::Accepted reqs;
   for (double v : {1, 2, 3, 4}) reqs = std::move(*runner->Accept("d1", V(v)));
   runner->Interpret("d1", Response(0.1, {5, 5})).status.IgnoreError();
   EXPECT_EQ(runner->device_count(), 1u);
@@ -176,24 +221,24 @@ TEST_F(ContractRunnerTest, TtlEvictionResetsStateAndFreesMemory) {
   EXPECT_EQ(Metric("infergate_pipeline_devices_evicted_total{model=\"m\"}"), 1);
 
   for (double v : {1, 2, 3})
-    EXPECT_TRUE(runner->Accept("d1", V(v))->empty()) << "the window starts afresh";
+    EXPECT_TRUE(runner->Accept("d1", V(v))->run.empty()) << "the window starts afresh";
   reqs = std::move(*runner->Accept("d1", V(4)));
-  ASSERT_EQ(reqs.size(), 1u);
-  EXPECT_EQ(Input(*reqs[0], "h_in"), (std::vector<double>{0, 0}));
+  ASSERT_EQ(reqs.run.size(), 1u);
+  EXPECT_EQ(Input(*reqs.run[0].request, "h_in"), (std::vector<double>{0, 0}));
 }
 
 TEST_F(ContractRunnerTest, ResponseForAnEvictedDeviceDoesNotLeakIntoItsNewEntry) {
   auto runner = Make(kStatefulYaml);
   for (double v : {1, 2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
-  ASSERT_EQ(runner->Accept("d1", V(4))->size(), 1u);  // in flight
+  ASSERT_EQ(runner->Accept("d1", V(4))->run.size(), 1u);  // in flight
   clock_.Advance(seconds(61));
   ASSERT_TRUE(runner->Accept("d1", V(1)).ok()) << "evicted, then known afresh";
   auto late = runner->Interpret("d1", Response(0.9, {9, 9}));
   EXPECT_TRUE(late.status.ok());
   for (double v : {2, 3}) ASSERT_TRUE(runner->Accept("d1", V(v)).ok());
   auto reqs = runner->Accept("d1", V(4));
-  ASSERT_EQ(reqs->size(), 1u);
-  EXPECT_EQ(Input(*reqs->front(), "h_in"), (std::vector<double>{0, 0}));
+  ASSERT_EQ(reqs->run.size(), 1u);
+  EXPECT_EQ(Input(*reqs->run.front().request, "h_in"), (std::vector<double>{0, 0}));
 }
 
 TEST_F(ContractRunnerTest, MaxDevicesRefusesNewDevicesUntilOneIsIdle) {
@@ -234,16 +279,16 @@ TEST_F(ContractRunnerTest, BadTelemetryIsCountedAndChangesNothing) {
 TEST_F(ContractRunnerTest, TimeWindowWithArrivalTimes) {
   auto runner = Make(kTimeWindowYaml);
   // No ts in the telemetry: the injected wall clock stamps each reading.
-  EXPECT_TRUE(runner->Accept("d", V(1))->empty());
+  EXPECT_TRUE(runner->Accept("d", V(1))->run.empty());
   wall_.Advance(seconds(2));
-  EXPECT_TRUE(runner->Accept("d", V(3))->empty());
+  EXPECT_TRUE(runner->Accept("d", V(3))->run.empty());
   wall_.Advance(seconds(1));
-  EXPECT_TRUE(runner->Accept("d", V(4))->empty());
+  EXPECT_TRUE(runner->Accept("d", V(4))->run.empty());
   wall_.Advance(seconds(1));
   auto reqs = runner->Accept("d", V(5));
-  ASSERT_EQ(reqs->size(), 1u);
-  EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 1, 3, 4}));
-  EXPECT_EQ(reqs->front()->inputs[0].tensor.shape(), (core::Shape{4})) << "no batch dimension";
+  ASSERT_EQ(reqs->run.size(), 1u);
+  EXPECT_EQ(Input(*reqs->run.front().request, "v"), (std::vector<double>{1, 1, 3, 4}));
+  EXPECT_EQ(reqs->run.front().request->inputs[0].tensor.shape(), (core::Shape{4})) << "no batch dimension";
 }
 
 // Found by the telemetry_json fuzzer: a reading at t = 1.7e104 s made the
@@ -271,18 +316,18 @@ TEST_F(ContractRunnerTest, TimestampedAndUnstampedReadingsShareOneTimeBase) {
   auto runner = Make(kTimeWindowYaml);
   // A device that stamps some readings (Unix time) and leaves others to the server.
   clock_.Advance(seconds(5));  // the steady clock is no time of day
-  EXPECT_TRUE(runner->Accept("d", At(kNow, 1))->empty());
+  EXPECT_TRUE(runner->Accept("d", At(kNow, 1))->run.empty());
   wall_.Advance(seconds(1));
   auto unstamped = runner->Accept("d", V(2));
   ASSERT_TRUE(unstamped.ok()) << unstamped.status().ToString();
-  EXPECT_TRUE(unstamped->empty());
-  EXPECT_TRUE(runner->Accept("d", At(kNow + 2, 3))->empty());
+  EXPECT_TRUE(unstamped->run.empty());
+  EXPECT_TRUE(runner->Accept("d", At(kNow + 2, 3))->run.empty());
   wall_.Advance(seconds(2));
-  EXPECT_TRUE(runner->Accept("d", V(4))->empty());
+  EXPECT_TRUE(runner->Accept("d", V(4))->run.empty());
   auto reqs = runner->Accept("d", At(kNow + 4, 5));
   ASSERT_TRUE(reqs.ok()) << reqs.status().ToString();
-  ASSERT_EQ(reqs->size(), 1u);
-  EXPECT_EQ(Input(*reqs->front(), "v"), (std::vector<double>{1, 2, 3, 4}));
+  ASSERT_EQ(reqs->run.size(), 1u);
+  EXPECT_EQ(Input(*reqs->run.front().request, "v"), (std::vector<double>{1, 2, 3, 4}));
 }
 
 TEST_F(ContractRunnerTest, LateReadingIsCounted) {
@@ -293,8 +338,8 @@ device:
   inputs: [{name: v, fields: [v]}]
   window: {count: 2}
 )");
-  EXPECT_TRUE(runner->Accept("d", At(10, 1))->empty());
-  EXPECT_EQ(runner->Accept("d", At(11, 2))->size(), 1u);
+  EXPECT_TRUE(runner->Accept("d", At(10, 1))->run.empty());
+  EXPECT_EQ(runner->Accept("d", At(11, 2))->run.size(), 1u);
   auto late = runner->Accept("d", At(5, 0));
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(Metric("infergate_pipeline_telemetry_rejected_total{model=\"m\",reason=\"late\"}"), 1);
@@ -313,7 +358,7 @@ TEST_F(ContractRunnerTest, OnChangeTellsOnlyWhenTheLabelChanges) {
   Telemetry t;
   t.fields["sensors.temp"] = 20.0;
   t.fields["rpm"] = 100.0;
-  ASSERT_EQ(runner->Accept("d", t)->size(), 1u);
+  ASSERT_EQ(runner->Accept("d", t)->run.size(), 1u);
   EXPECT_TRUE(runner->Interpret("d", probs({0.9, 0, 0, 0.1})).result.has_value());
   EXPECT_FALSE(runner->Interpret("d", probs({0.8, 0.1, 0, 0.1})).result.has_value())
       << "still normal";

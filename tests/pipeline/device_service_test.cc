@@ -184,6 +184,12 @@ class DeviceServiceTest : public ::testing::Test {
     dir_.Write("sum/config.yaml",
                "max_batch_size: 8\ndevice: {inputs: [{name: x, fields: [v]}], window: {count: 2}, "
                "state: [{input: h, output: h_out}], result: {output: y, kind: score}}\n");
+    // "sum1": "sum" with room for one waiting window per device.
+    dir_.Write("sum1/1/model.onnx", "RUNNING_SUM");
+    dir_.Write("sum1/config.yaml",
+               "max_batch_size: 8\ndevice: {max_backlog: 1, inputs: [{name: x, fields: [v]}], "
+               "window: {count: 2}, state: [{input: h, output: h_out}], "
+               "result: {output: y, kind: score}}\n");
     // "plain": no device section.
     dir_.Write("plain/1/model.onnx", "FP32 x y -1 4");
     auto repo = ::infergate::testing::MakeServedRepository(dir_.path(), &backend_);
@@ -249,48 +255,129 @@ TEST_F(DeviceServiceTest, EveryWindowOneMessageCompletesIsRunAndReportedInOrder)
   EXPECT_EQ(out.on, core::DeviceResult::On::kAlways);
 }
 
-TEST_F(DeviceServiceTest, StatefulNextWindowRunsFromTheCompletionAsPartOfTheMessage) {
+TEST_F(DeviceServiceTest, AWaitingWindowIsAnsweredToTheMessageWhoseReadingCompletedIt) {
   holding_->hold = true;
   auto first = Send("sum", "d", {1, 2});
   EXPECT_EQ(holding_->held(), 1u);
-  // The device's window is in flight: the next one waits, and its message is done.
+  // The device's window is in flight: the next one waits, and so does its message.
   auto second = Send("sum", "d", {3, 4});
-  auto queued = second->Wait();
-  EXPECT_EQ(queued.windows, 0u);
-  EXPECT_EQ(queued.progress.queued, 1u);
+  EXPECT_FALSE(second->done());
+  EXPECT_EQ(second->submitted(), 0u) << "a waiting window holds no in-flight slot";
   EXPECT_EQ(holding_->held(), 1u);
-  EXPECT_FALSE(first->done());
 
-  holding_->Release(0);  // runs; its completion submits the waiting window
-  holding_->Release(1);
+  holding_->Release(0);  // runs; its completion submits the waiting window, for `second`
   auto out = first->Wait();
   EXPECT_TRUE(out.status.ok()) << out.status.ToString();
-  EXPECT_EQ(out.windows, 2u);
-  EXPECT_EQ(first->submitted(), 2u);
-  ASSERT_EQ(out.results.size(), 2u);
-  EXPECT_EQ(out.results[0].score, 3);   // 0 + 1 + 2
-  EXPECT_EQ(out.results[1].score, 10);  // the state 3 carried, + 3 + 4
+  EXPECT_EQ(out.windows, 1u);
+  EXPECT_EQ(first->submitted(), 1u);
+  ASSERT_EQ(out.results.size(), 1u);
+  EXPECT_EQ(out.results[0].score, 3);  // 0 + 1 + 2
+  EXPECT_EQ(out.results[0].seq, 1) << "readings 0 and 1 of the device; 1 completed the window";
+  EXPECT_GT(out.results[0].ts, 1e9) << "the arrival time, Unix seconds";
+
+  holding_->Release(1);
+  auto later = second->Wait();
+  EXPECT_TRUE(later.status.ok()) << later.status.ToString();
+  EXPECT_EQ(later.windows, 1u);
+  EXPECT_EQ(second->submitted(), 1u);
+  ASSERT_EQ(second->windows().size(), 1u);
+  ASSERT_EQ(later.results.size(), 1u);
+  EXPECT_EQ(later.results[0].score, 10);  // the state 3 carried, + 3 + 4
+  EXPECT_EQ(later.results[0].seq, 3);
+}
+
+TEST_F(DeviceServiceTest, AWindowBeyondTheBacklogIsAnErrorToItsMessage) {
+  holding_->hold = true;
+  auto running = Send("sum1", "d1", {1, 2});
+  auto waiting = Send("sum1", "d1", {3, 4});
+  auto refused = Send("sum1", "d1", {5, 6});  // max_backlog: 1 window waits already
+  ASSERT_TRUE(refused->done()) << "told at once";
+  auto out = refused->Wait();
+  EXPECT_EQ(out.refusal, Refusal::kNone) << "the message was taken; its window was not run";
+  EXPECT_EQ(out.status.code(), core::StatusCode::kUnavailable) << out.status.ToString();
+  EXPECT_NE(out.status.message().find("device 'd1': 1 windows already wait for model 'sum1' "
+                                      "(device.max_backlog); window of reading 5 not run"),
+            std::string::npos)
+      << out.status.message();
+  EXPECT_EQ(out.windows, 0u);
+  EXPECT_EQ(refused->submitted(), 1u);
+  ASSERT_EQ(refused->windows().size(), 1u) << "MQTT publishes the error from OnWindow";
+  EXPECT_EQ(refused->windows()[0].status.code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(metrics_.RenderPrometheus().find(
+                "infergate_pipeline_telemetry_rejected_total{model=\"sum1\",reason=\"backlog\"} 1"),
+            std::string::npos);
+
+  holding_->Release(0);
+  holding_->Release(1);
+  EXPECT_EQ(running->Wait().results.at(0).score, 3);
+  auto second = waiting->Wait();
+  ASSERT_EQ(second.results.size(), 1u) << "the window that waited still ran";
+  EXPECT_EQ(second.results[0].seq, 3);
+  EXPECT_EQ(second.results[0].score, 10);
+  EXPECT_EQ(holding_->held(), 2u) << "the refused window never reached the model";
+}
+
+TEST_F(DeviceServiceTest, ResultsCarryTheSequenceNumberAndTimeTheDeviceSent) {
+  Telemetry t;
+  t.fields["v"] = std::vector<double>{1, 2, 3, 4, 9, 1, 1, 1};  // two windows of 4
+  t.fields["seq"] = 100.0;
+  t.fields["ts"] = 1234.5;
+  auto r = std::make_shared<Recorder>();
+  service_->Submit("dev", core::kLatestVersion, "d", t, {}, r);
+  auto out = r->Wait();
+  ASSERT_EQ(out.results.size(), 2u) << out.status.ToString();
+  EXPECT_EQ(out.results[0].seq, 103);
+  EXPECT_EQ(out.results[1].seq, 107);
+  EXPECT_EQ(out.results[0].ts, 1234.5);
+
+  // Without a seq field: the device's reading counter (8 readings so far).
+  t.fields.erase("seq");
+  t.fields["v"] = std::vector<double>{1, 2, 3, 4};
+  auto counted = std::make_shared<Recorder>();
+  service_->Submit("dev", core::kLatestVersion, "d", t, {}, counted);
+  auto next = counted->Wait();
+  ASSERT_EQ(next.results.size(), 1u);
+  EXPECT_EQ(next.results[0].seq, 11);
+}
+
+TEST_F(DeviceServiceTest, AWaitingWindowDiscardedByAResetIsAnErrorToItsMessage) {
+  holding_->hold = true;
+  auto running = Send("sum", "d", {1, 2});
+  auto waiting = Send("sum", "d", {3, 4});
+  Telemetry reset;
+  reset.fields["v"] = 1.0;
+  reset.fields["reset"] = 1.0;
+  auto resetting = std::make_shared<Recorder>();
+  service_->Submit("sum", core::kLatestVersion, "d", reset, {}, resetting);
+  auto out = waiting->Wait();
+  EXPECT_EQ(out.status.code(), core::StatusCode::kCancelled) << out.status.ToString();
+  EXPECT_NE(out.status.message().find("window of reading 3 not run"), std::string::npos);
+  EXPECT_EQ(waiting->submitted(), 1u);
+  holding_->Release(0);
+  EXPECT_TRUE(running->Wait().status.ok());
 }
 
 TEST_F(DeviceServiceTest, AVersionUnloadedBetweenWindowsFailsTheNextWindow) {
   holding_->hold = true;
   auto first = Send("sum", "d", {1, 2});
-  Send("sum", "d", {3, 4})->Wait();  // queued behind the first
+  auto second = Send("sum", "d", {3, 4});  // waits behind the first
   holding_->Release(0);
+  auto out = first->Wait();
+  EXPECT_TRUE(out.status.ok()) << out.status.ToString();
+  ASSERT_EQ(out.results.size(), 1u);
+  EXPECT_EQ(out.results[0].score, 3);
   holding_->WaitHeld(2);  // the completion handed the next window out
   ASSERT_TRUE(repo_->Unload("sum").ok());
   holding_->Release(1);  // the dispatcher refuses it: the version is gone
 
-  auto out = first->Wait();
-  EXPECT_EQ(out.refusal, Refusal::kNone);
-  EXPECT_EQ(out.status.code(), core::StatusCode::kNotFound) << out.status.ToString();
-  EXPECT_EQ(out.windows, 2u);
-  ASSERT_EQ(out.results.size(), 1u);
-  EXPECT_EQ(out.results[0].score, 3);
-  auto windows = first->windows();
-  ASSERT_EQ(windows.size(), 2u);
-  EXPECT_TRUE(windows[0].status.ok());
-  EXPECT_EQ(windows[1].status.code(), core::StatusCode::kNotFound);
+  auto failed = second->Wait();
+  EXPECT_EQ(failed.refusal, Refusal::kNone);
+  EXPECT_EQ(failed.status.code(), core::StatusCode::kNotFound) << failed.status.ToString();
+  EXPECT_EQ(failed.windows, 1u);
+  EXPECT_TRUE(failed.results.empty());
+  auto windows = second->windows();
+  ASSERT_EQ(windows.size(), 1u);
+  EXPECT_EQ(windows[0].status.code(), core::StatusCode::kNotFound);
 
   // A message after the unload is refused before anything runs.
   auto after = Send("sum", "d", {5, 6})->Wait();

@@ -35,6 +35,13 @@ class ModelRunTest : public ::testing::Test {
     repo_->Poll();
   }
 
+  // models/<name>/1/model.onnx from tests/models/<file>, with its config.yaml.
+  void AddTestModel(const std::string& name, const std::string& file, const std::string& yaml) {
+    fs::create_directories(dir_.path() / name / "1");
+    fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / file, dir_.path() / name / "1" / "model.onnx");
+    dir_.Write(name + "/config.yaml", yaml);
+  }
+
   // Runs one request through the dispatcher and interprets the response.
   ContractRunner::Outcome Run(ContractRunner& runner, const std::string& device,
                               std::unique_ptr<core::InferRequest> request) {
@@ -60,7 +67,7 @@ class ModelRunTest : public ::testing::Test {
     EXPECT_TRUE(requests.ok()) << requests.status().ToString();
     std::optional<ContractRunner::Outcome> last;
     if (!requests.ok()) return last;
-    for (auto& r : *requests) last = Run(runner, device, std::move(r));
+    for (auto& w : requests->run) last = Run(runner, device, std::move(w.request));
     return last;
   }
 
@@ -80,10 +87,7 @@ Telemetry Value(double v) {
 }
 
 TEST_F(ModelRunTest, StateIsCarriedThroughTheRealModelAndReset) {
-  fs::create_directories(dir_.path() / "mean" / "1");
-  fs::copy_file(fs::path(INFERGATE_TEST_MODELS_DIR) / "running_mean.onnx",
-                dir_.path() / "mean" / "1" / "model.onnx");
-  dir_.Write("mean/config.yaml", R"(
+  AddTestModel("mean", "running_mean.onnx", R"(
 max_batch_size: 8
 dynamic_batching: {}
 device:
@@ -113,6 +117,57 @@ device:
   for (double v : {10, 10, 10}) Send(**runner, "d", Value(v));
   EXPECT_FLOAT_EQ(Send(**runner, "d", Value(10))->result->score, 10.f)
       << "reset: the mean starts over";
+}
+
+// A constant input (device.constants) goes with every window, also when the
+// dynamic batcher runs several windows in one batch: OUTPUT0 = x + k.
+TEST_F(ModelRunTest, ConstantsGoWithEveryWindowOfABatch) {
+  AddTestModel("k", "add_sub.onnx", R"(
+max_batch_size: 8
+dynamic_batching: {max_queue_delay_microseconds: 200000}
+device:
+  inputs: [{name: INPUT0, fields: [{name: x, length: 4}]}]
+  constants: {INPUT1: {datatype: FP32, shape: [4], value: [10, 20, 30, 40]}}
+  result: {output: OUTPUT0, labels: [a, b, c, d], top_k: 4}
+)");
+  Serve();
+  auto runner = contracts_->Get("k");
+  ASSERT_TRUE(runner.ok()) << runner.status().ToString();
+  Telemetry t;
+  t.fields["x"] = std::vector<double>{1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3};  // 3 readings
+  auto accepted = (*runner)->Accept("d", t);
+  ASSERT_TRUE(accepted.ok()) << accepted.status().ToString();
+  ASSERT_EQ(accepted->run.size(), 3u);
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<core::InferResponse>> responses(3);
+  size_t done = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    accepted->run[i].request->on_complete = [&, i](std::unique_ptr<core::InferResponse> r) {
+      std::lock_guard lock(mu);
+      responses[i] = std::move(r);
+      ++done;
+      cv.notify_all();
+    };
+    dispatcher_->Submit(std::move(accepted->run[i].request));
+  }
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(::infergate::testing::WaitFor(cv, lock, [&] { return done == 3; }));
+  }
+  for (size_t i = 0; i < 3; ++i) {
+    auto outcome = (*runner)->Interpret("d", *responses[i]);
+    ASSERT_TRUE(outcome.status.ok() && outcome.result) << outcome.status.ToString();
+    ASSERT_EQ(outcome.result->top_k.size(), 4u);
+    EXPECT_EQ(outcome.result->top_k[0].label, "d");
+    EXPECT_FLOAT_EQ(outcome.result->top_k[0].score, 40.f + static_cast<float>(i + 1));
+    EXPECT_FLOAT_EQ(outcome.result->top_k[3].score, 10.f + static_cast<float>(i + 1));
+  }
+  EXPECT_NE(metrics_.RenderPrometheus().find(
+                "infergate_inference_executions_total{model=\"k\",version=\"1\"} 1\n"),
+            std::string::npos)
+      << "the three windows ran as one batch\n"
+      << metrics_.RenderPrometheus();
 }
 
 // The sample windows of examples/sample_requests, sent as telemetry in bursts
@@ -154,8 +209,8 @@ TEST_F(ModelRunTest, VibrationContractReportsChanges) {
       ts += 0.016;
       auto requests = (*runner)->Accept("pump-1", t);
       ASSERT_TRUE(requests.ok()) << requests.status().ToString();
-      for (auto& r : *requests) {
-        auto outcome = Run(**runner, "pump-1", std::move(r));
+      for (auto& w : requests->run) {
+        auto outcome = Run(**runner, "pump-1", std::move(w.request));
         ASSERT_TRUE(outcome.status.ok()) << outcome.status.ToString();
         if (outcome.result) told.push_back(protocol::EncodeResult(*outcome.result));
       }

@@ -94,6 +94,71 @@ TEST(PlanTest, ContractsThatDoNotFitTheModelNameTheKey) {
   }
 }
 
+// Silero VAD's shape of contract: audio from telemetry, the sample rate a
+// constant, the recurrent state carried.
+const char* kVadIo = R"(
+input: [{name: input, data_type: FP32, dims: [1, 512]}, {name: sr, data_type: INT64, dims: []},
+        {name: state, data_type: FP32, dims: [2, 1, 128]}]
+output: [{name: output, data_type: FP32, dims: [1, 1]}, {name: stateN, data_type: FP32, dims: [2, 1, 128]}]
+)";
+
+TEST(PlanTest, ConstantsFeedTheirInputWithEveryWindow) {
+  auto plan = PlanContract(ConfigFromYaml(std::string(kVadIo) + R"(
+device:
+  inputs: [{name: input, fields: [{name: audio, length: 512}]}]
+  state: [{input: state, output: stateN}]
+  constants: {sr: {datatype: INT64, shape: [], value: 16000}}
+  result: {output: output, threshold: 0.5}
+)"),
+                           1);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->constants.size(), 1u);
+  EXPECT_EQ(plan->constants[0].input, "sr");
+  EXPECT_EQ(plan->constants[0].dtype, core::DataType::kInt64);
+  EXPECT_EQ(plan->constants[0].shape, core::Shape{}) << "max_batch_size 0: as the model declares";
+  EXPECT_EQ(plan->constants[0].values, std::vector<double>{16000});
+
+  auto batched = PlanContract(ConfigFromYaml(R"(
+max_batch_size: 8
+input: [{name: a, data_type: FP32, dims: [2]}, {name: b, data_type: FP32, dims: [-1, 2]}]
+output: [{name: y, data_type: FP32, dims: [1]}]
+device:
+  inputs: [{name: a, fields: [{name: a, length: 2}]}]
+  constants: {b: {datatype: FP32, shape: [3, 2], value: [[1, 2], [3, 4], [5, 6]]}}
+)"),
+                              1);
+  ASSERT_TRUE(batched.ok()) << batched.status().ToString();
+  EXPECT_EQ(batched->constants[0].shape, (core::Shape{1, 3, 2}))
+      << "a batch dimension of 1 per window, an open dim taken from the constant";
+  EXPECT_EQ(batched->constants[0].values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+}
+
+TEST(PlanTest, ConstantsThatDoNotFitTheModelNameTheKey) {
+  const std::string head = std::string(kVadIo) +
+                           "device:\n  inputs: [{name: input, fields: [{name: audio, length: 512}]}]\n"
+                           "  state: [{input: state, output: stateN}]\n  result: {output: output}\n";
+  const BadPlan cases[] = {
+      {"  constants: {sr: {datatype: INT32, shape: [], value: 16000}}\n",
+       "device.constants.sr.datatype: INT32, but input 'sr' is INT64"},
+      {"  constants: {sr: {datatype: INT64, shape: [1], value: [16000]}}\n",
+       "device.constants.sr.shape: [1], but input 'sr' takes []"},
+      {"  constants: {rate: {datatype: INT64, shape: [], value: 16000}}\n",
+       "device.constants.rate: the model has no input 'rate'"},
+      {"  constants: {sr: {datatype: INT64, value: 1}, input: {datatype: FP32, value: 0}}\n",
+       "device.constants.input: input 'input' is filled from telemetry or state too"},
+  };
+  for (const auto& c : cases) {
+    auto st = CheckContract(ConfigFromYaml(head + c.yaml));
+    ASSERT_FALSE(st.ok()) << c.yaml;
+    EXPECT_NE(st.message().find(c.expect), std::string::npos) << c.yaml << "\n" << st.message();
+  }
+  auto missing = CheckContract(ConfigFromYaml(head));
+  EXPECT_NE(missing.message().find("model input 'sr' is filled by neither telemetry "
+                                   "(device.inputs), state (device.state) nor a constant"),
+            std::string::npos)
+      << missing.message();
+}
+
 TEST(PlanTest, EveryModelInputMustBeFilled) {
   auto st = CheckContract(ConfigFromYaml(R"(
 input: [{name: a, data_type: FP32, dims: [1]}, {name: b, data_type: FP32, dims: [1]}]

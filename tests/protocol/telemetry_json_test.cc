@@ -120,17 +120,22 @@ TEST(TelemetryJsonTest, EncodeResultUsesTheContractsFieldNames) {
   r.score = 0.75;
   r.alert = true;
   r.top_k = {{"bearing_wear", 0.75}, {"normal", 0.25}};
+  r.seq = 17;
+  r.ts = 1796676063.125;
   EXPECT_EQ(nlohmann::json::parse(EncodeResult(r)), nlohmann::json::parse(R"({
     "device": "pump-7", "label": "bearing_wear", "score": 0.75, "alert": true,
     "top_k": [{"label": "bearing_wear", "score": 0.75}, {"label": "normal", "score": 0.25}],
-    "model": "predictive_maintenance"})"));
+    "model": "predictive_maintenance", "seq": 17, "ts": 1796676063.125})"));
+  EXPECT_NE(EncodeResult(r).find(R"("seq":17,"ts":1796676063.125)"), std::string::npos)
+      << "the reading's time in seconds, every digit kept: " << EncodeResult(r);
   r.fields.score = "anomaly_score";
   r.fields.model = "";
   r.fields.top_k = "";
-  EXPECT_EQ(
-      nlohmann::json::parse(EncodeResult(r)),
-      nlohmann::json::parse(
-          R"({"device": "pump-7", "label": "bearing_wear", "anomaly_score": 0.75, "alert": true})"));
+  r.fields.seq = "reading";
+  r.fields.ts = "";
+  EXPECT_EQ(nlohmann::json::parse(EncodeResult(r)),
+            nlohmann::json::parse(R"({"device": "pump-7", "label": "bearing_wear",
+                                      "anomaly_score": 0.75, "alert": true, "reading": 17})"));
 }
 
 }  // namespace

@@ -28,13 +28,14 @@ RejectReason ReasonFor(Refusal refusal) {
   return RejectReason::kInvalidTelemetry;
 }
 
-// 202: the message was taken, no window completed (or it waits its turn).
+// 202: the message was taken, no window completed. (A window that waits for
+// a stateful device's window in flight is answered once it has run.)
 HttpResponse Pending(const MessageOutcome& outcome) {
   const auto& progress = outcome.progress;
   std::string body;
   JsonWriter w(&body);
   w.BeginObject();
-  w.Member("status", progress.queued ? "queued" : "window filling");
+  w.Member("status", "window filling");
   w.Member("device", std::string_view(outcome.device));
   w.Member("readings", progress.readings);
   if (progress.needed >= 0) w.Member("needed", progress.needed);
