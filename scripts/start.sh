@@ -11,18 +11,40 @@ mqtt_port=${INFERGATE_MQTT_PORT:-1883}
 "$root/scripts/setup.sh"
 "$root/scripts/build.sh"
 
+# State that outlives a run (the broker's database, infergate's inbox) lives in
+# $INFERGATE_STATE_DIR (default .state/ in the checkout, git-ignored).
+state=${INFERGATE_STATE_DIR:-$root/.state}
+mkdir -p "$state/mosquitto" "$state/infergate"
+
 broker_pid=""
 cleanup() { [ -n "$broker_pid" ] && kill "$broker_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 if (exec 3<>"/dev/tcp/127.0.0.1/$mqtt_port") 2>/dev/null; then
   echo "start: an MQTT broker already listens on 127.0.0.1:$mqtt_port; using it" >&2
 else
-  conf=$(mktemp)
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$mqtt_port" > "$conf"
-  mosquitto -c "$conf" >"${TMPDIR:-/tmp}/infergate-mosquitto.log" 2>&1 &
+  # The settings README.md "Running with a broker" explains. `user` keeps a
+  # broker started as root as that user, so it can write its state folder.
+  conf="$state/mosquitto/mosquitto.conf"
+  cat > "$conf" <<CONF
+listener $mqtt_port 127.0.0.1
+allow_anonymous true
+set_tcp_nodelay true
+persistence true
+persistence_location $state/mosquitto/
+autosave_interval 1
+max_queued_messages 100000
+max_queued_bytes 268435456
+max_inflight_messages 256
+user $(id -un)
+CONF
+  mosquitto -c "$conf" >"$state/mosquitto/mosquitto.log" 2>&1 &
   broker_pid=$!
-  echo "start: mosquitto broker on 127.0.0.1:$mqtt_port (log: ${TMPDIR:-/tmp}/infergate-mosquitto.log)" >&2
+  echo "start: mosquitto broker on 127.0.0.1:$mqtt_port (state and log: $state/mosquitto/)" >&2
 fi
 
-"$build/src/infergate" serve --config "$root/examples/infergate.yaml" \
-  --mqtt-broker "mqtt://127.0.0.1:$mqtt_port" "$@"
+serve_flags=(--config "$root/examples/infergate.yaml" --mqtt-broker "mqtt://127.0.0.1:$mqtt_port")
+# infergate's own state (the MQTT inbox journal), where the binary has the flag.
+if "$build/src/infergate" serve --help 2>/dev/null | grep -q -- '--state-dir'; then
+  serve_flags+=(--state-dir "$state/infergate")
+fi
+"$build/src/infergate" serve "${serve_flags[@]}" "$@"

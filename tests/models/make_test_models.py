@@ -131,6 +131,32 @@ def mlp16_reference(x):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def mlp16_heavy_model():
+    """mlp16's interface with ~8 M multiply-adds per row: a model whose
+    capacity the CPU bounds (not the broker), for overload tests. Its weights
+    are ConstantOfShape nodes, so the file stays small."""
+    sizes = [16, 2048, 2048, 16]
+    nodes = []
+    prev = "input"
+    for i in range(len(sizes) - 1):
+        shape = numpy_helper.from_array(np.array(sizes[i:i + 2], dtype=np.int64), f"w{i}.shape")
+        value = helper.make_tensor("value", TensorProto.FLOAT, [1], [1.0 / sizes[i]])
+        nodes.append(helper.make_node("Constant", [], [f"w{i}.shape"], name=f"w{i}.shape", value=shape))
+        nodes.append(helper.make_node("ConstantOfShape", [f"w{i}.shape"], [f"w{i}"], name=f"w{i}", value=value))
+        out = "output" if i == len(sizes) - 2 else f"h{i}"
+        mm = f"mm{i}" if out != "output" else "output"
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [mm], name=f"mm{i}"))
+        if out != "output":
+            nodes.append(helper.make_node("Relu", [mm], [out], name=f"relu{i}"))
+        prev = out
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 16])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 16])
+    graph = helper.make_graph(nodes, "mlp16_heavy", [x], [y],
+                              doc_string="MatMul(16->2048), Relu, MatMul(2048->2048), Relu, "
+                                         "MatMul(2048->16); every weight 1/fan-in.")
+    return make_model(graph, "16-feature MLP with 2048-wide hidden layers: CPU-bound inference.")
+
+
 def add_sub_model():
     a = helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", 4])
     b = helper.make_tensor_value_info("INPUT1", TensorProto.FLOAT, ["batch", 4])
@@ -267,6 +293,7 @@ def main():
     mlp16_path = save_checked(mlp16_model("batch"), "mlp16.onnx")
     written.append(mlp16_path)
     written.append(save_checked(mlp16_model(1), "mlp16_fixed.onnx"))
+    written.append(save_checked(mlp16_heavy_model(), "mlp16_heavy.onnx"))
     written.append(save_checked(add_sub_model(), "add_sub.onnx"))
     written.append(save_checked(string_upper_model(), "string_upper.onnx"))
     written.append(save_checked(running_mean_model(), "running_mean.onnx"))
