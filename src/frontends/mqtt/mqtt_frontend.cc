@@ -60,6 +60,10 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
   o.reconnect_max = std::chrono::duration_cast<core::Duration>(
       std::chrono::duration<double>(config.reconnect_max_secs));
   o.clock = clock;
+  o.metrics = metrics;
+  o.receive_maximum = static_cast<uint16_t>(std::min(config.max_inflight, 65535));
+  o.stall_timeout = core::SecsToMillis(config.stall_timeout_secs);
+  o.max_queued_publish_bytes = config.max_queued_publish_bytes;
   ASSIGN_OR_RETURN(f->client_, MqttClient::Create(std::move(o), f.get()));
   f->shared_->client = f->client_.get();
   return f;
@@ -190,7 +194,7 @@ void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status,
 
 ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
                                                   const std::optional<RouteMatch>& match) {
-  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false};
+  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, message.ack};
   if (!match) return target;
   target.qos = match->route->qos;
   if (target.topic.empty()) {

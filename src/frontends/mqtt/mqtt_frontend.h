@@ -4,7 +4,7 @@
 // A message arrives on the client's network thread, is matched to a route,
 // checked (size, in-flight bound), decoded and submitted to the
 // InferenceService; the reply is encoded and published from the completion
-// callback (a scheduler thread; libmosquitto's publish is thread-safe and the
+// callback (a scheduler thread; MqttClient::Publish is thread-safe and the
 // network thread writes it). The reply goes to the MQTT 5 Response Topic with
 // the Correlation Data when the request has one, else to the route's reply
 // topic. Errors are replied the same way as {"error": "..."} with user
@@ -23,6 +23,11 @@
 // bound the network thread stops reading (the broker holds further messages);
 // messages that were already read wait in a queue of the same size; a message
 // beyond both is answered at once with an "overloaded" error.
+//
+// Acknowledgement: a QoS 1/2 request is acknowledged to the broker once it
+// is answered (its reply acknowledged by the broker, or written for a QoS 0
+// reply; an error reply counts), or at once after processing when it has
+// no reply topic; a telemetry message once its last reply is done.
 //
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message

@@ -23,22 +23,40 @@ void ReplySink::CountRejected(std::string_view reason) {
       .Increment();
 }
 
-void ReplySink::Send(const OutgoingMessage& message) {
-  std::lock_guard lock(mu);
-  if (!client) {
-    reply_failures->Increment();
-    return;
+void ReplySink::Send(OutgoingMessage message, PublishDone done) {
+  core::Status st;
+  bool stopped = false;
+  {
+    std::lock_guard lock(mu);
+    stopped = !client;
+    st = client ? client->Publish(std::move(message), done) : core::Unavailable("mqtt: stopped");
   }
-  if (auto st = client->Publish(message); !st.ok()) {
+  if (!st.ok()) {
     reply_failures->Increment();
-    spdlog::warn("{}", st.message());
+    if (!stopped) spdlog::warn("{}", st.message());
+    if (done) done(st);  // outside the lock: it may acknowledge
     return;
   }
   replies->Increment();
 }
 
-void ReplySink::SendJson(const ReplyTarget& target, std::string body) {
-  if (target.topic.empty()) return;
+void ReplySink::Ack(const AckHandle& ack) {
+  if (ack.qos == 0) return;
+  std::lock_guard lock(mu);
+  if (client) client->Acknowledge(ack);
+}
+
+PublishDone ReplySink::AckWhenDone(const AckHandle& ack) {
+  if (ack.qos == 0) return nullptr;
+  return [this, ack](const core::Status&) { Ack(ack); };
+}
+
+void ReplySink::SendJson(const ReplyTarget& target, std::string body, PublishDone done) {
+  if (!done) done = AckWhenDone(target.ack);
+  if (target.topic.empty()) {
+    if (done) done(core::Status::Ok());
+    return;
+  }
   OutgoingMessage m;
   m.topic = target.topic;
   m.payload = std::move(body);
@@ -46,14 +64,16 @@ void ReplySink::SendJson(const ReplyTarget& target, std::string body) {
   m.retain = target.retain;
   m.correlation_data = target.correlation_data;
   m.content_type = "application/json";
-  Send(m);
+  Send(std::move(m), std::move(done));
 }
 
 void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
-                          std::string_view reason, std::string_view id) {
+                          std::string_view reason, std::string_view id, PublishDone done) {
   CountRejected(reason);
+  if (!done) done = AckWhenDone(target.ack);
   if (target.topic.empty()) {
     spdlog::debug("mqtt: {} (no reply topic)", status.message());
+    if (done) done(core::Status::Ok());
     return;
   }
   OutgoingMessage m;
@@ -64,7 +84,7 @@ void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
   m.content_type = "application/json";
   m.user_properties = {{"reason_code", std::to_string(core::MqttReasonCodeFor(status.code()))},
                        {"status", std::string(core::StatusCodeName(status.code()))}};
-  Send(m);
+  Send(std::move(m), std::move(done));
 }
 
 void ReplySink::Begin() {

@@ -26,6 +26,7 @@ struct ReplyTarget {
   std::optional<std::string> correlation_data;
   int qos = 0;
   bool retain = false;
+  AckHandle ack;  // the request's: acknowledged once it is answered
 };
 
 struct ReplySink {
@@ -41,13 +42,20 @@ struct ReplySink {
   core::Gauge* inflight_gauge = nullptr;
 
   void CountRejected(std::string_view reason);
-  // Hands `message` to the client unless the frontend has stopped.
-  void Send(const OutgoingMessage& message);
-  // A JSON body (a result) to `target`.
-  void SendJson(const ReplyTarget& target, std::string body);
-  // {"error": ...} to `target` with the reason code user properties; counted by `reason`.
+  // Hands `message` to the client unless the frontend has stopped. `done`
+  // runs once the reply is done (also when it was refused, then at once).
+  void Send(OutgoingMessage message, PublishDone done);
+  // A JSON body (a result) to `target`. `done` null: target.ack is
+  // acknowledged once the reply is done (at once without a reply topic).
+  void SendJson(const ReplyTarget& target, std::string body, PublishDone done = nullptr);
+  // {"error": ...} to `target` with the reason code user properties; counted
+  // by `reason`. `done` as for SendJson.
   void SendError(const ReplyTarget& target, const core::Status& status, std::string_view reason,
-                 std::string_view id);
+                 std::string_view id, PublishDone done = nullptr);
+  // Acknowledges a request to the broker (QoS 1/2) unless stopped.
+  void Ack(const AckHandle& ack);
+  // A PublishDone that acknowledges `ack` (null for QoS 0).
+  PublishDone AckWhenDone(const AckHandle& ack);
   // A request was submitted / answered: the in-flight count, its gauge, the
   // drain condition and the network thread (a waiting message may go now).
   void Begin();
