@@ -36,6 +36,8 @@ class MosquittoBroker {
   }
 
   int port() const { return port_; }
+  // The broker's process id (to stop it with SIGSTOP), or -1.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
   std::string Output() { return process_ ? process_->Output() : ""; }
 
