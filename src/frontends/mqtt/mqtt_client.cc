@@ -331,7 +331,6 @@ void MqttClient::Impl::BeginStop(core::Duration flush) {
     OutgoingMessage m{options_.status_topic, "offline", 1, true, std::nullopt, "", {}};
     if (auto st = Publish(std::move(m), nullptr); !st.ok()) spdlog::debug("{}", st.message());
   }
-  stopped_ = true;  // nothing new after the offline status
   Pump();
 }
 
@@ -340,6 +339,7 @@ void MqttClient::Impl::CheckStop() {
   const bool flushed = session_.idle() && out_.empty() && !write_in_progress_;
   if (state_ == State::kConnected && !flushed && std::chrono::steady_clock::now() < flush_deadline_) return;
   stop_final_ = true;
+  stopped_ = true;  // publishes from now on are refused
   hard_deadline_ = std::chrono::steady_clock::now() + kCloseGrace;
   if (state_ == State::kConnected) {
     CloseWithReason(reason::kSuccess, "stopping");

@@ -17,8 +17,10 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Payload bytes read while paused before reading stops (back-pressure).
-constexpr size_t kMaxHeldBytes = 1024 * 1024;
+// Payload bytes read while paused before reading stops (back-pressure):
+// enough to go on reading acknowledgements for a while, small enough not to
+// hide a queue from the broker.
+constexpr size_t kMaxHeldBytes = 256 * 1024;
 // The read buffer's starting size; it grows for larger packets.
 constexpr size_t kReadChunk = 64 * 1024;
 

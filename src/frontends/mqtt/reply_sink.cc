@@ -48,7 +48,12 @@ void ReplySink::Ack(const AckHandle& ack) {
 
 PublishDone ReplySink::AckWhenDone(const AckHandle& ack) {
   if (ack.qos == 0) return nullptr;
-  return [this, ack](const core::Status&) { Ack(ack); };
+  return [this, ack](const core::Status& st) {
+    // Not sent because the connection went or the client stopped: the
+    // broker delivers the request again, so it stays unacknowledged.
+    if (st.code() == core::StatusCode::kUnavailable || st.code() == core::StatusCode::kCancelled) return;
+    Ack(ack);
+  };
 }
 
 void ReplySink::SendJson(const ReplyTarget& target, std::string body, PublishDone done) {

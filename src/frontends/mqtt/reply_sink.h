@@ -54,7 +54,8 @@ struct ReplySink {
                  std::string_view id, PublishDone done = nullptr);
   // Acknowledges a request to the broker (QoS 1/2) unless stopped.
   void Ack(const AckHandle& ack);
-  // A PublishDone that acknowledges `ack` (null for QoS 0).
+  // A PublishDone that acknowledges `ack` (null for QoS 0), unless the reply
+  // was dropped for a lost connection or a stop (UNAVAILABLE, CANCELLED).
   PublishDone AckWhenDone(const AckHandle& ack);
   // A request was submitted / answered: the in-flight count, its gauge, the
   // drain condition and the network thread (a waiting message may go now).
