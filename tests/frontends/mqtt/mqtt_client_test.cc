@@ -330,6 +330,25 @@ TEST(MqttClientTest, AStalledBrokerIsDetectedAndTheClientReconnects) {
   client->Stop(1s);
 }
 
+TEST(MqttClientTest, AnUnansweredPingIsAStallToo) {
+  MosquittoBroker broker;
+  ASSERT_TRUE(broker.Start());
+  core::MetricsRegistry metrics;
+  Recorder rec("ping/#", "ping/probe");
+  auto o = Options(broker, "pinger", &metrics);
+  o.keepalive_secs = 1;
+  o.stall_timeout = 1s;
+  auto client = Start(o, &rec);
+  ASSERT_TRUE(rec.WaitSubscribed());
+  ASSERT_EQ(kill(broker.pid(), SIGSTOP), 0);
+  // Idle: a PINGREQ after the keepalive, unanswered for the stall timeout.
+  ASSERT_TRUE(rec.WaitDisconnects(1, 5s));
+  EXPECT_EQ(metrics.GetCounter("infergate_mqtt_stalls_total", "").value(), 1u);
+  ASSERT_EQ(kill(broker.pid(), SIGCONT), 0);
+  ASSERT_TRUE(rec.WaitSubscribed(2));
+  client->Stop(1s);
+}
+
 TEST(MqttClientTest, PausedReadingHoldsMessagesUntilResumed) {
   MosquittoBroker broker;
   ASSERT_TRUE(broker.Start());
