@@ -6,7 +6,9 @@
 // get their packet id; QoS 0 ones are written in the same order. After a
 // reconnect the window is sent again: with the session kept, PUBLISH with
 // DUP (or PUBREL for a QoS 2 message the broker has received); without it,
-// everything as new publishes (replies must not be lost).
+// everything as new publishes (replies must not be lost). The window goes
+// out whole even if the new connection's Receive Maximum is smaller (the
+// same broker announces the same one).
 //
 // Incoming: a QoS 1/2 message is delivered once per connection until it is
 // acknowledged; a QoS 2 message whose PUBREC was sent is not delivered again
