@@ -136,6 +136,21 @@ Status ParseReplyLimits(const YamlReader& r, const YAML::Node& node, MqttConfig*
   return Status::Ok();
 }
 
+// The client's stall bound and publish queue bound.
+Status ParseClientLimits(const YamlReader& r, const YAML::Node& node, MqttConfig* out) {
+  if (node["stall_timeout_secs"]) {
+    ASSIGN_OR_RETURN(out->stall_timeout_secs, r.Double(node["stall_timeout_secs"], "stall_timeout_secs"));
+    if (out->stall_timeout_secs < 0.1 || out->stall_timeout_secs > 3600) {
+      return r.Error(node["stall_timeout_secs"], "stall_timeout_secs", "expected 0.1 to 3600 seconds");
+    }
+  }
+  if (node["max_queued_publish_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_queued_publish_bytes,
+                     r.Int(node["max_queued_publish_bytes"], "max_queued_publish_bytes", 65536, INT64_MAX));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view PayloadFormatName(PayloadFormat format) {
@@ -155,9 +170,10 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
        "default_telemetry_route",
        "default_qos", "max_inflight", "max_payload_bytes", "reconnect_min_secs",
        "reconnect_max_secs", "routes", "overload_retry_after_ms", "max_overload_replies_per_sec",
-       "max_reply_bytes", "reply_topic_prefix"}));
+       "max_reply_bytes", "reply_topic_prefix", "stall_timeout_secs", "max_queued_publish_bytes"}));
   RETURN_IF_ERROR(ParseScalars(r, node, out));
   RETURN_IF_ERROR(ParseReplyLimits(r, node, out));
+  RETURN_IF_ERROR(ParseClientLimits(r, node, out));
   if (node["tls"]) RETURN_IF_ERROR(ParseTls(r, node["tls"], &out->tls));
   if (node["routes"]) {
     if (!node["routes"].IsSequence()) return r.Error(node["routes"], "routes", "expected a list of routes");

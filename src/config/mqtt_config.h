@@ -71,6 +71,8 @@ struct MqttConfig {
   int64_t max_payload_bytes = 4 * 1024 * 1024;
   double reconnect_min_secs = 0.5;
   double reconnect_max_secs = 30.0;
+  double stall_timeout_secs = 10.0;  // publishes or a ping unacknowledged this long: reconnect
+  int64_t max_queued_publish_bytes = 64 * 1024 * 1024;  // publishes held (queued or unacknowledged)
   std::vector<MqttRouteConfig> routes;
 
   // Overload answers and reply limits (see docs/configuration.md).

@@ -262,6 +262,42 @@ shared_memory: {enabled: true, max_regions: 4}
 """)
 write("server_config", "minimal.yaml", "model_repository: m\nlog_level: debug\n")
 
+# --- mqtt_packet: an options byte (bit 0: MQTT 5), then a broker's byte stream.
+def mqtt_packet(first, body):
+    n, length = len(body), b""
+    while True:
+        b, n = n & 0x7F, n >> 7
+        length += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return bytes([first]) + length + body
+
+
+def mqtt_str(s):
+    return struct.pack(">H", len(s)) + s
+
+
+def mqtt_props(p):
+    return bytes([len(p)]) + p
+
+
+write("mqtt_packet", "connack_v311", b"\x00" + mqtt_packet(0x20, b"\x00\x00"))
+write("mqtt_packet", "connack_v5_limits", b"\x01" + mqtt_packet(0x20, b"\x01\x00" + mqtt_props(
+    b"\x21\x00\x14" + b"\x27\x00\x00\x03\xe8" + b"\x24\x01" + b"\x13\x00\x1e" + b"\x12" + mqtt_str(b"auto")
+    + b"\x28\x01" + b"\x26" + mqtt_str(b"k") + mqtt_str(b"v"))))
+write("mqtt_packet", "publish_v5_qos1", b"\x01" + mqtt_packet(0x32, mqtt_str(b"a/b") + b"\x00\x07" + mqtt_props(
+    b"\x08" + mqtt_str(b"r/t") + b"\x09" + mqtt_str(b"\x01\x02") + b"\x02\x00\x00\x00\x1e"
+    + b"\x03" + mqtt_str(b"application/json")) + b"{}"))
+write("mqtt_packet", "publish_v311_qos2_then_pubrel", b"\x00" + mqtt_packet(0x34, mqtt_str(b"t") + b"\x00\x05abc")
+      + mqtt_packet(0x62, b"\x00\x05"))
+write("mqtt_packet", "acks_v5", b"\x01" + mqtt_packet(0x40, b"\x00\x01") + mqtt_packet(0x50, b"\x00\x02\x10")
+      + mqtt_packet(0x70, b"\x00\x03\x87" + mqtt_props(b"\x1f" + mqtt_str(b"x"))) + mqtt_packet(0xD0, b""))
+write("mqtt_packet", "suback_v5", b"\x01" + mqtt_packet(0x90, b"\x00\x01\x00\x01\x80"))
+write("mqtt_packet", "disconnect_v5_reason", b"\x01" + mqtt_packet(0xE0, b"\x8b" + mqtt_props(b"\x1f" + mqtt_str(b"ok"))))
+write("mqtt_packet", "connect_v5_will", b"\x01" + mqtt_packet(0x10, mqtt_str(b"MQTT") + b"\x05\x2e\x00\x1e"
+      + mqtt_props(b"\x11\x00\x00\x0e\x10") + mqtt_str(b"id") + mqtt_props(b"") + mqtt_str(b"infer/state")
+      + mqtt_str(b"offline")))
+write("mqtt_packet", "bad_varint", b"\x00\x30\xff\xff\xff\xff\x01")
+
 # --- onnx_model_load: the smallest test models.
 os.makedirs(os.path.join(CORPUS, "onnx_model_load"), exist_ok=True)
 for model in ("identity_fp32", "identity_string", "add_sub", "string_upper", "running_mean", "huge_dims",

@@ -56,7 +56,8 @@ class MosquittoBroker {
   bool Relaunch() { return !process_ && Launch(); }
 
   int port() const { return port_; }
-  int pid() const { return process_ ? process_->pid() : -1; }
+  // The broker's process id (to stop it with SIGSTOP), or -1.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
   // Its log so far (with persistence: the log file, across restarts).
   std::string Output() {

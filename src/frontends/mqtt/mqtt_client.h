@@ -1,43 +1,60 @@
-// MqttClient: the one adapter around libmosquitto. Nothing else includes
-// mosquitto.h; libmosquitto's error codes become core::Status here.
+// MqttClient: infergate's MQTT 3.1.1 / 5 client on Boost.Asio (the packets
+// are in packet.h, the session state in mqtt_session.h).
 //
-// It owns one network thread that runs the connection: connect, read,
-// write, keepalive, and reconnect with exponential back-off (through the
-// injected Clock). The listener's callbacks run on that thread and must not
-// block. A last will publishes `status_offline` retained on `status_topic`;
-// each successful connect publishes `status_online` retained there.
+// It owns one network thread that runs an io_context: connect (TCP with
+// TCP_NODELAY, or TLS for mqtts:// with the peer verified against the CA
+// file or the system store, and the host name checked unless tls_insecure),
+// read, write, keepalive, and reconnect with exponential back-off (through
+// the injected Clock). The listener's callbacks and the PublishDone
+// callbacks run on that thread and must not block. A last will publishes
+// "offline" retained on `status_topic`; each connect publishes "online"
+// retained there.
 //
-// Acknowledgements: libmosquitto 2.0.11 sends the PUBACK (QoS 1) or PUBREC
-// (QoS 2) of an incoming message itself, before the message reaches the
-// listener; it has no manual acknowledgement. Requests are therefore owned by
-// infergate once they arrive; Stop() drains them (see MqttFrontend) so an
-// orderly shutdown loses none.
+// Acknowledgements are manual: a QoS 1/2 message is acknowledged (PUBACK,
+// PUBREC) only when Acknowledge is called with its AckHandle. A handle from
+// an earlier connection is ignored (the broker delivers that message again
+// on the next connection). The broker sends at most
+// `receive_maximum` unacknowledged messages (MQTT 5).
 //
-// Thread-safety: Publish, SetReadPaused and Wake may be called from any
-// thread; Subscribe from the listener's callbacks (the network thread);
-// Start and Stop from one controlling thread.
+// Publishing: messages are encoded by the caller's thread and queued; the
+// network thread writes everything queued in one write. QoS 1/2 publishes
+// are held until acknowledged, at most the broker's Receive Maximum at
+// once, and sent again after a reconnect (DUP set when the session was kept,
+// as new publishes when not). The publishes held (queued or unacknowledged)
+// are bounded by `max_queued_publish_bytes`.
+//
+// Stalls: when publishes (or a PINGREQ) stay unacknowledged for
+// `stall_timeout` while the socket is up and being read, or a write does not
+// complete in that time, the connection is counted as stalled, closed and
+// established again.
+//
+// Metrics (registry from ClientOptions; a private one when null):
+//   infergate_mqtt_publish_failures_total{reason}  counter; too_large,
+//     queue_full, disconnected (QoS 0 while down), refused (broker reason
+//     code >= 0x80), stopped
+//   infergate_mqtt_publish_queue_messages / _bytes  gauges: waiting to be sent
+//   infergate_mqtt_unacked_publishes               gauge
+//   infergate_mqtt_oldest_unacked_publish_age_seconds  gauge
+//   infergate_mqtt_stalls_total                    counter
+//
+// Thread-safety: Publish, Acknowledge, SetReadPaused, Wake and
+// PublishStatus may be called from any thread; Subscribe from the
+// listener's callbacks (the network thread); Start and Stop from one
+// controlling thread.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <map>
-#include <set>
+#include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "core/clock.h"
+#include "core/metrics.h"
 #include "core/status.h"
-#include "frontends/mqtt/backoff.h"
 #include "frontends/mqtt/broker_url.h"
-
-struct mosquitto;
-struct mqtt5__property;
-struct mosquitto_message;
 
 namespace infergate::mqtt {
 
@@ -47,17 +64,29 @@ struct ClientOptions {
   bool mqtt5 = true;  // false: MQTT 3.1.1
   std::string username;
   std::string password;
-  std::string tls_ca_file;
+  std::string tls_ca_file;  // empty with mqtts://: the system's CA store
   std::string tls_cert_file;
   std::string tls_key_file;
-  bool tls_insecure = false;
+  bool tls_insecure = false;  // skip the host name check (the chain is still verified)
   int keepalive_secs = 30;
   bool clean_session = true;
   uint32_t session_expiry_secs = 0;  // MQTT 5 with clean_session false
-  std::string status_topic;          // retained online/offline status and last will
+  uint16_t receive_maximum = 65535;  // MQTT 5: unacknowledged messages the broker may send
+  uint32_t max_incoming_packet_bytes = 64 * 1024 * 1024;  // announced as Maximum Packet Size (v5)
+  int64_t max_queued_publish_bytes = 64 * 1024 * 1024;
+  core::Duration stall_timeout = std::chrono::seconds(10);
+  std::string status_topic;  // retained online/offline status and last will
   core::Duration reconnect_min = std::chrono::milliseconds(500);
   core::Duration reconnect_max = std::chrono::seconds(30);
   const core::Clock* clock = &core::SteadyClock::Instance();
+  core::MetricsRegistry* metrics = nullptr;
+};
+
+// What Acknowledge needs to acknowledge one received message.
+struct AckHandle {
+  uint64_t epoch = 0;  // the connection it arrived on
+  uint16_t packet_id = 0;
+  int qos = 0;  // 0 needs no acknowledgement
 };
 
 // A received PUBLISH. The payload is shared so decoded tensors may borrow it.
@@ -66,9 +95,13 @@ struct IncomingMessage {
   std::shared_ptr<const std::string> payload;
   int qos = 0;
   bool retain = false;
+  bool duplicate = false;                       // DUP: the broker may have sent it before
   std::string response_topic;                   // MQTT 5 Response Topic, or ""
   std::optional<std::string> correlation_data;  // MQTT 5 Correlation Data
   std::optional<uint32_t> expiry_secs;          // MQTT 5 Message Expiry Interval
+  std::string content_type;                     // MQTT 5 Content Type, or ""
+  std::vector<std::pair<std::string, std::string>> user_properties;  // MQTT 5
+  AckHandle ack;
 };
 
 struct OutgoingMessage {
@@ -81,6 +114,11 @@ struct OutgoingMessage {
   std::vector<std::pair<std::string, std::string>> user_properties;  // MQTT 5 only
 };
 
+// Runs once per accepted publish (network thread, must not block): OK once
+// the broker acknowledged it (QoS 1: PUBACK, QoS 2: PUBCOMP) or it was
+// written to the socket (QoS 0); an error when it was dropped.
+using PublishDone = std::function<void(const core::Status&)>;
+
 class MqttClientListener {
  public:
   virtual ~MqttClientListener() = default;
@@ -88,13 +126,14 @@ class MqttClientListener {
   virtual void OnConnected(bool session_present) = 0;
   virtual void OnDisconnected() = 0;
   virtual void OnMessage(IncomingMessage message) = 0;
-  // After each turn of the network loop (also when woken by Wake()).
+  // After each batch of packets read, after Wake(), and at least once a second.
   virtual void OnIdle() = 0;
 };
 
 class MqttClient {
  public:
-  // `listener` is not owned and outlives the client.
+  // `listener` is not owned and outlives the client. Errors: an empty
+  // client id, unreadable TLS files.
   static core::StatusOr<std::unique_ptr<MqttClient>> Create(ClientOptions options,
                                                           MqttClientListener* listener);
   ~MqttClient();
@@ -104,65 +143,43 @@ class MqttClient {
   // Starts the network thread; it connects (and keeps reconnecting).
   void Start();
   // Publishes `status_offline`, waits up to `flush` for queued publishes to be
-  // written and QoS 1/2 ones acknowledged, disconnects and joins the thread.
+  // written and QoS 1/2 ones acknowledged, sends DISCONNECT and joins the
+  // thread. Publishes still held then get a CANCELLED PublishDone.
   void Stop(core::Duration flush);
 
-  // Hands a message to libmosquitto. QoS 1/2 messages published while the
-  // connection is down are kept and sent after the reconnect.
-  core::Status Publish(const OutgoingMessage& message);
+  // Queues `message`. Returns an error at once, without calling `on_done`:
+  // RESOURCE_EXHAUSTED when the message exceeds the broker's Maximum Packet
+  // Size or the held publishes would exceed max_queued_publish_bytes;
+  // UNAVAILABLE for QoS 0 while disconnected (dropped) or after Stop.
+  // QoS 1/2 messages published while the connection is down are kept and
+  // sent after the reconnect.
+  core::Status Publish(OutgoingMessage message, PublishDone on_done = nullptr);
+  // Acknowledges a received QoS 1/2 message (PUBACK / PUBREC).
+  void Acknowledge(const AckHandle& ack);
   // Subscribes `filter` (network thread only); logs the SUBACK.
   core::Status Subscribe(const std::string& filter, int qos);
-  // While paused the network thread does not read from the broker, so the
-  // broker holds further messages (back-pressure). Keepalive continues.
+  // While paused, received messages are not delivered; after a bounded
+  // amount is held the network thread stops reading, so the broker holds
+  // further messages (back-pressure). Acknowledgements and keepalive go on
+  // meanwhile as far as they can; a connection not read is never judged stalled.
   void SetReadPaused(bool paused);
-  // Wakes the network thread (e.g. after a publish or an unpause).
+  // Runs the listener's OnIdle on the network thread soon.
   void Wake();
   // Publishes `payload` ("online", "offline") retained on the status topic,
   // if there is one. Thread-safe, like Publish.
   void PublishStatus(const std::string& payload);
 
-  const ClientOptions& options() const { return options_; }
-  bool connected() const { return connected_.load(); }
-  // The broker's Maximum Packet Size from the last CONNACK (0 = none
-  // announced; MQTT 3.1.1 brokers announce none). Any thread.
-  uint32_t max_packet_size() const { return max_packet_size_.load(); }
+  const ClientOptions& options() const;
+  bool connected() const;
+  // The broker's Maximum Packet Size from CONNACK (0: none announced; MQTT 3.1.1: 0).
+  uint32_t max_packet_size() const;
+
+  class Impl;
 
  private:
-  MqttClient(ClientOptions options, MqttClientListener* listener, struct mosquitto* mosq, int wake_fd);
-  core::Status Configure();
-  void Loop();
-  bool ConnectOnce();
-  void Service(int timeout_ms);
-  void ConnectionLost(int rc);
-  void Flush(core::Duration limit);
+  explicit MqttClient(std::unique_ptr<Impl> impl);
 
-  // libmosquitto callbacks (network thread).
-  static void OnConnect(struct mosquitto*, void* self, int rc, int flags, const mqtt5__property*);
-  static void OnDisconnect(struct mosquitto*, void* self, int rc, const mqtt5__property*);
-  static void OnMessage(struct mosquitto*, void* self, const struct mosquitto_message* msg,
-                        const mqtt5__property* props);
-  static void OnSubscribe(struct mosquitto*, void* self, int mid, int count, const int* granted,
-                          const mqtt5__property*);
-  static void OnPublish(struct mosquitto*, void* self, int mid, int rc, const mqtt5__property*);
-  static void OnLog(struct mosquitto*, void* self, int level, const char* text);
-
-  ClientOptions options_;
-  MqttClientListener* listener_;
-  struct mosquitto* mosq_;
-  int wake_fd_;
-  Backoff backoff_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> paused_{false};
-  std::atomic<bool> connected_{false};
-  std::atomic<uint32_t> max_packet_size_{0};
-  std::atomic<int64_t> flush_limit_ns_{0};      // set by Stop, read by the network thread
-  std::mutex pub_mu_;
-  std::set<int> unacked_;  // GUARDED_BY(pub_mu_): mids of QoS 1/2 publishes not yet acknowledged
-  bool socket_open_ = false;      // network thread only
-  bool ever_connected_ = false;   // network thread only
-  std::mutex sub_mu_;
-  std::map<int, std::string> pending_subscriptions_;  // GUARDED_BY(sub_mu_): mid -> filter
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace infergate::mqtt

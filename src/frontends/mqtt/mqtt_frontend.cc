@@ -62,6 +62,15 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
   o.reconnect_max = std::chrono::duration_cast<core::Duration>(
       std::chrono::duration<double>(config.reconnect_max_secs));
   o.clock = clock;
+  o.metrics = metrics;
+  // The broker may send as many unacknowledged requests as it likes: the
+  // admission (in flight, waiting, `overloaded` replies, then pausing reads)
+  // decides what happens to them. A Receive Maximum of max_inflight would
+  // keep the excess queued at the broker, where devices see time-outs
+  // rather than `overloaded` replies.
+  o.receive_maximum = 65535;
+  o.stall_timeout = core::SecsToMillis(config.stall_timeout_secs);
+  o.max_queued_publish_bytes = config.max_queued_publish_bytes;
   ASSIGN_OR_RETURN(f->client_, MqttClient::Create(std::move(o), f.get()));
   f->shared_->client = f->client_.get();
   return f;
@@ -85,6 +94,10 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
       "infergate_mqtt_overload_pauses_total",
       "Times reading paused because overloaded replies reached mqtt.max_overload_replies_per_sec "
       "(the broker holds or sheds what comes meanwhile)");
+  shed_ = &metrics->GetCounter(
+      "infergate_mqtt_requests_shed_total",
+      "QoS 0 MQTT requests dropped unanswered because overloaded replies reached "
+      "mqtt.max_overload_replies_per_sec");
   retry_after_gauge_ = &metrics->GetGauge(
       "infergate_mqtt_overload_retry_after_ms",
       "The retry_after_ms of the last overloaded reply (mqtt.overload_retry_after_ms, or more under load)");
@@ -188,9 +201,14 @@ void MqttFrontend::StartWaiting() {
 }
 
 void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
-  // Answered even when the bucket is empty (it was read; it is never
-  // dropped): UpdatePause then stops reading until a token is back.
-  overload_replies_.TryTake();
+  // Past the rate of overloaded replies, a QoS 0 request is shed here,
+  // counted, as a broker sheds QoS 0 for a slow client: pausing would leave
+  // it (and everything behind it) waiting at the broker until it is too old
+  // to matter, and the models would then work on stale requests. A QoS 1/2
+  // request is answered even past the rate (it was read), and reading pauses
+  // while the bucket is empty: the broker keeps what comes meanwhile.
+  pause_for_acknowledged_ = message.qos > 0;
+  if (!overload_replies_.TryTake() && message.qos == 0) return shed_->Increment();
   auto match = MatchRoute(routes_, message.topic);
   ReplyTarget target = TargetFor(message, match);
   std::string id = ScanForError(message, match, &target);
@@ -259,7 +277,7 @@ void MqttFrontend::UpdatePause() {
   // rate of those, the broker holds (or sheds) it instead.
   bool full = static_cast<int>(waiting_.size()) >= config_.max_inflight &&
               shared_->inflight.load() >= config_.max_inflight;
-  bool overload_pause = full && !overload_replies_.Available();
+  bool overload_pause = full && pause_for_acknowledged_ && !overload_replies_.Available();
   if (overload_pause && !overload_paused_) overload_pauses_->Increment();
   overload_paused_ = overload_pause;
   client_->SetReadPaused(stopped_ || overload_pause);
@@ -272,7 +290,7 @@ void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status,
 
 ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
                                                   const std::optional<RouteMatch>& match) {
-  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, ""};
+  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, "", message.ack};
   if (!match) return target;
   target.qos = match->route->qos;
   if (target.topic.empty()) {

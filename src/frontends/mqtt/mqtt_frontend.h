@@ -4,7 +4,7 @@
 // A message arrives on the client's network thread, is matched to a route,
 // checked (size, in-flight bound), decoded and submitted to the
 // InferenceService; the reply is encoded and published from the completion
-// callback (a scheduler thread; libmosquitto's publish is thread-safe and the
+// callback (a scheduler thread; MqttClient::Publish is thread-safe and the
 // network thread writes it). The reply goes to the MQTT 5 Response Topic with
 // the Correlation Data when the request has one, else to the route's reply
 // topic. Errors are replied the same way as {"error": "..."} with user
@@ -28,8 +28,10 @@
 // and answers the excess fast; their retry_after_ms is the configured hint
 // or, when longer, the time the requests already here take to be answered.
 // Those answers are bounded to max_overload_replies_per_sec (a token
-// bucket); beyond that rate the network thread stops reading (back-pressure:
-// the broker holds or sheds further messages) until a token or a slot is free.
+// bucket); beyond that rate a QoS 0 request is shed (counted in
+// infergate_mqtt_requests_shed_total: reading on keeps what is read fresh);
+// after a QoS 1/2 request the network thread stops reading while the
+// bucket is empty (back-pressure: the broker keeps further messages).
 //
 // A v2 request's "reply_topic" parameter names its reply topic when the
 // message has no Response Topic (MQTT 3.1.1 has none), checked by
@@ -37,6 +39,11 @@
 // parameter is echoed in the reply's "parameters" (and sent as Correlation
 // Data to MQTT 5 requesters that gave none). Error replies carry the
 // request's "id" whenever it can be read (ScanTopLevelId when parsing failed).
+//
+// Acknowledgement: a QoS 1/2 request is acknowledged to the broker once it
+// is answered (its reply acknowledged by the broker, or written for a QoS 0
+// reply; an error reply counts), or at once after processing when it has
+// no reply topic; a telemetry message once its last reply is done.
 //
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message
@@ -143,6 +150,8 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   };
   std::deque<Waiting> waiting_;                      // network thread only
   TokenBucket overload_replies_;                     // network thread only
+  bool pause_for_acknowledged_ = false;              // network thread only: the last overloaded request was QoS 1/2
+  core::Counter* shed_ = nullptr;
   bool overload_paused_ = false;                     // network thread only
   core::Counter* overload_pauses_;
   core::Gauge* retry_after_gauge_;

@@ -1,6 +1,7 @@
 // The MQTT frontend's telemetry routes: a device's message is decoded and
 // handed to the DeviceService; each window's result or error is published as
 // it comes, and a refused message is answered with an error.
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,7 +24,10 @@ std::string RefusalReason(const pipeline::MessageOutcome& outcome) {
 
 // One telemetry message's replies. Each window holds an in-flight slot from
 // its submission to its outcome; a message that only fills a window holds none.
-class TelemetryReplies final : public pipeline::DeviceReplies {
+// The message is acknowledged to the broker once its last reply is done (at
+// once when it only fills a window).
+class TelemetryReplies final : public pipeline::DeviceReplies,
+                               public std::enable_shared_from_this<TelemetryReplies> {
  public:
   // `route` and `captures` are read by OnDevice only, which runs inside
   // DeviceService::Submit on the network thread, while both are alive.
@@ -44,24 +48,36 @@ class TelemetryReplies final : public pipeline::DeviceReplies {
     target_.topic = route_->reply_topic.Expand(values);
   }
   void OnSubmit(size_t windows) override {
+    unanswered_ += static_cast<int>(windows);
     for (size_t i = 0; i < windows; ++i) sink_->Begin();
   }
   void OnWindow(const std::string&, const pipeline::WindowOutcome& outcome) override {
     if (!outcome.status.ok()) {
-      sink_->SendError(target_, outcome.status, ReasonOf(outcome.status), "");
+      sink_->SendError(target_, outcome.status, ReasonOf(outcome.status), "", 0, Answered());
     } else if (outcome.result) {
-      sink_->SendJson(target_, protocol::EncodeResult(*outcome.result), model_);
+      sink_->SendJson(target_, protocol::EncodeResult(*outcome.result), model_, "", Answered());
+    } else {
+      Answer();
     }
     sink_->Finish();
   }
   void OnDone(pipeline::MessageOutcome outcome) override {
-    if (outcome.refusal == pipeline::Refusal::kNone) return;
-    sink_->SendError(target_, outcome.status, RefusalReason(outcome), "");
+    if (outcome.refusal == pipeline::Refusal::kNone) return Answer();
+    sink_->SendError(target_, outcome.status, RefusalReason(outcome), "", 0, Answered());
   }
 
  private:
+  // One reply (or the message itself) is done; the last acknowledges the message.
+  void Answer() {
+    if (--unanswered_ == 0) sink_->Ack(target_.ack);
+  }
+  PublishDone Answered() {
+    return [self = shared_from_this()](const core::Status&) { self->Answer(); };
+  }
+
   const std::shared_ptr<ReplySink> sink_;
   ReplyTarget target_;
+  std::atomic<int> unanswered_{1};  // the windows' replies and the message's end
   const Route* route_;        // null: the target is the Response Topic
   const Captures* captures_;  // see the constructor
   const std::string model_;

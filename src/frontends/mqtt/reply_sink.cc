@@ -66,23 +66,46 @@ void ReplySink::CountRejected(std::string_view reason) {
       .Increment();
 }
 
-void ReplySink::Send(const OutgoingMessage& message) {
-  std::lock_guard lock(mu);
-  if (!client) {
-    reply_failures->Increment();
-    return;
+void ReplySink::Send(OutgoingMessage message, PublishDone done) {
+  core::Status st;
+  bool stopped = false;
+  {
+    std::lock_guard lock(mu);
+    stopped = !client;
+    st = client ? client->Publish(std::move(message), done) : core::Unavailable("mqtt: stopped");
   }
-  if (auto st = client->Publish(message); !st.ok()) {
+  if (!st.ok()) {
     reply_failures->Increment();
-    spdlog::warn("{}", st.message());
+    if (!stopped) spdlog::warn("{}", st.message());
+    if (done) done(st);  // outside the lock: it may acknowledge
     return;
   }
   replies->Increment();
 }
 
+void ReplySink::Ack(const AckHandle& ack) {
+  if (ack.qos == 0) return;
+  std::lock_guard lock(mu);
+  if (client) client->Acknowledge(ack);
+}
+
+PublishDone ReplySink::AckWhenDone(const AckHandle& ack) {
+  if (ack.qos == 0) return nullptr;
+  return [this, ack](const core::Status& st) {
+    // Not sent because the connection went or the client stopped: the
+    // broker delivers the request again, so it stays unacknowledged.
+    if (st.code() == core::StatusCode::kUnavailable || st.code() == core::StatusCode::kCancelled) return;
+    Ack(ack);
+  };
+}
+
 void ReplySink::SendJson(const ReplyTarget& target, std::string body, std::string_view model,
-                         std::string_view id) {
-  if (target.topic.empty()) return;
+                         std::string_view id, PublishDone done) {
+  if (!done) done = AckWhenDone(target.ack);
+  if (target.topic.empty()) {
+    if (done) done(core::Status::Ok());
+    return;
+  }
   OutgoingMessage m;
   m.topic = target.topic;
   m.payload = std::move(body);
@@ -99,16 +122,19 @@ void ReplySink::SendJson(const ReplyTarget& target, std::string body, std::strin
                                              "-byte packet, larger than the " + std::to_string(limit) +
                                              "-byte limit (the broker's Maximum Packet Size or "
                                              "mqtt.max_reply_bytes)"),
-                     "reply_too_large", id);
+                     "reply_too_large", id, 0, std::move(done));
   }
-  Send(m);
+  Send(std::move(m), std::move(done));
 }
 
 void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
-                          std::string_view reason, std::string_view id, int64_t retry_after_ms) {
+                          std::string_view reason, std::string_view id, int64_t retry_after_ms,
+                          PublishDone done) {
   CountRejected(reason);
+  if (!done) done = AckWhenDone(target.ack);
   if (target.topic.empty()) {
     spdlog::debug("mqtt: {} (no reply topic)", status.message());
+    if (done) done(core::Status::Ok());
     return;
   }
   OutgoingMessage m;
@@ -135,9 +161,10 @@ void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
     reply_failures->Increment();
     spdlog::warn("mqtt: the error reply to '{}' exceeds the {}-byte packet limit; dropped: {}", target.topic,
                  limit, status.message());
+    if (done) done(core::Status::Ok());  // answered as far as anyone can be
     return;
   }
-  Send(m);
+  Send(std::move(m), std::move(done));
 }
 
 void ReplySink::Begin() {

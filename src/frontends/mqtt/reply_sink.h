@@ -27,6 +27,7 @@ struct ReplyTarget {
   int qos = 0;
   bool retain = false;
   std::string correlation_id;  // the "correlation_id" request parameter, echoed in the body
+  AckHandle ack;  // the request's: acknowledged once it is answered
 };
 
 struct ReplySink {
@@ -48,22 +49,30 @@ struct ReplySink {
   uint32_t max_reply_bytes = 0;  // mqtt.max_reply_bytes; 0: the broker's limit only
 
   void CountRejected(std::string_view reason);
-  // Hands `message` to the client unless the frontend has stopped.
-  void Send(const OutgoingMessage& message);
+  // Hands `message` to the client unless the frontend has stopped. `done`
+  // runs once the reply is done (also when it was refused, then at once).
+  void Send(OutgoingMessage message, PublishDone done);
   // A JSON body (a result of `model` for request `id`) to `target`. A reply
   // whose packet would exceed the broker's Maximum Packet Size or
   // max_reply_bytes is replaced by a RESOURCE_EXHAUSTED error that names
-  // both sizes and the model.
+  // both sizes and the model. `done` null: target.ack is acknowledged once
+  // the reply is done (at once without a reply topic).
   void SendJson(const ReplyTarget& target, std::string body, std::string_view model = "",
-                std::string_view id = "");
+                std::string_view id = "", PublishDone done = nullptr);
   // {"error": ...} to `target` with the reason code user properties; counted
-  // by `reason`. retry_after_ms > 0 adds the retry hint (body and user property).
+  // by `reason`. retry_after_ms > 0 adds the retry hint (body and user
+  // property). `done` as for SendJson.
   void SendError(const ReplyTarget& target, const core::Status& status, std::string_view reason,
-                 std::string_view id, int64_t retry_after_ms = 0);
+                 std::string_view id, int64_t retry_after_ms = 0, PublishDone done = nullptr);
   // Adds one answered request's service time to mean_service_us.
   void RecordService(core::Duration service);
   // The largest PUBLISH packet a reply may be, bytes (0 = no limit).
   uint32_t PacketLimit();
+  // Acknowledges a request to the broker (QoS 1/2) unless stopped.
+  void Ack(const AckHandle& ack);
+  // A PublishDone that acknowledges `ack` (null for QoS 0), unless the reply
+  // was dropped for a lost connection or a stop (UNAVAILABLE, CANCELLED).
+  PublishDone AckWhenDone(const AckHandle& ack);
   // A request was submitted / answered: the in-flight count, its gauge, the
   // drain condition and the network thread (a waiting message may go now).
   void Begin();

@@ -133,6 +133,24 @@ TEST_F(MqttFrontendTest, AnswersOverloadFastUntilTheReplyRateRunsOutThenPausesRe
   EXPECT_EQ(service_.size(), 2u);
 }
 
+TEST_F(MqttFrontendTest, PastTheReplyRateQos0IsShedAndReadingGoesOn) {
+  Recreate([](config::MqttConfig& c) { c.max_overload_replies_per_sec = 1; });
+  for (int i = 0; i < 4; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // 2 run, 2 wait
+  for (int i = 0; i < 3; ++i) {
+    IncomingMessage m = Request("q" + std::to_string(i));
+    m.qos = 0;
+    frontend_->OnMessage(std::move(m));
+  }
+  // One overloaded reply (the bucket's token), two shed, and no pause: what
+  // is read next is fresh.
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"overloaded\"} 1"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_shed_total 2"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 0"));
+  frontend_->OnMessage(Request("qos1"));  // a QoS 1 request past the rate: answered, then reading pauses
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"overloaded\"} 2"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_overload_pauses_total 1"));
+}
+
 TEST_F(MqttFrontendTest, TheRetryHintGrowsWithTheTimeTheBacklogTakes) {
   for (int i = 0; i < 5; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // the fifth: overloaded
   EXPECT_TRUE(Rendered("infergate_mqtt_overload_retry_after_ms 1000"));  // no answers yet: the configured hint

@@ -41,7 +41,7 @@ class ReplySinkTest : public ::testing::Test {
 
 TEST_F(ReplySinkTest, AReplyOverTheLimitBecomesAnError) {
   sink_.max_reply_bytes = 120;
-  ReplyTarget target{"replies/d1", std::nullopt, 1, false, ""};
+  ReplyTarget target{"replies/d1", std::nullopt, 1, false, "", {}};
   sink_.SendJson(target, std::string(60, 'x'), "m", "r1");
   EXPECT_FALSE(Rendered("reason=\"reply_too_large\""));
   sink_.SendJson(target, std::string(200, 'x'), "m", "r1");
