@@ -52,6 +52,16 @@ struct MqttTlsConfig {
   bool insecure = false;  // skip the server host name check (testing only)
 };
 
+// `mqtt.inbox:`: the journal of QoS 1/2 requests. A request is acknowledged
+// to the broker once it is journaled (or answered); after a crash the
+// journaled requests without a reply are run again at start-up.
+struct MqttInboxConfig {
+  bool enabled = true;            // with a path (below) or a state_dir
+  std::string path;               // empty: <state_dir>/mqtt-inbox.db; no state_dir: no journal
+  int64_t max_bytes = 256ll << 20;
+  int64_t max_records = 100000;
+};
+
 struct MqttConfig {
   std::string broker;            // mqtt://host:port or mqtts://host:port; empty: MQTT off
   std::string client_id;         // empty: "infergate-<hostname>-<pid>"
@@ -86,6 +96,7 @@ struct MqttConfig {
   std::string ReplyTopicPrefix() const {
     return reply_topic_prefix ? *reply_topic_prefix : topic_prefix + "/";
   }
+  MqttInboxConfig inbox;
 };
 
 // Reads the `mqtt:` mapping into `out` (keys not given keep their defaults).

@@ -180,7 +180,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory", "tls", "auth"}));
+                               "shared_memory", "tls", "auth", "state_dir"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -196,6 +196,10 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   }
   if (root["log_level"]) {
     ASSIGN_OR_RETURN(c->log_level, r.String(root["log_level"], "log_level"));
+  }
+  if (root["state_dir"]) {
+    ASSIGN_OR_RETURN(std::string dir, r.String(root["state_dir"], "state_dir"));
+    c->state_dir = dir;
   }
   if (root["onnxruntime"]) RETURN_IF_ERROR(ParseOrt(r, root["onnxruntime"], &c->onnxruntime));
   if (root["mqtt"]) RETURN_IF_ERROR(ParseMqttConfig(r, root["mqtt"], &c->mqtt));
@@ -266,6 +270,12 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
   ResolveConfigTlsPaths(file.parent_path(), &config);
   if (!config.auth.tokens_file.empty() && config.auth.tokens_file.is_relative()) {
     config.auth.tokens_file = file.parent_path() / config.auth.tokens_file;
+  }
+  if (!config.state_dir.empty() && config.state_dir.is_relative()) {
+    config.state_dir = file.parent_path() / config.state_dir;
+  }
+  if (!config.mqtt.inbox.path.empty() && std::filesystem::path(config.mqtt.inbox.path).is_relative()) {
+    config.mqtt.inbox.path = (file.parent_path() / config.mqtt.inbox.path).string();
   }
   return config;
 }

@@ -93,6 +93,9 @@ struct ServerConfig {
   // accepted (readiness is withdrawn and new work refused meanwhile).
   double drain_secs = 5.0;
   std::string log_level = "info";  // trace, debug, info, warn, error
+  // What must outlive a crash (the MQTT inbox journal) lives here; created
+  // when missing. Empty: nothing is kept on disk.
+  std::filesystem::path state_dir;
   OrtConfig onnxruntime;
   MqttConfig mqtt;  // the MQTT frontend; off while mqtt.broker is empty
   HttpConfig http;

@@ -20,6 +20,7 @@ struct ServeFlags {
   double repository_poll_secs = 0;
   std::string log_level;
   std::string mqtt_broker;
+  std::string state_dir;
   std::string mqtt_client_id;
   std::string mqtt_topic_prefix;
   std::string mqtt_share_group;
@@ -59,6 +60,7 @@ core::StatusOr<config::ServerConfig> BuildServerConfig(const ServeFlags& f) {
   }
   if (f.repository_poll_secs > 0) c.repository_poll_secs = f.repository_poll_secs;
   if (!f.log_level.empty()) c.log_level = f.log_level;
+  if (!f.state_dir.empty()) c.state_dir = f.state_dir;
   if (!f.mqtt_broker.empty()) c.mqtt.broker = f.mqtt_broker;
   if (!f.mqtt_client_id.empty()) c.mqtt.client_id = f.mqtt_client_id;
   if (!f.mqtt_topic_prefix.empty()) c.mqtt.topic_prefix = f.mqtt_topic_prefix;
@@ -91,6 +93,8 @@ int Main(int argc, char** argv) {
   serve_cmd->add_option("--repository-poll-secs", serve.repository_poll_secs,
                         "Seconds between repository scans in poll mode (default 2)");
   serve_cmd->add_option("--log-level", serve.log_level, "trace | debug | info | warn | error");
+  serve_cmd->add_option("--state-dir", serve.state_dir,
+                        "Folder for what must outlive a crash (the MQTT inbox journal); created if missing");
   serve_cmd->add_option("--mqtt-broker", serve.mqtt_broker,
                         "MQTT broker, mqtt://host:port or mqtts://host:port (default: MQTT off)");
   serve_cmd->add_option("--mqtt-client-id", serve.mqtt_client_id,
