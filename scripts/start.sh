@@ -42,9 +42,6 @@ CONF
   echo "start: mosquitto broker on 127.0.0.1:$mqtt_port (state and log: $state/mosquitto/)" >&2
 fi
 
-serve_flags=(--config "$root/examples/infergate.yaml" --mqtt-broker "mqtt://127.0.0.1:$mqtt_port")
-# infergate's own state (the MQTT inbox journal), where the binary has the flag.
-if "$build/src/infergate" serve --help 2>/dev/null | grep -q -- '--state-dir'; then
-  serve_flags+=(--state-dir "$state/infergate")
-fi
-"$build/src/infergate" serve "${serve_flags[@]}" "$@"
+# infergate's own state (the MQTT inbox journal) next to the broker's.
+"$build/src/infergate" serve --config "$root/examples/infergate.yaml" \
+  --mqtt-broker "mqtt://127.0.0.1:$mqtt_port" --state-dir "$state/infergate" "$@"

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "backends/onnxruntime/ort_backend.h"
@@ -120,7 +121,12 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   return AsFrontend(grpc_frontend::GrpcFrontend::Create(std::move(o), d));
 }
 
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(const config::MqttConfig& c, engine::Engine& e) {
+// The inbox journal lives in the state directory unless mqtt.inbox.path names a file.
+core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(config::MqttConfig c, const std::filesystem::path& state_dir,
+                                                           engine::Engine& e) {
+  if (c.inbox.enabled && c.inbox.path.empty() && !state_dir.empty()) {
+    c.inbox.path = (state_dir / "mqtt-inbox.db").string();
+  }
   return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock()));
 }
 
@@ -211,7 +217,7 @@ core::Status Server::AddFrontends() {
     frontends_.push_back(std::move(grpc));
   }
   if (!config_.mqtt.broker.empty()) {
-    ASSIGN_OR_RETURN(auto mqtt, MakeMqtt(config_.mqtt, *engine_));
+    ASSIGN_OR_RETURN(auto mqtt, MakeMqtt(config_.mqtt, config_.state_dir, *engine_));
     frontends_.push_back(std::move(mqtt));
   }
   return core::Status::Ok();

@@ -53,6 +53,7 @@
 #include <sstream>
 #include <thread>
 
+#include "testing/http_client.h"
 #include "testing/model_repo.h"
 #include "testing/mosquitto_broker.h"
 #include "testing/mqtt_device_session.h"
@@ -122,27 +123,28 @@ class MqttFaultsTest : public ::testing::Test {
     ASSERT_TRUE(broker_.Start()) << broker_.Output();
     testing::CopyModel(models_, "mlp16_heavy.onnx", kFloodModel);
     testing::CopyModel(models_, "mlp16.onnx", kHeldModel);
+    HoldBatchesFor(1000000);
+    WriteConfig("ig-faults", "clean_session: false\n  session_expiry_secs: 3600");
+  }
+
+  // The held model waits up to `delay_us` for a batch of 64.
+  void HoldBatchesFor(int64_t delay_us) {
     models_.Write(std::string(kHeldModel) + "/config.yaml",
-                  "max_batch_size: 64\n"
-                  "dynamic_batching: {preferred_batch_size: [64], max_queue_delay_microseconds: 1000000}\n");
+                  "max_batch_size: 64\ndynamic_batching: {preferred_batch_size: [64], "
+                  "max_queue_delay_microseconds: " + std::to_string(delay_us) + "}\n");
+  }
+  // infergate.yaml with this client id and session keys.
+  void WriteConfig(const std::string& client_id, const std::string& session) {
     config_ = dir_.Write("infergate.yaml", "model_repository: " + models_.path().string() +
                                                "\nmodel_control_mode: none\nmqtt:\n  broker: " + broker_.url() +
-                                               "\n  client_id: ig-faults\n  clean_session: false\n"
-                                               "  session_expiry_secs: 3600\n  default_qos: 1\n"
+                                               "\n  client_id: " + client_id + "\n  " + session +
+                                               "\n  default_qos: 1\n"
                                                "  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n");
   }
 
-  // `infergate serve` with the config and, where the binary has the flag,
-  // --state-dir (the inbox journal lives there).
+  // `infergate serve` with the config and --state-dir (the inbox journal lives there).
   std::vector<std::string> ServeArgv() {
-    std::vector<std::string> extra = {"--config", config_.string()};
-    const std::string help = RunToEnd({INFERGATE_BINARY, "serve", "--help"}, 10s);
-    if (help.find("--state-dir") != std::string::npos) {
-      extra.insert(extra.end(), {"--state-dir", (dir_.path() / "state").string()});
-    } else {
-      std::printf("[ note     ] infergate has no --state-dir yet: started without it\n");
-    }
-    return testing::ServeCommand(extra);
+    return testing::ServeCommand({"--config", config_.string(), "--state-dir", (dir_.path() / "state").string()});
   }
 
   std::unique_ptr<Process> StartInfergate(const std::vector<std::string>& argv) {
@@ -259,6 +261,50 @@ TEST_F(MqttFaultsTest, InfergateKilledMidRunLosesNoRequest) {
       nullptr);
   Print("infergate kill -9", result);
   EXPECT_EQ(result.lost, 0u) << "before the kill:\n" << first_output << "\nafter:\n" << server->Output();
+}
+
+// With a clean session the broker forgets whatever infergate had not
+// acknowledged when it comes back, so only the inbox can answer requests that
+// were inside infergate at a kill -9. The held model keeps them there (a
+// batch of 64 that waits up to 30 s); they are journaled and acknowledged
+// before they run, and the restarted infergate answers them from its inbox.
+TEST_F(MqttFaultsTest, InfergateKilledWithACleanSessionAnswersFromItsInbox) {
+  constexpr int kHeld = 20;
+  HoldBatchesFor(30000000);
+  WriteConfig("ig-inbox", "clean_session: true");
+  const auto argv = ServeArgv();
+  auto server = std::make_unique<Process>(argv);
+  auto http = server->WaitForLine("http: listening on [^ ]*:([0-9]+)");
+  ASSERT_TRUE(http) << server->Output();
+  ASSERT_TRUE(server->WaitForLine("mqtt: subscribed to infergate/models/\\+/infer")) << server->Output();
+  MqttDeviceSession device(broker_.port(), "inbox-device", "inbox/device/reply");
+  ASSERT_TRUE(device.Connect());
+  const std::string topic = std::string("infergate/models/") + kHeldModel + "/infer";
+  for (int i = 0; i < kHeld; ++i) {
+    const std::string key = "h" + std::to_string(i);
+    ASSERT_TRUE(device.Request(topic, key, Request(key)));
+  }
+  // Every request durable in the inbox and acknowledged for that reason,
+  // none answered yet (the batch waits for 64 or 30 s).
+  testing::CurlClient client("http://127.0.0.1:" + (*http)[1]);
+  const std::string acked = "infergate_mqtt_acknowledgements_total{after=\"journal\"} " + std::to_string(kHeld);
+  bool journaled = false;
+  for (auto end = Clock::now() + Scaled(20s); !journaled && Clock::now() < end;) {
+    journaled = client.Get("/metrics").body.find(acked) != std::string::npos;
+    if (!journaled) std::this_thread::sleep_for(20ms);  // polling interval of a metrics scrape
+  }
+  ASSERT_TRUE(journaled) << client.Get("/metrics").body;
+  EXPECT_TRUE(device.Replies().empty());
+  server->Stop(SIGKILL);
+  // The restart runs them at once (its batching delay is the same, so they
+  // are answered when the 30 s delay ends or at shutdown: a short delay now).
+  models_.Write(std::string(kHeldModel) + "/config.yaml", "max_batch_size: 64\n");
+  server = std::make_unique<Process>(argv);
+  EXPECT_TRUE(server->WaitForLine("mqtt: inbox .* \\(" + std::to_string(kHeld) + " requests of the previous run"))
+      << server->Output();
+  EXPECT_EQ(device.WaitAnswered(kHeld, kQuiet, Scaled(30s)), static_cast<size_t>(kHeld)) << server->Output();
+  EXPECT_EQ(device.ErrorReplies(), 0u);
+  EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
 }
 
 // infergate-bench's report (--format json) of one level.

@@ -3,8 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <system_error>
+
 #include "frontends/mqtt/codec.h"
+#include "frontends/mqtt/inbox_record.h"
+#include "frontends/mqtt/receipt.h"
 #include "pipeline/device_service.h"
+#include "state/journal.h"
 
 namespace infergate::mqtt {
 
@@ -73,7 +79,45 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
   o.max_queued_publish_bytes = config.max_queued_publish_bytes;
   ASSIGN_OR_RETURN(f->client_, MqttClient::Create(std::move(o), f.get()));
   f->shared_->client = f->client_.get();
+  if (config.inbox.enabled && !config.inbox.path.empty()) RETURN_IF_ERROR(f->OpenInbox());
   return f;
+}
+
+core::Status MqttFrontend::OpenInbox() {
+  const std::filesystem::path path = config_.inbox.path;
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  state::JournalOptions o;
+  o.path = path.string();
+  o.max_bytes = config_.inbox.max_bytes;
+  o.max_records = config_.inbox.max_records;
+  o.name = "mqtt_inbox";
+  auto journal = state::Journal::Open(o, metrics_, clock_, &core::SystemWallClock::Instance());
+  if (!journal.ok()) {
+    return journal.status().WithPrefix(
+        "mqtt.inbox (move the file away to start without the requests it holds)");
+  }
+  inbox_ = std::move(*journal);
+  const core::WallTime wall_now = core::SystemWallClock::Instance().Now();
+  for (auto& record : inbox_->Recovered()) {
+    auto message = DecodeInboxRecord(record.data);
+    if (!message.ok()) {
+      spdlog::error("mqtt: inbox {}: record {} dropped: {}", o.path, record.id, message.status().message());
+      shared_->CountInbox("damaged");
+      inbox_->Remove(record.id);
+      continue;
+    }
+    std::optional<core::TimePoint> deadline;
+    if (message->expiry_secs) {
+      auto left = record.appended + std::chrono::seconds(*message->expiry_secs) - wall_now;
+      deadline = clock_->Now() + std::chrono::duration_cast<core::Duration>(left);
+    }
+    shared_->CountInbox("recovered");
+    auto receipt = std::make_shared<Receipt>(shared_, inbox_, record.id);
+    recovered_.push_back({std::move(*message), deadline, std::move(receipt)});
+  }
+  spdlog::info("mqtt: inbox {} ({} requests of the previous run to answer)", o.path, recovered_.size());
+  return core::Status::Ok();
 }
 
 MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
@@ -110,6 +154,13 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
                                           "MQTT replies (results and errors) handed to the client");
   shared_->reply_failures = &metrics->GetCounter(
       "infergate_mqtt_reply_failures_total", "MQTT replies the client library refused or that came after stop");
+  constexpr char kAcksHelp[] =
+      "QoS 1/2 MQTT requests acknowledged to the broker, by what came first: their inbox record durable "
+      "(journal) or their answer (answer)";
+  shared_->acks_after_journal =
+      &metrics->GetCounter("infergate_mqtt_acknowledgements_total", kAcksHelp, {{"after", "journal"}});
+  shared_->acks_after_answer =
+      &metrics->GetCounter("infergate_mqtt_acknowledgements_total", kAcksHelp, {{"after", "answer"}});
   shared_->inflight_gauge = &metrics->GetGauge("infergate_mqtt_inflight_requests",
                                                "MQTT requests submitted and not yet answered");
 }
@@ -149,6 +200,8 @@ void MqttFrontend::Stop() {
     std::lock_guard lock(shared_->mu);
     shared_->client = nullptr;
   }
+  // Requests still unanswered keep their records: the next start runs them.
+  if (inbox_) inbox_->Close();
   spdlog::info("mqtt: stopped; {} requests answered", shared_->replies->value());
 }
 
@@ -161,6 +214,9 @@ void MqttFrontend::OnConnected(bool session_present) {
     if (!config_.share_group.empty()) filter = "$share/" + config_.share_group + "/" + filter;
     if (auto st = client_->Subscribe(filter, r.qos); !st.ok()) spdlog::error("{}", st.message());
   }
+  connected_once_ = true;  // recovered requests may go now: their replies have a way out
+  StartWaiting();
+  UpdatePause();
 }
 
 void MqttFrontend::OnDisconnected() {
@@ -169,38 +225,50 @@ void MqttFrontend::OnDisconnected() {
 
 void MqttFrontend::OnMessage(IncomingMessage message) {
   const int max = config_.max_inflight;
+  auto receipt = message.ack.qos > 0 ? std::make_shared<Receipt>(shared_, inbox_, message.ack) : nullptr;
   if (stopped_) {
     // Read while the client flushes its last replies: refused, never dropped.
     auto match = MatchRoute(routes_, message.topic);
-    ReplyTarget target = TargetFor(message, match);
+    ReplyTarget target = TargetFor(message, match, std::move(receipt));
     std::string id = ScanForError(message, match, &target);
     Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", id);
   } else {
     std::optional<core::TimePoint> deadline;
     if (message.expiry_secs) deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
     StartWaiting();
-    if (shared_->inflight.load() < max && waiting_.empty()) {
-      Process(std::move(message), deadline);
-    } else if (static_cast<int>(waiting_.size()) < max) {
-      waiting_.push_back({std::move(message), deadline});
-      shared_->waiting = static_cast<int>(waiting_.size());
+    const bool run_now = shared_->inflight.load() < max && waiting_.empty() && recovered_.empty();
+    if (!run_now && static_cast<int>(waiting_.size()) >= max) {
+      RefuseOverloaded(message, std::move(receipt));
     } else {
-      RefuseOverloaded(message);
+      // Admitted: the inbox owns it from here (acknowledged once durable).
+      if (receipt) receipt->Journal(message);
+      if (run_now) {
+        Process(std::move(message), deadline, std::move(receipt));
+      } else {
+        waiting_.push_back({std::move(message), deadline, std::move(receipt)});
+        shared_->waiting = static_cast<int>(waiting_.size());
+      }
     }
   }
   UpdatePause();
 }
 
 void MqttFrontend::StartWaiting() {
+  // The previous run's requests first, once connected (their replies need the broker).
+  while (connected_once_ && !stopped_ && !recovered_.empty() && shared_->inflight.load() < config_.max_inflight) {
+    Waiting w = std::move(recovered_.front());
+    recovered_.pop_front();
+    Process(std::move(w.message), w.deadline, std::move(w.receipt));
+  }
   while (!waiting_.empty() && shared_->inflight.load() < config_.max_inflight) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
     shared_->waiting = static_cast<int>(waiting_.size());
-    Process(std::move(w.message), w.deadline);
+    Process(std::move(w.message), w.deadline, std::move(w.receipt));
   }
 }
 
-void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
+void MqttFrontend::RefuseOverloaded(const IncomingMessage& message, std::shared_ptr<Receipt> receipt) {
   // Past the rate of overloaded replies, a QoS 0 request is shed here,
   // counted, as a broker sheds QoS 0 for a slow client: pausing would leave
   // it (and everything behind it) waiting at the broker until it is too old
@@ -210,7 +278,7 @@ void MqttFrontend::RefuseOverloaded(const IncomingMessage& message) {
   pause_for_acknowledged_ = message.qos > 0;
   if (!overload_replies_.TryTake() && message.qos == 0) return shed_->Increment();
   auto match = MatchRoute(routes_, message.topic);
-  ReplyTarget target = TargetFor(message, match);
+  ReplyTarget target = TargetFor(message, match, std::move(receipt));
   std::string id = ScanForError(message, match, &target);
   const int64_t retry_ms = RetryAfterMs();
   retry_after_gauge_->Set(static_cast<double>(retry_ms));
@@ -280,7 +348,9 @@ void MqttFrontend::UpdatePause() {
   bool overload_pause = full && pause_for_acknowledged_ && !overload_replies_.Available();
   if (overload_pause && !overload_paused_) overload_pauses_->Increment();
   overload_paused_ = overload_pause;
-  client_->SetReadPaused(stopped_ || overload_pause);
+  // The previous run's requests go before anything new is read.
+  const bool recovering = !recovered_.empty();
+  client_->SetReadPaused(stopped_ || overload_pause || recovering);
 }
 
 void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
@@ -288,9 +358,10 @@ void MqttFrontend::Refuse(const ReplyTarget& target, const core::Status& status,
   shared_->SendError(target, status, reason, id);
 }
 
-ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
-                                                  const std::optional<RouteMatch>& match) {
-  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, "", message.ack};
+ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                                    std::shared_ptr<Receipt> receipt) {
+  ReplyTarget target{message.response_topic, message.correlation_data, message.qos, false, "",
+                     std::move(receipt)};
   if (!match) return target;
   target.qos = match->route->qos;
   if (target.topic.empty()) {
@@ -302,9 +373,10 @@ ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message,
   return target;
 }
 
-void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoint> deadline) {
+void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoint> deadline,
+                           std::shared_ptr<Receipt> receipt) {
   auto match = MatchRoute(routes_, message.topic);
-  ReplyTarget target = TargetFor(message, match);
+  ReplyTarget target = TargetFor(message, match, std::move(receipt));
   // An error before the payload is parsed: what a scan of it finds.
   auto scan_for_error = [&] { return ScanForError(message, match, &target); };
   if (!match) {

@@ -80,6 +80,9 @@
 namespace infergate::pipeline {
 class DeviceService;
 }
+namespace infergate::state {
+class Journal;
+}
 
 namespace infergate::mqtt {
 
@@ -113,11 +116,16 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
                pipeline::DeviceService* devices, core::MetricsRegistry* metrics,
                const core::Clock* clock);
   // Response Topic when the request has one, else the route's reply topic.
-  static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match);
+  // `receipt` (null for QoS 0) is told when the reply is done.
+  static ReplyTarget TargetFor(const IncomingMessage& message, const std::optional<RouteMatch>& match,
+                               std::shared_ptr<Receipt> receipt);
   // Submits (or answers) a message; `deadline` from its Message Expiry on arrival.
-  void Process(IncomingMessage message, std::optional<core::TimePoint> deadline);
+  void Process(IncomingMessage message, std::optional<core::TimePoint> deadline,
+               std::shared_ptr<Receipt> receipt);
   // Answers a message that found no slot and no room to wait.
-  void RefuseOverloaded(const IncomingMessage& message);
+  void RefuseOverloaded(const IncomingMessage& message, std::shared_ptr<Receipt> receipt);
+  // Opens mqtt.inbox.path and queues the requests the previous run left.
+  core::Status OpenInbox();
   // The retry hint of an `overloaded` reply now (network thread).
   int64_t RetryAfterMs() const;
   // Moves waiting messages into free slots.
@@ -147,8 +155,12 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   struct Waiting {
     IncomingMessage message;
     std::optional<core::TimePoint> deadline;
+    std::shared_ptr<Receipt> receipt;  // null: QoS 0
   };
   std::deque<Waiting> waiting_;                      // network thread only
+  std::shared_ptr<state::Journal> inbox_;            // null: no inbox journal
+  std::deque<Waiting> recovered_;                    // the previous run's requests; network thread after Start
+  bool connected_once_ = false;                      // network thread only
   TokenBucket overload_replies_;                     // network thread only
   bool pause_for_acknowledged_ = false;              // network thread only: the last overloaded request was QoS 1/2
   core::Counter* shed_ = nullptr;

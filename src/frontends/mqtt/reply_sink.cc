@@ -83,25 +83,40 @@ void ReplySink::Send(OutgoingMessage message, PublishDone done) {
   replies->Increment();
 }
 
-void ReplySink::Ack(const AckHandle& ack) {
+void ReplySink::Ack(const AckHandle& ack, std::string_view after) {
   if (ack.qos == 0) return;
-  std::lock_guard lock(mu);
-  if (client) client->Acknowledge(ack);
+  {
+    std::lock_guard lock(mu);
+    if (!client) return;
+    client->Acknowledge(ack);
+  }
+  (after == "journal" ? acks_after_journal : acks_after_answer)->Increment();
 }
 
-PublishDone ReplySink::AckWhenDone(const AckHandle& ack) {
-  if (ack.qos == 0) return nullptr;
-  return [this, ack](const core::Status& st) {
+PublishDone ReplySink::AnsweredWhenDone(std::shared_ptr<Receipt> receipt) {
+  if (!receipt) return nullptr;
+  return [receipt = std::move(receipt)](const core::Status& st) {
     // Not sent because the connection went or the client stopped: the
-    // broker delivers the request again, so it stays unacknowledged.
+    // broker delivers the request again (unless the inbox already owns it:
+    // then it runs again at the next start), so it stays unanswered.
     if (st.code() == core::StatusCode::kUnavailable || st.code() == core::StatusCode::kCancelled) return;
-    Ack(ack);
+    receipt->Answered();
   };
+}
+
+void ReplySink::CountInbox(std::string_view outcome) {
+  metrics
+      ->GetCounter("infergate_mqtt_inbox_requests_total",
+                   "QoS 1/2 MQTT requests by inbox outcome: journaled (acknowledged once durable), full "
+                   "(acknowledged once answered), recovered (run again after a restart), damaged (an "
+                   "unreadable record, dropped)",
+                   {{"outcome", std::string(outcome)}})
+      .Increment();
 }
 
 void ReplySink::SendJson(const ReplyTarget& target, std::string body, std::string_view model,
                          std::string_view id, PublishDone done) {
-  if (!done) done = AckWhenDone(target.ack);
+  if (!done) done = AnsweredWhenDone(target.receipt);
   if (target.topic.empty()) {
     if (done) done(core::Status::Ok());
     return;
@@ -131,7 +146,7 @@ void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
                           std::string_view reason, std::string_view id, int64_t retry_after_ms,
                           PublishDone done) {
   CountRejected(reason);
-  if (!done) done = AckWhenDone(target.ack);
+  if (!done) done = AnsweredWhenDone(target.receipt);
   if (target.topic.empty()) {
     spdlog::debug("mqtt: {} (no reply topic)", status.message());
     if (done) done(core::Status::Ok());

@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "core/status.h"
 #include "frontends/mqtt/mqtt_client.h"
+#include "frontends/mqtt/receipt.h"
 
 namespace infergate::mqtt {
 
@@ -27,7 +28,7 @@ struct ReplyTarget {
   int qos = 0;
   bool retain = false;
   std::string correlation_id;  // the "correlation_id" request parameter, echoed in the body
-  AckHandle ack;  // the request's: acknowledged once it is answered
+  std::shared_ptr<Receipt> receipt;  // QoS 1/2 requests: acknowledged (and unjournaled) once answered
 };
 
 struct ReplySink {
@@ -41,6 +42,8 @@ struct ReplySink {
   core::Counter* replies = nullptr;
   core::Counter* reply_failures = nullptr;
   core::Gauge* inflight_gauge = nullptr;
+  core::Counter* acks_after_journal = nullptr;  // infergate_mqtt_acknowledgements_total{after="journal"}
+  core::Counter* acks_after_answer = nullptr;   // {after="answer"}
   // The mean time an answered request spent in the scheduler (queue and
   // run), an exponentially weighted average in microseconds (0 until the
   // first answer). Updated without a lock: a sample lost to a race is harmless.
@@ -68,11 +71,15 @@ struct ReplySink {
   void RecordService(core::Duration service);
   // The largest PUBLISH packet a reply may be, bytes (0 = no limit).
   uint32_t PacketLimit();
-  // Acknowledges a request to the broker (QoS 1/2) unless stopped.
-  void Ack(const AckHandle& ack);
-  // A PublishDone that acknowledges `ack` (null for QoS 0), unless the reply
-  // was dropped for a lost connection or a stop (UNAVAILABLE, CANCELLED).
-  PublishDone AckWhenDone(const AckHandle& ack);
+  // Acknowledges a request to the broker (QoS 1/2) unless stopped; counted
+  // by what it came after ("journal": its inbox record is durable, "answer").
+  void Ack(const AckHandle& ack, std::string_view after);
+  // A PublishDone that tells `receipt` its request is answered (null without
+  // a receipt), unless the reply was dropped for a lost connection or a stop
+  // (UNAVAILABLE, CANCELLED): then the broker sends the request again.
+  static PublishDone AnsweredWhenDone(std::shared_ptr<Receipt> receipt);
+  // Counts an inbox outcome ("journaled", "full", "recovered", "damaged").
+  void CountInbox(std::string_view outcome);
   // A request was submitted / answered: the in-flight count, its gauge, the
   // drain condition and the network thread (a waiting message may go now).
   void Begin();
