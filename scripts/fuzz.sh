@@ -28,6 +28,7 @@ limits=(
   "mqtt_payload        8192 10 2560"
   "mqtt_topic_pattern  1024 10 2560"
   "mqtt_packet         4096 10 2560"
+  "mqtt_inbox_record   4096 10 2560"
   "model_config_yaml   4096 10 2560"
   "server_config       8192 10 2560"
   "onnx_model_load     8192 30 3072"

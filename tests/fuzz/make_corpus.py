@@ -299,6 +299,25 @@ write("mqtt_packet", "connect_v5_will", b"\x01" + mqtt_packet(0x10, mqtt_str(b"M
 write("mqtt_packet", "bad_varint", b"\x00\x30\xff\xff\xff\xff\x01")
 
 # --- onnx_model_load: the smallest test models.
+# --- mqtt_inbox_record: "IGI1", qos, flags (1 correlation, 2 expiry, 4 retain), u32 expiry,
+# topic, response topic, correlation data, content type (u32 length + bytes each),
+# u32 user property count, the pairs, then the payload.
+def inbox_record(qos, flags, expiry, topic, response, correlation, content_type, properties, payload):
+    def s(b):
+        return struct.pack("<I", len(b)) + b
+    out = b"IGI1" + bytes([qos, flags]) + struct.pack("<I", expiry) + s(topic) + s(response) + s(correlation)
+    out += s(content_type) + struct.pack("<I", len(properties))
+    for k, v in properties:
+        out += s(k) + s(v)
+    return out + payload
+
+
+write("mqtt_inbox_record", "v2_request_qos1", inbox_record(1, 0, 0, b"infergate/models/mlp16/infer", b"", b"",
+      b"", [], b'{"id":"r1","inputs":[{"name":"input","shape":[1,2],"datatype":"FP32","data":[1,2]}]}'))
+write("mqtt_inbox_record", "mqtt5_everything", inbox_record(2, 7, 30, b"plant/d1/vibration", b"replies/d1",
+      b"\x00\x01\xff", b"application/json", [(b"k", b"v"), (b"", b"")], b'{"temp": 21.5}'))
+write("mqtt_inbox_record", "truncated", inbox_record(1, 0, 0, b"t", b"", b"", b"", [], b"")[:12])
+
 os.makedirs(os.path.join(CORPUS, "onnx_model_load"), exist_ok=True)
 for model in ("identity_fp32", "identity_string", "add_sub", "string_upper", "running_mean", "huge_dims",
               "unsupported_op", "corrupt_not_onnx"):
