@@ -14,21 +14,18 @@
 // autosave_interval, autosave_on_changes): persistence is a snapshot of its
 // in-memory database, written at exit, on SIGUSR1 and by autosave. The
 // broker here saves with `autosave_on_changes true` and `autosave_interval
-// 1`: after every main-loop pass that queued a message or changed a
-// subscription, the most often mosquitto can save. It saves after the
-// pass, not before acknowledging, so a kill -9 loses what the pass in
-// progress took in: a request the broker PUBACKed to the device in the last
-// moments before the kill may be gone with the broker. Such requests (PUBACK
+// 10`: after every 10 changes (queued messages, subscriptions), a few
+// milliseconds of traffic (testing/mosquitto_broker.h says why not 1). It
+// saves after acknowledging, so a kill -9 loses what came since the last
+// save: a request the broker PUBACKed to the device in the last moments
+// before the kill may be gone with the broker. Such requests (PUBACK
 // under kBrokerWindow before the kill) are counted and printed apart; every
 // other request must be answered. infergate cannot make up for a broker that
 // forgets what it acknowledged; a broker with per-message durability could.
-// Saving that often has its price: the broker then answers about 250 QoS 1
-// requests per second (README.md, "Running with a broker"), so 200/s is
-// close to its ceiling and the backlog of the outage drains slowly. After a
-// restart from its database, mosquitto 2.0.11 sends a client the restored
-// in-flight messages again and again (the k-th about k times: ~14,000
-// duplicate replies for ~170 restored ones): duplicates, which the device
-// must tolerate anyway, not losses.
+// After a restart from its database, mosquitto 2.0.11 sends a client the
+// restored in-flight messages again and again (the k-th about k times:
+// ~14,000 duplicate replies for ~170 restored ones): duplicates, which the
+// device must tolerate anyway, not losses.
 //
 // The flood uses mlp16_heavy (8 M multiply-adds per request), so the
 // capacity it is measured against is the model's, as on a real gateway,
@@ -78,7 +75,10 @@ constexpr int kRequests = 2000;
 constexpr double kRate = 200;                 // requests per second
 constexpr auto kBrokerWindow = 100ms;         // see the file comment
 constexpr auto kQuiet = 6s;                   // no reply for this long: the rest is lost
-constexpr auto kAnswerDeadline = 60s;
+// A cap only: waiting ends after kQuiet without a reply. While replies keep
+// coming (a restarted broker's backlog and re-sends drain slowly on a busy
+// machine) the test waits for them.
+constexpr auto kAnswerDeadline = 300s;
 constexpr char kHeldModel[] = "mlp16_held";  // mlp16 run in batches of 64 (1 s at most)
 constexpr char kFloodModel[] = "mlp16_heavy";  // CPU-bound: its capacity is the model's, not the broker's
 

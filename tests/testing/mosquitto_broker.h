@@ -74,18 +74,21 @@ class MosquittoBroker {
   // database written when mosquitto exits, on SIGUSR1, or by autosave. With
   // `autosave_on_changes true` the snapshot is written once the number of
   // changes (subscription changes, retained and queued messages) reaches
-  // `autosave_interval`; 1 means after every main-loop pass that changed
-  // something, the most often mosquitto saves. Nothing is saved per message
-  // before it is acknowledged, so a kill -9 loses what changed since the
-  // last snapshot: the messages of the pass in progress, whose PUBACKs may
-  // already have gone out.
+  // `autosave_interval`. 10 here: every save rewrites the whole database,
+  // and saving after every change (1) holds the broker to about 250 QoS 1
+  // requests a second, so a backlog after an outage (and mosquitto's own
+  // re-sends of restored in-flight messages) drains for minutes; after 10
+  // changes it keeps up, and what a kill -9 can lose is still the last few
+  // milliseconds. Nothing is saved per message before it is acknowledged,
+  // so a kill -9 loses what changed since the last snapshot, whose PUBACKs
+  // may already have gone out.
   // The log goes to a file: every save writes a line, more than a pipe
   // nobody reads can take. `user` keeps a broker started as root as that
   // user (it would switch to "mosquitto", which cannot write in our folder).
   static std::string PersistenceConfig(const std::string& location) {
     const passwd* me = getpwuid(getuid());
     return "persistence true\npersistence_location " + location +
-           "/\npersistence_file mosquitto.db\nautosave_interval 1\nautosave_on_changes true\n"
+           "/\npersistence_file mosquitto.db\nautosave_interval 10\nautosave_on_changes true\n"
            "log_dest file " + location + "/mosquitto.log\n" + (me ? "user " + std::string(me->pw_name) + "\n" : "");
   }
 
