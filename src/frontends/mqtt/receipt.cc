@@ -36,8 +36,11 @@ void Receipt::Journal(const IncomingMessage& message) {
 }
 
 void Receipt::Answered() {
-  if (record_ != 0 && journal_) journal_->Remove(record_);
+  // Acknowledged first: a record removed before its commit reports itself
+  // durable, which would count this answer as an acknowledgement after the
+  // journal. (A crash in between runs the request again: a duplicate.)
   Acknowledge("answer");
+  if (record_ != 0 && journal_) journal_->Remove(record_);
 }
 
 void Receipt::Acknowledge(std::string_view after) {
