@@ -32,7 +32,6 @@ warmup=2
 duration=10
 concurrency=16,1
 do_build=1
-smoke=0
 out=""
 command_line="bench/mqtt_inbox.sh $*"
 while [ $# -gt 0 ]; do
@@ -43,14 +42,14 @@ while [ $# -gt 0 ]; do
     --concurrency) concurrency=$2; shift 2 ;;
     --no-build) do_build=0; shift ;;
     --out) out=$2; shift 2 ;;
-    --smoke) rounds=1; warmup=0.2; duration=0.5; do_build=0; smoke=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --smoke) rounds=1; warmup=0.2; duration=0.5; do_build=0; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/mqtt_inbox.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 out=${out:-$build/bench-results/mqtt-inbox-$(date -u +%Y%m%dT%H%M%SZ)}
-rm -rf "$out"
 mkdir -p "$out/state"
+rm -f "$out/state"/mqtt-inbox.db*  # a journal of an earlier run would be answered first
 out=$(cd "$out" && pwd)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 . "$root/bench/lib.sh"
@@ -144,5 +143,5 @@ state_fs=$(df -T "$out/state" | awk 'NR==2 {print $2 " on " $1 " (" $7 ")"}')
   echo "Inbox state dir: $out/state, $state_fs"
   echo "Command: $command_line (rounds $rounds, warm-up $warmup s, $duration s measured)"
   echo
-  "$py" "$root/bench/mqtt_inbox_report.py" "$out" "$rounds" "$concurrency" "$(getconf CLK_TCK)" "$smoke"
+  "$py" "$root/bench/mqtt_inbox_report.py" "$out" "$rounds" "$concurrency" "$(getconf CLK_TCK)"
 } | tee "$out/summary.md"

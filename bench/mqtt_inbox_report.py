@@ -1,7 +1,7 @@
 """The table of bench/mqtt_inbox.sh: medians of the rounds, per system and
 number of devices, from the runs' JSON, CPU samples and /metrics scrapes.
 
-Usage: mqtt_inbox_report.py OUT ROUNDS CONCURRENCY_LIST CLK_TCK SMOKE
+Usage: mqtt_inbox_report.py OUT ROUNDS CONCURRENCY_LIST CLK_TCK
 Exits 1 when a run shows the inbox did not do its job (nothing journaled,
 requests left unacknowledged, the plain server acknowledging after a
 journal), so the smoke test catches a broken set-up.
@@ -11,9 +11,8 @@ import re
 import statistics
 import sys
 
-out, rounds, levels, tck, smoke = (sys.argv[1], int(sys.argv[2]),
-                                   [int(c) for c in sys.argv[3].split(",")],
-                                   int(sys.argv[4]), sys.argv[5] == "1")
+out, rounds, levels, tck = (sys.argv[1], int(sys.argv[2]),
+                            [int(c) for c in sys.argv[3].split(",")], int(sys.argv[4]))
 SYSTEMS = [("echo", "broker echo ceiling (mqtt-echo, no inference)"),
            ("plain", "infergate, no inbox (acknowledged once answered)"),
            ("inbox", "infergate, inbox journal on (acknowledged once journaled or answered)")]
