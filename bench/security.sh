@@ -38,22 +38,8 @@ while [ $# -gt 0 ]; do
 done
 out=${out:-$build/bench-results/security-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-log() { printf 'bench/security.sh: %s\n' "$*" >&2; }
-
-if [ "$do_build" = 1 ]; then
-  "$root/scripts/setup.sh"
-  "$root/scripts/build.sh"
-fi
-bench="$build/tools/infergate-bench/infergate-bench"
-infergate="$build/src/infergate"
+. "$root/bench/lib.sh"
+bench_setup bench/security.sh "$do_build"
 
 # A test CA and a server certificate for 127.0.0.1.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=bench CA" \
@@ -101,8 +87,6 @@ secured_pid=${pids[-1]}
 plain_http=$(address plain http); plain_grpc=$(address plain grpc)
 secured_http=$(address secured http); secured_grpc=$(address secured grpc)
 
-# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # run LABEL SERVER-PID ARGS...: one measured run into $out/LABEL.json (fails
 # on any error), and the server's CPU time over the whole run (warm-up
 # included) into $out/LABEL.cpu, in clock ticks.

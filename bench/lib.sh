@@ -1,0 +1,44 @@
+# Helpers the bench scripts share; source it after setting `root` and `build`.
+#
+# bench_setup NAME DO_BUILD: a scratch folder $work, the list $pids of
+# processes to stop at exit (each killed and waited for, then $work removed),
+# log() lines prefixed with NAME, a build when DO_BUILD is 1, and the paths
+# $bench (infergate-bench) and $infergate.
+bench_setup() {
+  bench_name=$1
+  work=$(mktemp -d)
+  pids=()
+  trap bench_cleanup EXIT
+  if [ "$2" = 1 ]; then
+    "$root/scripts/setup.sh"
+    "$root/scripts/build.sh"
+  fi
+  bench="$build/tools/infergate-bench/infergate-bench"
+  infergate="$build/src/infergate"
+}
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+log() { printf '%s: %s\n' "$bench_name" "$*" >&2; }
+
+# A free loopback port, for servers that cannot listen on 0 and report it.
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_line FILE REGEX SECONDS: prints the first matching line; fails
+# (and logs the end of FILE) on time-out.
+wait_for_line() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    if grep -m1 -E "$2" "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  log "no '$2' in $1: $(tail -2 "$1")"
+  return 1
+}
+
+# cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
