@@ -32,6 +32,8 @@ struct RawInputConfig {
   std::string name;
   std::string datatype;       // "FP32", ...
   std::vector<int64_t> shape; // the full shape, batch dimension included
+
+  bool operator==(const RawInputConfig&) const = default;
 };
 
 struct MqttRouteConfig {
@@ -43,6 +45,8 @@ struct MqttRouteConfig {
   std::string reply_topic;    // template, e.g. "plant/{device}/anomaly"
   int qos = 1;                // subscription QoS and reply QoS
   bool retain = false;        // retain replies
+
+  bool operator==(const MqttRouteConfig&) const = default;
 };
 
 struct MqttTlsConfig {
@@ -50,6 +54,8 @@ struct MqttTlsConfig {
   std::string cert_file;  // client certificate (with key_file)
   std::string key_file;
   bool insecure = false;  // skip the server host name check (testing only)
+
+  bool operator==(const MqttTlsConfig&) const = default;
 };
 
 // `mqtt.inbox:`: the journal of QoS 1/2 requests. A request is acknowledged
@@ -60,6 +66,8 @@ struct MqttInboxConfig {
   std::string path;               // empty: <state_dir>/mqtt-inbox.db; no state_dir: no journal
   int64_t max_bytes = 256ll << 20;
   int64_t max_records = 100000;
+
+  bool operator==(const MqttInboxConfig&) const = default;
 };
 
 struct MqttConfig {
@@ -97,6 +105,8 @@ struct MqttConfig {
     return reply_topic_prefix ? *reply_topic_prefix : topic_prefix + "/";
   }
   MqttInboxConfig inbox;
+
+  bool operator==(const MqttConfig&) const = default;
 };
 
 // Reads the `mqtt:` mapping into `out` (keys not given keep their defaults).

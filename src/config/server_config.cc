@@ -315,4 +315,25 @@ Status ValidateServerConfig(const ServerConfig& c) {
   return Status::Ok();
 }
 
+std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& b) {
+  std::vector<std::string> out;
+  auto check = [&out](bool same, const char* key) {
+    if (!same) out.emplace_back(key);
+  };
+  check(a.model_repository == b.model_repository, "model_repository");
+  check(a.model_control_mode == b.model_control_mode, "model_control_mode");
+  check(a.repository_poll_secs == b.repository_poll_secs, "repository_poll_secs");
+  check(a.drain_secs == b.drain_secs, "drain_secs");
+  check(a.log_level == b.log_level, "log_level");
+  check(a.state_dir == b.state_dir, "state_dir");
+  check(a.onnxruntime == b.onnxruntime, "onnxruntime");
+  check(a.mqtt == b.mqtt, "mqtt");
+  check(a.http == b.http, "http");
+  check(a.grpc == b.grpc, "grpc");
+  check(a.shared_memory == b.shared_memory, "shared_memory");
+  check(a.tls == b.tls, "tls");
+  check(a.auth == b.auth, "auth");
+  return out;
+}
+
 }  // namespace infergate::config

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "config/mqtt_config.h"
@@ -27,6 +28,8 @@ struct OrtConfig {
   int intra_op_threads = 0;   // 0: one per core
   int inter_op_threads = 1;
   bool allow_spinning = false;
+
+  bool operator==(const OrtConfig&) const = default;
 };
 
 // The `grpc:` section: the KServe v2 gRPC frontend.
@@ -48,6 +51,8 @@ struct GrpcConfig {
   int64_t max_connection_unsent_bytes = 16 << 20;   // replies waiting; over it no new request is taken
   double write_timeout_secs = 30;                   // replies wait, nothing written this long: closed; 0: never
   double stall_timeout_secs = 30;                   // part of a message held, nothing moves this long: closed; 0: never
+
+  bool operator==(const GrpcConfig&) const = default;
 };
 
 // The KServe v2 HTTP/REST frontend (`http:` in the file).
@@ -65,6 +70,8 @@ struct HttpConfig {
   std::optional<TlsConfig> tls;                 // set: replaces the top-level tls for HTTP
   int64_t decode_offload_bytes = 1 << 20;       // /infer JSON larger than this: decoded off the IO threads; 0: never
   int64_t max_queued_decodes = 8;               // large bodies waiting to be decoded; one more gets 503
+
+  bool operator==(const HttpConfig&) const = default;
 };
 
 // `shared_memory:`: Triton's system shared memory extension on HTTP and
@@ -77,12 +84,16 @@ struct SharedMemoryConfig {
   // Object names (keys) clients may register must start with this; the
   // object must also belong to the server's user.
   std::string key_prefix = "/infergate_";
+
+  bool operator==(const SharedMemoryConfig&) const = default;
 };
 
 // `auth:`: bearer tokens with scopes (src/auth/policy.h, docs/security.md).
 // No tokens file: authentication is off.
 struct AuthConfig {
   std::filesystem::path tokens_file;  // or --auth-tokens FILE; relative: to the config file's folder
+
+  bool operator==(const AuthConfig&) const = default;
 };
 
 struct ServerConfig {
@@ -103,6 +114,8 @@ struct ServerConfig {
   SharedMemoryConfig shared_memory;
   TlsConfig tls;  // HTTP and gRPC (http.tls / grpc.tls replace it for one); off while empty
   AuthConfig auth;
+
+  bool operator==(const ServerConfig&) const = default;
 };
 
 // Parses YAML text; `origin` names it in errors. Keys not given keep the
@@ -112,5 +125,9 @@ core::StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& 
 
 // Checks cross-field rules after flags were applied.
 core::Status ValidateServerConfig(const ServerConfig& config);
+
+// The top-level keys whose values differ between `a` and `b`
+// ("log_level", "mqtt", ...), in the order of the config file's reference.
+std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& b);
 
 }  // namespace infergate::config

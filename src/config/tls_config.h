@@ -29,6 +29,8 @@ struct TlsConfig {
   double reload_check_secs = 2;  // how often the files are checked for a change; 0: only on SIGHUP
 
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
+
+  bool operator==(const TlsConfig&) const = default;
 };
 
 // `top_level`: the timing keys are allowed (the top-level block).

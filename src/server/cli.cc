@@ -152,7 +152,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
-  return RunServe(std::move(*config));
+  return RunServe(std::move(*config), [serve] { return BuildServerConfig(serve); });
 }
 
 }  // namespace infergate::server

@@ -1,6 +1,7 @@
 #include "server/server.h"
 
 #include <signal.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -263,17 +264,35 @@ void Server::Stop() {
   tls_watch_.reset();
 }
 
-void Server::Reload() {
+void Server::Reload(const core::StatusOr<config::ServerConfig>& fresh) {
   spdlog::info("SIGHUP: reloading");
   ReloadTls();
   ReloadTokens();
+  if (!fresh.ok()) {
+    spdlog::error("SIGHUP: the config was not reloaded: {}", fresh.status().message());
+    return;
+  }
+  std::vector<std::string> restart;
+  for (const std::string& key : config::ChangedKeys(config_, *fresh)) {
+    if (key == "log_level") {
+      spdlog::info("SIGHUP: log_level {} -> {}", config_.log_level, fresh->log_level);
+      spdlog::set_level(spdlog::level::from_str(fresh->log_level));
+      config_.log_level = fresh->log_level;
+    } else {
+      restart.push_back(key);
+    }
+  }
+  if (!restart.empty()) {
+    spdlog::warn("SIGHUP: changed in the config, applied only at a restart: {}", fmt::join(restart, ", "));
+  }
 }
 
 void Server::ReloadTokens() {
   if (policy_->enabled()) policy_->Reload().IgnoreError();  // logged and counted by the policy
 }
 
-int RunServe(config::ServerConfig config) {
+int RunServe(config::ServerConfig config,
+             std::function<core::StatusOr<config::ServerConfig>()> read_config) {
   // Block the stop and reload signals before any thread starts so that only sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -293,7 +312,7 @@ int RunServe(config::ServerConfig config) {
   }
   spdlog::info("infergate ready");
   int sig = 0;
-  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload();
+  while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload(read_config());
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
   (*server)->Stop();
   spdlog::info("infergate stopped");

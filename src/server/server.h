@@ -8,6 +8,7 @@
 // Thread-safety: Create, Start and Stop are called from the main thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -40,9 +41,11 @@ class Server {
   // close, then the engine stops. Idempotent.
   void Stop();
   // SIGHUP: re-reads what can change under a running server (certificates,
-  // tokens); what fails to load is logged and the old state kept. Called on
-  // the signal thread.
-  void Reload();
+  // tokens); what fails to load is logged and the old state kept. Then, with
+  // `fresh` (the config file and flags read again; an error: the config is
+  // left as it is, logged), applies the log level and logs which other
+  // changed keys take effect only at a restart. Called on the signal thread.
+  void Reload(const core::StatusOr<config::ServerConfig>& fresh);
 
   engine::Engine& engine() { return *engine_; }
 
@@ -75,8 +78,10 @@ class Server {
   bool stopped_ = false;
 };
 
-// Runs `infergate serve`: the server until SIGINT or SIGTERM (SIGHUP: Reload).
+// Runs `infergate serve`: the server until SIGINT or SIGTERM (SIGHUP: Reload
+// with what `read_config` returns then: the config file and flags again).
 // Returns the exit code.
-int RunServe(config::ServerConfig config);
+int RunServe(config::ServerConfig config,
+             std::function<core::StatusOr<config::ServerConfig>()> read_config);
 
 }  // namespace infergate::server

@@ -117,5 +117,17 @@ TEST(ServerConfigTest, DuplicateKeysAreRefused) {
   EXPECT_TRUE(ok.ok()) << ok.status().ToString();
 }
 
+TEST(ServerConfigTest, ChangedKeysNamesEveryTopLevelKeyThatDiffers) {
+  auto a = ParseServerConfig("model_repository: m\nlog_level: info\nmqtt: {broker: 'mqtt://b:1'}\n", "a.yaml");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(ChangedKeys(*a, *a).empty());
+  auto b = ParseServerConfig(
+      "model_repository: m\nlog_level: debug\nmqtt: {broker: 'mqtt://b:1', routes: [{topic: t, model: x, reply_topic: r}]}\n"
+      "http: {port: 9}\nstate_dir: s\n",
+      "b.yaml");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(ChangedKeys(*a, *b), (std::vector<std::string>{"log_level", "state_dir", "mqtt", "http"}));
+}
+
 }  // namespace
 }  // namespace infergate::config

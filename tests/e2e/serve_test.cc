@@ -1,5 +1,6 @@
 // `infergate serve` and `infergate inspect` as a user runs them.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <filesystem>
 #include <fstream>
@@ -50,6 +51,26 @@ TEST(ServeE2ETest, BadConfigExitsWithAMessage) {
   Process no_repo({INFERGATE_BINARY, "serve"});
   EXPECT_EQ(no_repo.Wait(), 2);
   EXPECT_NE(no_repo.Output().find("--model-repository"), std::string::npos) << no_repo.Output();
+}
+
+// SIGHUP reads the config again: the log level applies at once, a key that
+// needs a restart is named, a config that no longer parses changes nothing.
+TEST(ServeE2ETest, SighupAppliesTheLogLevelAndNamesWhatNeedsARestart) {
+  TempDir repo;
+  CopyModel(repo, "mlp16.onnx", "mlp", 1);
+  TempDir dir;
+  const std::string base = "model_repository: " + repo.path().string() + "\nmodel_control_mode: none\n";
+  auto config = dir.Write("infergate.yaml", base + "log_level: info\n");
+  Process server(testing::ServeCommand({"--config", config.string()}));
+  ASSERT_TRUE(server.WaitForLine("infergate ready")) << server.Output();
+  dir.Write("infergate.yaml", base + "log_level: debug\ndrain_secs: 7\ngrpc:\n  io_threads: 2\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(server.WaitForLine("SIGHUP: log_level info -> debug")) << server.Output();
+  EXPECT_TRUE(server.WaitForLine("applied only at a restart: drain_secs, grpc")) << server.Output();
+  dir.Write("infergate.yaml", base + "log_level: loud\n");
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  EXPECT_TRUE(server.WaitForLine("the config was not reloaded: log_level must be")) << server.Output();
+  EXPECT_EQ(server.Stop(SIGTERM), 0) << server.Output();
 }
 
 // The local addresses ("127.0.0.1", "0.0.0.0", "::1", ...) of the TCP
