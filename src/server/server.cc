@@ -3,7 +3,9 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -17,6 +19,7 @@
 #include "frontends/mqtt/mqtt_frontend.h"
 #include "net/tls_context.h"
 #include "server/process_metrics.h"
+#include "server/systemd_notify.h"
 
 namespace infergate::server {
 namespace {
@@ -158,6 +161,19 @@ core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfi
 
 constexpr std::chrono::seconds kTokensPollInterval{2};
 
+// systemd's watchdog (WatchdogSec): WATCHDOG=1 every half WATCHDOG_USEC from
+// a thread of its own, only while the engine is ready or draining; a server
+// that lost readiness outside a drain, or whose ticker thread stops, is
+// restarted by systemd. Null when systemd asked for no watchdog.
+std::unique_ptr<core::Ticker> StartWatchdog(SystemdNotifier& notifier, const engine::Engine& engine,
+                                            const std::atomic<bool>& stopping) {
+  if (!notifier.enabled() || notifier.watchdog_interval().count() == 0) return nullptr;
+  spdlog::info("systemd watchdog: pinging every {} ms", notifier.watchdog_interval().count());
+  return std::make_unique<core::Ticker>(notifier.watchdog_interval(), [&notifier, &engine, &stopping] {
+    if (engine.ready_flag()->load() || stopping.load()) notifier.Notify("WATCHDOG=1");
+  });
+}
+
 }  // namespace
 
 core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig config) {
@@ -282,6 +298,9 @@ int RunServe(config::ServerConfig config) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Type=notify under systemd: READY=1 once every frontend listens and the
+  // models are loaded, STOPPING=1 when the drain starts, WATCHDOG=1 pings.
+  SystemdNotifier notifier(std::getenv("NOTIFY_SOCKET"), std::getenv("WATCHDOG_USEC"));
   auto server = Server::Create(std::move(config));
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
@@ -292,10 +311,16 @@ int RunServe(config::ServerConfig config) {
     return 1;
   }
   spdlog::info("infergate ready");
+  notifier.Notify("READY=1\nSTATUS=serving");
+  std::atomic<bool> stopping{false};
+  auto watchdog = StartWatchdog(notifier, (*server)->engine(), stopping);
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload();
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  stopping.store(true);
+  notifier.Notify("STOPPING=1\nSTATUS=draining");
   (*server)->Stop();
+  watchdog.reset();
   spdlog::info("infergate stopped");
   return 0;
 }
