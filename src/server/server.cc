@@ -162,15 +162,16 @@ core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfi
 constexpr std::chrono::seconds kTokensPollInterval{2};
 
 // systemd's watchdog (WatchdogSec): WATCHDOG=1 every half WATCHDOG_USEC from
-// a thread of its own, only while the engine is ready or draining; a server
-// that lost readiness outside a drain, or whose ticker thread stops, is
-// restarted by systemd. Null when systemd asked for no watchdog.
+// a thread of its own, while the server starts (loading models; systemd
+// bounds that with TimeoutStartSec), while the engine is ready, and while it
+// drains; a server that lost readiness otherwise, or whose ticker thread
+// stops, is restarted by systemd. Null when systemd asked for no watchdog.
 std::unique_ptr<core::Ticker> StartWatchdog(SystemdNotifier& notifier, const engine::Engine& engine,
-                                            const std::atomic<bool>& stopping) {
+                                            const std::atomic<bool>& starting_or_stopping) {
   if (!notifier.enabled() || notifier.watchdog_interval().count() == 0) return nullptr;
   spdlog::info("systemd watchdog: pinging every {} ms", notifier.watchdog_interval().count());
-  return std::make_unique<core::Ticker>(notifier.watchdog_interval(), [&notifier, &engine, &stopping] {
-    if (engine.ready_flag()->load() || stopping.load()) notifier.Notify("WATCHDOG=1");
+  return std::make_unique<core::Ticker>(notifier.watchdog_interval(), [&notifier, &engine, &starting_or_stopping] {
+    if (engine.ready_flag()->load() || starting_or_stopping.load()) notifier.Notify("WATCHDOG=1");
   });
 }
 
@@ -306,18 +307,19 @@ int RunServe(config::ServerConfig config) {
     spdlog::error("{}", server.status().message());
     return 2;
   }
+  std::atomic<bool> starting_or_stopping{true};
+  auto watchdog = StartWatchdog(notifier, (*server)->engine(), starting_or_stopping);
   if (auto st = (*server)->Start(); !st.ok()) {
     spdlog::error("{}", st.message());
     return 1;
   }
   spdlog::info("infergate ready");
   notifier.Notify("READY=1\nSTATUS=serving");
-  std::atomic<bool> stopping{false};
-  auto watchdog = StartWatchdog(notifier, (*server)->engine(), stopping);
+  starting_or_stopping.store(false);
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload();
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  stopping.store(true);
+  starting_or_stopping.store(true);
   notifier.Notify("STOPPING=1\nSTATUS=draining");
   (*server)->Stop();
   watchdog.reset();
