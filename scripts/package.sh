@@ -10,7 +10,8 @@
 # abseil), which a gateway would otherwise install for a client-side tool.
 # Files: packaging/debian/. Checked by tests/package (ctest -L package).
 # Usage: scripts/package.sh [--no-build] [--lintian]
-#   --no-build  package what build/ holds (the tests do this)
+#   --no-build  package what build/ holds (the tests do this); otherwise
+#               scripts/setup.sh, then the target infergate is built first
 #   --lintian   run lintian on the result (fails on any error or warning)
 # INFERGATE_DEB_COMPRESSION: dpkg-deb's -Z (default xz; the tests use gzip:
 # the same contents, 3 s instead of 15 s on the 45 MB ONNX Runtime library)
@@ -31,7 +32,12 @@ for arg in "$@"; do
 done
 log() { printf 'package: %s\n' "$*" >&2; }
 
-if [ "$do_build" = 1 ]; then "$root/scripts/build.sh"; fi
+# The normal build's configuration (scripts/build.sh), the server only.
+if [ "$do_build" = 1 ]; then
+  "$root/scripts/setup.sh"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$build" --parallel "$(nproc)" --target infergate
+fi
 
 version=$(sed -n 's/^project(infergate VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 arch=$(dpkg --print-architecture)
