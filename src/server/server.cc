@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -18,6 +20,7 @@
 #include "frontends/mqtt/mqtt_frontend.h"
 #include "net/tls_context.h"
 #include "server/process_metrics.h"
+#include "server/systemd_notify.h"
 
 namespace infergate::server {
 namespace {
@@ -158,6 +161,20 @@ core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfi
 }
 
 constexpr std::chrono::seconds kTokensPollInterval{2};
+
+// systemd's watchdog (WatchdogSec): WATCHDOG=1 every half WATCHDOG_USEC from
+// a thread of its own, while the server starts (loading models; systemd
+// bounds that with TimeoutStartSec), while the engine is ready, and while it
+// drains; a server that lost readiness otherwise, or whose ticker thread
+// stops, is restarted by systemd. Null when systemd asked for no watchdog.
+std::unique_ptr<core::Ticker> StartWatchdog(SystemdNotifier& notifier, const engine::Engine& engine,
+                                            const std::atomic<bool>& starting_or_stopping) {
+  if (!notifier.enabled() || notifier.watchdog_interval().count() == 0) return nullptr;
+  spdlog::info("systemd watchdog: pinging every {} ms", notifier.watchdog_interval().count());
+  return std::make_unique<core::Ticker>(notifier.watchdog_interval(), [&notifier, &engine, &starting_or_stopping] {
+    if (engine.ready_flag()->load() || starting_or_stopping.load()) notifier.Notify("WATCHDOG=1");
+  });
+}
 
 }  // namespace
 
@@ -301,20 +318,30 @@ int RunServe(config::ServerConfig config,
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Type=notify under systemd: READY=1 once every frontend listens and the
+  // models are loaded, STOPPING=1 when the drain starts, WATCHDOG=1 pings.
+  SystemdNotifier notifier(std::getenv("NOTIFY_SOCKET"), std::getenv("WATCHDOG_USEC"));
   auto server = Server::Create(std::move(config));
   if (!server.ok()) {
     spdlog::error("{}", server.status().message());
     return 2;
   }
+  std::atomic<bool> starting_or_stopping{true};
+  auto watchdog = StartWatchdog(notifier, (*server)->engine(), starting_or_stopping);
   if (auto st = (*server)->Start(); !st.ok()) {
     spdlog::error("{}", st.message());
     return 1;
   }
   spdlog::info("infergate ready");
+  notifier.Notify("READY=1\nSTATUS=serving");
+  starting_or_stopping.store(false);
   int sig = 0;
   while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) (*server)->Reload(read_config());
   spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  starting_or_stopping.store(true);
+  notifier.Notify("STOPPING=1\nSTATUS=draining");
   (*server)->Stop();
+  watchdog.reset();
   spdlog::info("infergate stopped");
   return 0;
 }
