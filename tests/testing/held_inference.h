@@ -5,8 +5,10 @@
 #pragma once
 
 #include <condition_variable>
+#include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/dispatcher.h"
@@ -31,6 +33,23 @@ class HeldInference : public core::InferenceService {
     std::lock_guard lock(mu_);
     return held_.size();
   }
+  // The ids of the held requests, in the order they came.
+  std::vector<std::string> Ids() {
+    std::lock_guard lock(mu_);
+    std::vector<std::string> ids;
+    for (const auto& request : held_) ids.push_back(request->id);
+    return ids;
+  }
+  // Answers held request `i` (on the calling thread); the others keep their order.
+  void Release(size_t i) {
+    std::unique_ptr<core::InferRequest> request;
+    {
+      std::lock_guard lock(mu_);
+      request = std::move(held_.at(i));
+      held_.erase(held_.begin() + static_cast<std::ptrdiff_t>(i));
+    }
+    Answer(std::move(request));
+  }
   // Answers every held request (on the calling thread).
   void ReleaseAll() {
     std::vector<std::unique_ptr<core::InferRequest>> requests;
@@ -38,15 +57,17 @@ class HeldInference : public core::InferenceService {
       std::lock_guard lock(mu_);
       requests.swap(held_);
     }
-    for (auto& request : requests) {
-      auto response = std::make_unique<core::InferResponse>();
-      response->model_name = request->model_name;
-      response->id = request->id;
-      request->on_complete(std::move(response));
-    }
+    for (auto& request : requests) Answer(std::move(request));
   }
 
  private:
+  static void Answer(std::unique_ptr<core::InferRequest> request) {
+    auto response = std::make_unique<core::InferResponse>();
+    response->model_name = request->model_name;
+    response->id = request->id;
+    request->on_complete(std::move(response));
+  }
+
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<core::InferRequest>> held_;  // GUARDED_BY(mu_)

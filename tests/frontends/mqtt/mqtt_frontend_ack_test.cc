@@ -3,10 +3,11 @@
 // is delivered again to its persistent session, and one it answered is not.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
+#include <string>
+#include <vector>
 
 #include "frontends/mqtt/mqtt_frontend.h"
+#include "testing/held_inference.h"
 #include "testing/mosquitto_broker.h"
 #include "testing/mqtt_test_client.h"
 
@@ -15,54 +16,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Holds every request until the test answers it.
-class HoldingService : public core::InferenceService {
- public:
-  void Submit(std::unique_ptr<core::InferRequest> request) override {
-    std::lock_guard lock(mu_);
-    held_.push_back(std::move(request));
-    cv_.notify_all();
-  }
-  bool WaitFor(size_t n) {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, 10s, [&] { return held_.size() >= n; });
-  }
-  std::vector<std::string> Ids() {
-    std::lock_guard lock(mu_);
-    std::vector<std::string> ids;
-    for (const auto& r : held_) ids.push_back(r ? r->id : "(answered)");
-    return ids;
-  }
-  // Answers request `i` (an error reply is an answer too).
-  void Answer(size_t i) {
-    std::unique_ptr<core::InferRequest> r;
-    {
-      std::lock_guard lock(mu_);
-      r = std::move(held_[i]);
-    }
-    r->on_complete(core::MakeErrorResponse(*r, core::Internal("answered by the test")));
-  }
-  void AnswerAll() {
-    for (size_t i = 0; i < Ids().size(); ++i) {
-      std::lock_guard lock(mu_);
-      if (held_[i]) held_[i]->on_complete(core::MakeErrorResponse(*held_[i], core::Cancelled("test over")));
-      held_[i].reset();
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::unique_ptr<core::InferRequest>> held_;
-};
-
 std::string Request(const std::string& id) {
   return R"({"id":")" + id + R"(","inputs":[{"name":"x","shape":[1],"datatype":"FP32","data":[1]}]})";
 }
 
 class MqttFrontendAckTest : public ::testing::Test {
  protected:
-  std::unique_ptr<MqttFrontend> StartFrontend(HoldingService* service) {
+  std::unique_ptr<MqttFrontend> StartFrontend(testing::HeldInference* service) {
     config::MqttConfig c;
     c.broker = broker_.url();
     c.client_id = "ack-frontend";
@@ -95,7 +55,7 @@ TEST_F(MqttFrontendAckTest, AnUnansweredRequestIsDeliveredAgainAndAnAnsweredOneI
   ASSERT_TRUE(device.Subscribe("reply/#"));
   {
     // Makes the persistent session and its subscriptions, then leaves.
-    HoldingService service;
+    testing::HeldInference service;
     auto frontend = StartFrontend(&service);
     ASSERT_TRUE(WaitConnected(1));
     frontend->Stop();
@@ -107,22 +67,22 @@ TEST_F(MqttFrontendAckTest, AnUnansweredRequestIsDeliveredAgainAndAnAnsweredOneI
   ASSERT_TRUE(device.Publish("infergate/models/m/infer", Request("held"), o));
   ASSERT_TRUE(device.WaitPublished(2));
   {
-    HoldingService service;
+    testing::HeldInference service;
     auto frontend = StartFrontend(&service);
-    ASSERT_TRUE(service.WaitFor(2));
+    ASSERT_TRUE(service.WaitHeld(2));
     EXPECT_EQ(service.Ids(), (std::vector<std::string>{"answered", "held"}));
-    service.Answer(0);
+    service.Release(0);
     ASSERT_TRUE(device.WaitOn("reply/d"));
     frontend->Stop();  // flushes the acknowledgement of "answered"; "held" was never answered
-    service.AnswerAll();
+    service.ReleaseAll();
   }
-  HoldingService service;
+  testing::HeldInference service;
   auto frontend = StartFrontend(&service);
-  ASSERT_TRUE(service.WaitFor(1));
+  ASSERT_TRUE(service.WaitHeld(1));
   ASSERT_TRUE(device.Publish("infergate/models/m/infer", Request("marker"), o));
-  ASSERT_TRUE(service.WaitFor(2));
+  ASSERT_TRUE(service.WaitHeld(2));
   EXPECT_EQ(service.Ids(), (std::vector<std::string>{"held", "marker"}));
-  service.AnswerAll();
+  service.ReleaseAll();
   frontend->Stop();
 }
 
