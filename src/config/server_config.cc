@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/mqtt_changes.h"
 #include "config/yaml_util.h"
 
 namespace infergate::config {
@@ -327,7 +328,7 @@ std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& 
   check(a.log_level == b.log_level, "log_level");
   check(a.state_dir == b.state_dir, "state_dir");
   check(a.onnxruntime == b.onnxruntime, "onnxruntime");
-  check(a.mqtt == b.mqtt, "mqtt");
+  for (auto& key : ChangedMqttKeys(a.mqtt, b.mqtt)) out.push_back(std::move(key));
   check(a.http == b.http, "http");
   check(a.grpc == b.grpc, "grpc");
   check(a.shared_memory == b.shared_memory, "shared_memory");

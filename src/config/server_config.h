@@ -127,7 +127,8 @@ core::StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& 
 core::Status ValidateServerConfig(const ServerConfig& config);
 
 // The top-level keys whose values differ between `a` and `b`
-// ("log_level", "mqtt", ...), in the order of the config file's reference.
+// ("log_level", "http", ...), in the order of the config file's reference;
+// the `mqtt:` section key by key ("mqtt.routes", ...: ChangedMqttKeys).
 std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& b);
 
 }  // namespace infergate::config

@@ -1,7 +1,6 @@
 #include "server/server.h"
 
 #include <signal.h>
-#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -126,12 +125,12 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
 }
 
 // The inbox journal lives in the state directory unless mqtt.inbox.path names a file.
-core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(config::MqttConfig c, const std::filesystem::path& state_dir,
-                                                           engine::Engine& e) {
+core::StatusOr<std::unique_ptr<mqtt::MqttFrontend>> MakeMqtt(config::MqttConfig c,
+                                                             const std::filesystem::path& state_dir, engine::Engine& e) {
   if (c.inbox.enabled && c.inbox.path.empty() && !state_dir.empty()) {
     c.inbox.path = (state_dir / "mqtt-inbox.db").string();
   }
-  return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock()));
+  return mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock());
 }
 
 bool IsLoopback(const std::string& address) {
@@ -236,6 +235,7 @@ core::Status Server::AddFrontends() {
   }
   if (!config_.mqtt.broker.empty()) {
     ASSIGN_OR_RETURN(auto mqtt, MakeMqtt(config_.mqtt, config_.state_dir, *engine_));
+    mqtt_ = mqtt.get();
     frontends_.push_back(std::move(mqtt));
   }
   return core::Status::Ok();
@@ -289,19 +289,7 @@ void Server::Reload(const core::StatusOr<config::ServerConfig>& fresh) {
     spdlog::error("SIGHUP: the config was not reloaded: {}", fresh.status().message());
     return;
   }
-  std::vector<std::string> restart;
-  for (const std::string& key : config::ChangedKeys(config_, *fresh)) {
-    if (key == "log_level") {
-      spdlog::info("SIGHUP: log_level {} -> {}", config_.log_level, fresh->log_level);
-      spdlog::set_level(spdlog::level::from_str(fresh->log_level));
-      config_.log_level = fresh->log_level;
-    } else {
-      restart.push_back(key);
-    }
-  }
-  if (!restart.empty()) {
-    spdlog::warn("SIGHUP: changed in the config, applied only at a restart: {}", fmt::join(restart, ", "));
-  }
+  ApplyConfig(*fresh);
 }
 
 void Server::ReloadTokens() {

@@ -10,6 +10,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "auth/policy.h"
@@ -24,6 +26,9 @@ class TlsContext;
 }
 namespace infergate::core {
 class Ticker;
+}
+namespace infergate::mqtt {
+class MqttFrontend;
 }
 
 namespace infergate::server {
@@ -43,8 +48,9 @@ class Server {
   // SIGHUP: re-reads what can change under a running server (certificates,
   // tokens); what fails to load is logged and the old state kept. Then, with
   // `fresh` (the config file and flags read again; an error: the config is
-  // left as it is, logged), applies the log level and logs which other
-  // changed keys take effect only at a restart. Called on the signal thread.
+  // left as it is, logged), applies the changed keys that can change live
+  // (ApplyConfig) and names the others, which take effect only at a
+  // restart. Called on the signal thread.
   void Reload(const core::StatusOr<config::ServerConfig>& fresh);
 
   engine::Engine& engine() { return *engine_; }
@@ -57,6 +63,17 @@ class Server {
   // The tokens file: re-read on SIGHUP (ReloadTokens) and when it changes
   // (checked every 2 s between Start and Stop).
   void ReloadTokens();
+  // reload.cc: each key that differs between the running config and `fresh`
+  // is applied live (log_level, the MQTT routes, ...) or named as needing a
+  // restart; one info line says what was applied, one warning what needs a
+  // restart, one error per key whose apply failed (its old value stays).
+  void ApplyConfig(const config::ServerConfig& fresh);
+  // Applies `key` from `fresh`: nullopt when it cannot change without a
+  // restart, else the apply's outcome. `routes` holds the outcome of the
+  // MQTT routes, applied once for all their keys.
+  std::optional<core::Status> ApplyKey(const std::string& key, const config::ServerConfig& fresh,
+                                       std::optional<core::Status>* routes);
+  core::Status ApplyMqttRoutes(const config::MqttConfig& fresh);
 
   config::ServerConfig config_;
   // Destroyed after the frontends, which point into it. Stop stops it before
@@ -74,6 +91,7 @@ class Server {
   std::unique_ptr<auth::Policy> policy_;
   std::unique_ptr<core::Ticker> token_watch_;  // checks the tokens file; null: auth off
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
+  mqtt::MqttFrontend* mqtt_ = nullptr;  // in frontends_; null: MQTT off
   bool started_ = false;
   bool stopped_ = false;
 };

@@ -1,4 +1,5 @@
 #include "config/server_config.h"
+#include "config/mqtt_changes.h"
 
 #include <gtest/gtest.h>
 
@@ -126,7 +127,64 @@ TEST(ServerConfigTest, ChangedKeysNamesEveryTopLevelKeyThatDiffers) {
       "http: {port: 9}\nstate_dir: s\n",
       "b.yaml");
   ASSERT_TRUE(b.ok()) << b.status().ToString();
-  EXPECT_EQ(ChangedKeys(*a, *b), (std::vector<std::string>{"log_level", "state_dir", "mqtt", "http"}));
+  EXPECT_EQ(ChangedKeys(*a, *b), (std::vector<std::string>{"log_level", "state_dir", "mqtt.routes", "http"}));
+}
+
+// The mqtt section key by key: the route keys the frontend applies live are
+// told apart from the ones that need a restart.
+TEST(ServerConfigTest, ChangedKeysNamesEachMqttKeyThatDiffers) {
+  const std::string base = "model_repository: m\nmqtt:\n  broker: 'mqtt://b:1'\n";
+  auto a = ParseServerConfig(base, "a.yaml");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  auto b = ParseServerConfig(base +
+                                 "  default_route: false\n  default_telemetry_route: false\n  default_qos: 2\n"
+                                 "  share_group: g\n  tls: {insecure: true}\n  inbox: {max_records: 5}\n"
+                                 "  routes: [{topic: t, model: x, reply_topic: r}]\n",
+                             "b.yaml");
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(ChangedKeys(*a, *b),
+            (std::vector<std::string>{"mqtt.tls", "mqtt.share_group", "mqtt.default_route",
+                                      "mqtt.default_telemetry_route", "mqtt.default_qos", "mqtt.routes",
+                                      "mqtt.inbox"}));
+  // A changed route field is a change of mqtt.routes, whichever field it is.
+  auto c = *b;
+  c.mqtt.routes[0].qos = 0;
+  EXPECT_EQ(ChangedKeys(*b, c), (std::vector<std::string>{"mqtt.routes"}));
+  c.mqtt.routes[0].qos = b->mqtt.routes[0].qos;
+  c.mqtt.routes[0].input.shape = {1, 2};
+  EXPECT_EQ(ChangedKeys(*b, c), (std::vector<std::string>{"mqtt.routes"}));
+}
+
+TEST(MqttChangesTest, RouteKeysAreTheOnesTheFrontendApplies) {
+  for (const char* key : {"mqtt.routes", "mqtt.default_route", "mqtt.default_telemetry_route", "mqtt.default_qos"}) {
+    EXPECT_TRUE(IsMqttRouteKey(key)) << key;
+  }
+  for (const char* key : {"mqtt", "mqtt.broker", "mqtt.topic_prefix", "mqtt.share_group", "routes", "log_level"}) {
+    EXPECT_FALSE(IsMqttRouteKey(key)) << key;
+  }
+}
+
+TEST(MqttChangesTest, WithRoutesOfTakesOnlyTheRouteKeys) {
+  MqttConfig running;
+  running.broker = "mqtt://old:1";
+  running.topic_prefix = "old";
+  MqttConfig fresh;
+  fresh.broker = "mqtt://new:1";
+  fresh.topic_prefix = "new";
+  fresh.default_route = false;
+  fresh.default_qos = 0;
+  MqttRouteConfig route;
+  route.topic = "a/+d";
+  route.model = "m";
+  route.reply_topic = "r/{d}";
+  fresh.routes.push_back(route);
+  const MqttConfig out = WithRoutesOf(running, fresh);
+  EXPECT_EQ(out.broker, "mqtt://old:1");
+  EXPECT_EQ(out.topic_prefix, "old");
+  EXPECT_FALSE(out.default_route);
+  EXPECT_EQ(out.default_qos, 0);
+  EXPECT_EQ(out.routes, fresh.routes);
+  EXPECT_TRUE(ChangedMqttKeys(out, fresh) == (std::vector<std::string>{"mqtt.broker", "mqtt.topic_prefix"}));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "testing/grpc_server.h"
 #include "testing/http_client.h"
+#include "testing/mlp_json.h"
 #include "testing/mlp_request.h"
 #include "testing/model_repo.h"
 #include "testing/mosquitto_broker.h"
@@ -28,6 +29,8 @@ namespace infergate {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testing::MetricValue;
+using testing::MlpJsonBody;
 using namespace std::chrono_literals;
 
 constexpr int kHttpRequests = 24;
@@ -48,19 +51,6 @@ void MakeRepository(const testing::TempDir& repo) {
              "  max_queue_delay_microseconds: 4000000\n");
 }
 
-std::string HttpBody(const std::string& id) {
-  std::string data;
-  for (int i = 0; i < 16; ++i) data += (i ? "," : "") + std::to_string(i * 0.125);
-  return R"({"id":")" + id + R"(","inputs":[{"name":"input","shape":[1,16],"datatype":"FP32","data":[)" + data +
-         "]}]}";
-}
-
-// The value of the gauge line `name{labels} value` in a Prometheus text body.
-double GaugeValue(const std::string& body, const std::string& series) {
-  auto at = body.find(series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(body.substr(at + series.size() + 1));
-}
 
 class DrainE2ETest : public ::testing::Test {
  protected:
@@ -95,7 +85,7 @@ class DrainE2ETest : public ::testing::Test {
     const auto until = Clock::now() + 20s;
     while (Clock::now() < until) {
       auto r = metrics.Get("/metrics");
-      if (GaugeValue(r.body, R"(infergate_inference_in_flight{model="slow",version="1"})") >= n) return true;
+      if (MetricValue(r.body, R"(infergate_inference_in_flight{model="slow",version="1"})") >= n) return true;
     }
     return false;
   }
@@ -129,7 +119,7 @@ TEST_F(DrainE2ETest, SigtermUnderLoadAnswersEveryAcceptedRequestOnEveryTransport
   for (int i = 0; i < kHttpRequests; ++i) {
     clients.emplace_back([&, i] {
       testing::CurlClient c(http_base_);
-      auto r = c.Post("/v2/models/slow/infer", HttpBody("h" + std::to_string(i)));
+      auto r = c.Post("/v2/models/slow/infer", MlpJsonBody("h" + std::to_string(i)));
       answered();
       if (r.status == 200 && r.body.find("\"h" + std::to_string(i) + "\"") != std::string::npos) ++http_ok;
       else ADD_FAILURE() << "http " << i << ": " << r.status << " " << r.body << r.error;
@@ -152,7 +142,7 @@ TEST_F(DrainE2ETest, SigtermUnderLoadAnswersEveryAcceptedRequestOnEveryTransport
     o.qos = 1;
     o.response_topic = "drain/replies/" + std::to_string(i);
     o.correlation_data = "m" + std::to_string(i);
-    ASSERT_TRUE(device.Publish("infergate/models/slow/infer", HttpBody("m" + std::to_string(i)), o));
+    ASSERT_TRUE(device.Publish("infergate/models/slow/infer", MlpJsonBody("m" + std::to_string(i)), o));
   }
   ASSERT_TRUE(WaitInFlight(kAccepted)) << server_->process().Output();
 
@@ -207,7 +197,7 @@ TEST(DrainHttpE2ETest, SigtermAnswersEveryHttpRequestInFlight) {
   for (int i = 0; i < kHttpRequests; ++i) {
     clients.emplace_back([&, i] {
       testing::CurlClient c(base);
-      auto r = c.Post("/v2/models/slow/infer", HttpBody("h" + std::to_string(i)));
+      auto r = c.Post("/v2/models/slow/infer", MlpJsonBody("h" + std::to_string(i)));
       if (r.status == 200) ++ok;
       else ADD_FAILURE() << "http " << i << ": " << r.status << " " << r.body << r.error;
     });
@@ -215,7 +205,7 @@ TEST(DrainHttpE2ETest, SigtermAnswersEveryHttpRequestInFlight) {
   testing::CurlClient metrics(base);
   const auto until = Clock::now() + 20s;
   while (Clock::now() < until &&
-         GaugeValue(metrics.Get("/metrics").body, R"(infergate_inference_in_flight{model="slow",version="1"})") <
+         MetricValue(metrics.Get("/metrics").body, R"(infergate_inference_in_flight{model="slow",version="1"})") <
              kHttpRequests) {
   }
   const auto sigterm_at = Clock::now();
@@ -255,7 +245,7 @@ TEST(DrainDeadlineE2ETest, RequestsOutlastingTheDrainDoNotDelayTheExit) {
   ASSERT_TRUE(std::regex_search(out, m, std::regex("http: listening on [^:]+:([0-9]+)"))) << out;
   testing::CurlClient metrics("http://127.0.0.1:" + m[1].str());
   while (Clock::now() < until &&
-         GaugeValue(metrics.Get("/metrics").body, R"(infergate_inference_in_flight{model="slow",version="1"})") < 4) {
+         MetricValue(metrics.Get("/metrics").body, R"(infergate_inference_in_flight{model="slow",version="1"})") < 4) {
   }
   const auto sigterm_at = Clock::now();
   EXPECT_EQ(server.process().Stop(SIGTERM, 10s), 0) << server.process().Output();

@@ -66,7 +66,7 @@ TEST(ServeE2ETest, SighupAppliesTheLogLevelAndNamesWhatNeedsARestart) {
   dir.Write("infergate.yaml", base + "log_level: debug\ndrain_secs: 7\ngrpc:\n  io_threads: 2\n");
   ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
   EXPECT_TRUE(server.WaitForLine("SIGHUP: log_level info -> debug")) << server.Output();
-  EXPECT_TRUE(server.WaitForLine("applied only at a restart: drain_secs, grpc")) << server.Output();
+  EXPECT_TRUE(server.WaitForLine("SIGHUP: needs a restart to apply: drain_secs, grpc")) << server.Output();
   dir.Write("infergate.yaml", base + "log_level: loud\n");
   ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
   EXPECT_TRUE(server.WaitForLine("the config was not reloaded: log_level must be")) << server.Output();

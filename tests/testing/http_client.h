@@ -4,6 +4,8 @@
 // HTTP. One easy handle per client, so consecutive requests reuse the
 // connection (keep-alive) like a real client does.
 //
+// MetricValue: one series' value in a /metrics body.
+//
 // RawConnection: a plain TCP socket for what no well-behaved client sends
 // (slow or truncated uploads, broken framing). Every read waits at most a
 // bounded time.
@@ -43,6 +45,14 @@ struct CurlTls {
   std::string cert_file;
   std::string key_file;
 };
+
+// The value of `series` (`name{labels}`, as rendered) in a Prometheus text
+// body; -1 when it is absent.
+inline double MetricValue(const std::string& body, const std::string& series) {
+  auto at = body.find(series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(body.substr(at + series.size() + 1));
+}
 
 class CurlClient {
  public:

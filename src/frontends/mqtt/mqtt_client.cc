@@ -72,6 +72,9 @@ core::Status MqttClient::Publish(OutgoingMessage m, PublishDone done) {
 }
 void MqttClient::Acknowledge(const AckHandle& ack) { impl_->Acknowledge(ack); }
 core::Status MqttClient::Subscribe(const std::string& filter, int qos) { return impl_->Subscribe(filter, qos); }
+core::Status MqttClient::Unsubscribe(const std::string& filter, UnsubscribeDone on_done) {
+  return impl_->Unsubscribe(filter, std::move(on_done));
+}
 void MqttClient::SetReadPaused(bool paused) { impl_->SetReadPaused(paused); }
 void MqttClient::Wake() { impl_->Wake(); }
 const ClientOptions& MqttClient::options() const { return impl_->options(); }

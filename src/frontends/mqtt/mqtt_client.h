@@ -38,9 +38,9 @@
 //   infergate_mqtt_stalls_total                    counter
 //
 // Thread-safety: Publish, Acknowledge, SetReadPaused, Wake and
-// PublishStatus may be called from any thread; Subscribe from the
-// listener's callbacks (the network thread); Start and Stop from one
-// controlling thread.
+// PublishStatus may be called from any thread; Subscribe and Unsubscribe
+// from the listener's callbacks (the network thread); Start and Stop from
+// one controlling thread.
 #pragma once
 
 #include <cstdint>
@@ -118,6 +118,8 @@ struct OutgoingMessage {
 // the broker acknowledged it (QoS 1: PUBACK, QoS 2: PUBCOMP) or it was
 // written to the socket (QoS 0); an error when it was dropped.
 using PublishDone = std::function<void(const core::Status&)>;
+// Runs once per accepted Unsubscribe (network thread, must not block).
+using UnsubscribeDone = std::function<void(const core::Status&)>;
 
 class MqttClientListener {
  public:
@@ -158,6 +160,13 @@ class MqttClient {
   void Acknowledge(const AckHandle& ack);
   // Subscribes `filter` (network thread only); logs the SUBACK.
   core::Status Subscribe(const std::string& filter, int qos);
+  // Unsubscribes `filter` (network thread only); logs the UNSUBACK. `on_done`
+  // (may be null) runs on the network thread with its outcome: OK when the
+  // subscription is gone (MQTT 5 reason code 0x00, or 0x11: there was none;
+  // every MQTT 3.1.1 UNSUBACK), an error naming the reason code when the
+  // broker refused, UNAVAILABLE when the connection was lost first. Returns
+  // UNAVAILABLE when not connected, without calling `on_done`.
+  core::Status Unsubscribe(const std::string& filter, UnsubscribeDone on_done = nullptr);
   // While paused, received messages are not delivered; after a bounded
   // amount is held the network thread stops reading, so the broker holds
   // further messages (back-pressure). Acknowledgements and keepalive go on

@@ -45,6 +45,7 @@ class MqttClient::Impl {
   void Stop(core::Duration flush);
   // Network thread.
   core::Status Subscribe(const std::string& filter, int qos);
+  core::Status Unsubscribe(const std::string& filter, UnsubscribeDone on_done);
 
   const ClientOptions& options() const { return options_; }
   bool connected() const { return connected_.load(); }
@@ -81,6 +82,9 @@ class MqttClient::Impl {
   core::Status HandleConnack(const ConnackPacket& connack);
   core::Status HandlePublish(PublishPacket&& publish);
   void HandleSuback(const SubackPacket& suback);
+  void HandleUnsuback(const SubackPacket& unsuback);
+  // The Unsubscribes awaiting their UNSUBACK fail with `status` (connection lost).
+  void FailUnsubscribes(const core::Status& status);
   void StartWrite();
   void OnWritten(uint64_t epoch, const boost::system::error_code& ec);
   // Sends DISCONNECT (MQTT 5: with `reason`) and closes once it is written.
@@ -145,6 +149,11 @@ class MqttClient::Impl {
   std::deque<IncomingMessage> held_;  // read while paused, not yet delivered
   size_t held_payload_bytes_ = 0;
   std::map<uint16_t, std::string> pending_subscriptions_;  // packet id -> filter
+  struct PendingUnsubscribe {
+    std::string filter;
+    UnsubscribeDone done;
+  };
+  std::map<uint16_t, PendingUnsubscribe> pending_unsubscriptions_;  // packet id -> what waits for the UNSUBACK
   core::TimePoint next_idle_{};
   bool stopping_ = false;
   bool stop_final_ = false;

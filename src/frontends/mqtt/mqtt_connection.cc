@@ -51,6 +51,20 @@ std::string ConnackName(ProtocolVersion v, uint8_t code) {
   }
 }
 
+// MQTT 5 UNSUBACK reason codes.
+constexpr uint8_t kNoSubscriptionExisted = 0x11;
+
+std::string UnsubackName(uint8_t code) {
+  switch (code) {
+    case 0x80: return "unspecified error";
+    case 0x83: return "implementation specific error";
+    case 0x87: return "not authorized";
+    case 0x8F: return "topic filter invalid";
+    case 0x91: return "packet identifier in use";
+    default: return "reason code " + std::to_string(code);
+  }
+}
+
 bool IsIpLiteral(const std::string& host) {
   boost::system::error_code ec;
   asio::ip::make_address(host, ec);
@@ -212,7 +226,7 @@ core::Status MqttClient::Impl::Dispatch(const Frame& frame) {
     return core::Status::Ok();
   }
   if (auto* s = std::get_if<SubackPacket>(&packet)) {
-    HandleSuback(*s);
+    s->type == PacketType::kUnsuback ? HandleUnsuback(*s) : HandleSuback(*s);
     return core::Status::Ok();
   }
   if (type == PacketType::kPingresp) {
@@ -322,6 +336,49 @@ void MqttClient::Impl::HandleSuback(const SubackPacket& s) {
   pending_subscriptions_.erase(it);
 }
 
+core::Status MqttClient::Impl::Unsubscribe(const std::string& filter, UnsubscribeDone on_done) {
+  if (state_ != State::kConnected) {
+    return core::Unavailable("mqtt: unsubscribe from '" + filter + "': not connected");
+  }
+  UnsubscribePacket u;
+  u.packet_id = session_.ReserveId();
+  u.filters.push_back(filter);
+  EncodeUnsubscribe(u, version_, &out_);
+  pending_unsubscriptions_[u.packet_id] = PendingUnsubscribe{filter, std::move(on_done)};
+  StartWrite();
+  return core::Status::Ok();
+}
+
+void MqttClient::Impl::HandleUnsuback(const SubackPacket& u) {
+  auto it = pending_unsubscriptions_.find(u.packet_id);
+  if (it == pending_unsubscriptions_.end()) return;
+  session_.ReleaseId(u.packet_id);
+  PendingUnsubscribe pending = std::move(it->second);
+  pending_unsubscriptions_.erase(it);
+  // MQTT 3.1.1: no reason codes, the subscription is gone.
+  const uint8_t code = u.reasons.empty() ? reason::kSuccess : u.reasons[0];
+  core::Status status;
+  if (code >= 0x80) {
+    status = core::FailedPrecondition("mqtt: the broker refused to unsubscribe from " + pending.filter + " (" +
+                                      UnsubackName(code) + ")");
+    spdlog::error("{}", status.message());
+  } else {
+    spdlog::info("mqtt: unsubscribed from {}{}", pending.filter,
+                 code == kNoSubscriptionExisted ? " (there was no such subscription)" : "");
+  }
+  if (pending.done) pending.done(status);
+}
+
+void MqttClient::Impl::FailUnsubscribes(const core::Status& status) {
+  std::vector<UnsubscribeDone> failed;
+  for (auto& [id, pending] : pending_unsubscriptions_) {
+    session_.ReleaseId(id);
+    if (pending.done) failed.push_back(std::move(pending.done));
+  }
+  pending_unsubscriptions_.clear();
+  for (auto& done : failed) done(status);
+}
+
 // --- Writing and closing.
 
 void MqttClient::Impl::StartWrite() {
@@ -385,6 +442,7 @@ void MqttClient::Impl::ConnectionLost(const std::string& why) {
   held_payload_bytes_ = 0;
   for (const auto& [id, filter] : pending_subscriptions_) session_.ReleaseId(id);
   pending_subscriptions_.clear();
+  FailUnsubscribes(core::Unavailable("mqtt: connection lost before the UNSUBACK"));
   std::vector<Completion> done;
   for (auto* list : {&writing_done_, &out_done_}) {
     for (auto& c : *list) {

@@ -37,16 +37,7 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
     const config::MqttConfig& config, core::InferenceService* inference,
     pipeline::DeviceService* devices, core::MetricsRegistry* metrics, const core::Clock* clock) {
   ASSIGN_OR_RETURN(BrokerUrl url, ParseBrokerUrl(config.broker));
-  ASSIGN_OR_RETURN(std::vector<Route> routes, BuildRoutes(config));
-  if (routes.empty()) {
-    return core::InvalidArgument(
-        "mqtt: no routes (default_route and default_telemetry_route are off and routes is empty)");
-  }
-  for (const auto& r : routes) {
-    if (r.format == config::PayloadFormat::kTelemetry && !devices) {
-      return core::InvalidArgument("mqtt: " + r.name + " carries telemetry but no device service was given");
-    }
-  }
+  ASSIGN_OR_RETURN(Routes routes, MakeRoutes(config, devices != nullptr));
   std::unique_ptr<MqttFrontend> f(
       new MqttFrontend(config, std::move(routes), inference, devices, metrics, clock));
   ClientOptions o;
@@ -114,13 +105,13 @@ core::Status MqttFrontend::OpenInbox() {
     }
     shared_->CountInbox("recovered");
     auto receipt = std::make_shared<Receipt>(shared_, inbox_, record.id);
-    recovered_.push_back({std::move(*message), deadline, std::move(receipt)});
+    recovered_.push_back({std::move(*message), deadline, std::move(receipt), nullptr});
   }
   spdlog::info("mqtt: inbox {} ({} requests of the previous run to answer)", o.path, recovered_.size());
   return core::Status::Ok();
 }
 
-MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
+MqttFrontend::MqttFrontend(config::MqttConfig config, Routes routes,
                            core::InferenceService* inference, pipeline::DeviceService* devices,
                            core::MetricsRegistry* metrics, const core::Clock* clock)
     : config_(std::move(config)),
@@ -169,7 +160,7 @@ MqttFrontend::~MqttFrontend() { Stop(); }
 
 core::Status MqttFrontend::Start() {
   spdlog::info("mqtt: connecting to {} as {}", config_.broker, client_->options().client_id);
-  for (const auto& r : routes_) spdlog::info("mqtt: {} -> {}", r.name, r.model.empty() ? "{model}" : r.model);
+  for (const auto& r : *routes_) spdlog::info("mqtt: {} -> {}", r.name, r.model.empty() ? "{model}" : r.model);
   client_->Start();
   return core::Status::Ok();
 }
@@ -208,12 +199,7 @@ void MqttFrontend::Stop() {
 void MqttFrontend::OnConnected(bool session_present) {
   metrics_->GetCounter("infergate_mqtt_connects_total", "Successful MQTT connections (first and reconnects)")
       .Increment();
-  (void)session_present;  // subscribe anyway: cheap, and the broker may have lost them
-  for (const auto& r : routes_) {
-    std::string filter = r.pattern.filter();
-    if (!config_.share_group.empty()) filter = "$share/" + config_.share_group + "/" + filter;
-    if (auto st = client_->Subscribe(filter, r.qos); !st.ok()) spdlog::error("{}", st.message());
-  }
+  SubscribeRoutes(session_present);
   connected_once_ = true;  // recovered requests may go now: their replies have a way out
   StartWaiting();
   UpdatePause();
@@ -228,7 +214,7 @@ void MqttFrontend::OnMessage(IncomingMessage message) {
   auto receipt = message.ack.qos > 0 ? std::make_shared<Receipt>(shared_, inbox_, message.ack) : nullptr;
   if (stopped_) {
     // Read while the client flushes its last replies: refused, never dropped.
-    auto match = MatchRoute(routes_, message.topic);
+    auto match = MatchRoute(*routes_, message.topic);
     ReplyTarget target = TargetFor(message, match, std::move(receipt));
     std::string id = ScanForError(message, match, &target);
     Refuse(target, core::Unavailable("infergate is shutting down; retry"), "shutting_down", id);
@@ -243,9 +229,9 @@ void MqttFrontend::OnMessage(IncomingMessage message) {
       // Admitted: the inbox owns it from here (acknowledged once durable).
       if (receipt) receipt->Journal(message);
       if (run_now) {
-        Process(std::move(message), deadline, std::move(receipt));
+        Process(std::move(message), deadline, std::move(receipt), *routes_);
       } else {
-        waiting_.push_back({std::move(message), deadline, std::move(receipt)});
+        waiting_.push_back({std::move(message), deadline, std::move(receipt), routes_});
         shared_->waiting = static_cast<int>(waiting_.size());
       }
     }
@@ -258,13 +244,13 @@ void MqttFrontend::StartWaiting() {
   while (connected_once_ && !stopped_ && !recovered_.empty() && shared_->inflight.load() < config_.max_inflight) {
     Waiting w = std::move(recovered_.front());
     recovered_.pop_front();
-    Process(std::move(w.message), w.deadline, std::move(w.receipt));
+    Process(std::move(w.message), w.deadline, std::move(w.receipt), *routes_);
   }
   while (!waiting_.empty() && shared_->inflight.load() < config_.max_inflight) {
     Waiting w = std::move(waiting_.front());
     waiting_.pop_front();
     shared_->waiting = static_cast<int>(waiting_.size());
-    Process(std::move(w.message), w.deadline, std::move(w.receipt));
+    Process(std::move(w.message), w.deadline, std::move(w.receipt), w.routes ? *w.routes : *routes_);
   }
 }
 
@@ -277,7 +263,7 @@ void MqttFrontend::RefuseOverloaded(const IncomingMessage& message, std::shared_
   // while the bucket is empty: the broker keeps what comes meanwhile.
   pause_for_acknowledged_ = message.qos > 0;
   if (!overload_replies_.TryTake() && message.qos == 0) return shed_->Increment();
-  auto match = MatchRoute(routes_, message.topic);
+  auto match = MatchRoute(*routes_, message.topic);
   ReplyTarget target = TargetFor(message, match, std::move(receipt));
   std::string id = ScanForError(message, match, &target);
   const int64_t retry_ms = RetryAfterMs();
@@ -327,6 +313,7 @@ core::Status MqttFrontend::ApplyReplyParameters(ReplyParameters reply, const Inc
 }
 
 void MqttFrontend::OnIdle() {
+  ApplyPendingRoutes();
   StartWaiting();
   UpdatePause();
   if (waiting_.empty() && shared_->inflight.load() == 0) {
@@ -374,8 +361,8 @@ ReplyTarget MqttFrontend::TargetFor(const IncomingMessage& message, const std::o
 }
 
 void MqttFrontend::Process(IncomingMessage message, std::optional<core::TimePoint> deadline,
-                           std::shared_ptr<Receipt> receipt) {
-  auto match = MatchRoute(routes_, message.topic);
+                           std::shared_ptr<Receipt> receipt, const std::vector<Route>& routes) {
+  auto match = MatchRoute(routes, message.topic);
   ReplyTarget target = TargetFor(message, match, std::move(receipt));
   // An error before the payload is parsed: what a scan of it finds.
   auto scan_for_error = [&] { return ScanForError(message, match, &target); };

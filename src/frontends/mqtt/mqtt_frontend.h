@@ -45,6 +45,15 @@
 // reply; an error reply counts), or at once after processing when it has
 // no reply topic; a telemetry message once its last reply is done.
 //
+// Reload (UpdateRoutes, on SIGHUP): new routes are built and checked on the
+// caller's thread, then handed to the network thread, which subscribes the
+// filters that are new (or changed QoS), unsubscribes those no route uses
+// any more and serves the new routes from then on. A message read before the
+// swap is routed by the routes in force when it was read (also while it
+// waits for a slot), so its reply goes where those said. After a reconnect
+// the routes in force are subscribed (and, when the broker kept the
+// session, the filters they no longer use unsubscribed).
+//
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message
 // already read is answered; Stop publishes the offline status and
@@ -57,6 +66,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -105,6 +115,12 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   bool Drain(core::TimePoint deadline) override;
   // Publishes the offline status and disconnects. Idempotent.
   void Stop() override;
+  // Serves the routes of `config` (its route keys: routes, default_route,
+  // default_telemetry_route, default_qos; every other key keeps its value
+  // from Create, see config::WithRoutesOf). Errors (they name the key):
+  // nothing changes. Otherwise the network thread applies them soon (see
+  // Reload above). Controlling thread.
+  core::Status UpdateRoutes(const config::MqttConfig& config);
 
   void OnConnected(bool session_present) override;
   void OnDisconnected() override;
@@ -112,7 +128,11 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   void OnIdle() override;
 
  private:
-  MqttFrontend(config::MqttConfig config, std::vector<Route> routes, core::InferenceService* inference,
+  // The routes in force: replaced whole by a reload, so a message holds the
+  // ones it was read under.
+  using Routes = std::shared_ptr<const std::vector<Route>>;
+
+  MqttFrontend(config::MqttConfig config, Routes routes, core::InferenceService* inference,
                pipeline::DeviceService* devices, core::MetricsRegistry* metrics,
                const core::Clock* clock);
   // Response Topic when the request has one, else the route's reply topic.
@@ -121,7 +141,7 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
                                std::shared_ptr<Receipt> receipt);
   // Submits (or answers) a message; `deadline` from its Message Expiry on arrival.
   void Process(IncomingMessage message, std::optional<core::TimePoint> deadline,
-               std::shared_ptr<Receipt> receipt);
+               std::shared_ptr<Receipt> receipt, const std::vector<Route>& routes);
   // Answers a message that found no slot and no room to wait.
   void RefuseOverloaded(const IncomingMessage& message, std::shared_ptr<Receipt> receipt);
   // Opens mqtt.inbox.path and queues the requests the previous run left.
@@ -143,9 +163,21 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   void Refuse(const ReplyTarget& target, const core::Status& status, std::string_view reason,
               std::string_view id);
   void UpdatePause();
+  // route_update.cc: building and applying routes.
+  // The routes of `config`; errors: none at all, a bad route, telemetry without `devices`.
+  static core::StatusOr<Routes> MakeRoutes(const config::MqttConfig& config, bool have_devices);
+  // Network thread: subscribes the routes in force after a connect.
+  void SubscribeRoutes(bool session_present);
+  // Network thread (OnIdle): swaps in the routes UpdateRoutes handed over.
+  void ApplyPendingRoutes();
+  // The subscriptions `routes` need: filter (with the share group) -> QoS.
+  std::map<std::string, int> Subscriptions(const std::vector<Route>& routes) const;
 
-  config::MqttConfig config_;
-  std::vector<Route> routes_;
+  const config::MqttConfig config_;  // as created; the routes in force are routes_
+  Routes routes_;                      // network thread only after Start
+  std::mutex routes_mu_;
+  Routes pending_routes_;              // GUARDED_BY(routes_mu_): from UpdateRoutes, for the network thread
+  std::map<std::string, int> broker_filters_;  // network thread only: subscribed at the broker, as far as known
   core::InferenceService* inference_;
   pipeline::DeviceService* devices_;  // null: no telemetry routes
   core::MetricsRegistry* metrics_;
@@ -156,6 +188,7 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
     IncomingMessage message;
     std::optional<core::TimePoint> deadline;
     std::shared_ptr<Receipt> receipt;  // null: QoS 0
+    Routes routes;                     // in force when it was read; null: routes_ (the previous run's requests)
   };
   std::deque<Waiting> waiting_;                      // network thread only
   std::shared_ptr<state::Journal> inbox_;            // null: no inbox journal

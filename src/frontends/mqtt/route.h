@@ -1,5 +1,6 @@
 // Routes: which topics feed which model, how their payload is read and where
-// the reply goes. Built once from the `mqtt:` config; immutable afterwards.
+// the reply goes. Built from the `mqtt:` config; immutable once built (a
+// reload builds a new set, MqttFrontend::UpdateRoutes).
 //
 //   default route  <prefix>/models/+model/infer  -> model from the topic,
 //                  v2 JSON in, reply to <prefix>/models/{model}/result

@@ -8,7 +8,9 @@
 
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 
 #include "testing/mosquitto_broker.h"
 #include "testing/mqtt_test_client.h"
@@ -54,7 +56,22 @@ class Recorder final : public MqttClientListener {
     }
     cv_.notify_all();
   }
-  void OnIdle() override {}
+  void OnIdle() override {
+    std::vector<std::function<void(MqttClient*)>> tasks;
+    {
+      std::lock_guard lock(mu_);
+      tasks.swap(tasks_);
+    }
+    for (auto& t : tasks) t(client_);
+  }
+  // Runs `task` on the network thread (as a listener's callback), soon.
+  void RunOnNetworkThread(std::function<void(MqttClient*)> task) {
+    {
+      std::lock_guard lock(mu_);
+      tasks_.push_back(std::move(task));
+    }
+    client_->Wake();
+  }
 
   template <typename Pred>
   bool WaitUntil(Pred pred, std::chrono::milliseconds timeout = 10s) {
@@ -92,6 +109,7 @@ class Recorder final : public MqttClientListener {
   int probes_ = 0;
   bool session_present_ = false;
   std::vector<IncomingMessage> messages_;
+  std::vector<std::function<void(MqttClient*)>> tasks_;
 };
 
 // Collects PublishDone outcomes.
@@ -115,6 +133,12 @@ class Outcomes {
   size_t count() {
     std::lock_guard lock(mu_);
     return statuses_.size();
+  }
+  // The `n`th outcome (from 1), once there are that many; nullopt after the timeout.
+  std::optional<core::Status> Wait(size_t n, std::chrono::milliseconds timeout = 10s) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return statuses_.size() >= n; })) return std::nullopt;
+    return statuses_[n - 1];
   }
 
  private:
@@ -152,20 +176,28 @@ uint64_t Failures(core::MetricsRegistry& m, const std::string& reason) {
   return m.GetCounter("infergate_mqtt_publish_failures_total", "", {{"reason", reason}}).value();
 }
 
-class MqttClientVersionTest : public ::testing::TestWithParam<bool> {};
+// Each test in MQTT 5 and in MQTT 3.1.1 (the parameter: MQTT 5).
+class MqttClientVersionTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { ASSERT_TRUE(broker_.Start()); }
+  // A client of the version under test, `id` with the version appended.
+  std::unique_ptr<MqttClient> StartClient(Recorder* rec, const std::string& id) {
+    auto o = Options(broker_, id + (GetParam() ? "5" : "311"), &metrics_);
+    o.mqtt5 = GetParam();
+    return Start(o, rec);
+  }
+
+  MosquittoBroker broker_;
+  core::MetricsRegistry metrics_;
+};
 
 TEST_P(MqttClientVersionTest, RequestAndReplyRoundTrip) {
   const bool v5 = GetParam();
-  MosquittoBroker broker;
-  ASSERT_TRUE(broker.Start());
-  core::MetricsRegistry metrics;
   Recorder rec("req/#", "req/probe");
-  auto o = Options(broker, v5 ? "rt5" : "rt311", &metrics);
-  o.mqtt5 = v5;
-  auto client = Start(o, &rec);
+  auto client = StartClient(&rec, "rt");
   ASSERT_TRUE(rec.WaitSubscribed());
 
-  MqttTestClient device(broker.port(), "device", v5);
+  MqttTestClient device(broker_.port(), "device", v5);
   ASSERT_TRUE(device.Connect());
   ASSERT_TRUE(device.Subscribe("reply/#"));
   testing::PublishOptions po;
@@ -212,7 +244,40 @@ TEST_P(MqttClientVersionTest, RequestAndReplyRoundTrip) {
   ASSERT_TRUE(client->Publish(reply, done.Add()).ok());
   EXPECT_TRUE(done.WaitOk(2));
   client->Stop(1s);
-  EXPECT_EQ(Failures(metrics, "stopped"), 0u);
+  EXPECT_EQ(Failures(metrics_, "stopped"), 0u);
+}
+
+// UNSUBSCRIBE: delivery on the filter stops once the UNSUBACK came back; a
+// filter never subscribed is no error (MQTT 5 reason code 0x11, MQTT 3.1.1
+// has none).
+TEST_P(MqttClientVersionTest, UnsubscribeStopsDeliveryOnceTheBrokerAcknowledges) {
+  Recorder rec("keep/#", "keep/probe");
+  auto client = StartClient(&rec, "unsub");
+  ASSERT_TRUE(rec.WaitSubscribed());
+  // A second filter, in place once its own probe comes back.
+  rec.RunOnNetworkThread([](MqttClient* c) {
+    EXPECT_TRUE(c->Subscribe("drop/#", 1).ok());
+    EXPECT_TRUE(c->Publish({"drop/probe", "probe", 0, false, std::nullopt, "", {}}).ok());
+  });
+  ASSERT_TRUE(rec.WaitMessages(1));
+  EXPECT_EQ(rec.messages()[0].topic, "drop/probe");
+
+  Outcomes done;
+  rec.RunOnNetworkThread([&done](MqttClient* c) {
+    EXPECT_TRUE(c->Unsubscribe("drop/#", done.Add()).ok());
+    EXPECT_TRUE(c->Unsubscribe("never/#", done.Add()).ok());
+  });
+  ASSERT_TRUE(done.WaitOk(2));
+  MqttTestClient device(broker_.port(), "device", GetParam());
+  ASSERT_TRUE(device.Connect());
+  // In order on one connection: had drop/1 been delivered, it would come first.
+  ASSERT_TRUE(device.Publish("drop/1", "dropped", Qos1()));
+  ASSERT_TRUE(device.Publish("keep/1", "kept", Qos1()));
+  ASSERT_TRUE(rec.WaitMessages(2));
+  auto got = rec.messages();
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].topic, "keep/1");
+  client->Stop(1s);
 }
 
 INSTANTIATE_TEST_SUITE_P(Versions, MqttClientVersionTest, ::testing::Values(true, false),
@@ -341,9 +406,15 @@ TEST(MqttClientTest, AnUnansweredPingIsAStallToo) {
   auto client = Start(o, &rec);
   ASSERT_TRUE(rec.WaitSubscribed());
   ASSERT_EQ(kill(broker.pid(), SIGSTOP), 0);
+  // An UNSUBSCRIBE the broker never answers fails with the connection.
+  Outcomes unsubscribed;
+  rec.RunOnNetworkThread([&](MqttClient* c) { EXPECT_TRUE(c->Unsubscribe("ping/#", unsubscribed.Add()).ok()); });
   // Idle: a PINGREQ after the keepalive, unanswered for the stall timeout.
   ASSERT_TRUE(rec.WaitDisconnects(1, 5s));
   EXPECT_EQ(metrics.GetCounter("infergate_mqtt_stalls_total", "").value(), 1u);
+  auto lost = unsubscribed.Wait(1);
+  ASSERT_TRUE(lost);
+  EXPECT_EQ(lost->code(), core::StatusCode::kUnavailable);
   ASSERT_EQ(kill(broker.pid(), SIGCONT), 0);
   ASSERT_TRUE(rec.WaitSubscribed(2));
   client->Stop(1s);

@@ -64,14 +64,17 @@ class MqttFrontendTest : public ::testing::Test {
     c.max_inflight = 2;
     c.default_telemetry_route = false;  // telemetry needs device contracts (e2e tests cover it)
     change(c);
+    config_ = c;
     frontend_.reset();
     auto f = MqttFrontend::Create(c, &service_, nullptr, &metrics_, &clock_);
     ASSERT_TRUE(f.ok()) << f.status().ToString();
     frontend_ = std::move(*f);
   }
-  void Complete(size_t i) {
+  // Completes request `i`; returns the model it asked for.
+  std::string Complete(size_t i) {
     auto r = service_.Take(i);
     r->on_complete(core::MakeErrorResponse(*r, core::Cancelled("done")));
+    return r->model_name;
   }
   void TearDown() override { service_.CompleteAll(); }
 
@@ -83,6 +86,7 @@ class MqttFrontendTest : public ::testing::Test {
   core::MetricsRegistry metrics_;
   core::ManualClock clock_{core::TimePoint(std::chrono::seconds(100))};
   std::unique_ptr<MqttFrontend> frontend_;
+  config::MqttConfig config_;  // the frontend's
 };
 
 TEST_F(MqttFrontendTest, DecodesTheTopicsModelAndTheMessageExpiryAsDeadline) {
@@ -219,6 +223,64 @@ TEST_F(MqttFrontendTest, RefusesMalformedAndUnroutedMessagesWithoutSubmitting) {
   EXPECT_EQ(service_.size(), 0u);
   EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"malformed\"} 1"));
   EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"no_route\"} 1"));
+}
+
+IncomingMessage On(const std::string& topic, const std::string& id) {
+  auto m = Request(id);
+  m.topic = topic;
+  return m;
+}
+
+// The routes of a reload: plant/<device>/infer -> m2 instead of the default route.
+config::MqttConfig PlantRoutes(config::MqttConfig c) {
+  c.default_route = false;
+  config::MqttRouteConfig route;
+  route.topic = "plant/+device/infer";
+  route.model = "m2";
+  route.reply_topic = "plant/{device}/result";
+  c.routes = {route};
+  return c;
+}
+
+TEST_F(MqttFrontendTest, UpdatedRoutesServeOnceTheNetworkThreadSwapsThemIn) {
+  Recreate([](config::MqttConfig& c) { c.max_inflight = 8; });
+  frontend_->OnMessage(On("plant/d1/infer", "before"));
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"no_route\"} 1"));
+  ASSERT_TRUE(frontend_->UpdateRoutes(PlantRoutes(config_)).ok());
+  frontend_->OnMessage(Request("old"));  // not swapped yet: the default route serves
+  ASSERT_EQ(service_.size(), 1u);
+  frontend_->OnIdle();  // what the network thread does when woken
+  frontend_->OnMessage(On("plant/d1/infer", "new"));
+  ASSERT_EQ(service_.size(), 2u);
+  EXPECT_EQ(Complete(1), "m2");
+  frontend_->OnMessage(Request("gone"));  // the default route is off now
+  EXPECT_EQ(service_.size(), 2u);
+  EXPECT_TRUE(Rendered("infergate_mqtt_requests_rejected_total{reason=\"no_route\"} 2"));
+}
+
+TEST_F(MqttFrontendTest, RoutesThatDoNotBuildChangeNothing) {
+  auto bad = PlantRoutes(config_);
+  bad.routes[0].topic = "plant/#/infer";
+  auto st = frontend_->UpdateRoutes(bad);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("mqtt.routes[0] (plant/#/infer)"), std::string::npos) << st.message();
+  auto none = config_;
+  none.default_route = false;
+  EXPECT_FALSE(frontend_->UpdateRoutes(none).ok());  // no route at all
+  frontend_->OnIdle();
+  frontend_->OnMessage(Request("still"));
+  EXPECT_EQ(service_.size(), 1u);
+}
+
+TEST_F(MqttFrontendTest, AMessageWaitingForASlotKeepsTheRoutesItWasReadUnder) {
+  for (int i = 0; i < 3; ++i) frontend_->OnMessage(Request("r" + std::to_string(i)));  // 2 run, 1 waits
+  ASSERT_TRUE(frontend_->UpdateRoutes(PlantRoutes(config_)).ok());
+  frontend_->OnIdle();
+  Complete(0);
+  frontend_->OnIdle();  // the waiting one takes the free slot
+  ASSERT_EQ(service_.size(), 3u);
+  EXPECT_EQ(Complete(2), "m");
+  EXPECT_FALSE(Rendered("reason=\"no_route\""));
 }
 
 // Telemetry routes through real device contracts (a repository over the fake
