@@ -32,25 +32,33 @@ class WakeOnConnect final : public MqttClientListener {
 
 class OutboxSinkTest : public ::testing::Test {
  protected:
-  void SetUp() override { ASSERT_TRUE(broker_.Start()); }
+  void SetUp() override {
+    ASSERT_TRUE(broker_.Start());
+    subscriber_ =
+        std::make_unique<testing::MqttTestClient>(broker_.port(), "outbox-sink-subscriber");
+    client = Client();
+    outbox = Outbox();
+    listener_.outbox = outbox.get();
+    sink = std::make_unique<MqttOutboxSink>(client.get());
+  }
   std::unique_ptr<MqttClient> Client() {
     ClientOptions o;
     o.broker = BrokerUrl{"127.0.0.1", broker_.port(), false};
     o.client_id = "outbox-sink";
     o.metrics = &metrics_;
     o.reconnect_min = 50ms;
-    auto client = MqttClient::Create(std::move(o), &listener_);
-    EXPECT_TRUE(client.ok()) << client.status().ToString();
-    return client.ok() ? std::move(*client) : nullptr;
+    auto created = MqttClient::Create(std::move(o), &listener_);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? std::move(*created) : nullptr;
   }
   std::unique_ptr<edge::Outbox> Outbox() {
     edge::OutboxOptions o;
     o.path = (dir_.path() / "outbox.db").string();
     o.name = "test";
-    auto outbox = edge::Outbox::Open(o, &metrics_, &core::SteadyClock::Instance(),
+    auto opened = edge::Outbox::Open(o, &metrics_, &core::SteadyClock::Instance(),
                                      &core::SystemWallClock::Instance());
-    EXPECT_TRUE(outbox.ok()) << outbox.status().ToString();
-    return outbox.ok() ? std::move(*outbox) : nullptr;
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    return opened.ok() ? std::move(*opened) : nullptr;
   }
   static edge::OutboxMessage Message(const std::string& topic, size_t bytes = 10) {
     edge::OutboxMessage m;
@@ -68,23 +76,22 @@ class OutboxSinkTest : public ::testing::Test {
   testing::MosquittoBroker broker_{"max_packet_size 1000\n"};
   core::MetricsRegistry metrics_;
   WakeOnConnect listener_;
+  std::unique_ptr<testing::MqttTestClient> subscriber_;
+  std::unique_ptr<MqttClient> client;
+  std::unique_ptr<edge::Outbox> outbox;
+  std::unique_ptr<MqttOutboxSink> sink;
 };
 
 TEST_F(OutboxSinkTest, NothingIsTakenBeforeTheConnectionThenAllInOrder) {
-  testing::MqttTestClient subscriber(broker_.port(), "outbox-sink-subscriber");
-  ASSERT_TRUE(subscriber.Connect());
-  ASSERT_TRUE(subscriber.Subscribe("ob/#", 1));
-  auto client = Client();
-  auto outbox = Outbox();
-  listener_.outbox = outbox.get();
-  MqttOutboxSink sink(client.get());
-  EXPECT_EQ(sink.Send(Message("ob/x"), [](const core::Status&) {}).code(),
+  ASSERT_TRUE(subscriber_->Connect());
+  ASSERT_TRUE(subscriber_->Subscribe("ob/#", 1));
+  EXPECT_EQ(sink->Send(Message("ob/x"), [](const core::Status&) {}).code(),
             core::StatusCode::kUnavailable);  // not connected
-  outbox->Start(&sink);
+  outbox->Start(sink.get());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(outbox->Push(Message("ob/" + std::to_string(i))).ok());
   EXPECT_EQ(outbox->messages(), 20);
   client->Start();  // connects: OnConnected wakes the outbox
-  auto received = subscriber.WaitForCount(20, 20s);
+  auto received = subscriber_->WaitForCount(20, 20s);
   ASSERT_EQ(received.size(), 20u);
   for (int i = 0; i < 20; ++i)
     EXPECT_EQ(received[static_cast<size_t>(i)].topic, "ob/" + std::to_string(i));
@@ -97,21 +104,16 @@ TEST_F(OutboxSinkTest, NothingIsTakenBeforeTheConnectionThenAllInOrder) {
 }
 
 TEST_F(OutboxSinkTest, AMessageLargerThanTheBrokerAcceptsIsDroppedAsTooLarge) {
-  testing::MqttTestClient subscriber(broker_.port(), "outbox-sink-subscriber");
-  ASSERT_TRUE(subscriber.Connect());
-  ASSERT_TRUE(subscriber.Subscribe("ob/#", 1));
-  auto client = Client();
-  auto outbox = Outbox();
-  listener_.outbox = outbox.get();
-  MqttOutboxSink sink(client.get());
+  ASSERT_TRUE(subscriber_->Connect());
+  ASSERT_TRUE(subscriber_->Subscribe("ob/#", 1));
   client->Start();
   const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (!client->connected() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(1ms);
-  outbox->Start(&sink);
+  outbox->Start(sink.get());
   ASSERT_TRUE(outbox->Push(Message("ob/big", 2000)).ok());
   ASSERT_TRUE(outbox->Push(Message("ob/small")).ok());
-  auto received = subscriber.WaitOn("ob/small", 20s);
+  auto received = subscriber_->WaitOn("ob/small", 20s);
   ASSERT_TRUE(received.has_value());
   EXPECT_EQ(Dropped("too_large"), 1u);
   outbox->Close(1s);
