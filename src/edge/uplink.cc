@@ -5,35 +5,11 @@
 #include <utility>
 
 #include "frontends/mqtt/broker_url.h"
-#include "frontends/mqtt/reply_sink.h"
+#include "frontends/mqtt/outbox_sink.h"
 #include "protocol/telemetry_json.h"
 
 namespace infergate::edge {
 namespace {
-
-// The outbox's sink over the uplink's client: a message is taken only while
-// connected (the outbox, not the client's memory, holds a backlog), and a
-// full client queue is "try again" rather than a drop.
-class ClientSink final : public OutboxSink {
- public:
-  explicit ClientSink(mqtt::MqttClient* client) : client_(client) {}
-
-  core::Status Send(const OutboxMessage& message, std::function<void(const core::Status&)> done) override {
-    if (!client_->connected()) return core::Unavailable("uplink: not connected");
-    mqtt::OutgoingMessage m{message.topic, message.payload, message.qos, message.retain,
-                            message.correlation_data, message.content_type, message.user_properties};
-    const uint32_t limit = client_->max_packet_size();
-    const bool too_large = limit > 0 && mqtt::PublishPacketSize(m, client_->options().mqtt5) > limit;
-    core::Status st = client_->Publish(std::move(m), std::move(done));
-    if (st.code() == core::StatusCode::kResourceExhausted && !too_large) {
-      return core::Unavailable(st.message());  // the client's queue is full: later
-    }
-    return st;
-  }
-
- private:
-  mqtt::MqttClient* const client_;
-};
 
 core::StatusOr<mqtt::ClientOptions> ClientOptionsFor(const UplinkOptions& o, const UplinkDeps& d) {
   const config::UplinkConfig& c = o.config;
@@ -78,7 +54,7 @@ core::StatusOr<std::unique_ptr<Uplink>> Uplink::Create(UplinkOptions options, Up
   ASSIGN_OR_RETURN(auto outbox, Outbox::Open(OutboxOptionsFor(options), deps.metrics, deps.clock, deps.wall_clock));
   std::unique_ptr<Uplink> u(new Uplink(std::move(options), deps));
   ASSIGN_OR_RETURN(u->client_, mqtt::MqttClient::Create(std::move(client_options), u.get()));
-  u->sink_ = std::make_unique<ClientSink>(u->client_.get());
+  u->sink_ = std::make_unique<mqtt::MqttOutboxSink>(u->client_.get());
   u->outbox_ = std::move(outbox);
   return u;
 }

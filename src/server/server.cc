@@ -195,7 +195,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
 }
 
 Server::Server(config::ServerConfig config, std::unique_ptr<engine::Engine> engine)
-    : config_(std::move(config)), engine_(std::move(engine)) {
+    : config_(std::move(config)), uplink_(std::make_unique<UplinkSlot>()), engine_(std::move(engine)) {
   RegisterProcessMetrics(&engine_->metrics(), &engine_->repository());
 }
 
@@ -315,7 +315,6 @@ void Server::Reload(const core::StatusOr<config::ServerConfig>& fresh) {
 }
 
 core::Status Server::OpenUplink() {
-  uplink_ = std::make_unique<UplinkSlot>();
   ASSIGN_OR_RETURN(auto uplink, MakeUplink(config_, *engine_));
   uplink_->Put(std::move(uplink));
   engine_->devices().SetResultObserver(uplink_.get());

@@ -71,8 +71,8 @@ class Server {
   core::Status OpenUplink();
 
   config::ServerConfig config_;
-  // The result tap forwarding to the uplink; outlives the engine, whose
-  // device pipeline points to it.
+  // The result tap forwarding to the uplink (never null); outlives the
+  // engine, whose device pipeline points to it.
   std::unique_ptr<UplinkSlot> uplink_;
   // Destroyed after the frontends, which point into it. Stop stops it before
   // either is destroyed, so the replies of what its schedulers drain still
