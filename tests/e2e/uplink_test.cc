@@ -66,7 +66,9 @@ class UplinkE2ETest : public ::testing::Test {
              dir_.path() / "models" / "predictive_maintenance", fs::copy_options::recursive);
   }
 
-  void WriteConfig(const std::string& prefix, const std::string& forward) {
+  // `extra`: more uplink keys, each line indented by two.
+  void WriteConfig(const std::string& prefix, const std::string& forward,
+                   const std::string& extra = "") {
     config_ =
         dir_.Write("infergate.yaml",
                    "model_repository: models\nmodel_control_mode: none\nstate_dir: state\n"
@@ -75,7 +77,7 @@ class UplinkE2ETest : public ::testing::Test {
                        "\n  client_id: ig-edge\n"
                        "uplink:\n  broker: " +
                        cloud_.url() + "\n  topic_prefix: " + prefix + "\n  forward: " + forward +
-                       "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n");
+                       "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" + extra);
   }
 
   // infergate with the uplink; returns once both connections are up (the
@@ -223,6 +225,18 @@ TEST_F(UplinkE2ETest, SighupWithANewTopicPrefixMovesLaterResultsUnderIt) {
   ASSERT_TRUE(moved) << server->Output();
   EXPECT_EQ(moved->topic, "sites/new/" + kLocalResult);
   EXPECT_TRUE(Has(*moved, R"("alert":true)")) << moved->payload;
+
+  // An uplink that cannot be opened (its outbox folder cannot be made):
+  // the error is logged and the running one goes on.
+  WriteConfig("sites/bad", "results", "  outbox: {path: /proc/no/such/outbox.db}\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(server->WaitForLine("SIGHUP: uplink not replaced: .*outbox")) << server->Output();
+  ASSERT_TRUE(device.Publish(kDeviceTopic, kNormal, Qos1()));
+  auto kept = cloud.WaitFor([](const MqttMessage& m) {
+    return m.topic.rfind("sites/", 0) == 0 && m.topic.find("/status") == std::string::npos;
+  });
+  ASSERT_TRUE(kept) << server->Output();
+  EXPECT_EQ(kept->topic, "sites/new/" + kLocalResult);
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
 }
 
