@@ -202,6 +202,16 @@ TEST_F(UplinkE2ETest, ResultsWaitInTheOutboxWhileTheCloudIsDownAndArriveInOrder)
   EXPECT_EQ(received, sent) << "every result, in order";
   EXPECT_TRUE(WaitMetric("infergate_outbox_messages{outbox=\"uplink\"} 0\n")) << Metrics();
   EXPECT_TRUE(WaitMetric("infergate_uplink_connected 1\n")) << Metrics();
+  // The status said online with the backlog at the reconnect, and says it
+  // drained at its next update (every 10 s while it changes).
+  const std::string status_topic = "sites/plant-3/gw-17/status";
+  bool reported_backlog = false;
+  while (true) {  // statuses in the order published (duplicates possible)
+    auto status = cloud->WaitOn(status_topic, testing::Scaled(20s));
+    ASSERT_TRUE(status) << server->Output();
+    if (Has(*status, R"({"state":"online","backlog":10,)")) reported_backlog = true;
+    if (reported_backlog && Has(*status, R"({"state":"online","backlog":0,)")) break;
+  }
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
 }
 
