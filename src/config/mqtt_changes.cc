@@ -41,6 +41,7 @@ std::vector<std::string> ChangedMqttKeys(const MqttConfig& a, const MqttConfig& 
   check(a.max_reply_bytes == b.max_reply_bytes, "mqtt.max_reply_bytes");
   check(a.reply_topic_prefix == b.reply_topic_prefix, "mqtt.reply_topic_prefix");
   check(a.inbox == b.inbox, "mqtt.inbox");
+  check(a.outbox == b.outbox, "mqtt.outbox");
   if (out.empty() && !(a == b)) out.emplace_back("mqtt");  // a key not listed above
   return out;
 }

@@ -41,7 +41,7 @@ std::optional<core::Status> Server::ApplyKey(const std::string& key, const confi
     if (!*routes) *routes = ApplyMqttRoutes(fresh.mqtt);  // one apply for all the route keys
     return **routes;
   }
-  // The uplink goes here: if (key == "uplink") return ReloadUplink(fresh.uplink);
+  if (key == "uplink") return ReloadUplink(fresh.uplink);
   return std::nullopt;
 }
 

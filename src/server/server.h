@@ -33,6 +33,8 @@ class MqttFrontend;
 
 namespace infergate::server {
 
+class UplinkSlot;
+
 class Server {
  public:
   static core::StatusOr<std::unique_ptr<Server>> Create(config::ServerConfig config);
@@ -52,6 +54,14 @@ class Server {
   // (ApplyConfig) and names the others, which take effect only at a
   // restart. Called on the signal thread.
   void Reload(const core::StatusOr<config::ServerConfig>& fresh);
+
+  // SIGHUP with a changed `uplink:`: stops the running uplink (flushing
+  // for a second; what the cloud broker has not acknowledged stays in the
+  // outbox file) and starts the one `uplink` describes (none when its broker
+  // is empty). Results that come meanwhile are held and forwarded by the new
+  // one. When the new one cannot be opened, the error is returned and the
+  // previous one is started again. Called on the signal thread.
+  core::Status ReloadUplink(const config::UplinkConfig& uplink);
 
   engine::Engine& engine() { return *engine_; }
 
@@ -74,8 +84,13 @@ class Server {
   std::optional<core::Status> ApplyKey(const std::string& key, const config::ServerConfig& fresh,
                                        std::optional<core::Status>* routes);
   core::Status ApplyMqttRoutes(const config::MqttConfig& fresh);
+  // Opens the configured uplink and installs the result tap (Create).
+  core::Status OpenUplink();
 
   config::ServerConfig config_;
+  // The result tap forwarding to the uplink (never null); outlives the
+  // engine, whose device pipeline points to it.
+  std::unique_ptr<UplinkSlot> uplink_;
   // Destroyed after the frontends, which point into it. Stop stops it before
   // either is destroyed, so the replies of what its schedulers drain still
   // reach the (stopped) frontends.
