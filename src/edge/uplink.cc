@@ -121,7 +121,11 @@ void Uplink::OnResult(const pipeline::ResultEvent& event) {
   m.payload = protocol::EncodeResult(event.result);
   m.qos = options_.config.qos;
   m.content_type = "application/json";
-  if (auto st = outbox_->Push(std::move(m)); !st.ok()) {
+  // The result's message stays unanswered until the copy is safe (durable,
+  // or acknowledged by the cloud broker): a crash before that brings the
+  // message again instead of losing the copy.
+  auto safe = [hold = event.hold](const core::Status&) mutable { hold.reset(); };
+  if (auto st = outbox_->Push(std::move(m), std::move(safe)); !st.ok()) {
     spdlog::debug("uplink: result of device '{}' not forwarded: {}", event.result.device_id,
                   st.message());
     return;  // counted by the outbox (too_large) or stopping

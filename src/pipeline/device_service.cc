@@ -93,7 +93,7 @@ class Exchange final : public WindowOwner, public std::enable_shared_from_this<E
 
   // One window is done (`ran`: it was inferred).
   void Report(const ReadingStamp& stamp, WindowOutcome window, bool ran) {
-    if (observer_ && window.result) observer_->OnResult({*window.result, topic_});
+    if (observer_ && window.result) observer_->OnResult({*window.result, topic_, replies_->Hold()});
     replies_->OnWindow(device_, window);
     bool last;
     {

@@ -108,6 +108,12 @@ struct ResultEvent {
   // The local topic the frontend publishes it to (MQTT's reply topic);
   // empty when it is not published (HTTP, gRPC).
   std::string_view topic;
+  // While a copy of it lives, the result's message stays unanswered
+  // (DeviceReplies::Hold; null when nothing waits). An observer that
+  // forwards the result keeps a copy until its own copy is safe (durable or
+  // delivered), so a crash before that leaves the message to be answered
+  // again rather than the copy lost.
+  std::shared_ptr<void> hold;
 };
 
 // Sees results as they are sent (see the header comment). OnResult runs on
@@ -134,6 +140,10 @@ class DeviceReplies {
     (void)outcome;
   }
   virtual void OnDone(MessageOutcome outcome) = 0;
+  // A result of the message goes to the result tap: the message's answer
+  // (MQTT: its acknowledgement) waits until the returned token and every
+  // copy of it are destroyed (any thread). Null (the default): nothing waits.
+  virtual std::shared_ptr<void> Hold() { return nullptr; }
 };
 
 class DeviceService {

@@ -18,7 +18,7 @@ void UplinkSlot::OnResult(const pipeline::ResultEvent& event) {
     ++dropped_;
     return;
   }
-  held_.emplace_back(event.result, std::string(event.topic));
+  held_.push_back({event.result, std::string(event.topic), event.hold});
 }
 
 std::unique_ptr<edge::Uplink> UplinkSlot::Take(bool hold) {
@@ -33,7 +33,7 @@ void UplinkSlot::Put(std::unique_ptr<edge::Uplink> uplink) {
   hold_ = false;
   std::lock_guard held(held_mu_);
   if (uplink_) {
-    for (const auto& [result, topic] : held_) uplink_->OnResult({result, topic});
+    for (const Held& h : held_) uplink_->OnResult({h.result, h.topic, h.hold});
   }
   if (dropped_ > 0 || (!uplink_ && !held_.empty())) {
     spdlog::warn("uplink: {} results that came while it was replaced were not forwarded",

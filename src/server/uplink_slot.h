@@ -42,8 +42,13 @@ class UplinkSlot final : public pipeline::ResultObserver {
   std::unique_ptr<edge::Uplink> uplink_;  // GUARDED_BY(mu_) for writes; read under a shared lock
   bool hold_ = false;                     // GUARDED_BY(mu_)
   std::mutex held_mu_;                    // results arrive under the shared lock, several at once
-  std::vector<std::pair<pipeline::Result, std::string>> held_;  // GUARDED_BY(held_mu_)
-  size_t dropped_ = 0;                                          // GUARDED_BY(held_mu_)
+  struct Held {
+    pipeline::Result result;
+    std::string topic;
+    std::shared_ptr<void> hold;  // the result's message waits for it
+  };
+  std::vector<Held> held_;  // GUARDED_BY(held_mu_)
+  size_t dropped_ = 0;      // GUARDED_BY(held_mu_)
 };
 
 // The uplink `config.uplink` describes (not started), or null when it is

@@ -161,6 +161,14 @@ class Recorder : public DeviceReplies {
     std::lock_guard lock(mu_);
     return windows_;
   }
+  std::shared_ptr<void> Hold() override {
+    std::lock_guard lock(mu_);
+    return std::make_shared<int>(++holds_);
+  }
+  int holds() {
+    std::lock_guard lock(mu_);
+    return holds_;
+  }
   // Set before Submit: OnDevice sets the result topic to this + the device id.
   std::string topic_template;
 
@@ -171,6 +179,7 @@ class Recorder : public DeviceReplies {
   size_t submitted_ = 0;
   std::vector<WindowOutcome> windows_;
   int done_calls_ = 0;
+  int holds_ = 0;
   MessageOutcome done_;
 };
 
@@ -428,6 +437,11 @@ class TapLog : public ResultObserver {
   void OnResult(const ResultEvent& event) override {
     std::lock_guard lock(mu_);
     seen.emplace_back(event.result.label + "@" + std::string(event.topic));
+    if (event.hold) holds.push_back(*std::static_pointer_cast<int>(event.hold));
+  }
+  std::vector<int> Holds() {
+    std::lock_guard lock(mu_);
+    return holds;
   }
   std::vector<std::string> Seen() {
     std::lock_guard lock(mu_);
@@ -437,6 +451,7 @@ class TapLog : public ResultObserver {
  private:
   std::mutex mu_;
   std::vector<std::string> seen;
+  std::vector<int> holds;  // the message's Hold tokens the events carried
 };
 
 TEST_F(DeviceServiceTest, TheResultObserverSeesExactlyWhatTheOnRuleSendsWithItsTopic) {
@@ -454,6 +469,8 @@ TEST_F(DeviceServiceTest, TheResultObserverSeesExactlyWhatTheOnRuleSendsWithItsT
   EXPECT_EQ(out.windows, 5u);
   ASSERT_EQ(out.results.size(), 3u);
   EXPECT_EQ(tap.Seen(), (std::vector<std::string>{"d@plant/p1/result", "a@plant/p1/result", "c@plant/p1/result"}));
+  EXPECT_EQ(tap.Holds(), (std::vector<int>{1, 2, 3})) << "each result carries a hold of its message";
+  EXPECT_EQ(r->holds(), 3);
 
   // The frontend may name the topic once the device is known; no topic (HTTP): empty.
   auto named = std::make_shared<Recorder>();

@@ -25,7 +25,9 @@ std::string RefusalReason(const pipeline::MessageOutcome& outcome) {
 // One telemetry message's replies. Each window holds an in-flight slot from
 // its submission to its outcome; a message that only fills a window holds none.
 // The message is acknowledged to the broker once its last reply is done (at
-// once when it only fills a window).
+// once when it only fills a window) and the copies of its results the result
+// tap forwards are safe (Hold). A reply dropped for a lost connection or a
+// stop leaves the message unanswered: the broker (or the inbox) brings it again.
 class TelemetryReplies final : public pipeline::DeviceReplies,
                                public std::enable_shared_from_this<TelemetryReplies> {
  public:
@@ -66,6 +68,20 @@ class TelemetryReplies final : public pipeline::DeviceReplies,
     if (outcome.refusal == pipeline::Refusal::kNone) return Answer();
     sink_->SendError(target_, outcome.status, RefusalReason(outcome), "", 0, Answered());
   }
+  std::shared_ptr<void> Hold() override {
+    class Token {
+     public:
+      explicit Token(std::shared_ptr<TelemetryReplies> replies) : replies_(std::move(replies)) {}
+      ~Token() { replies_->Answer(); }
+      Token(const Token&) = delete;
+      Token& operator=(const Token&) = delete;
+
+     private:
+      const std::shared_ptr<TelemetryReplies> replies_;
+    };
+    ++unanswered_;
+    return std::make_shared<Token>(shared_from_this());
+  }
 
  private:
   // One reply (or the message itself) is done; the last acknowledges the message.
@@ -73,7 +89,9 @@ class TelemetryReplies final : public pipeline::DeviceReplies,
     if (--unanswered_ == 0 && target_.receipt) target_.receipt->Answered(sink_->AnswerLabel(target_));
   }
   PublishDone Answered() {
-    return [self = shared_from_this()](const core::Status&) { self->Answer(); };
+    return [self = shared_from_this()](const core::Status& st) {
+      if (!ReplySink::ReplyLost(st)) self->Answer();
+    };
   }
 
   const std::shared_ptr<ReplySink> sink_;

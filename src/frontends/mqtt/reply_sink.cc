@@ -120,9 +120,13 @@ PublishDone ReplySink::AnsweredWhenDone(std::shared_ptr<Receipt> receipt, std::s
     // Not sent because the connection went or the client stopped: the
     // broker delivers the request again (unless the inbox already owns it:
     // then it runs again at the next start), so it stays unanswered.
-    if (st.code() == core::StatusCode::kUnavailable || st.code() == core::StatusCode::kCancelled) return;
+    if (ReplyLost(st)) return;
     receipt->Answered(after);
   };
+}
+
+bool ReplySink::ReplyLost(const core::Status& done) {
+  return done.code() == core::StatusCode::kUnavailable || done.code() == core::StatusCode::kCancelled;
 }
 
 void ReplySink::CountInbox(std::string_view outcome) {

@@ -91,6 +91,9 @@ struct ReplySink {
   // `after` labels the acknowledgement the answer may give ("answer", "outbox").
   static PublishDone AnsweredWhenDone(std::shared_ptr<Receipt> receipt,
                                       std::string_view after = "answer");
+  // Whether a reply's PublishDone status says it was dropped for a lost
+  // connection or a stop (UNAVAILABLE, CANCELLED): its request is not answered.
+  static bool ReplyLost(const core::Status& done);
   // What answers a reply to `target`: "outbox" when it goes through the outbox, else "answer".
   std::string_view AnswerLabel(const ReplyTarget& target);
   // Counts an inbox outcome ("journaled", "full", "recovered", "damaged").
