@@ -69,7 +69,7 @@ constexpr int kDevices = 4;
 constexpr double kRate = 25;  // readings per second and device
 constexpr char kModel[] = "reading";
 constexpr char kUplinkPrefix[] = "sites/e2e/gw";
-constexpr int64_t kTinyOutbox = 8192;  // bytes: a few dozen results
+constexpr int64_t kTinyOutbox = 65536;  // bytes, the least uplink.outbox.max_bytes allows: a few hundred results
 
 std::string Device(int d) { return "dev-" + std::to_string(d); }
 std::string TelemetryTopic(int d) { return "infergate/devices/" + Device(d) + "/" + kModel; }
@@ -177,6 +177,7 @@ class UplinkE2ETest : public ::testing::Test {
   // The value of the sample `name` whose labels include every `labels`
   // (`key="value"` each), -1 when there is none.
   double Metric(const std::string& name, const std::vector<std::string>& labels = {}) {
+    if (!http_) return -1;
     std::istringstream in(http_->Get("/metrics").body);
     for (std::string line; std::getline(in, line);) {
       if (line.rfind(name, 0) != 0 || (line[name.size()] != '{' && line[name.size()] != ' ')) continue;
@@ -444,7 +445,7 @@ TEST_F(UplinkFaultsE2ETest, EveryAlertReachesTheCloudOnceThroughAnOutageAndAKill
 // The cloud broker is down from the start; the outbox holds kTinyOutbox
 // bytes, far fewer than the results it is given.
 TEST_F(UplinkE2ETest, AFullOutboxDropsTheOldestCountsThemAndSendsTheNewestInOrder) {
-  constexpr int64_t kReadings = 400;
+  constexpr int64_t kReadings = 1500;
   WriteConfig("results", 1, "{max_bytes: " + std::to_string(kTinyOutbox) + "}");
   auto cloud_sub = CloudSubscriber(1);
   cloud_.Stop();  // SIGTERM: it saves the subscriber's session on the way out
