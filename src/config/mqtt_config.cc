@@ -30,8 +30,8 @@ Status ReadBool(const YamlReader& r, const YAML::Node& node, std::string_view ke
   return Status::Ok();
 }
 
-Status ParseTls(const YamlReader& r, const YAML::Node& node, MqttTlsConfig* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "mqtt.tls", {"ca_file", "cert_file", "key_file", "insecure"}));
+Status ParseTls(const YamlReader& r, const YAML::Node& node, std::string_view where, MqttTlsConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, where, {"ca_file", "cert_file", "key_file", "insecure"}));
   RETURN_IF_ERROR(ReadString(r, node, "ca_file", &out->ca_file));
   RETURN_IF_ERROR(ReadString(r, node, "cert_file", &out->cert_file));
   RETURN_IF_ERROR(ReadString(r, node, "key_file", &out->key_file));
@@ -188,7 +188,7 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
   RETURN_IF_ERROR(ParseScalars(r, node, out));
   RETURN_IF_ERROR(ParseReplyLimits(r, node, out));
   RETURN_IF_ERROR(ParseClientLimits(r, node, out));
-  if (node["tls"]) RETURN_IF_ERROR(ParseTls(r, node["tls"], &out->tls));
+  if (node["tls"]) RETURN_IF_ERROR(ParseTls(r, node["tls"], "mqtt.tls", &out->tls));
   if (node["inbox"]) RETURN_IF_ERROR(ParseInbox(r, node["inbox"], &out->inbox));
   if (node["routes"]) {
     if (!node["routes"].IsSequence()) return r.Error(node["routes"], "routes", "expected a list of routes");
@@ -199,6 +199,11 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
     }
   }
   return Status::Ok();
+}
+
+Status ParseMqttTlsConfig(const YamlReader& r, const YAML::Node& node, std::string_view where,
+                          MqttTlsConfig* out) {
+  return ParseTls(r, node, where, out);
 }
 
 Status ValidateMqttConfig(const MqttConfig& c) {

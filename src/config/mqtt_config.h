@@ -112,6 +112,11 @@ struct MqttConfig {
 // Reads the `mqtt:` mapping into `out` (keys not given keep their defaults).
 core::Status ParseMqttConfig(const YamlReader& reader, const YAML::Node& node, MqttConfig* out);
 
+// Reads a `tls:` mapping of an MQTT connection (mqtt.tls, uplink.tls);
+// `where` names it in errors.
+core::Status ParseMqttTlsConfig(const YamlReader& reader, const YAML::Node& node, std::string_view where,
+                                MqttTlsConfig* out);
+
 // Cross-field checks after flags were applied.
 core::Status ValidateMqttConfig(const MqttConfig& config);
 

@@ -180,7 +180,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory", "tls", "auth", "state_dir"}));
+                               "shared_memory", "tls", "auth", "state_dir", "uplink"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -216,6 +216,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   }
   if (root["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, root["tls"], true, &c->tls));
   if (root["auth"]) RETURN_IF_ERROR(ParseAuth(r, root["auth"], &c->auth));
+  if (root["uplink"]) RETURN_IF_ERROR(ParseUplinkConfig(r, root["uplink"], &c->uplink));
   return Status::Ok();
 }
 
@@ -277,6 +278,9 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
   if (!config.mqtt.inbox.path.empty() && std::filesystem::path(config.mqtt.inbox.path).is_relative()) {
     config.mqtt.inbox.path = (file.parent_path() / config.mqtt.inbox.path).string();
   }
+  if (!config.uplink.outbox.path.empty() && std::filesystem::path(config.uplink.outbox.path).is_relative()) {
+    config.uplink.outbox.path = (file.parent_path() / config.uplink.outbox.path).string();
+  }
   return config;
 }
 
@@ -301,6 +305,7 @@ Status ValidateServerConfig(const ServerConfig& c) {
   for (auto l : kLevels) known = known || l == c.log_level;
   if (!known) return core::InvalidArgument("log_level must be trace, debug, info, warn or error, got '" + c.log_level + "'");
   RETURN_IF_ERROR(ValidateMqttConfig(c.mqtt));
+  RETURN_IF_ERROR(ValidateUplinkConfig(c.uplink, !c.state_dir.empty()));
   if (c.grpc.port < 0 || c.grpc.port > 65535) {
     return core::InvalidArgument("grpc port must be from 0 to 65535, got " + std::to_string(c.grpc.port));
   }
@@ -333,6 +338,7 @@ std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& 
   check(a.shared_memory == b.shared_memory, "shared_memory");
   check(a.tls == b.tls, "tls");
   check(a.auth == b.auth, "auth");
+  check(a.uplink == b.uplink, "uplink");
   return out;
 }
 

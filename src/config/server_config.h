@@ -12,6 +12,7 @@
 
 #include "config/mqtt_config.h"
 #include "config/tls_config.h"
+#include "config/uplink_config.h"
 #include "core/status.h"
 
 namespace infergate::config {
@@ -114,6 +115,8 @@ struct ServerConfig {
   SharedMemoryConfig shared_memory;
   TlsConfig tls;  // HTTP and gRPC (http.tls / grpc.tls replace it for one); off while empty
   AuthConfig auth;
+  // The uplink to the cloud broker (src/edge/uplink.h); off while uplink.broker is empty.
+  UplinkConfig uplink;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -24,12 +24,14 @@ class Exchange final : public WindowOwner, public std::enable_shared_from_this<E
  public:
   Exchange(core::InferenceService* inference, std::shared_ptr<ContractRunner> runner,
            std::string device, std::shared_ptr<DeviceReplies> replies,
-           std::optional<core::TimePoint> deadline)
+           std::optional<core::TimePoint> deadline, ResultObserver* observer, std::string topic)
       : inference_(inference),
         runner_(std::move(runner)),
         device_(std::move(device)),
         replies_(std::move(replies)),
-        deadline_(deadline) {}
+        deadline_(deadline),
+        observer_(observer),
+        topic_(std::move(topic)) {}
 
   // From DeviceService::Submit, after Accept: counts the message's windows
   // (waiting ones may already have run, on another thread), reports the
@@ -91,6 +93,7 @@ class Exchange final : public WindowOwner, public std::enable_shared_from_this<E
 
   // One window is done (`ran`: it was inferred).
   void Report(const ReadingStamp& stamp, WindowOutcome window, bool ran) {
+    if (observer_ && window.result) observer_->OnResult({*window.result, topic_});
     replies_->OnWindow(device_, window);
     bool last;
     {
@@ -123,6 +126,8 @@ class Exchange final : public WindowOwner, public std::enable_shared_from_this<E
   const std::string device_;
   std::shared_ptr<DeviceReplies> replies_;  // released by Finish
   const std::optional<core::TimePoint> deadline_;
+  ResultObserver* const observer_;  // null: no result tap
+  const std::string topic_;         // the results' local topic, for observer_
 
   std::mutex mu_;
   int64_t outstanding_ = 0;  // GUARDED_BY(mu_): may dip below 0 before Start counts
@@ -145,9 +150,10 @@ void DeviceService::Submit(const std::string& model, int64_t version,
   }
   auto device = (*runner)->DeviceId(route_device, telemetry);
   if (!device.ok()) return Refuse(replies.get(), Refusal::kInvalidTelemetry, device.status(), "");
-  replies->OnDevice(*device);
-  auto exchange =
-      std::make_shared<Exchange>(inference_, *runner, *device, replies, options.deadline);
+  std::string topic = options.result_topic;
+  replies->OnDevice(*device, &topic);
+  auto exchange = std::make_shared<Exchange>(inference_, *runner, *device, replies, options.deadline,
+                                             observer_.load(), std::move(topic));
   auto accepted = (*runner)->Accept(*device, telemetry, exchange);
   if (!accepted.ok()) {
     // Accept refuses a full device table with UNAVAILABLE, anything else names a field.

@@ -7,7 +7,8 @@
 // the frontend what to send through the message's DeviceReplies:
 //
 //   frontend thread:   service.Submit(model, version, route_device, telemetry, options, replies)
-//   OnDevice(id)       the device id is known (before its readings are accepted)
+//   OnDevice(id, &t)   the device id is known (before its readings are accepted);
+//                      the frontend may set the topic its results go to
 //   OnSubmit(n)        n windows of the message are about to be submitted (or reported
 //                      as refused: each gets one OnWindow)
 //   OnWindow(...)      one window was inferred and interpreted, or refused (MQTT
@@ -39,6 +40,11 @@
 // e.g. NOT_FOUND when the version was unloaded before a stateful chain's next
 // window ran) is that window's status; the first is the message's status.
 //
+// Result tap: a ResultObserver installed with SetResultObserver sees every
+// window result the on: rule lets through, with the topic the frontend sends
+// it to, just before that window's OnWindow (same thread); the edge uplink
+// copies results to the cloud from here, whichever frontend took the message.
+//
 // Ownership: the service holds a message's DeviceReplies until OnDone
 // returns. A message in flight holds its version's ContractRunner (so its
 // responses are interpreted after the version is unloaded), never a
@@ -56,6 +62,7 @@
 // that discarded it). Callbacks must not block.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -95,11 +102,32 @@ struct MessageOutcome {
   core::DeviceResult::On on = core::DeviceResult::On::kAlways;  // the contract's rule
 };
 
+// One result on its way out, for a ResultObserver. Valid during OnResult only.
+struct ResultEvent {
+  const Result& result;
+  // The local topic the frontend publishes it to (MQTT's reply topic);
+  // empty when it is not published (HTTP, gRPC).
+  std::string_view topic;
+};
+
+// Sees results as they are sent (see the header comment). OnResult runs on
+// scheduler threads and submitting threads, several at once, and must not block.
+class ResultObserver {
+ public:
+  virtual ~ResultObserver() = default;
+  virtual void OnResult(const ResultEvent& event) = 0;
+};
+
 // A frontend's side of one message. See the header comment for threads.
 class DeviceReplies {
  public:
   virtual ~DeviceReplies() = default;
-  virtual void OnDevice(const std::string& device) { (void)device; }
+  // `result_topic` starts as SubmitOptions::result_topic; a frontend whose
+  // topic names the device (MQTT's reply template) sets it here.
+  virtual void OnDevice(const std::string& device, std::string* result_topic) {
+    (void)device;
+    (void)result_topic;
+  }
   virtual void OnSubmit(size_t windows) { (void)windows; }
   virtual void OnWindow(const std::string& device, const WindowOutcome& outcome) {
     (void)device;
@@ -114,6 +142,9 @@ class DeviceService {
   struct SubmitOptions {
     // The deadline of the windows the message completes (MQTT's message expiry).
     std::optional<core::TimePoint> deadline;
+    // Where the frontend sends the message's results (MQTT's reply topic), for
+    // the ResultObserver; empty: not published (HTTP, gRPC).
+    std::string result_topic;
   };
 
   // Nothing owned; both outlive the service and every message in flight.
@@ -131,9 +162,15 @@ class DeviceService {
   // Evicts idle devices of every model; returns how many.
   size_t EvictIdle();
 
+  // Installs the result tap (null: none). Not owned; outlives every message
+  // submitted after this call. Meant to be set once, before traffic (messages
+  // already in flight may or may not see the change).
+  void SetResultObserver(ResultObserver* observer) { observer_.store(observer); }
+
  private:
   DeviceContracts* const contracts_;
   core::InferenceService* const inference_;
+  std::atomic<ResultObserver*> observer_{nullptr};
 };
 
 }  // namespace infergate::pipeline

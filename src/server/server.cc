@@ -21,6 +21,7 @@
 #include "net/tls_context.h"
 #include "server/process_metrics.h"
 #include "server/systemd_notify.h"
+#include "server/uplink_slot.h"
 
 namespace infergate::server {
 namespace {
@@ -161,6 +162,9 @@ core::StatusOr<std::unique_ptr<auth::Policy>> MakePolicy(const config::AuthConfi
 }
 
 constexpr std::chrono::seconds kTokensPollInterval{2};
+// How long a stopping uplink waits for the cloud broker's acknowledgements
+// (what is left stays in its outbox file for the next run).
+constexpr std::chrono::seconds kUplinkFlush{1};
 
 // systemd's watchdog (WatchdogSec): WATCHDOG=1 every half WATCHDOG_USEC from
 // a thread of its own, while the server starts (loading models; systemd
@@ -186,11 +190,12 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   RETURN_IF_ERROR(server->LoadTls());
   ASSIGN_OR_RETURN(server->policy_, MakePolicy(server->config_.auth, &server->engine_->metrics()));
   RETURN_IF_ERROR(server->AddFrontends());
+  RETURN_IF_ERROR(server->OpenUplink());
   return server;
 }
 
 Server::Server(config::ServerConfig config, std::unique_ptr<engine::Engine> engine)
-    : config_(std::move(config)), engine_(std::move(engine)) {
+    : config_(std::move(config)), uplink_(std::make_unique<UplinkSlot>()), engine_(std::move(engine)) {
   RegisterProcessMetrics(&engine_->metrics(), &engine_->repository());
 }
 
@@ -246,6 +251,7 @@ core::Status Server::Start() {
                config::ModelControlModeName(config_.model_control_mode));
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
+  if (uplink_->get()) uplink_->get()->Start();
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
   const bool auth = policy_->enabled();
   if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get(), auth);
@@ -278,6 +284,8 @@ void Server::Stop() {
   }
   for (auto& f : frontends_) f->Stop();
   engine_->Stop();
+  // After the frontends and the engine: their last results are forwarded too.
+  if (auto uplink = uplink_->Take(false)) uplink->Stop(kUplinkFlush);
   tls_watch_.reset();
 }
 
@@ -295,6 +303,8 @@ void Server::Reload(const core::StatusOr<config::ServerConfig>& fresh) {
       spdlog::info("SIGHUP: log_level {} -> {}", config_.log_level, fresh->log_level);
       spdlog::set_level(spdlog::level::from_str(fresh->log_level));
       config_.log_level = fresh->log_level;
+    } else if (key == "uplink") {
+      (void)ReloadUplink(fresh->uplink);  // logs what it did
     } else {
       restart.push_back(key);
     }
@@ -302,6 +312,35 @@ void Server::Reload(const core::StatusOr<config::ServerConfig>& fresh) {
   if (!restart.empty()) {
     spdlog::warn("SIGHUP: changed in the config, applied only at a restart: {}", fmt::join(restart, ", "));
   }
+}
+
+core::Status Server::OpenUplink() {
+  ASSIGN_OR_RETURN(auto uplink, MakeUplink(config_, *engine_));
+  uplink_->Put(std::move(uplink));
+  engine_->devices().SetResultObserver(uplink_.get());
+  return core::Status::Ok();
+}
+
+core::Status Server::ReloadUplink(const config::UplinkConfig& uplink) {
+  if (uplink == config_.uplink) return core::Status::Ok();
+  if (auto old = uplink_->Take(true)) old->Stop(kUplinkFlush);  // frees its outbox file
+  config::ServerConfig next = config_;
+  next.uplink = uplink;
+  auto made = MakeUplink(next, *engine_);
+  const core::Status status = made.status();
+  if (status.ok()) {
+    config_.uplink = uplink;
+    spdlog::info("SIGHUP: uplink {}", uplink.enabled() ? "now " + uplink.broker + " under " + uplink.topic_prefix
+                                                       : std::string("off"));
+  } else {
+    spdlog::error("SIGHUP: uplink not replaced: {}; the previous one goes on", status.message());
+    made = MakeUplink(config_, *engine_);
+    if (!made.ok()) spdlog::error("uplink: {}", made.status().message());
+  }
+  std::unique_ptr<edge::Uplink> running = made.ok() ? std::move(*made) : nullptr;
+  if (running && started_ && !stopped_) running->Start();
+  uplink_->Put(std::move(running));
+  return status;
 }
 
 void Server::ReloadTokens() {

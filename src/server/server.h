@@ -28,6 +28,8 @@ class Ticker;
 
 namespace infergate::server {
 
+class UplinkSlot;
+
 class Server {
  public:
   static core::StatusOr<std::unique_ptr<Server>> Create(config::ServerConfig config);
@@ -47,6 +49,14 @@ class Server {
   // changed keys take effect only at a restart. Called on the signal thread.
   void Reload(const core::StatusOr<config::ServerConfig>& fresh);
 
+  // SIGHUP with a changed `uplink:`: stops the running uplink (flushing
+  // for a second; what the cloud broker has not acknowledged stays in the
+  // outbox file) and starts the one `uplink` describes (none when its broker
+  // is empty). Results that come meanwhile are held and forwarded by the new
+  // one. When the new one cannot be opened, the error is returned and the
+  // previous one is started again. Called on the signal thread.
+  core::Status ReloadUplink(const config::UplinkConfig& uplink);
+
   engine::Engine& engine() { return *engine_; }
 
  private:
@@ -57,8 +67,13 @@ class Server {
   // The tokens file: re-read on SIGHUP (ReloadTokens) and when it changes
   // (checked every 2 s between Start and Stop).
   void ReloadTokens();
+  // Opens the configured uplink and installs the result tap (Create).
+  core::Status OpenUplink();
 
   config::ServerConfig config_;
+  // The result tap forwarding to the uplink (never null); outlives the
+  // engine, whose device pipeline points to it.
+  std::unique_ptr<UplinkSlot> uplink_;
   // Destroyed after the frontends, which point into it. Stop stops it before
   // either is destroyed, so the replies of what its schedulers drain still
   // reach the (stopped) frontends.

@@ -17,6 +17,12 @@ int64_t UnixNanos(core::WallTime t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
+JournalRecord RecordOf(JournalRow row) {
+  const core::WallTime appended{std::chrono::duration_cast<core::WallTime::duration>(
+      std::chrono::nanoseconds(row.appended_unix_ns))};
+  return JournalRecord{row.id, std::move(row.data), appended, row.size};
+}
+
 }  // namespace
 
 struct Journal::Metrics {
@@ -60,7 +66,7 @@ core::StatusOr<std::unique_ptr<Journal>> Journal::Open(JournalOptions options,
                                                        const core::WallClock* wall_clock) {
   ASSIGN_OR_RETURN(std::unique_ptr<JournalFile> file,
                    JournalFile::Open(options.path, options.durability));
-  ASSIGN_OR_RETURN(std::vector<JournalRow> rows, file->ReadAll());
+  ASSIGN_OR_RETURN(std::vector<JournalRow> rows, file->ReadAll(options.recover_data));
   std::unique_ptr<Journal> journal(
       new Journal(std::move(options), std::move(file), metrics, clock, wall_clock));
   journal->Recover(std::move(rows));
@@ -83,13 +89,10 @@ void Journal::Recover(std::vector<JournalRow> rows) {
   std::lock_guard lock(mu_);
   recovered_.reserve(rows.size());
   for (JournalRow& row : rows) {
-    const auto size = static_cast<int64_t>(row.data.size());
-    live_sizes_[row.id] = size;
-    live_bytes_ += size;
+    live_sizes_[row.id] = row.size;
+    live_bytes_ += row.size;
     next_id_ = std::max(next_id_, row.id + 1);
-    const core::WallTime appended{std::chrono::duration_cast<core::WallTime::duration>(
-        std::chrono::nanoseconds(row.appended_unix_ns))};
-    recovered_.push_back(JournalRecord{row.id, std::move(row.data), appended});
+    recovered_.push_back(RecordOf(std::move(row)));
   }
   UpdateGaugesLocked();
 }
@@ -99,6 +102,30 @@ std::vector<JournalRecord> Journal::Recovered() {
   std::lock_guard lock(mu_);
   records.swap(recovered_);  // later calls get nothing
   return records;
+}
+
+core::StatusOr<std::vector<JournalRecord>> Journal::ReadCommitted(uint64_t from_id,
+                                                                  size_t max_records,
+                                                                  int64_t max_bytes) {
+  std::vector<JournalRecord> records;
+  std::lock_guard file_lock(file_mu_);
+  while (records.empty()) {
+    if (file_ == nullptr)
+      return core::FailedPrecondition("journal " + options_.name + " is closed");
+    ASSIGN_OR_RETURN(std::vector<JournalRow> rows,
+                     file_->ReadFrom(from_id, std::max<size_t>(max_records, 1), max_bytes));
+    if (rows.empty()) break;
+    from_id = rows.back().id + 1;
+    KeepLive(std::move(rows), &records);  // rows removed but not deleted yet are skipped
+  }
+  return records;
+}
+
+void Journal::KeepLive(std::vector<JournalRow> rows, std::vector<JournalRecord>* out) {
+  std::lock_guard lock(mu_);
+  for (JournalRow& row : rows) {
+    if (live_sizes_.count(row.id) != 0) out->push_back(RecordOf(std::move(row)));
+  }
 }
 
 core::StatusOr<uint64_t> Journal::Append(std::string record, OnDurable on_durable) {
@@ -158,6 +185,7 @@ void Journal::Close() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  std::lock_guard file_lock(file_mu_);
   file_.reset();  // closes the file and releases its lock
 }
 
@@ -209,7 +237,10 @@ void Journal::CommitBatch(Batch batch) {
   core::Status status;
   if (!batch.inserts.empty() || !batch.deletes.empty()) {
     const core::TimePoint start = clock_->Now();
-    status = file_->Commit(batch.inserts, batch.deletes);
+    {
+      std::lock_guard file_lock(file_mu_);
+      status = file_->Commit(batch.inserts, batch.deletes);
+    }
     metrics_->commits->Increment();
     metrics_->commit_seconds->Observe(std::chrono::duration<double>(clock_->Now() - start).count());
     metrics_->commit_changes->Observe(

@@ -30,7 +30,16 @@
 // per-row overhead and the WAL come on top) are checked against counts kept
 // in memory (recovered at Open), so a full journal refuses an append at once.
 //
-// Thread-safety: Append, Remove and Recovered may be called from any thread;
+// Reading back: an outbox of hundreds of MiB is not kept in memory. With
+// `recover_data` false, Recovered() hands over ids and sizes only, and
+// ReadCommitted reads records from the file when they are needed. The file
+// is locked for this process (locking_mode=EXCLUSIVE), so the read goes
+// through the writer's SQLite connection, serialised with its commits by a
+// mutex: a read waits for a running commit (about one sync) and delays the
+// next one by its own duration (a few microseconds per record read).
+//
+// Thread-safety: Append, Remove, Recovered and ReadCommitted may be called
+// from any thread;
 // Close from any thread but not from an `on_durable` callback. The callbacks
 // run on the journal's writer thread, one at a time, and must not block; they
 // may call Append and Remove.
@@ -64,12 +73,15 @@ struct JournalOptions {
   core::Duration max_commit_delay = core::Duration::zero();
   Durability durability = Durability::kPowerLoss;
   std::string name = "journal";  // the `journal` label of the metrics
+  // false: Recovered() leaves `data` empty (read it with ReadCommitted).
+  bool recover_data = true;
 };
 
 struct JournalRecord {
   uint64_t id = 0;
   std::string data;
   core::WallTime appended;  // wall-clock time of the Append
+  int64_t size = 0;         // bytes of the record (also when `data` was not read)
 };
 
 class Journal {
@@ -95,6 +107,13 @@ class Journal {
   // bounds until removed. The first call hands them over, later calls return
   // nothing. Call it at start-up.
   std::vector<JournalRecord> Recovered();
+
+  // Committed records not removed, with id >= `from_id`, ascending: at most
+  // `max_records` and `max_bytes` of data, but at least one when there is one
+  // (even if it is larger). Records not committed yet are not returned (read
+  // only records whose on_durable ran). FAILED_PRECONDITION after Close.
+  core::StatusOr<std::vector<JournalRecord>> ReadCommitted(uint64_t from_id, size_t max_records,
+                                                           int64_t max_bytes);
 
   // Queues `record` for the next commit and returns its id (ids increase in
   // append order; an id may be reused in a later run once the journal was
@@ -137,13 +156,16 @@ class Journal {
   void Recover(std::vector<JournalRow> rows);
   void Run();
   bool HasWorkLocked() const;
+  // Appends the records of `rows` that are still live to `out`.
+  void KeepLive(std::vector<JournalRow> rows, std::vector<JournalRecord>* out);
   Batch TakeBatchLocked();
   void CommitBatch(Batch batch);
   void ForgetFailedLocked(const Batch& batch);
   void UpdateGaugesLocked();
 
   const JournalOptions options_;
-  std::unique_ptr<JournalFile> file_;  // the writer thread's (after Open); reset by Close
+  std::mutex file_mu_;                 // serialises the file's commits and reads (ReadCommitted)
+  std::unique_ptr<JournalFile> file_;  // guarded by file_mu_; reset by Close
   const core::Clock* const clock_;
   const core::WallClock* const wall_clock_;
   std::unique_ptr<Metrics> metrics_;

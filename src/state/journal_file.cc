@@ -46,11 +46,15 @@ core::StatusOr<std::unique_ptr<JournalFile>> JournalFile::Open(const std::string
   RETURN_IF_ERROR(file->Prepare("INSERT INTO records (id, appended_unix_ns, data) VALUES (?, ?, ?)",
                                 &file->insert_));
   RETURN_IF_ERROR(file->Prepare("DELETE FROM records WHERE id = ?", &file->delete_));
+  RETURN_IF_ERROR(file->Prepare(
+      "SELECT id, appended_unix_ns, data FROM records WHERE id >= ? ORDER BY id LIMIT ?",
+      &file->read_from_));
   return file;
 }
 
 JournalFile::~JournalFile() {
-  for (sqlite3_stmt* stmt : {begin_, commit_, rollback_, insert_, delete_}) sqlite3_finalize(stmt);
+  for (sqlite3_stmt* stmt : {begin_, commit_, rollback_, insert_, delete_, read_from_})
+    sqlite3_finalize(stmt);
   // The last connection's close checkpoints the WAL into the file and removes it.
   sqlite3_close_v2(db_);
 }
@@ -114,21 +118,57 @@ core::Status JournalFile::CreateOrCheckSchema() {
   return core::Status::Ok();
 }
 
-core::StatusOr<std::vector<JournalRow>> JournalFile::ReadAll() {
-  sqlite3_stmt* stmt = nullptr;
-  RETURN_IF_ERROR(Prepare("SELECT id, appended_unix_ns, data FROM records ORDER BY id", &stmt));
-  std::vector<JournalRow> rows;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    JournalRow row;
-    row.id = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
-    row.appended_unix_ns = sqlite3_column_int64(stmt, 1);
+namespace {
+
+// The current row of a SELECT id, appended_unix_ns, data|length(data).
+JournalRow RowOf(sqlite3_stmt* stmt, bool with_data) {
+  JournalRow row;
+  row.id = static_cast<uint64_t>(sqlite3_column_int64(stmt, 0));
+  row.appended_unix_ns = sqlite3_column_int64(stmt, 1);
+  if (with_data) {
     const void* blob = sqlite3_column_blob(stmt, 2);
     const int size = sqlite3_column_bytes(stmt, 2);
     if (size > 0) row.data.assign(static_cast<const char*>(blob), static_cast<size_t>(size));
-    rows.push_back(std::move(row));
+    row.size = size;
+  } else {
+    row.size = sqlite3_column_int64(stmt, 2);
   }
+  return row;
+}
+
+}  // namespace
+
+core::StatusOr<std::vector<JournalRow>> JournalFile::ReadAll(bool with_data) {
+  sqlite3_stmt* stmt = nullptr;
+  RETURN_IF_ERROR(Prepare(with_data ? "SELECT id, appended_unix_ns, data FROM records ORDER BY id"
+                                    : "SELECT id, appended_unix_ns, length(data) FROM records"
+                                      " ORDER BY id",
+                          &stmt));
+  std::vector<JournalRow> rows;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) rows.push_back(RowOf(stmt, with_data));
   sqlite3_finalize(stmt);
+  if (rc != SQLITE_DONE) return Error("cannot read", rc);
+  return rows;
+}
+
+core::StatusOr<std::vector<JournalRow>> JournalFile::ReadFrom(uint64_t from_id, size_t max_rows,
+                                                              int64_t max_bytes) {
+  sqlite3_bind_int64(read_from_, 1, static_cast<sqlite3_int64>(from_id));
+  sqlite3_bind_int64(read_from_, 2, static_cast<sqlite3_int64>(max_rows));
+  std::vector<JournalRow> rows;
+  int64_t bytes = 0;
+  int rc;
+  while ((rc = sqlite3_step(read_from_)) == SQLITE_ROW) {
+    if (!rows.empty() && bytes + sqlite3_column_bytes(read_from_, 2) > max_bytes) {
+      rc = SQLITE_DONE;
+      break;
+    }
+    rows.push_back(RowOf(read_from_, true));
+    bytes += rows.back().size;
+  }
+  sqlite3_reset(read_from_);
+  sqlite3_clear_bindings(read_from_);
   if (rc != SQLITE_DONE) return Error("cannot read", rc);
   return rows;
 }

@@ -33,6 +33,7 @@ struct JournalRow {
   uint64_t id = 0;
   int64_t appended_unix_ns = 0;  // wall-clock time of the append
   std::string data;
+  int64_t size = 0;  // bytes of data (set by the reads, also when data is not read)
 };
 
 class JournalFile {
@@ -44,8 +45,12 @@ class JournalFile {
   JournalFile(const JournalFile&) = delete;
   JournalFile& operator=(const JournalFile&) = delete;
 
-  // Every row, by ascending id.
-  core::StatusOr<std::vector<JournalRow>> ReadAll();
+  // Every row, by ascending id; without `with_data` only ids, times and sizes.
+  core::StatusOr<std::vector<JournalRow>> ReadAll(bool with_data = true);
+  // Rows with id >= from_id, ascending, at most `max_rows`, and no more than
+  // `max_bytes` of data unless the first row alone is larger.
+  core::StatusOr<std::vector<JournalRow>> ReadFrom(uint64_t from_id, size_t max_rows,
+                                                   int64_t max_bytes);
 
   // Inserts `inserts` and deletes the rows `deletes` in one transaction;
   // nothing of it is kept on an error.
@@ -73,6 +78,7 @@ class JournalFile {
   sqlite3_stmt* rollback_ = nullptr;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* delete_ = nullptr;
+  sqlite3_stmt* read_from_ = nullptr;
 };
 
 }  // namespace infergate::state

@@ -318,6 +318,24 @@ write("mqtt_inbox_record", "mqtt5_everything", inbox_record(2, 7, 30, b"plant/d1
       b"\x00\x01\xff", b"application/json", [(b"k", b"v"), (b"", b"")], b'{"temp": 21.5}'))
 write("mqtt_inbox_record", "truncated", inbox_record(1, 0, 0, b"t", b"", b"", b"", [], b"")[:12])
 
+# --- outbox_message: "IGO1", qos, flags (1 correlation, 2 retain), topic, correlation data,
+# content type (u32 length + bytes each), u32 user property count, the pairs, then the payload.
+def outbox_record(qos, flags, topic, correlation, content_type, properties, payload):
+    def s(b):
+        return struct.pack("<I", len(b)) + b
+    out = b"IGO1" + bytes([qos, flags]) + s(topic) + s(correlation) + s(content_type)
+    out += struct.pack("<I", len(properties))
+    for k, v in properties:
+        out += s(k) + s(v)
+    return out + payload
+
+
+write("outbox_message", "reply_qos1", outbox_record(1, 0, b"replies/d1", b"", b"", [],
+      b'{"model_name":"mlp16","outputs":[{"name":"output","shape":[1,2],"datatype":"FP32","data":[1,2]}]}'))
+write("outbox_message", "mqtt5_everything", outbox_record(2, 3, b"sites/p3/gw/devices/d1/m/result", b"\x00\x01\xff",
+      b"application/json", [(b"k", b"v"), (b"", b"")], b'{"alert": true}'))
+write("outbox_message", "truncated", outbox_record(1, 0, b"t", b"", b"", [], b"")[:9])
+
 os.makedirs(os.path.join(CORPUS, "onnx_model_load"), exist_ok=True)
 for model in ("identity_fp32", "identity_string", "add_sub", "string_upper", "running_mean", "huge_dims",
               "unsupported_op", "corrupt_not_onnx"):

@@ -119,9 +119,10 @@ class HoldingService : public core::InferenceService {
 // What the service told one message, and a wait for its OnDone.
 class Recorder : public DeviceReplies {
  public:
-  void OnDevice(const std::string& device) override {
+  void OnDevice(const std::string& device, std::string* result_topic) override {
     std::lock_guard lock(mu_);
     device_ = device;
+    if (!topic_template.empty()) *result_topic = topic_template + device;
   }
   void OnSubmit(size_t windows) override {
     std::lock_guard lock(mu_);
@@ -160,6 +161,8 @@ class Recorder : public DeviceReplies {
     std::lock_guard lock(mu_);
     return windows_;
   }
+  // Set before Submit: OnDevice sets the result topic to this + the device id.
+  std::string topic_template;
 
  private:
   std::mutex mu_;
@@ -190,6 +193,11 @@ class DeviceServiceTest : public ::testing::Test {
                "max_batch_size: 8\ndevice: {max_backlog: 1, inputs: [{name: x, fields: [v]}], "
                "window: {count: 2}, state: [{input: h, output: h_out}], "
                "result: {output: y, kind: score}}\n");
+    // "chg": "dev" telling only label changes.
+    dir_.Write("chg/1/model.onnx", "FP32 x y -1 4");
+    dir_.Write("chg/config.yaml",
+               "max_batch_size: 8\ndevice: {inputs: [{name: x, fields: [v]}], "
+               "window: {count: 4}, result: {labels: [a, b, c, d], on: change}}\n");
     // "plain": no device section.
     dir_.Write("plain/1/model.onnx", "FP32 x y -1 4");
     auto repo = ::infergate::testing::MakeServedRepository(dir_.path(), &backend_);
@@ -412,6 +420,57 @@ TEST_F(DeviceServiceTest, RefusalsCarryOneCodeForEveryFrontend) {
   EXPECT_EQ(core::HttpStatusFor(full.status.code()), 503);
   EXPECT_EQ(core::MqttReasonCodeFor(full.status.code()), 0x97);
   EXPECT_NE(full.status.message().find("max_devices"), std::string::npos);
+}
+
+// The result tap: what the edge uplink forwards.
+class TapLog : public ResultObserver {
+ public:
+  void OnResult(const ResultEvent& event) override {
+    std::lock_guard lock(mu_);
+    seen.emplace_back(event.result.label + "@" + std::string(event.topic));
+  }
+  std::vector<std::string> Seen() {
+    std::lock_guard lock(mu_);
+    return seen;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> seen;
+};
+
+TEST_F(DeviceServiceTest, TheResultObserverSeesExactlyWhatTheOnRuleSendsWithItsTopic) {
+  TapLog tap;
+  service_->SetResultObserver(&tap);
+  Telemetry t;
+  // Windows labelled d, d, a, a, c: on change sends d, a and c.
+  t.fields["v"] = std::vector<double>{1, 2, 3, 4, 0, 0, 0, 9, 9, 1, 1, 1, 5, 0, 0, 0, 0, 0, 9, 0};
+  auto r = std::make_shared<Recorder>();
+  DeviceService::SubmitOptions options;
+  options.result_topic = "plant/p1/result";
+  service_->Submit("chg", core::kLatestVersion, "p1", t, options, r);
+  auto out = r->Wait();
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.windows, 5u);
+  ASSERT_EQ(out.results.size(), 3u);
+  EXPECT_EQ(tap.Seen(), (std::vector<std::string>{"d@plant/p1/result", "a@plant/p1/result", "c@plant/p1/result"}));
+
+  // The frontend may name the topic once the device is known; no topic (HTTP): empty.
+  auto named = std::make_shared<Recorder>();
+  named->topic_template = "site/";
+  t.fields["v"] = std::vector<double>{0, 7, 0, 0};
+  service_->Submit("dev", core::kLatestVersion, "p2", t, {}, named);
+  named->Wait();
+  Send("dev", "p3", {0, 0, 7, 0})->Wait();
+  EXPECT_EQ(tap.Seen().size(), 5u);
+  EXPECT_EQ(tap.Seen().at(3), "b@site/p2");
+  EXPECT_EQ(tap.Seen().at(4), "c@");
+
+  // Refusals and failed windows are not results.
+  Send("nope", "d", {1})->Wait();
+  service_->SetResultObserver(nullptr);
+  Send("dev", "p3", {0, 0, 7, 0})->Wait();
+  EXPECT_EQ(tap.Seen().size(), 5u);
 }
 
 TEST_F(DeviceServiceTest, TheMessageDeadlineIsSetOnItsWindows) {

@@ -38,9 +38,12 @@ struct PublishOptions {
 
 class MqttTestClient {
  public:
-  MqttTestClient(int port, const std::string& id, bool mqtt5 = true) : port_(port), mqtt5_(mqtt5) {
+  // `clean_session` false (with MQTT 3.1.1): the broker keeps the session,
+  // and queues QoS 1/2 messages for it, while the client is away.
+  MqttTestClient(int port, const std::string& id, bool mqtt5 = true, bool clean_session = true)
+      : port_(port), mqtt5_(mqtt5) {
     mosquitto_lib_init();
-    mosq_ = mosquitto_new(id.c_str(), true, this);
+    mosq_ = mosquitto_new(id.c_str(), clean_session, this);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, mqtt5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
     mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_connect_v5_callback_set(mosq_, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {

@@ -21,6 +21,11 @@ constexpr auto kCloseGrace = std::chrono::seconds(1);
 
 double Seconds(core::Duration d) { return std::chrono::duration<double>(d).count(); }
 
+core::Labels WithReason(core::Labels labels, const char* reason) {
+  labels.emplace_back("reason", reason);
+  return labels;
+}
+
 core::StatusOr<std::shared_ptr<asio::ssl::context>> MakeTlsContext(const ClientOptions& o) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
   boost::system::error_code ec;
@@ -98,15 +103,16 @@ MqttClient::Impl::Impl(ClientOptions options, MqttClientListener* listener,
       own_metrics_(options_.metrics ? nullptr : std::make_unique<core::MetricsRegistry>()),
       metrics_(options_.metrics ? options_.metrics : own_metrics_.get()),
       stalls_(&metrics_->GetCounter("infergate_mqtt_stalls_total",
-                                    "MQTT connections closed because publishes or pings went unacknowledged")),
+                                    "MQTT connections closed because publishes or pings went unacknowledged",
+                                    options_.metric_labels)),
       queue_messages_(&metrics_->GetGauge("infergate_mqtt_publish_queue_messages",
-                                          "MQTT publishes queued and not yet sent")),
+                                          "MQTT publishes queued and not yet sent", options_.metric_labels)),
       queue_bytes_(&metrics_->GetGauge("infergate_mqtt_publish_queue_bytes",
-                                       "Bytes of MQTT publishes queued and not yet sent")),
+                                       "Bytes of MQTT publishes queued and not yet sent", options_.metric_labels)),
       unacked_(&metrics_->GetGauge("infergate_mqtt_unacked_publishes",
-                                   "QoS 1/2 MQTT publishes sent and not yet acknowledged")),
+                                   "QoS 1/2 MQTT publishes sent and not yet acknowledged", options_.metric_labels)),
       oldest_age_(&metrics_->GetGauge("infergate_mqtt_oldest_unacked_publish_age_seconds",
-                                      "Age of the oldest unacknowledged MQTT publish")),
+                                      "Age of the oldest unacknowledged MQTT publish", options_.metric_labels)),
       backoff_(clock_, options_.reconnect_min, options_.reconnect_max),
       session_(version_) {
   read_buf_.resize(64 * 1024);
@@ -253,7 +259,7 @@ void MqttClient::Impl::Complete(std::vector<Completion>* done) {
 void MqttClient::Impl::CountFailure(const char* reason) {
   metrics_
       ->GetCounter("infergate_mqtt_publish_failures_total", "MQTT publishes refused or dropped, by reason",
-                   {{"reason", reason}})
+                   WithReason(options_.metric_labels, reason))
       .Increment();
 }
 
@@ -328,7 +334,7 @@ void MqttClient::Impl::BeginStop(core::Duration flush) {
   stopping_ = true;
   flush_deadline_ = std::chrono::steady_clock::now() + flush;
   if (!options_.status_topic.empty()) {
-    OutgoingMessage m{options_.status_topic, "offline", 1, true, std::nullopt, "", {}};
+    OutgoingMessage m{options_.status_topic, options_.status_offline, 1, true, std::nullopt, "", {}};
     if (auto st = Publish(std::move(m), nullptr); !st.ok()) spdlog::debug("{}", st.message());
   }
   Pump();

@@ -7,8 +7,8 @@
 // read, write, keepalive, and reconnect with exponential back-off (through
 // the injected Clock). The listener's callbacks and the PublishDone
 // callbacks run on that thread and must not block. A last will publishes
-// "offline" retained on `status_topic`; each connect publishes "online"
-// retained there.
+// `status_offline` ("offline") retained on `status_topic`; each connect
+// publishes `status_online` ("online") retained there.
 //
 // Acknowledgements are manual: a QoS 1/2 message is acknowledged (PUBACK,
 // PUBREC) only when Acknowledge is called with its AckHandle. A handle from
@@ -28,7 +28,9 @@
 // complete in that time, the connection is counted as stalled, closed and
 // established again.
 //
-// Metrics (registry from ClientOptions; a private one when null):
+// Metrics (registry from ClientOptions; a private one when null; each series
+// also carries ClientOptions::metric_labels, so that two clients in one
+// registry, the frontend's and the uplink's, keep separate series):
 //   infergate_mqtt_publish_failures_total{reason}  counter; too_large,
 //     queue_full, disconnected (QoS 0 while down), refused (broker reason
 //     code >= 0x80), stopped
@@ -76,10 +78,13 @@ struct ClientOptions {
   int64_t max_queued_publish_bytes = 64 * 1024 * 1024;
   core::Duration stall_timeout = std::chrono::seconds(10);
   std::string status_topic;  // retained online/offline status and last will
+  std::string status_online = "online";    // published at each connect; empty: not published
+  std::string status_offline = "offline";  // the last will, and published at Stop
   core::Duration reconnect_min = std::chrono::milliseconds(500);
   core::Duration reconnect_max = std::chrono::seconds(30);
   const core::Clock* clock = &core::SteadyClock::Instance();
   core::MetricsRegistry* metrics = nullptr;
+  core::Labels metric_labels;  // e.g. {{"client", "uplink"}}; empty: none
 };
 
 // What Acknowledge needs to acknowledge one received message.

@@ -109,7 +109,7 @@ void MqttClient::Impl::SendConnect() {
   if (!options_.username.empty()) c.username = options_.username;
   if (!options_.password.empty()) c.password = options_.password;
   if (!options_.status_topic.empty()) {
-    c.will = Will{options_.status_topic, "offline", 1, true, {}};
+    c.will = Will{options_.status_topic, options_.status_offline, 1, true, {}};
   }
   if (version_ == ProtocolVersion::kV5) {
     if (!options_.clean_session && options_.session_expiry_secs > 0) {
@@ -255,8 +255,8 @@ core::Status MqttClient::Impl::HandleConnack(const ConnackPacket& c) {
   connected_ = true;
   spdlog::info("mqtt: connected to {} as {}{}", options_.broker.ToString(), options_.client_id,
                c.session_present ? " (session kept)" : "");
-  if (!options_.status_topic.empty()) {
-    OutgoingMessage m{options_.status_topic, "online", 1, true, std::nullopt, "", {}};
+  if (!options_.status_topic.empty() && !options_.status_online.empty()) {
+    OutgoingMessage m{options_.status_topic, options_.status_online, 1, true, std::nullopt, "", {}};
     if (auto st = Publish(std::move(m), nullptr); !st.ok()) spdlog::warn("{}", st.message());
   }
   listener_->OnConnected(c.session_present);

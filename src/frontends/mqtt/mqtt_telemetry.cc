@@ -39,13 +39,14 @@ class TelemetryReplies final : public pipeline::DeviceReplies,
         captures_(captures),
         model_(std::move(model)) {}
 
-  void OnDevice(const std::string& device) override {
+  void OnDevice(const std::string& device, std::string* result_topic) override {
     // Without a Response Topic the reply template may name the device the
     // contract's id_field gave. Written before any window is submitted.
     if (!route_) return;
     Captures values = {{"device", device}, {"model", model_}};
     values.insert(values.end(), captures_->begin(), captures_->end());
     target_.topic = route_->reply_topic.Expand(values);
+    *result_topic = target_.topic;
   }
   void OnSubmit(size_t windows) override {
     unanswered_ += static_cast<int>(windows);
@@ -97,6 +98,7 @@ void MqttFrontend::ProcessTelemetry(const IncomingMessage& message, const RouteM
   if (message.expiry_secs) {
     options.deadline = clock_->Now() + std::chrono::seconds(*message.expiry_secs);
   }
+  options.result_topic = target.topic;  // for the result tap (the uplink)
   const std::string* captured = FindCapture(match.captures, "device");
   auto replies = std::make_shared<TelemetryReplies>(
       shared_, std::move(target), message.response_topic.empty() ? &route : nullptr,

@@ -275,6 +275,54 @@ TEST(MqttClientTest, PublishesWhileTheBrokerIsDownAreSentAfterItReturns) {
   client->Stop(1s);
 }
 
+// The uplink's client next to the frontend's: one registry, separate series
+// (metric_labels), and its own status payloads (no "online" at connect: the
+// uplink publishes a JSON status itself; a JSON last will).
+TEST(MqttClientTest, ASecondClientKeepsItsOwnSeriesAndStatusPayloads) {
+  MosquittoBroker broker;
+  ASSERT_TRUE(broker.Start());
+  MqttTestClient watcher(broker.port(), "watcher");
+  ASSERT_TRUE(watcher.Connect());
+  ASSERT_TRUE(watcher.Subscribe("gw/status", 1));
+  core::MetricsRegistry metrics;
+  Recorder local_rec("local/#", "local/probe");
+  auto local = Start(Options(broker, "local", &metrics), &local_rec);
+  Recorder up_rec("up/#", "up/probe");
+  ClientOptions o = Options(broker, "up", &metrics);
+  o.metric_labels = {{"client", "uplink"}};
+  o.status_topic = "gw/status";
+  o.status_online = "";
+  o.status_offline = R"({"state":"offline"})";
+  auto up = Start(o, &up_rec);
+  ASSERT_TRUE(local_rec.WaitSubscribed());
+  ASSERT_TRUE(up_rec.WaitSubscribed());
+  up->PublishStatus(R"({"state":"online","backlog":0})");
+  auto online = watcher.WaitOn("gw/status");
+  ASSERT_TRUE(online);
+  EXPECT_EQ(online->payload, R"({"state":"online","backlog":0})") << "nothing else at connect";
+
+  broker.Stop();
+  ASSERT_TRUE(up_rec.WaitDisconnects(1));
+  EXPECT_EQ(up->Publish({"up/0", "qos0", 0, false, std::nullopt, "", {}}).code(), core::StatusCode::kUnavailable);
+  const std::string text = metrics.RenderPrometheus();
+  EXPECT_NE(text.find(R"(infergate_mqtt_publish_failures_total{client="uplink",reason="disconnected"} 1)"),
+            std::string::npos) << text;
+  EXPECT_EQ(Failures(metrics, "disconnected"), 0u) << "the frontend's series is its own";
+  EXPECT_NE(text.find("infergate_mqtt_unacked_publishes 0"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(infergate_mqtt_unacked_publishes{client="uplink"} 0)"), std::string::npos) << text;
+
+  ASSERT_TRUE(broker.Restart());
+  ASSERT_TRUE(up_rec.WaitSubscribed(2, 20s));
+  MqttTestClient after(broker.port(), "after");
+  ASSERT_TRUE(after.Connect());
+  ASSERT_TRUE(after.Subscribe("gw/status", 1));
+  up->Stop(1s);
+  auto offline = after.WaitOn("gw/status");
+  ASSERT_TRUE(offline);
+  EXPECT_EQ(offline->payload, R"({"state":"offline"})");
+  local->Stop(1s);
+}
+
 TEST(MqttClientTest, APublishLargerThanTheBrokersMaximumPacketSizeIsRefused) {
   MosquittoBroker broker("max_packet_size 1000\n");
   ASSERT_TRUE(broker.Start());
