@@ -34,25 +34,15 @@ concurrency=16,1
 do_build=1
 out=""
 command_line="bench/mqtt_inbox.sh $*"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --warmup) warmup=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --concurrency) concurrency=$2; shift 2 ;;
-    --no-build) do_build=0; shift ;;
-    --out) out=$2; shift 2 ;;
-    --smoke) rounds=1; warmup=0.2; duration=0.5; do_build=0; shift ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/mqtt_inbox.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+smoke_warmup=0.2
+smoke_duration=0.5
+. "$root/bench/lib.sh"
+bench_options bench/mqtt_inbox.sh 2,24 "$@"
 out=${out:-$build/bench-results/mqtt-inbox-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out/state"
 rm -f "$out/state"/mqtt-inbox.db*  # a journal of an earlier run would be answered first
 out=$(cd "$out" && pwd)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-. "$root/bench/lib.sh"
 bench_setup bench/mqtt_inbox.sh "$do_build"
 
 # --- the broker and the echo responder -------------------------------------
