@@ -66,3 +66,28 @@ bench_options() {
     esac
   done
 }
+
+# bench_rounds SYSTEM...: calls the script's `run SYSTEM DEVICES ROUND` for
+# each of $rounds rounds and each number of devices in $concurrency (a
+# comma-separated list), the systems in an order that rotates each round.
+bench_rounds() {
+  local systems=("$@") n=$# r c i sys levels
+  IFS=, read -r -a levels <<<"$concurrency"
+  for r in $(seq 1 "$rounds"); do
+    for c in "${levels[@]}"; do
+      for i in $(seq 0 $((n - 1))); do
+        sys=${systems[$(( (i + r - 1) % n ))]}
+        log "round $r of $rounds, $c devices: $sys"
+        run "$sys" "$c" "$r"
+      done
+    done
+  done
+}
+
+# bench_machine_line: date, CPU, cores, the load average at the start
+# ($load_start) and now, and the commit, for a summary's first line.
+bench_machine_line() {
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+       "$(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+       "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}

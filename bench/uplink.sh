@@ -147,22 +147,11 @@ run() {
   echo "$((s1 - s0)) $((b1 - b0)) $((u1 - u0)) $t0 $t1" > "$out/$label.cpu"
 }
 
-systems=(plain uplink down)
-IFS=, read -r -a levels <<<"$concurrency"
-for r in $(seq 1 "$rounds"); do
-  for c in "${levels[@]}"; do
-    for i in 0 1 2; do  # the order rotates each round
-      sys=${systems[$(( (i + r - 1) % 3 ))]}
-      log "round $r of $rounds, $c devices: $sys"
-      run "$sys" "$c" "$r"
-    done
-  done
-done
+bench_rounds plain uplink down
 
 outbox_fs=$(df -T "$out" | awk 'NR==2 {print $2 " on " $1 " (" $7 ")"}')
 {
-  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-       "$(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  bench_machine_line
   echo "Outboxes: $out, $outbox_fs"
   echo "Command: $command_line (rounds $rounds, warm-up $warmup s, $duration s measured)"
   echo
