@@ -43,14 +43,19 @@ wait_for_line() {
 # cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# bench_options NAME HELP_LINES ARGS...: the options the side-by-side scripts
-# share, into $rounds, $warmup, $duration, $concurrency, $do_build and $out
-# (the caller sets their defaults first, and $smoke_warmup, $smoke_duration
-# and optionally $smoke_concurrency for --smoke: one round, no build);
-# --help prints lines HELP_LINES (sed range, e.g. 2,24) of the script.
+# bench_options NAME HELP_LINES [--FLAG=VAR...] -- ARGS...: the options the
+# side-by-side scripts share, into $rounds, $warmup, $duration, $concurrency,
+# $do_build and $out (the caller sets their defaults first, and
+# $smoke_warmup, $smoke_duration and optionally $smoke_concurrency for
+# --smoke: one round, no build); each --FLAG=VAR names a flag of the script's
+# own that sets VAR to 1; --help prints lines HELP_LINES (a sed range, e.g.
+# 2,24) of the script.
 bench_options() {
-  local name=$1 help=$2
+  local name=$1 help=$2 flag var
+  local -A flags=()
   shift 2
+  while [ "$1" != -- ]; do flags[${1%%=*}]=${1#*=}; shift; done
+  shift
   while [ $# -gt 0 ]; do
     case "$1" in
       --rounds) rounds=$2; shift 2 ;;
@@ -62,7 +67,11 @@ bench_options() {
       --smoke) rounds=1; warmup=$smoke_warmup; duration=$smoke_duration
                concurrency=${smoke_concurrency:-$concurrency}; do_build=0; shift ;;
       -h|--help) sed -n "${help}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-      *) echo "$name: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+      *)
+        flag=$1 var=${flags[$1]:-}
+        if [ -z "$var" ]; then echo "$name: unknown argument '$flag' (see --help)" >&2; exit 2; fi
+        printf -v "$var" 1
+        shift ;;
     esac
   done
 }

@@ -7,8 +7,12 @@
 #          acknowledged to the broker once answered;
 #   inbox  infergate with the inbox journal (--state-dir on this machine's
 #          disk, under the results folder): acknowledged once journaled
-#          (SQLite WAL, group commit, synchronous=FULL) or answered.
-# All three run at once on their own topics; rounds interleave them (the
+#          (SQLite WAL, group commit, synchronous=FULL) or answered; no
+#          outbox (mqtt.outbox.enabled false);
+#   outbox (with --outbox) infergate with the inbox and the reply outbox
+#          (mqtt.outbox): each QoS 1 reply written durably before it is
+#          published, deleted once the broker acknowledged it.
+# All run at once on their own topics; rounds interleave them (the
 # order rotates each round) and the table gives medians of the rounds. Per run
 # the server's CPU time (/proc/PID/stat utime+stime) and the broker's are
 # sampled around the measured window, and infergate's /metrics before and
@@ -17,8 +21,10 @@
 #
 # Usage: bench/mqtt_inbox.sh [--rounds N] [--warmup S] [--duration S]
 #                            [--concurrency LIST] [--no-build] [--out DIR] [--smoke]
+#                            [--outbox]
 #   --concurrency  devices, one request in flight each (default 16,1)
 #   --smoke        one short round, no build (ctest runs this: the inbox journals)
+#   --outbox       also the server with the reply outbox (system "outbox")
 # Results (one JSON per run, metrics, summary.md) go to --out (default
 # build/bench-results/mqtt-inbox-<UTC date-time>); the inbox's state dir is
 # <out>/state.
@@ -33,14 +39,16 @@ duration=10
 concurrency=16,1
 do_build=1
 out=""
+with_outbox=0
 command_line="bench/mqtt_inbox.sh $*"
 smoke_warmup=0.2
 smoke_duration=0.5
 . "$root/bench/lib.sh"
-bench_options bench/mqtt_inbox.sh 2,24 "$@"
+bench_options bench/mqtt_inbox.sh 2,31 --outbox=with_outbox -- "$@"
 out=${out:-$build/bench-results/mqtt-inbox-$(date -u +%Y%m%dT%H%M%SZ)}
-mkdir -p "$out/state"
-rm -f "$out/state"/mqtt-inbox.db*  # a journal of an earlier run would be answered first
+mkdir -p "$out/state" "$out/state-outbox"
+# A journal of an earlier run would be answered first.
+rm -f "$out/state"/mqtt-*.db* "$out/state-outbox"/mqtt-*.db*
 out=$(cd "$out" && pwd)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_setup bench/mqtt_inbox.sh "$do_build"
@@ -73,8 +81,15 @@ start() {
 }
 start plain
 plain_pid=${pids[-1]}
-start inbox --state-dir "$out/state"
+printf 'mqtt:\n  outbox: {enabled: false}\n' > "$work/no-outbox.yaml"
+start inbox --state-dir "$out/state" --config "$work/no-outbox.yaml"
 inbox_pid=${pids[-1]}
+systems=(echo plain inbox)
+if [ "$with_outbox" = 1 ]; then
+  start outbox --state-dir "$out/state-outbox"
+  outbox_pid=${pids[-1]}
+  systems+=(outbox)
+fi
 http_address() {
   wait_for_line "$work/$1.log" 'http: listening on' 30 | grep -oE '[0-9.]+:[0-9]+' | tail -1
 }
@@ -83,17 +98,25 @@ inbox_http=$(http_address inbox)
 wait_for_line "$work/plain.log" 'mqtt: subscribed to plain/models' 30 >/dev/null
 wait_for_line "$work/inbox.log" 'mqtt: subscribed to inbox/models' 30 >/dev/null
 wait_for_line "$work/inbox.log" 'mqtt: inbox .*mqtt-inbox.db' 1 >/dev/null
+if [ "$with_outbox" = 1 ]; then
+  outbox_http=$(http_address outbox)
+  wait_for_line "$work/outbox.log" 'mqtt: subscribed to outbox/models' 30 >/dev/null
+  wait_for_line "$work/outbox.log" 'mqtt: outbox .*mqtt-outbox.db' 1 >/dev/null
+fi
 
 # scrape SYSTEM FILE: infergate's /metrics (nothing for the echo).
 scrape() {
   case "$1" in
     plain) curl -sf "http://$plain_http/metrics" > "$2" ;;
     inbox) curl -sf "http://$inbox_http/metrics" > "$2" ;;
+    outbox) curl -sf "http://$outbox_http/metrics" > "$2" ;;
     *) : > "$2" ;;
   esac
 }
 server_pid() {
-  case "$1" in plain) echo "$plain_pid" ;; inbox) echo "$inbox_pid" ;; *) echo "$echo_pid" ;; esac
+  case "$1" in
+    plain) echo "$plain_pid" ;; inbox) echo "$inbox_pid" ;; outbox) echo "$outbox_pid" ;; *) echo "$echo_pid" ;;
+  esac
 }
 
 # run SYSTEM C ROUND: an unmeasured warm-up, then the measured run into
@@ -114,7 +137,7 @@ run() {
   echo "$((s1 - s0)) $((b1 - b0)) $t0 $t1" > "$out/$label.cpu"
 }
 
-bench_rounds echo plain inbox
+bench_rounds "${systems[@]}"
 
 state_fs=$(df -T "$out/state" | awk 'NR==2 {print $2 " on " $1 " (" $7 ")"}')
 {
@@ -122,5 +145,5 @@ state_fs=$(df -T "$out/state" | awk 'NR==2 {print $2 " on " $1 " (" $7 ")"}')
   echo "Inbox state dir: $out/state, $state_fs"
   echo "Command: $command_line (rounds $rounds, warm-up $warmup s, $duration s measured)"
   echo
-  "$py" "$root/bench/mqtt_inbox_report.py" "$out" "$rounds" "$concurrency" "$(getconf CLK_TCK)"
+  "$py" "$root/bench/mqtt_inbox_report.py" "$out" "$rounds" "$concurrency" "$(getconf CLK_TCK)" "${systems[*]}"
 } | tee "$out/summary.md"

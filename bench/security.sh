@@ -26,7 +26,7 @@ out=""
 smoke_warmup=0.1
 smoke_duration=0.3
 . "$root/bench/lib.sh"
-bench_options bench/security.sh 2,15 "$@"
+bench_options bench/security.sh 2,15 -- "$@"
 out=${out:-$build/bench-results/security-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 bench_setup bench/security.sh "$do_build"

@@ -45,7 +45,7 @@ smoke_warmup=0.2
 smoke_duration=0.5
 smoke_concurrency=4
 . "$root/bench/lib.sh"
-bench_options bench/uplink.sh 2,31 "$@"
+bench_options bench/uplink.sh 2,31 -- "$@"
 out=${out:-$build/bench-results/uplink-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
 rm -f "$out"/outbox-*.db*  # an outbox of an earlier run would be sent first

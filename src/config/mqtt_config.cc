@@ -164,6 +164,22 @@ Status ParseInbox(const YamlReader& r, const YAML::Node& node, MqttInboxConfig* 
   return Status::Ok();
 }
 
+Status ParseOutbox(const YamlReader& r, const YAML::Node& node, MqttOutboxConfig* out) {
+  RETURN_IF_ERROR(r.CheckKeys(node, "mqtt.outbox", {"enabled", "path", "max_bytes", "max_age_secs"}));
+  RETURN_IF_ERROR(ReadBool(r, node, "enabled", &out->enabled));
+  RETURN_IF_ERROR(ReadString(r, node, "path", &out->path));
+  if (node["max_bytes"]) {
+    ASSIGN_OR_RETURN(out->max_bytes, r.Int(node["max_bytes"], "max_bytes", 1 << 16, INT64_MAX));
+  }
+  if (node["max_age_secs"]) {
+    ASSIGN_OR_RETURN(out->max_age_secs, r.Double(node["max_age_secs"], "max_age_secs"));
+    if (out->max_age_secs < 0) {
+      return r.Error(node["max_age_secs"], "max_age_secs", "expected 0 (no limit) or more seconds");
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string_view PayloadFormatName(PayloadFormat format) {
@@ -184,12 +200,13 @@ Status ParseMqttConfig(const YamlReader& r, const YAML::Node& node, MqttConfig* 
        "default_qos", "max_inflight", "max_payload_bytes", "reconnect_min_secs",
        "reconnect_max_secs", "routes", "overload_retry_after_ms", "max_overload_replies_per_sec",
        "max_reply_bytes", "reply_topic_prefix", "stall_timeout_secs", "max_queued_publish_bytes",
-       "inbox"}));
+       "inbox", "outbox"}));
   RETURN_IF_ERROR(ParseScalars(r, node, out));
   RETURN_IF_ERROR(ParseReplyLimits(r, node, out));
   RETURN_IF_ERROR(ParseClientLimits(r, node, out));
   if (node["tls"]) RETURN_IF_ERROR(ParseTls(r, node["tls"], "mqtt.tls", &out->tls));
   if (node["inbox"]) RETURN_IF_ERROR(ParseInbox(r, node["inbox"], &out->inbox));
+  if (node["outbox"]) RETURN_IF_ERROR(ParseOutbox(r, node["outbox"], &out->outbox));
   if (node["routes"]) {
     if (!node["routes"].IsSequence()) return r.Error(node["routes"], "routes", "expected a list of routes");
     for (const auto& item : node["routes"]) {

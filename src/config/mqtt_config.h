@@ -70,6 +70,18 @@ struct MqttInboxConfig {
   bool operator==(const MqttInboxConfig&) const = default;
 };
 
+// `mqtt.outbox:`: the durable outbox of QoS 1/2 replies. A reply is written
+// to it before it is handed to the broker and deleted once the broker
+// acknowledged it; what was not acknowledged is sent again after a restart.
+struct MqttOutboxConfig {
+  bool enabled = true;            // with a path (below) or a state_dir
+  std::string path;               // empty: <state_dir>/mqtt-outbox.db; no state_dir: no outbox
+  int64_t max_bytes = 256ll << 20;  // the oldest replies are dropped beyond (counted)
+  double max_age_secs = 604800;     // older replies are dropped (counted); 0: no limit
+
+  bool operator==(const MqttOutboxConfig&) const = default;
+};
+
 struct MqttConfig {
   std::string broker;            // mqtt://host:port or mqtts://host:port; empty: MQTT off
   std::string client_id;         // empty: "infergate-<hostname>-<pid>"
@@ -105,6 +117,7 @@ struct MqttConfig {
     return reply_topic_prefix ? *reply_topic_prefix : topic_prefix + "/";
   }
   MqttInboxConfig inbox;
+  MqttOutboxConfig outbox;
 
   bool operator==(const MqttConfig&) const = default;
 };

@@ -26,7 +26,8 @@ Status ParseForward(const YamlReader& r, const YAML::Node& node, UplinkForward* 
 }
 
 Status ParseOutbox(const YamlReader& r, const YAML::Node& node, UplinkOutboxConfig* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "uplink.outbox", {"path", "max_bytes", "max_age_secs", "max_records"}));
+  RETURN_IF_ERROR(
+      r.CheckKeys(node, "uplink.outbox", {"path", "max_bytes", "max_age_secs", "max_records"}));
   if (node["path"]) {
     ASSIGN_OR_RETURN(out->path, r.String(node["path"], "path"));
   }
@@ -41,11 +42,12 @@ Status ParseOutbox(const YamlReader& r, const YAML::Node& node, UplinkOutboxConf
 
 // The string and number keys.
 Status ParseScalars(const YamlReader& r, const YAML::Node& node, UplinkConfig* out) {
-  for (auto [key, field] : {std::pair{"broker", &out->broker}, std::pair{"client_id", &out->client_id},
-                            std::pair{"protocol_version", &out->protocol_version},
-                            std::pair{"username", &out->username}, std::pair{"password", &out->password},
-                            std::pair{"topic_prefix", &out->topic_prefix},
-                            std::pair{"status_topic", &out->status_topic}}) {
+  for (auto [key, field] :
+       {std::pair{"broker", &out->broker}, std::pair{"client_id", &out->client_id},
+        std::pair{"protocol_version", &out->protocol_version},
+        std::pair{"username", &out->username}, std::pair{"password", &out->password},
+        std::pair{"topic_prefix", &out->topic_prefix},
+        std::pair{"status_topic", &out->status_topic}}) {
     if (!node[key]) continue;
     ASSIGN_OR_RETURN(*field, r.String(node[key], key));
   }
@@ -69,18 +71,22 @@ Status ParseScalars(const YamlReader& r, const YAML::Node& node, UplinkConfig* o
 
 std::string_view UplinkForwardName(UplinkForward forward) {
   switch (forward) {
-    case UplinkForward::kAlerts: return "alerts";
-    case UplinkForward::kResults: return "results";
-    case UplinkForward::kNone: return "none";
+    case UplinkForward::kAlerts:
+      return "alerts";
+    case UplinkForward::kResults:
+      return "results";
+    case UplinkForward::kNone:
+      return "none";
   }
   return "alerts";
 }
 
 Status ParseUplinkConfig(const YamlReader& r, const YAML::Node& node, UplinkConfig* out) {
-  RETURN_IF_ERROR(r.CheckKeys(node, "uplink",
-                              {"broker", "client_id", "protocol_version", "username", "password", "tls",
-                               "keepalive_secs", "topic_prefix", "forward", "qos", "max_rate", "status_topic",
-                               "reconnect_min_secs", "reconnect_max_secs", "outbox"}));
+  RETURN_IF_ERROR(
+      r.CheckKeys(node, "uplink",
+                  {"broker", "client_id", "protocol_version", "username", "password", "tls",
+                   "keepalive_secs", "topic_prefix", "forward", "qos", "max_rate", "status_topic",
+                   "reconnect_min_secs", "reconnect_max_secs", "outbox"}));
   RETURN_IF_ERROR(ParseScalars(r, node, out));
   if (node["forward"]) RETURN_IF_ERROR(ParseForward(r, node["forward"], &out->forward));
   if (node["tls"]) RETURN_IF_ERROR(ParseMqttTlsConfig(r, node["tls"], "uplink.tls", &out->tls));
@@ -91,23 +97,27 @@ Status ParseUplinkConfig(const YamlReader& r, const YAML::Node& node, UplinkConf
 Status ValidateUplinkConfig(const UplinkConfig& c, bool has_state_dir) {
   if (!c.enabled()) return Status::Ok();
   if (c.broker.rfind("mqtt://", 0) != 0 && c.broker.rfind("mqtts://", 0) != 0) {
-    return core::InvalidArgument("uplink.broker must be mqtt://host:port or mqtts://host:port, got '" + c.broker +
-                                 "'");
+    return core::InvalidArgument(
+        "uplink.broker must be mqtt://host:port or mqtts://host:port, got '" + c.broker + "'");
   }
   if (c.protocol_version != "5" && c.protocol_version != "3.1.1") {
-    return core::InvalidArgument("uplink.protocol_version must be 5 or 3.1.1, got '" + c.protocol_version + "'");
+    return core::InvalidArgument("uplink.protocol_version must be 5 or 3.1.1, got '" +
+                                 c.protocol_version + "'");
   }
   if (c.topic_prefix.empty() || c.topic_prefix.find_first_of("+#{}") != std::string::npos ||
       c.topic_prefix.back() == '/') {
     return core::InvalidArgument(
-        "uplink.topic_prefix must be a non-empty topic without wildcards, braces or a trailing '/', got '" +
+        "uplink.topic_prefix must be a non-empty topic without wildcards, braces or a trailing "
+        "'/', got '" +
         c.topic_prefix + "'");
   }
   if (c.status_topic.find_first_of("+#") != std::string::npos) {
-    return core::InvalidArgument("uplink.status_topic must not contain wildcards, got '" + c.status_topic + "'");
+    return core::InvalidArgument("uplink.status_topic must not contain wildcards, got '" +
+                                 c.status_topic + "'");
   }
   if (c.qos < 1 || c.qos > 2) {
-    return core::InvalidArgument("uplink.qos must be 1 or 2 (the outbox keeps messages until the broker has them)");
+    return core::InvalidArgument(
+        "uplink.qos must be 1 or 2 (the outbox keeps messages until the broker has them)");
   }
   if (c.reconnect_min_secs <= 0 || c.reconnect_max_secs < c.reconnect_min_secs) {
     return core::InvalidArgument("uplink.reconnect_min_secs must be > 0 and <= reconnect_max_secs");

@@ -51,7 +51,8 @@ OutboxOptions OutboxOptionsFor(const UplinkOptions& o) {
 
 core::StatusOr<std::unique_ptr<Uplink>> Uplink::Create(UplinkOptions options, UplinkDeps deps) {
   ASSIGN_OR_RETURN(mqtt::ClientOptions client_options, ClientOptionsFor(options, deps));
-  ASSIGN_OR_RETURN(auto outbox, Outbox::Open(OutboxOptionsFor(options), deps.metrics, deps.clock, deps.wall_clock));
+  ASSIGN_OR_RETURN(auto outbox, Outbox::Open(OutboxOptionsFor(options), deps.metrics, deps.clock,
+                                             deps.wall_clock));
   std::unique_ptr<Uplink> u(new Uplink(std::move(options), deps));
   ASSIGN_OR_RETURN(u->client_, mqtt::MqttClient::Create(std::move(client_options), u.get()));
   u->sink_ = std::make_unique<mqtt::MqttOutboxSink>(u->client_.get());
@@ -66,9 +67,9 @@ Uplink::Uplink(UplinkOptions options, UplinkDeps deps)
                                           "1 while the uplink is connected to the cloud broker")),
       forwarded_(&deps_.metrics->GetCounter("infergate_uplink_forwarded_total",
                                             "Results written to the uplink's outbox")),
-      skipped_not_alert_(&deps_.metrics->GetCounter("infergate_uplink_skipped_total",
-                                                    "Results not forwarded to the uplink, by reason",
-                                                    {{"reason", "not_alert"}})),
+      skipped_not_alert_(&deps_.metrics->GetCounter(
+          "infergate_uplink_skipped_total", "Results not forwarded to the uplink, by reason",
+          {{"reason", "not_alert"}})),
       skipped_none_(&deps_.metrics->GetCounter("infergate_uplink_skipped_total",
                                                "Results not forwarded to the uplink, by reason",
                                                {{"reason", "forward_none"}})) {}
@@ -78,8 +79,9 @@ Uplink::~Uplink() { Stop(core::Duration::zero()); }
 void Uplink::Start() {
   if (started_) return;
   started_ = true;
-  spdlog::info("uplink: {} as {}, forwarding {} under {}/ (outbox {}, {} messages waiting)", options_.config.broker,
-               options_.client_id, config::UplinkForwardName(options_.config.forward), options_.config.topic_prefix,
+  spdlog::info("uplink: {} as {}, forwarding {} under {}/ (outbox {}, {} messages waiting)",
+               options_.config.broker, options_.client_id,
+               config::UplinkForwardName(options_.config.forward), options_.config.topic_prefix,
                options_.outbox_path, outbox_->messages());
   outbox_->Start(sink_.get());
   client_->Start();
@@ -98,18 +100,21 @@ std::string Uplink::TopicFor(const pipeline::Result& result, std::string_view lo
   if (!local_topic.empty()) {
     topic += local_topic;
   } else {
-    topic += options_.local_topic_prefix + "/devices/" + result.device_id + "/" + result.model_name + "/result";
+    topic += options_.local_topic_prefix + "/devices/" + result.device_id + "/" +
+             result.model_name + "/result";
   }
   return topic;
 }
 
 void Uplink::OnResult(const pipeline::ResultEvent& event) {
   switch (options_.config.forward) {
-    case config::UplinkForward::kNone: return skipped_none_->Increment();
+    case config::UplinkForward::kNone:
+      return skipped_none_->Increment();
     case config::UplinkForward::kAlerts:
       if (!event.result.alert) return skipped_not_alert_->Increment();
       break;
-    case config::UplinkForward::kResults: break;
+    case config::UplinkForward::kResults:
+      break;
   }
   OutboxMessage m;
   m.topic = TopicFor(event.result, event.topic);
@@ -117,7 +122,8 @@ void Uplink::OnResult(const pipeline::ResultEvent& event) {
   m.qos = options_.config.qos;
   m.content_type = "application/json";
   if (auto st = outbox_->Push(std::move(m)); !st.ok()) {
-    spdlog::debug("uplink: result of device '{}' not forwarded: {}", event.result.device_id, st.message());
+    spdlog::debug("uplink: result of device '{}' not forwarded: {}", event.result.device_id,
+                  st.message());
     return;  // counted by the outbox (too_large) or stopping
   }
   forwarded_->Increment();

@@ -102,10 +102,10 @@ class Uplink final : public pipeline::ResultObserver, public mqtt::MqttClientLis
   std::unique_ptr<mqtt::MqttClient> client_;
   std::unique_ptr<OutboxSink> sink_;  // over client_; outlives the outbox's sending
   std::unique_ptr<Outbox> outbox_;
-  std::string last_status_;             // network thread only
-  core::TimePoint next_status_{};       // network thread only
-  bool started_ = false;                // controlling thread
-  bool stopped_ = false;                // controlling thread
+  std::string last_status_;        // network thread only
+  core::TimePoint next_status_{};  // network thread only
+  bool started_ = false;           // controlling thread
+  bool stopped_ = false;           // controlling thread
 };
 
 }  // namespace infergate::edge

@@ -126,11 +126,15 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeGrpc(const config::GrpcCon
   return AsFrontend(grpc_frontend::GrpcFrontend::Create(std::move(o), d));
 }
 
-// The inbox journal lives in the state directory unless mqtt.inbox.path names a file.
+// The inbox journal and the outbox live in the state directory unless
+// mqtt.inbox.path / mqtt.outbox.path name a file.
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeMqtt(config::MqttConfig c, const std::filesystem::path& state_dir,
                                                            engine::Engine& e) {
   if (c.inbox.enabled && c.inbox.path.empty() && !state_dir.empty()) {
     c.inbox.path = (state_dir / "mqtt-inbox.db").string();
+  }
+  if (c.outbox.enabled && c.outbox.path.empty() && !state_dir.empty()) {
+    c.outbox.path = (state_dir / "mqtt-outbox.db").string();
   }
   return AsFrontend(mqtt::MqttFrontend::Create(c, &e.inference(), &e.devices(), &e.metrics(), &e.clock()));
 }

@@ -43,19 +43,24 @@ void UplinkSlot::Put(std::unique_ptr<edge::Uplink> uplink) {
   dropped_ = 0;
 }
 
-core::StatusOr<std::unique_ptr<edge::Uplink>> MakeUplink(const config::ServerConfig& config, engine::Engine& e) {
+core::StatusOr<std::unique_ptr<edge::Uplink>> MakeUplink(const config::ServerConfig& config,
+                                                         engine::Engine& e) {
   const config::UplinkConfig& c = config.uplink;
   if (!c.enabled()) return std::unique_ptr<edge::Uplink>();
   edge::UplinkOptions o;
   o.config = c;
-  o.outbox_path = c.outbox.path.empty() ? (config.state_dir / "uplink-outbox.db").string() : c.outbox.path;
-  const std::string local_id = config.mqtt.client_id.empty() ? mqtt::DefaultClientId() : config.mqtt.client_id;
+  o.outbox_path =
+      c.outbox.path.empty() ? (config.state_dir / "uplink-outbox.db").string() : c.outbox.path;
+  const std::string local_id =
+      config.mqtt.client_id.empty() ? mqtt::DefaultClientId() : config.mqtt.client_id;
   o.client_id = c.client_id.empty() ? local_id + "-uplink" : c.client_id;
   o.local_topic_prefix = config.mqtt.topic_prefix;
   std::error_code ec;
   const auto folder = std::filesystem::path(o.outbox_path).parent_path();
   if (!folder.empty()) std::filesystem::create_directories(folder, ec);
-  if (ec) return core::FailedPrecondition("uplink.outbox: cannot create " + folder.string() + ": " + ec.message());
+  if (ec)
+    return core::FailedPrecondition("uplink.outbox: cannot create " + folder.string() + ": " +
+                                    ec.message());
   edge::UplinkDeps d;
   d.metrics = &e.metrics();
   d.clock = &e.clock();

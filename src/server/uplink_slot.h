@@ -43,12 +43,13 @@ class UplinkSlot final : public pipeline::ResultObserver {
   bool hold_ = false;                     // GUARDED_BY(mu_)
   std::mutex held_mu_;                    // results arrive under the shared lock, several at once
   std::vector<std::pair<pipeline::Result, std::string>> held_;  // GUARDED_BY(held_mu_)
-  size_t dropped_ = 0;                                           // GUARDED_BY(held_mu_)
+  size_t dropped_ = 0;                                          // GUARDED_BY(held_mu_)
 };
 
 // The uplink `config.uplink` describes (not started), or null when it is
 // off. Its outbox defaults to <state_dir>/uplink-outbox.db (the folder is
 // created), its client id to <mqtt client id>-uplink.
-core::StatusOr<std::unique_ptr<edge::Uplink>> MakeUplink(const config::ServerConfig& config, engine::Engine& engine);
+core::StatusOr<std::unique_ptr<edge::Uplink>> MakeUplink(const config::ServerConfig& config,
+                                                         engine::Engine& engine);
 
 }  // namespace infergate::server

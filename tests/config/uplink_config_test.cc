@@ -49,15 +49,18 @@ TEST(UplinkConfigTest, ErrorsNameTheKey) {
   EXPECT_NE(typo.status().message().find("key 'brokr': unknown key in uplink"), std::string::npos)
       << typo.status().message();
   auto forward = ParseServerConfig("uplink:\n  forward: everything\n", "t.yaml");
-  EXPECT_NE(forward.status().message().find("t.yaml: line 2: key 'forward': expected alerts, results or none"),
+  EXPECT_NE(forward.status().message().find(
+                "t.yaml: line 2: key 'forward': expected alerts, results or none"),
             std::string::npos)
       << forward.status().message();
   auto qos = ParseServerConfig("uplink:\n  qos: 0\n", "t.yaml");
   EXPECT_NE(qos.status().message().find("key 'qos'"), std::string::npos) << qos.status().message();
   auto tls = ParseServerConfig("uplink:\n  tls: {ca: x}\n", "t.yaml");
-  EXPECT_NE(tls.status().message().find("unknown key in uplink.tls"), std::string::npos) << tls.status().message();
+  EXPECT_NE(tls.status().message().find("unknown key in uplink.tls"), std::string::npos)
+      << tls.status().message();
   auto outbox = ParseServerConfig("uplink:\n  outbox: {max_bytes: 10}\n", "t.yaml");
-  EXPECT_NE(outbox.status().message().find("key 'max_bytes'"), std::string::npos) << outbox.status().message();
+  EXPECT_NE(outbox.status().message().find("key 'max_bytes'"), std::string::npos)
+      << outbox.status().message();
 }
 
 TEST(UplinkConfigTest, ValidationNamesTheKey) {
@@ -68,13 +71,17 @@ TEST(UplinkConfigTest, ValidationNamesTheKey) {
     change(copy);
     return ValidateServerConfig(copy).message();
   };
-  EXPECT_NE(invalid([](ServerConfig& s) { s.uplink.topic_prefix = ""; }).find("uplink.topic_prefix"),
-            std::string::npos);
-  EXPECT_NE(invalid([](ServerConfig& s) { s.uplink.topic_prefix = "a/#"; }).find("uplink.topic_prefix"),
-            std::string::npos);
+  EXPECT_NE(
+      invalid([](ServerConfig& s) { s.uplink.topic_prefix = ""; }).find("uplink.topic_prefix"),
+      std::string::npos);
+  EXPECT_NE(
+      invalid([](ServerConfig& s) { s.uplink.topic_prefix = "a/#"; }).find("uplink.topic_prefix"),
+      std::string::npos);
   EXPECT_NE(invalid([](ServerConfig& s) { s.uplink.broker = "tcp://b:1"; }).find("uplink.broker"),
             std::string::npos);
-  EXPECT_NE(invalid([](ServerConfig& s) { s.uplink.protocol_version = "4"; }).find("uplink.protocol_version"),
+  EXPECT_NE(invalid([](ServerConfig& s) {
+              s.uplink.protocol_version = "4";
+            }).find("uplink.protocol_version"),
             std::string::npos);
   // The uplink needs its outbox: a state_dir or a path.
   const std::string no_outbox = invalid([](ServerConfig& s) {
@@ -82,7 +89,8 @@ TEST(UplinkConfigTest, ValidationNamesTheKey) {
     s.uplink.outbox.path.clear();
   });
   EXPECT_NE(no_outbox.find("uplink needs its outbox"), std::string::npos) << no_outbox;
-  EXPECT_EQ(invalid([](ServerConfig& s) { s.state_dir.clear(); }), "") << "the outbox path is enough";
+  EXPECT_EQ(invalid([](ServerConfig& s) { s.state_dir.clear(); }), "")
+      << "the outbox path is enough";
 }
 
 TEST(UplinkConfigTest, ChangedKeysNamesTheUplink) {

@@ -41,7 +41,9 @@ const std::string kNormal =
 const std::string kHot =
     R"({"temperature_c":78.4,"vibration_rms_g":0.226,"pressure_bar":4.62,"rpm":1510,"hours_since_service":2100})";
 
-bool Has(const MqttMessage& m, const std::string& text) { return m.payload.find(text) != std::string::npos; }
+bool Has(const MqttMessage& m, const std::string& text) {
+  return m.payload.find(text) != std::string::npos;
+}
 
 int64_t SeqOf(const std::string& payload) {
   std::smatch m;
@@ -60,16 +62,22 @@ class UplinkE2ETest : public ::testing::Test {
     ASSERT_TRUE(local_.Start()) << local_.Output();
     ASSERT_TRUE(cloud_.Start()) << cloud_.Output();
     fs::create_directories(dir_.path() / "models");
-    fs::copy(kExamples / "predictive_maintenance", dir_.path() / "models" / "predictive_maintenance",
-             fs::copy_options::recursive);
+    fs::copy(kExamples / "predictive_maintenance",
+             dir_.path() / "models" / "predictive_maintenance", fs::copy_options::recursive);
   }
 
-  void WriteConfig(const std::string& prefix, const std::string& forward) {
-    config_ = dir_.Write("infergate.yaml",
-                         "model_repository: models\nmodel_control_mode: none\nstate_dir: state\n"
-                         "mqtt:\n  broker: " + local_.url() + "\n  client_id: ig-edge\n"
-                         "uplink:\n  broker: " + cloud_.url() + "\n  topic_prefix: " + prefix +
-                         "\n  forward: " + forward + "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n");
+  // `extra`: more uplink keys, each line indented by two.
+  void WriteConfig(const std::string& prefix, const std::string& forward,
+                   const std::string& extra = "") {
+    config_ =
+        dir_.Write("infergate.yaml",
+                   "model_repository: models\nmodel_control_mode: none\nstate_dir: state\n"
+                   "mqtt:\n  broker: " +
+                       local_.url() +
+                       "\n  client_id: ig-edge\n"
+                       "uplink:\n  broker: " +
+                       cloud_.url() + "\n  topic_prefix: " + prefix + "\n  forward: " + forward +
+                       "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" + extra);
   }
 
   // infergate with the uplink; returns once both connections are up (the
@@ -87,7 +95,8 @@ class UplinkE2ETest : public ::testing::Test {
 
   // Waits (polling /metrics, as a scraper would) until it shows `line`.
   bool WaitMetric(const std::string& line) {
-    for (auto end = std::chrono::steady_clock::now() + testing::Scaled(20s); std::chrono::steady_clock::now() < end;) {
+    for (auto end = std::chrono::steady_clock::now() + testing::Scaled(20s);
+         std::chrono::steady_clock::now() < end;) {
       if (http_->Get("/metrics").body.find(line) != std::string::npos) return true;
       std::this_thread::sleep_for(20ms);  // the polling interval of a scrape
     }
@@ -135,9 +144,12 @@ TEST_F(UplinkE2ETest, AlertsArriveOnTheCloudBrokerUnderThePrefixAndTheStatusSays
   EXPECT_TRUE(WaitMetric("infergate_uplink_forwarded_total 1\n")) << Metrics();
   EXPECT_TRUE(WaitMetric("infergate_outbox_sent_total{outbox=\"uplink\"} 1\n")) << Metrics();
   const std::string text = Metrics();
-  EXPECT_NE(text.find("infergate_uplink_skipped_total{reason=\"not_alert\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("infergate_uplink_skipped_total{reason=\"not_alert\"} 1\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("infergate_uplink_connected 1\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("infergate_mqtt_unacked_publishes{client=\"uplink\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("infergate_mqtt_unacked_publishes{client=\"uplink\"}"), std::string::npos)
+      << text;
 
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
   auto offline = cloud.WaitOn("sites/plant-3/gw-17/status");
@@ -171,13 +183,15 @@ TEST_F(UplinkE2ETest, ResultsWaitInTheOutboxWhileTheCloudIsDownAndArriveInOrder)
     ASSERT_TRUE(local) << server->Output();
     sent.push_back(SeqOf(local->payload));
   }
-  EXPECT_TRUE(WaitMetric("infergate_outbox_messages{outbox=\"uplink\"} " + std::to_string(kDown) + "\n"))
+  EXPECT_TRUE(
+      WaitMetric("infergate_outbox_messages{outbox=\"uplink\"} " + std::to_string(kDown) + "\n"))
       << Metrics();
 
   ASSERT_TRUE(cloud_.Relaunch()) << cloud_.Output();
   std::vector<int64_t> received;
   while (received.size() < sent.size()) {
-    auto m = cloud->WaitFor([&](const MqttMessage& x) { return x.topic == up_topic; }, testing::Scaled(20s));
+    auto m = cloud->WaitFor([&](const MqttMessage& x) { return x.topic == up_topic; },
+                            testing::Scaled(20s));
     ASSERT_TRUE(m) << received.size() << " of " << sent.size() << "\n" << server->Output();
     const int64_t seq = SeqOf(m->payload);
     // A QoS 1 duplicate (also of the result before the outage, which the
@@ -188,6 +202,16 @@ TEST_F(UplinkE2ETest, ResultsWaitInTheOutboxWhileTheCloudIsDownAndArriveInOrder)
   EXPECT_EQ(received, sent) << "every result, in order";
   EXPECT_TRUE(WaitMetric("infergate_outbox_messages{outbox=\"uplink\"} 0\n")) << Metrics();
   EXPECT_TRUE(WaitMetric("infergate_uplink_connected 1\n")) << Metrics();
+  // The status said online with the backlog at the reconnect, and says it
+  // drained at its next update (every 10 s while it changes).
+  const std::string status_topic = "sites/plant-3/gw-17/status";
+  bool reported_backlog = false;
+  while (true) {  // statuses in the order published (duplicates possible)
+    auto status = cloud->WaitOn(status_topic, testing::Scaled(20s));
+    ASSERT_TRUE(status) << server->Output();
+    if (Has(*status, R"({"state":"online","backlog":10,)")) reported_backlog = true;
+    if (reported_backlog && Has(*status, R"({"state":"online","backlog":0,)")) break;
+  }
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
 }
 
@@ -205,11 +229,24 @@ TEST_F(UplinkE2ETest, SighupWithANewTopicPrefixMovesLaterResultsUnderIt) {
   kill(server->pid(), SIGHUP);
   ASSERT_TRUE(server->WaitForLine("SIGHUP: uplink now .* under sites/new")) << server->Output();
   ASSERT_TRUE(device.Publish(kDeviceTopic, kHot, Qos1()));
-  auto moved = cloud.WaitFor(
-      [](const MqttMessage& m) { return m.topic.rfind("sites/", 0) == 0 && m.topic.find("/status") == std::string::npos; });
+  auto moved = cloud.WaitFor([](const MqttMessage& m) {
+    return m.topic.rfind("sites/", 0) == 0 && m.topic.find("/status") == std::string::npos;
+  });
   ASSERT_TRUE(moved) << server->Output();
   EXPECT_EQ(moved->topic, "sites/new/" + kLocalResult);
   EXPECT_TRUE(Has(*moved, R"("alert":true)")) << moved->payload;
+
+  // An uplink that cannot be opened (its outbox folder cannot be made):
+  // the error is logged and the running one goes on.
+  WriteConfig("sites/bad", "results", "  outbox: {path: /proc/no/such/outbox.db}\n");
+  kill(server->pid(), SIGHUP);
+  ASSERT_TRUE(server->WaitForLine("SIGHUP: uplink not replaced: .*outbox")) << server->Output();
+  ASSERT_TRUE(device.Publish(kDeviceTopic, kNormal, Qos1()));
+  auto kept = cloud.WaitFor([](const MqttMessage& m) {
+    return m.topic.rfind("sites/", 0) == 0 && m.topic.find("/status") == std::string::npos;
+  });
+  ASSERT_TRUE(kept) << server->Output();
+  EXPECT_EQ(kept->topic, "sites/new/" + kLocalResult);
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();
 }
 

@@ -22,7 +22,8 @@ pipeline::Result MakeResult(const std::string& device, bool alert) {
 
 class UplinkTest : public ::testing::Test {
  protected:
-  std::unique_ptr<Uplink> Make(config::UplinkForward forward, const std::string& file = "uplink.db") {
+  std::unique_ptr<Uplink> Make(config::UplinkForward forward,
+                               const std::string& file = "uplink.db") {
     UplinkOptions o;
     o.config.broker = "mqtt://127.0.0.1:1";  // never started: nothing connects
     o.config.topic_prefix = "sites/p3";
@@ -48,7 +49,8 @@ TEST_F(UplinkTest, TheTopicIsThePrefixAndTheLocalTopicOrTheDefaultOne) {
   ASSERT_TRUE(u);
   const auto r = MakeResult("p7", false);
   EXPECT_EQ(u->TopicFor(r, "plant/p7/state"), "sites/p3/plant/p7/state");
-  EXPECT_EQ(u->TopicFor(r, ""), "sites/p3/infergate/devices/p7/pump/result") << "HTTP and gRPC results";
+  EXPECT_EQ(u->TopicFor(r, ""), "sites/p3/infergate/devices/p7/pump/result")
+      << "HTTP and gRPC results";
 }
 
 TEST_F(UplinkTest, ForwardAlertsSkipsTheOtherResultsAndCountsThem) {
@@ -66,7 +68,8 @@ TEST_F(UplinkTest, ForwardAlertsSkipsTheOtherResultsAndCountsThem) {
   again->OnResult({MakeResult("p7", true), "t"});
   EXPECT_EQ(Counter("infergate_uplink_skipped_total", {{"reason", "forward_none"}}), 1);
   const std::string text = metrics_.RenderPrometheus();
-  EXPECT_NE(text.find("infergate_outbox_messages{outbox=\"uplink\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("infergate_outbox_messages{outbox=\"uplink\"} 1\n"), std::string::npos)
+      << text;
 }
 
 // A reload: the results that come between Take and Put go to the new uplink.
@@ -83,10 +86,12 @@ TEST_F(UplinkTest, TheSlotHoldsResultsWhileTheUplinkIsReplaced) {
   slot.OnResult({MakeResult("p3", false), "t"});
   EXPECT_EQ(Counter("infergate_uplink_forwarded_total"), 1) << "held, not forwarded yet";
   slot.Put(Make(config::UplinkForward::kResults, "a.db"));
-  EXPECT_EQ(Counter("infergate_uplink_forwarded_total"), 3) << "the held results, to the new uplink";
+  EXPECT_EQ(Counter("infergate_uplink_forwarded_total"), 3)
+      << "the held results, to the new uplink";
   const std::string text = metrics_.RenderPrometheus();
   EXPECT_NE(text.find("infergate_outbox_messages{outbox=\"uplink\"} 3\n"), std::string::npos)
-      << "the first stayed in the file, the two held ones joined it\n" << text;
+      << "the first stayed in the file, the two held ones joined it\n"
+      << text;
   // Taken without holding (shutdown): later results are dropped.
   slot.Take(false)->Stop(core::Duration::zero());
   slot.OnResult({MakeResult("p4", true), "t"});

@@ -80,7 +80,28 @@ core::StatusOr<std::unique_ptr<MqttFrontend>> MqttFrontend::Create(
   ASSIGN_OR_RETURN(f->client_, MqttClient::Create(std::move(o), f.get()));
   f->shared_->client = f->client_.get();
   if (config.inbox.enabled && !config.inbox.path.empty()) RETURN_IF_ERROR(f->OpenInbox());
+  if (config.outbox.enabled && !config.outbox.path.empty()) RETURN_IF_ERROR(f->OpenOutbox());
   return f;
+}
+
+core::Status MqttFrontend::OpenOutbox() {
+  const std::filesystem::path path = config_.outbox.path;
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  edge::OutboxOptions o;
+  o.path = path.string();
+  o.name = "mqtt";
+  o.max_bytes = config_.outbox.max_bytes;
+  o.max_age = core::SecsToMillis(config_.outbox.max_age_secs);
+  auto outbox = edge::Outbox::Open(o, metrics_, clock_, &core::SystemWallClock::Instance());
+  if (!outbox.ok()) {
+    return outbox.status().WithPrefix("mqtt.outbox (move the file away to start without the replies it holds)");
+  }
+  outbox_ = std::move(*outbox);
+  outbox_sink_ = std::make_unique<MqttOutboxSink>(client_.get());
+  shared_->outbox = outbox_.get();
+  spdlog::info("mqtt: outbox {} ({} replies of the previous run to send)", o.path, outbox_->messages());
+  return core::Status::Ok();
 }
 
 core::Status MqttFrontend::OpenInbox() {
@@ -156,11 +177,13 @@ MqttFrontend::MqttFrontend(config::MqttConfig config, std::vector<Route> routes,
       "infergate_mqtt_reply_failures_total", "MQTT replies the client library refused or that came after stop");
   constexpr char kAcksHelp[] =
       "QoS 1/2 MQTT requests acknowledged to the broker, by what came first: their inbox record durable "
-      "(journal) or their answer (answer)";
+      "(journal), their reply durable in the outbox (outbox) or their answer (answer)";
   shared_->acks_after_journal =
       &metrics->GetCounter("infergate_mqtt_acknowledgements_total", kAcksHelp, {{"after", "journal"}});
   shared_->acks_after_answer =
       &metrics->GetCounter("infergate_mqtt_acknowledgements_total", kAcksHelp, {{"after", "answer"}});
+  shared_->acks_after_outbox =
+      &metrics->GetCounter("infergate_mqtt_acknowledgements_total", kAcksHelp, {{"after", "outbox"}});
   shared_->inflight_gauge = &metrics->GetGauge("infergate_mqtt_inflight_requests",
                                                "MQTT requests submitted and not yet answered");
 }
@@ -170,6 +193,7 @@ MqttFrontend::~MqttFrontend() { Stop(); }
 core::Status MqttFrontend::Start() {
   spdlog::info("mqtt: connecting to {} as {}", config_.broker, client_->options().client_id);
   for (const auto& r : routes_) spdlog::info("mqtt: {} -> {}", r.name, r.model.empty() ? "{model}" : r.model);
+  if (outbox_) outbox_->Start(outbox_sink_.get());  // sends once connected
   client_->Start();
   return core::Status::Ok();
 }
@@ -195,10 +219,13 @@ void MqttFrontend::Stop() {
     spdlog::warn("mqtt: stopping with {} requests in flight and {} waiting", shared_->inflight.load(),
                  shared_->waiting.load());
   }
+  // Replies not acknowledged stay in the outbox for the next start.
+  if (outbox_) outbox_->Close(kStopFlush);
   client_->Stop(kStopFlush);
   {
     std::lock_guard lock(shared_->mu);
     shared_->client = nullptr;
+    shared_->outbox = nullptr;
   }
   // Requests still unanswered keep their records: the next start runs them.
   if (inbox_) inbox_->Close();
@@ -215,6 +242,7 @@ void MqttFrontend::OnConnected(bool session_present) {
     if (auto st = client_->Subscribe(filter, r.qos); !st.ok()) spdlog::error("{}", st.message());
   }
   connected_once_ = true;  // recovered requests may go now: their replies have a way out
+  if (outbox_) outbox_->Wake();
   StartWaiting();
   UpdatePause();
 }
@@ -327,6 +355,7 @@ core::Status MqttFrontend::ApplyReplyParameters(ReplyParameters reply, const Inc
 }
 
 void MqttFrontend::OnIdle() {
+  if (outbox_) outbox_->Wake();  // the client's queue may have room again
   StartWaiting();
   UpdatePause();
   if (waiting_.empty() && shared_->inflight.load() == 0) {

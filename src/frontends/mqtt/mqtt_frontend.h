@@ -45,6 +45,12 @@
 // reply; an error reply counts), or at once after processing when it has
 // no reply topic; a telemetry message once its last reply is done.
 //
+// Outbox (mqtt.outbox with a path): QoS 1/2 replies are written to a durable
+// edge::Outbox and published from it through the client (MqttOutboxSink) once
+// connected, in order; a request counts as answered once its reply is durable
+// there, so a broker outage or a crash after that loses no reply (replies of
+// the previous run go after the first connect).
+//
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message
 // already read is answered; Stop publishes the offline status and
@@ -70,7 +76,9 @@
 #include "core/status.h"
 #include "engine/frontend.h"
 #include "frontends/mqtt/codec.h"
+#include "edge/outbox.h"
 #include "frontends/mqtt/mqtt_client.h"
+#include "frontends/mqtt/outbox_sink.h"
 #include "frontends/mqtt/reply_sink.h"
 #include "frontends/mqtt/route.h"
 #include "frontends/mqtt/token_bucket.h"
@@ -126,6 +134,8 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   void RefuseOverloaded(const IncomingMessage& message, std::shared_ptr<Receipt> receipt);
   // Opens mqtt.inbox.path and queues the requests the previous run left.
   core::Status OpenInbox();
+  // Opens mqtt.outbox.path; its replies of the previous run go after the first connect.
+  core::Status OpenOutbox();
   // The retry hint of an `overloaded` reply now (network thread).
   int64_t RetryAfterMs() const;
   // Moves waiting messages into free slots.
@@ -159,6 +169,8 @@ class MqttFrontend final : public MqttClientListener, public engine::Frontend {
   };
   std::deque<Waiting> waiting_;                      // network thread only
   std::shared_ptr<state::Journal> inbox_;            // null: no inbox journal
+  std::unique_ptr<MqttOutboxSink> outbox_sink_;      // with outbox_
+  std::unique_ptr<edge::Outbox> outbox_;             // null: no outbox
   std::deque<Waiting> recovered_;                    // the previous run's requests; network thread after Start
   bool connected_once_ = false;                      // network thread only
   TokenBucket overload_replies_;                     // network thread only

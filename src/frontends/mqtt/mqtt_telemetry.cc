@@ -70,7 +70,7 @@ class TelemetryReplies final : public pipeline::DeviceReplies,
  private:
   // One reply (or the message itself) is done; the last acknowledges the message.
   void Answer() {
-    if (--unanswered_ == 0 && target_.receipt) target_.receipt->Answered();
+    if (--unanswered_ == 0 && target_.receipt) target_.receipt->Answered(sink_->AnswerLabel(target_));
   }
   PublishDone Answered() {
     return [self = shared_from_this()](const core::Status&) { self->Answer(); };

@@ -35,11 +35,11 @@ void Receipt::Journal(const IncomingMessage& message) {
   sink_->CountInbox("journaled");
 }
 
-void Receipt::Answered() {
+void Receipt::Answered(std::string_view after) {
   // Acknowledged first: a record removed before its commit reports itself
   // durable, which would count this answer as an acknowledgement after the
   // journal. (A crash in between runs the request again: a duplicate.)
-  Acknowledge("answer");
+  Acknowledge(after);
   if (record_ != 0 && journal_) journal_->Remove(record_);
 }
 

@@ -43,8 +43,9 @@ class Receipt : public std::enable_shared_from_this<Receipt> {
   // request is acknowledged once answered). Counted by outcome.
   void Journal(const IncomingMessage& message);
   // The request is answered: its record goes, and it is acknowledged if it
-  // was not yet.
-  void Answered();
+  // was not yet (counted as after `after`: "answer", or "outbox" when the
+  // answer is a reply durable in the outbox).
+  void Answered(std::string_view after = "answer");
 
  private:
   // Once: `after` ("journal", "answer") labels the count.

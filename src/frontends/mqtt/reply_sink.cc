@@ -6,7 +6,9 @@
 #include <cctype>
 
 #include "core/status_map.h"
+#include "edge/outbox.h"
 #include "frontends/mqtt/codec.h"
+#include "frontends/mqtt/outbox_sink.h"
 
 namespace infergate::mqtt {
 
@@ -72,7 +74,17 @@ void ReplySink::Send(OutgoingMessage message, PublishDone done) {
   {
     std::lock_guard lock(mu);
     stopped = !client;
-    st = client ? client->Publish(std::move(message), done) : core::Unavailable("mqtt: stopped");
+    if (!client) {
+      st = core::Unavailable("mqtt: stopped");
+    } else if (outbox && message.qos > 0) {
+      st = outbox->Push(ToOutboxMessage(std::move(message)), [done](const core::Status& durable) {
+        // Not written: the request stays unanswered (sent again, or run again from the inbox).
+        if (done) done(durable.ok() ? durable : core::Unavailable(durable.message()));
+      });
+      if (st.code() == core::StatusCode::kFailedPrecondition) st = core::Unavailable(st.message());
+    } else {
+      st = client->Publish(std::move(message), done);
+    }
   }
   if (!st.ok()) {
     reply_failures->Increment();
@@ -90,17 +102,26 @@ void ReplySink::Ack(const AckHandle& ack, std::string_view after) {
     if (!client) return;
     client->Acknowledge(ack);
   }
-  (after == "journal" ? acks_after_journal : acks_after_answer)->Increment();
+  if (after == "journal") {
+    acks_after_journal->Increment();
+  } else {
+    (after == "outbox" ? acks_after_outbox : acks_after_answer)->Increment();
+  }
 }
 
-PublishDone ReplySink::AnsweredWhenDone(std::shared_ptr<Receipt> receipt) {
+std::string_view ReplySink::AnswerLabel(const ReplyTarget& target) {
+  std::lock_guard lock(mu);
+  return outbox && target.qos > 0 && !target.topic.empty() ? "outbox" : "answer";
+}
+
+PublishDone ReplySink::AnsweredWhenDone(std::shared_ptr<Receipt> receipt, std::string_view after) {
   if (!receipt) return nullptr;
-  return [receipt = std::move(receipt)](const core::Status& st) {
+  return [receipt = std::move(receipt), after](const core::Status& st) {
     // Not sent because the connection went or the client stopped: the
     // broker delivers the request again (unless the inbox already owns it:
     // then it runs again at the next start), so it stays unanswered.
     if (st.code() == core::StatusCode::kUnavailable || st.code() == core::StatusCode::kCancelled) return;
-    receipt->Answered();
+    receipt->Answered(after);
   };
 }
 
@@ -116,7 +137,7 @@ void ReplySink::CountInbox(std::string_view outcome) {
 
 void ReplySink::SendJson(const ReplyTarget& target, std::string body, std::string_view model,
                          std::string_view id, PublishDone done) {
-  if (!done) done = AnsweredWhenDone(target.receipt);
+  if (!done) done = AnsweredWhenDone(target.receipt, AnswerLabel(target));
   if (target.topic.empty()) {
     if (done) done(core::Status::Ok());
     return;
@@ -146,7 +167,7 @@ void ReplySink::SendError(const ReplyTarget& target, const core::Status& status,
                           std::string_view reason, std::string_view id, int64_t retry_after_ms,
                           PublishDone done) {
   CountRejected(reason);
-  if (!done) done = AnsweredWhenDone(target.receipt);
+  if (!done) done = AnsweredWhenDone(target.receipt, AnswerLabel(target));
   if (target.topic.empty()) {
     spdlog::debug("mqtt: {} (no reply topic)", status.message());
     if (done) done(core::Status::Ok());

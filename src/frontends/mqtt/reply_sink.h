@@ -19,6 +19,10 @@
 #include "frontends/mqtt/mqtt_client.h"
 #include "frontends/mqtt/receipt.h"
 
+namespace infergate::edge {
+class Outbox;
+}
+
 namespace infergate::mqtt {
 
 // Where a message's replies (results and errors) go.
@@ -34,6 +38,9 @@ struct ReplyTarget {
 struct ReplySink {
   std::mutex mu;
   MqttClient* client = nullptr;  // GUARDED_BY(mu); null once stopped
+  // mqtt.outbox: QoS 1/2 replies are written to it, which sends them through
+  // the client. GUARDED_BY(mu); null without an outbox and once stopped.
+  edge::Outbox* outbox = nullptr;
   std::condition_variable drained;
   std::atomic<int> inflight{0};
   std::atomic<int> waiting{0};
@@ -44,6 +51,7 @@ struct ReplySink {
   core::Gauge* inflight_gauge = nullptr;
   core::Counter* acks_after_journal = nullptr;  // infergate_mqtt_acknowledgements_total{after="journal"}
   core::Counter* acks_after_answer = nullptr;   // {after="answer"}
+  core::Counter* acks_after_outbox = nullptr;   // {after="outbox"}
   // The mean time an answered request spent in the scheduler (queue and
   // run), an exponentially weighted average in microseconds (0 until the
   // first answer). Updated without a lock: a sample lost to a race is harmless.
@@ -52,8 +60,10 @@ struct ReplySink {
   uint32_t max_reply_bytes = 0;  // mqtt.max_reply_bytes; 0: the broker's limit only
 
   void CountRejected(std::string_view reason);
-  // Hands `message` to the client unless the frontend has stopped. `done`
-  // runs once the reply is done (also when it was refused, then at once).
+  // Hands `message` to the client unless the frontend has stopped; a QoS 1/2
+  // message goes to the outbox when there is one, and is done once durable
+  // there. `done` runs once the reply is done (also when it was refused,
+  // then at once).
   void Send(OutgoingMessage message, PublishDone done);
   // A JSON body (a result of `model` for request `id`) to `target`. A reply
   // whose packet would exceed the broker's Maximum Packet Size or
@@ -72,12 +82,17 @@ struct ReplySink {
   // The largest PUBLISH packet a reply may be, bytes (0 = no limit).
   uint32_t PacketLimit();
   // Acknowledges a request to the broker (QoS 1/2) unless stopped; counted
-  // by what it came after ("journal": its inbox record is durable, "answer").
+  // by what it came after ("journal": its inbox record is durable, "answer",
+  // "outbox": its reply is durable in the outbox).
   void Ack(const AckHandle& ack, std::string_view after);
   // A PublishDone that tells `receipt` its request is answered (null without
   // a receipt), unless the reply was dropped for a lost connection or a stop
   // (UNAVAILABLE, CANCELLED): then the broker sends the request again.
-  static PublishDone AnsweredWhenDone(std::shared_ptr<Receipt> receipt);
+  // `after` labels the acknowledgement the answer may give ("answer", "outbox").
+  static PublishDone AnsweredWhenDone(std::shared_ptr<Receipt> receipt,
+                                      std::string_view after = "answer");
+  // What answers a reply to `target`: "outbox" when it goes through the outbox, else "answer".
+  std::string_view AnswerLabel(const ReplyTarget& target);
   // Counts an inbox outcome ("journaled", "full", "recovered", "damaged").
   void CountInbox(std::string_view outcome);
   // A request was submitted / answered: the in-flight count, its gauge, the
