@@ -57,8 +57,10 @@ for (s, c, r), m in runs.items():
         if m["forwarded"] or m["written"]:
             problems.append(f"{name}: the server without an uplink forwarded results")
         continue
-    # A result still being answered at either scrape may be on either side of it.
-    if m["forwarded"] < m["requests"] - 2 * c or m["written"] < m["requests"] - 2 * c:
+    # A result still being answered at either scrape may be on either side of
+    # it; the outbox counts a message written once its group commit is done,
+    # which trails the results by up to a few commits.
+    if m["forwarded"] < m["requests"] - 2 * c or m["written"] < 0.9 * m["requests"]:
         problems.append(f"{name}: {m['forwarded']:.0f} forwarded, {m['written']:.0f} written "
                         f"for {m['requests']} results")
     if s == "uplink" and (m["connected"] != 1 or m["sent"] < 0.9 * m["written"]):
