@@ -33,14 +33,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -69,7 +68,8 @@ constexpr int kDevices = 4;
 constexpr double kRate = 25;  // readings per second and device
 constexpr char kModel[] = "reading";
 constexpr char kUplinkPrefix[] = "sites/e2e/gw";
-constexpr int64_t kTinyOutbox = 65536;  // bytes, the least uplink.outbox.max_bytes allows: a few hundred results
+constexpr int64_t kTinyOutbox =
+    65536;  // bytes, the least uplink.outbox.max_bytes allows: a few hundred results
 
 std::string Device(int d) { return "dev-" + std::to_string(d); }
 std::string TelemetryTopic(int d) { return "infergate/devices/" + Device(d) + "/" + kModel; }
@@ -77,8 +77,8 @@ std::string TelemetryTopic(int d) { return "infergate/devices/" + Device(d) + "/
 bool IsAlert(int d, int64_t seq) { return (seq + d) % 3 == 0; }
 std::string Reading(int d, int64_t seq) {
   std::ostringstream out;
-  out << R"({"seq":)" << seq << R"(,"ts":)" << (1.7e9 + seq) << R"(,"v":)" << (IsAlert(d, seq) ? 0.875 : 0.125)
-      << "}";
+  out << R"({"seq":)" << seq << R"(,"ts":)" << (1.7e9 + seq) << R"(,"v":)"
+      << (IsAlert(d, seq) ? 0.875 : 0.125) << "}";
   return out.str();
 }
 
@@ -89,33 +89,30 @@ struct Result {
   bool alert = false;
   std::string topic;
   std::string payload;
-  Clock::time_point at;
 };
 
 // The result in `m`, or nothing (an error reply, a status message).
 std::optional<Result> ParseResult(const MqttRecorder::Message& m) {
   auto j = nlohmann::json::parse(m.payload, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j.contains("device")) return std::nullopt;
-  return Result{j["device"].get<std::string>(), j["seq"].get<int64_t>(), j.value("alert", false), m.topic,
-                m.payload, m.at};
+  if (j.is_discarded() || !j.is_object() || !j.contains("seq") || !j.contains("device"))
+    return std::nullopt;
+  return Result{j["device"].get<std::string>(), j["seq"].get<int64_t>(), j.value("alert", false),
+                m.topic, m.payload};
 }
 
 // Results by device, in arrival order.
-std::map<std::string, std::vector<Result>> ByDevice(const std::vector<MqttRecorder::Message>& messages,
-                                                    size_t* not_results = nullptr) {
+std::map<std::string, std::vector<Result>> ByDevice(
+    const std::vector<MqttRecorder::Message>& messages) {
   std::map<std::string, std::vector<Result>> out;
   for (const auto& m : messages) {
-    if (auto r = ParseResult(m)) {
-      out[r->device].push_back(std::move(*r));
-    } else if (not_results) {
-      ++*not_results;
-    }
+    if (auto r = ParseResult(m)) out[r->device].push_back(std::move(*r));
   }
   return out;
 }
 
 // Waits until `done(messages)` holds, checking again whenever more arrived.
-bool WaitChecked(MqttRecorder& recorder, const std::function<bool(const std::vector<MqttRecorder::Message>&)>& done,
+bool WaitChecked(MqttRecorder& recorder,
+                 const std::function<bool(const std::vector<MqttRecorder::Message>&)>& done,
                  std::chrono::milliseconds timeout) {
   const auto end = Clock::now() + Scaled(timeout);
   while (true) {
@@ -124,8 +121,9 @@ bool WaitChecked(MqttRecorder& recorder, const std::function<bool(const std::vec
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
     if (left.count() <= 0) return false;
     // Unscaled: `left` is already the rest of the scaled deadline.
-    recorder.WaitUntil([&](const auto& now) { return now.size() > messages.size(); },
-                       std::chrono::milliseconds(static_cast<int64_t>(left.count() / testing::TimeScale())));
+    recorder.WaitUntil(
+        [&](const auto& now) { return now.size() > messages.size(); },
+        std::chrono::milliseconds(static_cast<int64_t>(left.count() / testing::TimeScale())));
   }
 }
 
@@ -136,8 +134,9 @@ class UplinkTwoBrokersTest : public ::testing::Test {
     ASSERT_TRUE(cloud_.Start()) << cloud_.Output();
     const auto version = models_.path() / kModel / "1";
     std::filesystem::create_directories(version);
-    std::filesystem::copy_file(std::filesystem::path(INFERGATE_TEST_MODELS_DIR) / "identity_fp32.onnx",
-                               version / "model.onnx");
+    std::filesystem::copy_file(
+        std::filesystem::path(INFERGATE_TEST_MODELS_DIR) / "identity_fp32.onnx",
+        version / "model.onnx");
     models_.Write(std::string(kModel) + "/config.yaml",
                   "max_batch_size: 64\n"
                   "device:\n"
@@ -148,17 +147,19 @@ class UplinkTwoBrokersTest : public ::testing::Test {
   // infergate.yaml: a persistent session on the local broker, the uplink to
   // the cloud broker with `forward` and `qos`, `outbox` (a YAML flow map) if given.
   void WriteConfig(const std::string& forward, int qos, const std::string& outbox = "") {
-    config_ = dir_.Write("infergate.yaml",
-                         "model_repository: " + models_.path().string() +
-                             "\nmodel_control_mode: none\n"
-                             "mqtt:\n  broker: " + local_.url() +
-                             "\n  client_id: ig-uplink-e2e\n  clean_session: false\n  session_expiry_secs: 3600\n"
-                             "  default_qos: 1\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n"
-                             "uplink:\n  broker: " + cloud_.url() +
-                             "\n  client_id: ig-uplink-e2e-cloud\n  topic_prefix: " + kUplinkPrefix +
-                             "\n  forward: " + forward + "\n  qos: " + std::to_string(qos) +
-                             "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" +
-                             (outbox.empty() ? "" : "  outbox: " + outbox + "\n"));
+    config_ = dir_.Write(
+        "infergate.yaml",
+        "model_repository: " + models_.path().string() +
+            "\nmodel_control_mode: none\n"
+            "mqtt:\n  broker: " +
+            local_.url() +
+            "\n  client_id: ig-uplink-e2e\n  clean_session: false\n  session_expiry_secs: 3600\n"
+            "  default_qos: 1\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n"
+            "uplink:\n  broker: " +
+            cloud_.url() + "\n  client_id: ig-uplink-e2e-cloud\n  topic_prefix: " + kUplinkPrefix +
+            "\n  forward: " + forward + "\n  qos: " + std::to_string(qos) +
+            "\n  reconnect_min_secs: 0.1\n  reconnect_max_secs: 0.5\n" +
+            (outbox.empty() ? "" : "  outbox: " + outbox + "\n"));
   }
 
   // Starts infergate (same config and state dir every time); returns once it
@@ -180,7 +181,8 @@ class UplinkTwoBrokersTest : public ::testing::Test {
     if (!http_) return -1;
     std::istringstream in(http_->Get("/metrics").body);
     for (std::string line; std::getline(in, line);) {
-      if (line.rfind(name, 0) != 0 || (line[name.size()] != '{' && line[name.size()] != ' ')) continue;
+      if (line.rfind(name, 0) != 0 || (line[name.size()] != '{' && line[name.size()] != ' '))
+        continue;
       bool all = true;
       for (const auto& l : labels) all = all && line.find(l) != std::string::npos;
       if (all) return std::stod(line.substr(line.rfind(' ') + 1));
@@ -194,7 +196,8 @@ class UplinkTwoBrokersTest : public ::testing::Test {
     std::string out;
     for (std::string line; std::getline(in, line);) {
       if (line[0] == '#') continue;
-      for (const char* p : {"infergate_mqtt_", "infergate_pipeline_", "infergate_uplink_", "infergate_outbox_"}) {
+      for (const char* p :
+           {"infergate_mqtt_", "infergate_pipeline_", "infergate_uplink_", "infergate_outbox_"}) {
         if (line.rfind(p, 0) == 0) {
           out += line + "\n";
           break;
@@ -219,7 +222,9 @@ class UplinkTwoBrokersTest : public ::testing::Test {
     auto saves = [&] {
       const std::string log = cloud_.Output();
       size_t n = 0;
-      for (size_t at = 0; (at = log.find("Saving in-memory database", at)) != std::string::npos; ++at) ++n;
+      for (size_t at = 0; (at = log.find("Saving in-memory database", at)) != std::string::npos;
+           ++at)
+        ++n;
       return n;
     };
     const size_t before = saves();
@@ -252,7 +257,8 @@ class UplinkTwoBrokersTest : public ::testing::Test {
   // `readings` readings of every one of `devices` devices: a result (counted
   // once per seq: a restart may answer a reading again) or an error (e.g.
   // `overloaded` when a backlog arrives at once; it has no seq).
-  bool WaitAllAnswered(MqttRecorder& local, int devices, int64_t readings, std::chrono::milliseconds timeout) {
+  bool WaitAllAnswered(MqttRecorder& local, int devices, int64_t readings,
+                       std::chrono::milliseconds timeout) {
     return WaitChecked(
         local,
         [&](const std::vector<MqttRecorder::Message>& messages) {
@@ -276,9 +282,10 @@ class UplinkTwoBrokersTest : public ::testing::Test {
   }
 
   MosquittoBroker local_{"set_tcp_nodelay true\nmax_inflight_messages 256\n"};
-  MosquittoBroker cloud_{"set_tcp_nodelay true\nmax_inflight_messages 256\nautosave_on_changes false\n"
-                         "autosave_interval 0\n",
-                         MosquittoBroker::Persistence::kOn};
+  MosquittoBroker cloud_{
+      "set_tcp_nodelay true\nmax_inflight_messages 256\nautosave_on_changes false\n"
+      "autosave_interval 0\n",
+      MosquittoBroker::Persistence::kOn};
   testing::TempDir dir_;
   testing::TempDir models_;
   std::filesystem::path config_;
@@ -291,7 +298,8 @@ class DeviceFleet {
  public:
   DeviceFleet(int port, int devices) {
     for (int d = 0; d < devices; ++d) {
-      clients_.push_back(std::make_unique<testing::MqttTestClient>(port, "device-" + std::to_string(d)));
+      clients_.push_back(
+          std::make_unique<testing::MqttTestClient>(port, "device-" + std::to_string(d)));
       EXPECT_TRUE(clients_.back()->Connect());
     }
   }
@@ -301,7 +309,8 @@ class DeviceFleet {
     thread_ = std::thread([this] {
       const auto start = Clock::now();
       for (int64_t i = 0; i < readings_; ++i) {
-        std::this_thread::sleep_until(start + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / kRate)));
+        std::this_thread::sleep_until(
+            start + std::chrono::microseconds(static_cast<int64_t>(i * 1e6 / kRate)));
         for (size_t d = 0; d < clients_.size(); ++d) {
           testing::PublishOptions o;
           o.qos = 1;
@@ -327,7 +336,7 @@ class DeviceFleet {
 
 // What the cloud got against what the local broker saw.
 struct Comparison {
-  size_t local_alerts = 0;     // distinct (device, seq) alerts on the local broker
+  size_t local_alerts = 0;      // distinct (device, seq) alerts on the local broker
   size_t local_duplicates = 0;  // local results beyond the first per reading
   size_t cloud = 0;             // results the cloud subscriber received
   size_t lost = 0;              // local alerts the cloud never got
@@ -337,11 +346,11 @@ struct Comparison {
   // reading whose answer went out just before the kill), and both answers
   // are forwarded; what the uplink itself sent twice is counted here.
   size_t uplink_duplicates = 0;
-  size_t out_of_order = 0;      // first arrivals at the cloud whose seq is not above the previous one
-  size_t extra = 0;             // cloud alerts the local broker never carried
-  size_t not_alerts = 0;        // cloud results that are not alerts (forward: alerts)
-  size_t mismatched = 0;        // cloud body or topic not the local one
-  std::string detail;           // the first few problems
+  size_t out_of_order = 0;  // first arrivals at the cloud whose seq is not above the previous one
+  size_t extra = 0;         // cloud alerts the local broker never carried
+  size_t not_alerts = 0;    // cloud results that are not alerts (forward: alerts)
+  size_t mismatched = 0;    // cloud body or topic not the local one
+  std::string detail;       // the first few problems
 };
 
 Comparison Compare(const std::vector<MqttRecorder::Message>& local_messages,
@@ -386,9 +395,11 @@ Comparison Compare(const std::vector<MqttRecorder::Message>& local_messages,
         ++c.extra;
         continue;
       }
-      if (r.payload != it->second.payload || r.topic != std::string(kUplinkPrefix) + "/" + it->second.topic) {
+      if (r.payload != it->second.payload ||
+          r.topic != std::string(kUplinkPrefix) + "/" + it->second.topic) {
         ++c.mismatched;
-        note("cloud " + r.topic + " " + r.payload + " vs local " + it->second.topic + " " + it->second.payload);
+        note("cloud " + r.topic + " " + r.payload + " vs local " + it->second.topic + " " +
+             it->second.payload);
       }
     }
   }
@@ -407,7 +418,8 @@ Comparison Compare(const std::vector<MqttRecorder::Message>& local_messages,
 }
 
 // Every local alert has reached the cloud.
-bool CloudHasAll(const std::vector<MqttRecorder::Message>& local, const std::vector<MqttRecorder::Message>& cloud) {
+bool CloudHasAll(const std::vector<MqttRecorder::Message>& local,
+                 const std::vector<MqttRecorder::Message>& cloud) {
   return Compare(local, cloud).lost == 0;
 }
 
@@ -422,39 +434,51 @@ class UplinkFaultsE2ETest : public UplinkTwoBrokersTest {
     auto cloud_sub = CloudSubscriber(qos);
     auto local_sub = LocalSubscriber();
     auto server = StartInfergate();
-    EXPECT_TRUE(WaitMetrics([&] { return Metric("infergate_uplink_connected") == 1; }, 10s)) << server->Output();
+    EXPECT_TRUE(WaitMetrics([&] { return Metric("infergate_uplink_connected") == 1; }, 10s))
+        << server->Output();
     DeviceFleet fleet(local_.port(), kDevices);
     const auto start = Clock::now();
     fleet.Start(30);
 
-    std::this_thread::sleep_until(start + 8s);  // the fault schedule (load shape), not synchronisation
+    std::this_thread::sleep_until(start +
+                                  8s);  // the fault schedule (load shape), not synchronisation
     cloud_.Kill();
     EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") > 0; }, 10s))
-        << "no alert waiting in the outbox while the cloud broker is down\n" << server->Output();
+        << "no alert waiting in the outbox while the cloud broker is down\n"
+        << server->Output();
     std::this_thread::sleep_until(start + 12s);
     const double waiting = Outbox("infergate_outbox_messages");
     server->Stop(SIGKILL);
     const std::string first_run = server->Output();
     server = StartInfergate();
     std::this_thread::sleep_until(start + 18s);
-    EXPECT_TRUE(cloud_.Relaunch()) << "the cloud broker did not come back on port " << cloud_.port();
+    EXPECT_TRUE(cloud_.Relaunch())
+        << "the cloud broker did not come back on port " << cloud_.port();
 
     const int64_t readings = fleet.Join();
     EXPECT_TRUE(WaitAllAnswered(*local_sub, kDevices, readings, 60s))
-        << local_sub->Messages().size() << " local replies\n" << MetricsDigest() << server->Output();
+        << local_sub->Messages().size() << " local replies\n"
+        << MetricsDigest() << server->Output();
     const bool complete = WaitChecked(
-        *cloud_sub, [&](const auto& cloud) { return CloudHasAll(local_sub->Messages(), cloud); }, 60s);
+        *cloud_sub, [&](const auto& cloud) { return CloudHasAll(local_sub->Messages(), cloud); },
+        60s);
     EXPECT_TRUE(complete) << "before the kill:\n" << first_run << "\nafter:\n" << server->Output();
-    EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") == 0; }, 30s)) << server->Output();
+    EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") == 0; }, 30s))
+        << server->Output();
     EXPECT_GE(cloud_sub->Connects(), 2) << "the cloud subscriber never reconnected";
 
     const auto c = Compare(local_sub->Messages(), cloud_sub->Messages());
-    std::printf("[ uplink   ] QoS %d: %d devices x %lld readings; %.0f alerts in the outbox at the kill; local "
-                "broker: %zu alerts (%zu duplicate results); cloud: %zu received, lost %zu, duplicates %zu (%zu more "
-                "than the local broker carried), out of order %zu, not seen locally %zu, not alerts %zu, bodies or "
-                "topics differing %zu\n",
-                qos, kDevices, static_cast<long long>(readings), waiting, c.local_alerts, c.local_duplicates, c.cloud,
-                c.lost, c.duplicates, c.uplink_duplicates, c.out_of_order, c.extra, c.not_alerts, c.mismatched);
+    std::printf(
+        "[ uplink   ] QoS %d: %d devices x %lld readings; %.0f alerts in the outbox at the kill; "
+        "local "
+        "broker: %zu alerts (%zu duplicate results); cloud: %zu received, lost %zu, duplicates %zu "
+        "(%zu more "
+        "than the local broker carried), out of order %zu, not seen locally %zu, not alerts %zu, "
+        "bodies or "
+        "topics differing %zu\n",
+        qos, kDevices, static_cast<long long>(readings), waiting, c.local_alerts,
+        c.local_duplicates, c.cloud, c.lost, c.duplicates, c.uplink_duplicates, c.out_of_order,
+        c.extra, c.not_alerts, c.mismatched);
     ::testing::Test::RecordProperty("lost", static_cast<int>(c.lost));
     ::testing::Test::RecordProperty("duplicates", static_cast<int>(c.duplicates));
     ::testing::Test::RecordProperty("uplink_duplicates", static_cast<int>(c.uplink_duplicates));
@@ -504,7 +528,8 @@ TEST_F(UplinkDropE2ETest, AFullOutboxDropsTheOldestCountsThemAndSendsTheNewestIn
     ASSERT_TRUE(device.WaitPublished(static_cast<int>(kReadings))) << local_.Output();
   }
   ASSERT_TRUE(WaitAllAnswered(*local_sub, 1, kReadings, 30s))
-      << local_sub->Messages().size() << " local replies\n" << MetricsDigest() << server->Output();
+      << local_sub->Messages().size() << " local replies\n"
+      << MetricsDigest() << server->Output();
   std::vector<int64_t> produced;  // the results' seqs, in order
   const auto local = ByDevice(local_sub->Messages());
   for (const auto& r : local.at(Device(0))) produced.push_back(r.seq);
@@ -513,8 +538,10 @@ TEST_F(UplinkDropE2ETest, AFullOutboxDropsTheOldestCountsThemAndSendsTheNewestIn
     return Metric("infergate_outbox_dropped_total", {R"(outbox="uplink")", R"(reason="full")"});
   };
   // Every result written, then kept or dropped.
-  EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") + dropped() == n; }, 20s))
-      << n << " results\n" << MetricsDigest();
+  EXPECT_TRUE(
+      WaitMetrics([&] { return Outbox("infergate_outbox_messages") + dropped() == n; }, 20s))
+      << n << " results\n"
+      << MetricsDigest();
   const double waiting = Outbox("infergate_outbox_messages");
   const double bytes = Outbox("infergate_outbox_bytes");
   const double full = dropped();
@@ -526,22 +553,27 @@ TEST_F(UplinkDropE2ETest, AFullOutboxDropsTheOldestCountsThemAndSendsTheNewestIn
   ASSERT_TRUE(cloud_.Relaunch()) << cloud_.Output();
   const auto waiting_n = static_cast<size_t>(waiting);
   const bool arrived = WaitChecked(
-      *cloud_sub, [&](const auto& messages) { return ByDevice(messages)[Device(0)].size() >= waiting_n; }, 30s);
+      *cloud_sub,
+      [&](const auto& messages) { return ByDevice(messages)[Device(0)].size() >= waiting_n; }, 30s);
   EXPECT_TRUE(arrived) << MetricsDigest() << server->Output();
-  EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") == 0; }, 10s)) << MetricsDigest();
+  EXPECT_TRUE(WaitMetrics([&] { return Outbox("infergate_outbox_messages") == 0; }, 10s))
+      << MetricsDigest();
   std::vector<int64_t> seqs;
   const auto cloud = ByDevice(cloud_sub->Messages());
   if (cloud.count(Device(0))) {
     for (const auto& r : cloud.at(Device(0))) seqs.push_back(r.seq);
   }
-  std::printf("[ uplink   ] outbox of %lld bytes, cloud broker down: %lld readings, %zu results, %.0f dropped (full), "
-              "%.0f kept (%.0f bytes); received once the broker was back: %zu, seq %lld to %lld\n",
-              static_cast<long long>(kTinyOutbox), static_cast<long long>(kReadings), produced.size(), full, waiting,
-              bytes, seqs.size(), seqs.empty() ? -1LL : static_cast<long long>(seqs.front()),
-              seqs.empty() ? -1LL : static_cast<long long>(seqs.back()));
+  std::printf(
+      "[ uplink   ] outbox of %lld bytes, cloud broker down: %lld readings, %zu results, %.0f "
+      "dropped (full), "
+      "%.0f kept (%.0f bytes); received once the broker was back: %zu, seq %lld to %lld\n",
+      static_cast<long long>(kTinyOutbox), static_cast<long long>(kReadings), produced.size(), full,
+      waiting, bytes, seqs.size(), seqs.empty() ? -1LL : static_cast<long long>(seqs.front()),
+      seqs.empty() ? -1LL : static_cast<long long>(seqs.back()));
   // The newest results, in order, each once.
   ASSERT_LE(waiting_n, produced.size());
-  EXPECT_EQ(seqs, std::vector<int64_t>(produced.end() - static_cast<std::ptrdiff_t>(waiting_n), produced.end()));
+  EXPECT_EQ(seqs, std::vector<int64_t>(produced.end() - static_cast<std::ptrdiff_t>(waiting_n),
+                                       produced.end()));
   EXPECT_EQ(static_cast<double>(seqs.size()) + full, n);
   EXPECT_EQ(Outbox("infergate_outbox_sent_total"), waiting);
   EXPECT_EQ(server->Stop(SIGTERM), 0) << server->Output();

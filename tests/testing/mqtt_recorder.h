@@ -34,26 +34,28 @@ class MqttRecorder {
     Clock::time_point at;
   };
 
-  MqttRecorder(int port, const std::string& id, bool persistent) : port_(port), persistent_(persistent) {
+  MqttRecorder(int port, const std::string& id, bool persistent)
+      : port_(port), persistent_(persistent) {
     mosquitto_lib_init();
     mosq_ = mosquitto_new(id.c_str(), !persistent, this);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     mosquitto_int_option(mosq_, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
     mosquitto_reconnect_delay_set(mosq_, 1, 1, false);
-    mosquitto_connect_v5_callback_set(mosq_, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
-      auto* r = static_cast<MqttRecorder*>(self);
-      std::lock_guard lock(r->mu_);
-      if (rc == 0) ++r->connects_;
-      r->cv_.notify_all();
-    });
-    mosquitto_subscribe_v5_callback_set(mosq_, [](mosquitto*, void* self, int mid, int, const int*,
-                                                  const mosquitto_property*) {
-      auto* r = static_cast<MqttRecorder*>(self);
-      std::lock_guard lock(r->mu_);
-      r->subacks_.push_back(mid);
-      r->cv_.notify_all();
-    });
+    mosquitto_connect_v5_callback_set(
+        mosq_, [](mosquitto*, void* self, int rc, int, const mosquitto_property*) {
+          auto* r = static_cast<MqttRecorder*>(self);
+          std::lock_guard lock(r->mu_);
+          if (rc == 0) ++r->connects_;
+          r->cv_.notify_all();
+        });
+    mosquitto_subscribe_v5_callback_set(
+        mosq_, [](mosquitto*, void* self, int mid, int, const int*, const mosquitto_property*) {
+          auto* r = static_cast<MqttRecorder*>(self);
+          std::lock_guard lock(r->mu_);
+          r->subacks_.push_back(mid);
+          r->cv_.notify_all();
+        });
     mosquitto_message_v5_callback_set(mosq_, &MqttRecorder::OnMessage);
   }
   ~MqttRecorder() {
@@ -77,7 +79,8 @@ class MqttRecorder {
   // Subscribes to `filter` at `qos`; true once the broker acknowledged it.
   bool Subscribe(const std::string& filter, int qos) {
     int mid = 0;
-    if (mosquitto_subscribe_v5(mosq_, &mid, filter.c_str(), qos, 0, nullptr) != MOSQ_ERR_SUCCESS) return false;
+    if (mosquitto_subscribe_v5(mosq_, &mid, filter.c_str(), qos, 0, nullptr) != MOSQ_ERR_SUCCESS)
+      return false;
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, Scaled(std::chrono::seconds(10)), [&] {
       for (int m : subacks_) {
@@ -99,13 +102,15 @@ class MqttRecorder {
   }
   // Waits until `done(messages so far)` holds or `timeout` (scaled) passes;
   // returns whether it held. `done` runs under the recorder's lock: keep it short.
-  bool WaitUntil(const std::function<bool(const std::vector<Message>&)>& done, std::chrono::milliseconds timeout) {
+  bool WaitUntil(const std::function<bool(const std::vector<Message>&)>& done,
+                 std::chrono::milliseconds timeout) {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, Scaled(timeout), [&] { return done(messages_); });
   }
 
  private:
-  static void OnMessage(mosquitto*, void* self, const mosquitto_message* msg, const mosquitto_property*) {
+  static void OnMessage(mosquitto*, void* self, const mosquitto_message* msg,
+                        const mosquitto_property*) {
     auto* r = static_cast<MqttRecorder*>(self);
     Message m;
     m.topic = msg->topic;
