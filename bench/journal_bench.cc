@@ -37,12 +37,17 @@
 #include <utility>
 #include <vector>
 
+#include "closed_loop.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "state/journal.h"
 
 namespace {
 
+using infergate::bench::CpuSeconds;
+using infergate::bench::ParseList;
+using infergate::bench::Percentile;
+using infergate::bench::Waiter;
 using SteadyTime = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 using infergate::state::Durability;
@@ -65,61 +70,23 @@ struct Result {
   double cpu_us_per_record = 0;
 };
 
-std::vector<int> ParseList(const char* s) {
-  std::vector<int> v;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) v.push_back(std::atoi(item.c_str()));
-  return v;
-}
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return secs(u.ru_utime) + secs(u.ru_stime);
-}
-
-double Percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
-
-// One producer's wait for its record's on_durable.
-struct Waiter {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  bool ok = true;
-};
 
 // Append, wait until durable, remove; until `stop`. Latencies in us.
 void Produce(infergate::state::Journal& journal, const std::string& record,
              const std::atomic<bool>& stop, std::vector<double>& latencies, bool& failed) {
   Waiter w;
   while (!stop.load(std::memory_order_relaxed)) {
-    w.done = false;
     const auto start = SteadyTime::now();
-    auto id = journal.Append(record, [&w](const infergate::core::Status& s) {
-      std::lock_guard lock(w.mu);
-      w.done = true;
-      w.ok = s.ok();
-      w.cv.notify_one();
-    });
+    auto id = journal.Append(record, [&w](const infergate::core::Status& s) { w.Signal(s.ok()); });
     if (!id.ok()) {
       std::fprintf(stderr, "append: %s\n", id.status().ToString().c_str());
       failed = true;
       return;
     }
-    {
-      std::unique_lock lock(w.mu);
-      w.cv.wait(lock, [&] { return w.done; });
-    }
+    const bool ok = w.Wait();
     latencies.push_back(
         std::chrono::duration<double, std::micro>(SteadyTime::now() - start).count());
-    if (!w.ok) failed = true;
+    if (!ok) failed = true;
     journal.Remove(*id);
   }
 }

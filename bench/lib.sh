@@ -42,3 +42,61 @@ wait_for_line() {
 
 # cpu_ticks PID: user + system CPU time of a process so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# bench_options NAME HELP_LINES [--FLAG=VAR...] -- ARGS...: the options the
+# side-by-side scripts share, into $rounds, $warmup, $duration, $concurrency,
+# $do_build and $out (the caller sets their defaults first, and
+# $smoke_warmup, $smoke_duration and optionally $smoke_concurrency for
+# --smoke: one round, no build); each --FLAG=VAR names a flag of the script's
+# own that sets VAR to 1; --help prints lines HELP_LINES (a sed range, e.g.
+# 2,24) of the script.
+bench_options() {
+  local name=$1 help=$2 flag var
+  local -A flags=()
+  shift 2
+  while [ "$1" != -- ]; do flags[${1%%=*}]=${1#*=}; shift; done
+  shift
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --rounds) rounds=$2; shift 2 ;;
+      --warmup) warmup=$2; shift 2 ;;
+      --duration) duration=$2; shift 2 ;;
+      --concurrency) concurrency=$2; shift 2 ;;
+      --no-build) do_build=0; shift ;;
+      --out) out=$2; shift 2 ;;
+      --smoke) rounds=1; warmup=$smoke_warmup; duration=$smoke_duration
+               concurrency=${smoke_concurrency:-$concurrency}; do_build=0; shift ;;
+      -h|--help) sed -n "${help}p" "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+      *)
+        flag=$1 var=${flags[$1]:-}
+        if [ -z "$var" ]; then echo "$name: unknown argument '$flag' (see --help)" >&2; exit 2; fi
+        printf -v "$var" 1
+        shift ;;
+    esac
+  done
+}
+
+# bench_rounds SYSTEM...: calls the script's `run SYSTEM DEVICES ROUND` for
+# each of $rounds rounds and each number of devices in $concurrency (a
+# comma-separated list), the systems in an order that rotates each round.
+bench_rounds() {
+  local systems=("$@") n=$# r c i sys levels
+  IFS=, read -r -a levels <<<"$concurrency"
+  for r in $(seq 1 "$rounds"); do
+    for c in "${levels[@]}"; do
+      for i in $(seq 0 $((n - 1))); do
+        sys=${systems[$(( (i + r - 1) % n ))]}
+        log "round $r of $rounds, $c devices: $sys"
+        run "$sys" "$c" "$r"
+      done
+    done
+  done
+}
+
+# bench_machine_line: date, CPU, cores, the load average at the start
+# ($load_start) and now, and the commit, for a summary's first line.
+bench_machine_line() {
+  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
+       "$(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end;" \
+       "commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+}

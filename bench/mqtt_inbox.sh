@@ -41,27 +41,16 @@ do_build=1
 out=""
 with_outbox=0
 command_line="bench/mqtt_inbox.sh $*"
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --warmup) warmup=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --concurrency) concurrency=$2; shift 2 ;;
-    --no-build) do_build=0; shift ;;
-    --out) out=$2; shift 2 ;;
-    --smoke) rounds=1; warmup=0.2; duration=0.5; do_build=0; shift ;;
-    --outbox) with_outbox=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/mqtt_inbox.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+smoke_warmup=0.2
+smoke_duration=0.5
+. "$root/bench/lib.sh"
+bench_options bench/mqtt_inbox.sh 2,31 --outbox=with_outbox -- "$@"
 out=${out:-$build/bench-results/mqtt-inbox-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out/state" "$out/state-outbox"
 # A journal of an earlier run would be answered first.
 rm -f "$out/state"/mqtt-*.db* "$out/state-outbox"/mqtt-*.db*
 out=$(cd "$out" && pwd)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-. "$root/bench/lib.sh"
 bench_setup bench/mqtt_inbox.sh "$do_build"
 
 # --- the broker and the echo responder -------------------------------------
@@ -148,22 +137,11 @@ run() {
   echo "$((s1 - s0)) $((b1 - b0)) $t0 $t1" > "$out/$label.cpu"
 }
 
-IFS=, read -r -a levels <<<"$concurrency"
-n=${#systems[@]}
-for r in $(seq 1 "$rounds"); do
-  for c in "${levels[@]}"; do
-    for i in $(seq 0 $((n - 1))); do  # the order rotates each round
-      sys=${systems[$(( (i + r - 1) % n ))]}
-      log "round $r of $rounds, $c devices: $sys"
-      run "$sys" "$c" "$r"
-    done
-  done
-done
+bench_rounds "${systems[@]}"
 
 state_fs=$(df -T "$out/state" | awk 'NR==2 {print $2 " on " $1 " (" $7 ")"}')
 {
-  echo "Date: $(date -u +%Y-%m-%dT%H:%M:%SZ); machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1)," \
-       "$(nproc) cores, load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  bench_machine_line
   echo "Inbox state dir: $out/state, $state_fs"
   echo "Command: $command_line (rounds $rounds, warm-up $warmup s, $duration s measured)"
   echo

@@ -9,9 +9,9 @@ requests left unacknowledged, the plain server acknowledging after a
 journal), so the smoke test catches a broken set-up.
 """
 import json
-import re
-import statistics
 import sys
+
+from rounds_lib import Rounds, delta, prom
 
 out, rounds, levels, tck = (sys.argv[1], int(sys.argv[2]),
                             [int(c) for c in sys.argv[3].split(",")], int(sys.argv[4]))
@@ -21,20 +21,6 @@ ALL_SYSTEMS = [("echo", "broker echo ceiling (mqtt-echo, no inference)"),
                ("outbox", "infergate, inbox and reply outbox on (replies durable before they are published)")]
 RUN = (sys.argv[5] if len(sys.argv) > 5 else "echo plain inbox").split()
 SYSTEMS = [(s, what) for s, what in ALL_SYSTEMS if s in RUN]
-LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
-
-
-def prom(path):
-    values = {}
-    for line in open(path):
-        m = LINE.match(line.strip())
-        if m:
-            values[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return values
-
-
-def delta(before, after, key):
-    return after.get(key, 0.0) - before.get(key, 0.0)
 
 
 def measure(sys_name, c, r):
@@ -87,14 +73,8 @@ for (s, c, r), m in runs.items():
         problems.append(f"{s}-c{c}-{r}: replies went through an outbox")
 
 
-def med(s, c, key):
-    return statistics.median(runs[(s, c, r)][key] for r in range(1, rounds + 1))
-
-
-def ratio(a, b, c, key="rps"):
-    return statistics.median(runs[(a, c, r)][key] / runs[(b, c, r)][key] for r in range(1, rounds + 1))
-
-
+table = Rounds(runs, rounds)
+med, ratio = table.med, table.ratio
 print(f"Medians of {rounds} round(s); QoS 1 requests and replies, mlp16, closed loop "
       "(one request in flight per device, each device its own connection).")
 print()
@@ -120,8 +100,7 @@ print()
 print("| devices | inbox / echo (target >= 0.5x) | plain / echo | inbox / plain | inbox - plain server CPU us/req |")
 print("|---:|---:|---:|---:|---:|")
 for c in levels:
-    cpu = statistics.median(runs[("inbox", c, r)]["server_us"] - runs[("plain", c, r)]["server_us"]
-                            for r in range(1, rounds + 1))
+    cpu = table.diff("inbox", "plain", c, "server_us")
     print(f"| {c} | {ratio('inbox', 'echo', c):.2f}x (p50 {ratio('inbox', 'echo', c, 'p50'):.2f}x) "
           f"| {ratio('plain', 'echo', c):.2f}x (p50 {ratio('plain', 'echo', c, 'p50'):.2f}x) "
           f"| {ratio('inbox', 'plain', c):.2f}x (p50 {ratio('inbox', 'plain', c, 'p50'):.2f}x) | {cpu:+.1f} |")
@@ -130,16 +109,11 @@ if "outbox" in RUN:
     print("| devices | outbox / inbox | outbox / plain | outbox - inbox server CPU us/req |")
     print("|---:|---:|---:|---:|")
     for c in levels:
-        cpu = statistics.median(runs[("outbox", c, r)]["server_us"] - runs[("inbox", c, r)]["server_us"]
-                                for r in range(1, rounds + 1))
+        cpu = table.diff("outbox", "inbox", c, "server_us")
         print(f"| {c} | {ratio('outbox', 'inbox', c):.2f}x (p50 {ratio('outbox', 'inbox', c, 'p50'):.2f}x) "
               f"| {ratio('outbox', 'plain', c):.2f}x (p50 {ratio('outbox', 'plain', c, 'p50'):.2f}x) | {cpu:+.1f} |")
 print()
-print("Per round (req/s " + " / ".join(s for s, _ in SYSTEMS) + "):")
-print()
-for c in levels:
-    per = ["/".join(f"{runs[(s, c, r)]['rps']:.0f}" for s, _ in SYSTEMS) for r in range(1, rounds + 1)]
-    print(f"- {c} devices: " + ", ".join(per))
+table.print_per_round(SYSTEMS, levels, "req/s")
 if problems:
     print()
     print("Problems: " + "; ".join(problems))

@@ -30,12 +30,17 @@
 #include <thread>
 #include <vector>
 
+#include "closed_loop.h"
 #include "core/clock.h"
 #include "core/metrics.h"
 #include "edge/outbox.h"
 
 namespace {
 
+using infergate::bench::CpuSeconds;
+using infergate::bench::ParseList;
+using infergate::bench::Percentile;
+using infergate::bench::Waiter;
 using SteadyTime = std::chrono::steady_clock;
 namespace fs = std::filesystem;
 namespace edge = infergate::edge;
@@ -55,23 +60,6 @@ struct Result {
   double cpu_us = 0;
 };
 
-// One producer's wait for its message's outcome.
-struct Waiter {
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  void Signal() {
-    std::lock_guard lock(mu);
-    done = true;
-    cv.notify_one();
-  }
-  void Wait() {
-    std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return done; });
-    done = false;
-  }
-};
-
 // Acknowledges every message at once and signals its producer (its topic is
 // the producer's index).
 class AckingSink final : public edge::OutboxSink {
@@ -87,20 +75,6 @@ class AckingSink final : public edge::OutboxSink {
  private:
   std::vector<Waiter>* waiters_;
 };
-
-double CpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return secs(u.ru_utime) + secs(u.ru_stime);
-}
-
-double Percentile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  const auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  return v[k];
-}
 
 bool RunOnce(const Options& o, bool until_acked, int producers, Result* result) {
   const fs::path path = o.dir / ("outbox_bench_" + std::to_string(getpid()) + ".db");
@@ -158,14 +132,6 @@ bool RunOnce(const Options& o, bool until_acked, int producers, Result* result) 
   result->p50_us = Percentile(all, 0.5);
   result->p99_us = Percentile(all, 0.99);
   return true;
-}
-
-std::vector<int> ParseList(const char* s) {
-  std::vector<int> v;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) v.push_back(std::atoi(item.c_str()));
-  return v;
 }
 
 bool ParseArgs(int argc, char** argv, Options* o) {

@@ -23,22 +23,12 @@ duration=5
 concurrency=8
 do_build=1
 out=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --rounds) rounds=$2; shift 2 ;;
-    --warmup) warmup=$2; shift 2 ;;
-    --duration) duration=$2; shift 2 ;;
-    --concurrency) concurrency=$2; shift 2 ;;
-    --no-build) do_build=0; shift ;;
-    --out) out=$2; shift 2 ;;
-    --smoke) rounds=1; warmup=0.1; duration=0.3; do_build=0; shift ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/security.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
+smoke_warmup=0.1
+smoke_duration=0.3
+. "$root/bench/lib.sh"
+bench_options bench/security.sh 2,15 -- "$@"
 out=${out:-$build/bench-results/security-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out"
-. "$root/bench/lib.sh"
 bench_setup bench/security.sh "$do_build"
 
 # A test CA and a server certificate for 127.0.0.1.

@@ -28,13 +28,14 @@ TEST(MqttOutboxConfigTest, DefaultsAndEveryKey) {
 }
 
 TEST(MqttOutboxConfigTest, ErrorsNameTheKey) {
-  for (const char* yaml : {"mqtt: {outbox: {max_bytes: 10}}\n", "mqtt: {outbox: {max_age_secs: -1}}\n",
-                           "mqtt: {outbox: {size: 1}}\n"}) {
+  for (const char* yaml : {"mqtt: {outbox: {max_bytes: 10}}\n",
+                           "mqtt: {outbox: {max_age_secs: -1}}\n", "mqtt: {outbox: {size: 1}}\n"}) {
     auto c = ParseServerConfig(std::string("model_repository: /m\n") + yaml, "infergate.yaml");
     ASSERT_FALSE(c.ok()) << yaml;
     EXPECT_THAT(c.status().message(), HasSubstr("infergate.yaml")) << yaml;
   }
-  auto c = ParseServerConfig("model_repository: /m\nmqtt: {outbox: {max_age_secs: -1}}\n", "infergate.yaml");
+  auto c = ParseServerConfig("model_repository: /m\nmqtt: {outbox: {max_age_secs: -1}}\n",
+                             "infergate.yaml");
   EXPECT_THAT(c.status().message(), HasSubstr("max_age_secs"));
 }
 
