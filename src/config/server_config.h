@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/mqtt_config.h"
+#include "config/repository_origin_config.h"
 #include "config/tls_config.h"
 #include "core/status.h"
 
@@ -114,6 +115,8 @@ struct ServerConfig {
   SharedMemoryConfig shared_memory;
   TlsConfig tls;  // HTTP and gRPC (http.tls / grpc.tls replace it for one); off while empty
   AuthConfig auth;
+  // Fleet model sync: the repository follows this origin; off while its url is empty.
+  RepositoryOriginConfig repository_origin;
 
   bool operator==(const ServerConfig&) const = default;
 };
