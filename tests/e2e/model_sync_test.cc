@@ -16,6 +16,7 @@
 
 #include "edge/manifest.h"
 #include "edge/manifest_publisher.h"
+#include "edge/sha256.h"
 #include "testing/http_client.h"
 #include "testing/mlp_json.h"
 #include "testing/model_repo.h"
@@ -23,6 +24,7 @@
 #include "testing/process.h"
 #include "testing/serve_command.h"
 #include "testing/temp_dir.h"
+#include "testing/test_pki.h"
 
 namespace infergate {
 namespace {
@@ -46,8 +48,8 @@ struct Instance {
   std::unique_ptr<CurlClient> client;
   std::string base;
 
-  // `origin_yaml`: the repository_origin block (empty: none).
-  void Start(const std::string& origin_yaml) {
+  // `origin_yaml`: the repository_origin block and any other keys (empty: none).
+  void Start(const std::string& origin_yaml, const std::string& scheme = "http") {
     const fs::path config =
         dir.Write("infergate.yaml", "model_repository: " + repo.path().string() +
                                         "\nrepository_poll_secs: " + std::to_string(kRepositoryPollSecs) + "\n" +
@@ -55,7 +57,7 @@ struct Instance {
     process = std::make_unique<Process>(testing::ServeCommand({"--config", config.string()}));
     auto port = process->WaitForLine(R"(http: listening on [0-9.]+:([0-9]+))");
     ASSERT_TRUE(port) << process->Output();
-    base = "http://127.0.0.1:" + (*port)[1];
+    base = scheme + "://127.0.0.1:" + (*port)[1];
     client = std::make_unique<CurlClient>(base);
     ASSERT_TRUE(process->WaitForLine("infergate ready")) << process->Output();
   }
@@ -258,6 +260,39 @@ TEST(ModelSyncOriginE2ETest, AnInfergateOriginFeedsAnotherInfergate) {
   std::string line;
   std::getline(config, line);
   EXPECT_EQ(line, "max_batch_size: 4");
+  edge.Stop();
+  cloud.Stop();
+}
+
+}  // namespace
+}  // namespace infergate
+
+namespace infergate {
+namespace {
+
+// Beyond one host: the origin over HTTPS with authentication on (the fleet's
+// token needs the admin scope), the edge in explicit model control mode
+// (what it installs, it loads through the repository API).
+TEST(ModelSyncOriginE2ETest, HttpsOriginWithATokenFeedsAnExplicitModeEdge) {
+  Instance cloud, edge;
+  testing::TestPki pki(cloud.dir.path());
+  ASSERT_TRUE(pki.MakeCa("ca") && pki.MakeServer("cloud", "ca", 1));
+  const std::string token = "fleet-sync-e2e-token";
+  const fs::path tokens = cloud.dir.Write(
+      "tokens.yaml", "- name: fleet\n  sha256: " + edge::Sha256Hex(token) + "\n  scopes: [admin, read]\n");
+  testing::CopyModel(cloud.repo, "mlp16.onnx", "m", 7);
+  cloud.Start("tls: {cert_file: " + pki.Crt("cloud") + ", key_file: " + pki.Key("cloud") +
+                  "}\nauth: {tokens_file: " + tokens.string() + "}\n",
+              "https");
+  cloud.client->SetTls(testing::CurlTls{pki.Crt("ca"), "", ""});
+  EXPECT_EQ(cloud.client->Get("/v2/repository/manifest").status, 401);
+  EXPECT_EQ(cloud.client->Get("/v2/repository/manifest", {"Authorization: Bearer " + token}).status, 200);
+
+  const fs::path token_file = edge.dir.Write("origin-token", token + "\n");
+  edge.Start("model_control_mode: explicit\n" + OriginYaml(cloud.base + "/v2/repository/manifest") +
+             "  token_file: " + token_file.string() + "\n  tls: {ca_file: " + pki.Crt("ca") + "}\n");
+  ASSERT_TRUE(edge.WaitReady("m", 7)) << edge.process->Output();
+  EXPECT_EQ(edge.InferVersion("m"), 7);
   edge.Stop();
   cloud.Stop();
 }
