@@ -203,7 +203,8 @@ std::string ManifestJson(const Manifest& manifest) {
   Json root = {{"format", 1}};
   if (!manifest.files_url.empty()) root["files_url"] = manifest.files_url;
   root["models"] = std::move(models);
-  return root.dump(1) + "\n";
+  // Names come from file names, which need not be UTF-8: such bytes become U+FFFD, never an exception.
+  return root.dump(1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::optional<int64_t> VersionFolder(std::string_view name) {

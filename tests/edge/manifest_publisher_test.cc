@@ -59,5 +59,16 @@ TEST_F(ManifestPublisherTest, ServesListedFilesOnly) {
   }
 }
 
+// File names need not be UTF-8; the manifest must still be written (such
+// bytes become U+FFFD; an edge then cannot fetch that file and says so).
+TEST_F(ManifestPublisherTest, NamesThatAreNotUtf8StillMakeAManifest) {
+  repo_.Write("m/1/w\xff.bin", "x");
+  auto m = publisher_.Build("files/");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const std::string json = ManifestJson(*m);
+  EXPECT_NE(json.find("w\xef\xbf\xbd.bin"), std::string::npos) << json;
+  EXPECT_TRUE(ParseManifest(json).ok());
+}
+
 }  // namespace
 }  // namespace infergate::edge
