@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <map>
 #include <sstream>
 
@@ -72,7 +74,12 @@ class ModelSyncTest : public ::testing::Test {
       if (Read(dir / "model.onnx").find("broken") != std::string::npos) return core::InvalidArgument("not ONNX");
       return core::Status::Ok();
     };
-    o.installed = [this](const std::string& model) { installed_.push_back(model); };
+    o.installed = [this](const std::string& model) {
+      std::lock_guard lock(mu_);
+      installed_.push_back(model);
+      installed_cv_.notify_all();
+    };
+    o.clock = &clock_;
     auto sync = ModelSync::Create(std::move(o), std::move(fetcher), &metrics_);
     ASSERT_TRUE(sync.ok()) << sync.status().ToString();
     sync_ = std::move(*sync);
@@ -117,7 +124,16 @@ class ModelSyncTest : public ::testing::Test {
   core::MetricsRegistry metrics_;
   FakeFetcher* origin_ = nullptr;
   Manifest manifest_;
-  std::vector<std::string> checked_, installed_;
+  // True once `n` installs were reported (from the sync thread), within 10 s.
+  bool WaitInstalled(size_t n) {
+    std::unique_lock lock(mu_);
+    return installed_cv_.wait_for(lock, std::chrono::seconds(10), [&] { return installed_.size() >= n; });
+  }
+
+  core::ManualClock clock_;
+  std::mutex mu_;
+  std::condition_variable installed_cv_;
+  std::vector<std::string> checked_, installed_;  // installed_: GUARDED_BY(mu_) once the thread runs
   std::unique_ptr<ModelSync> sync_;
 };
 
@@ -219,6 +235,19 @@ TEST_F(ModelSyncTest, VersionsGoneFromTheManifestStay) {
   ASSERT_TRUE(sync_->SyncOnce().ok());
   EXPECT_TRUE(fs::exists(repo_.path() / "m/1/model.onnx"));
   EXPECT_EQ(Metric("infergate_model_sync_version{model=\"m\"}"), 2);
+}
+
+// The sync thread: a round at Start, the next when woken (the test's clock
+// never moves by itself), and Stop returns without waiting out the interval.
+TEST_F(ModelSyncTest, TheThreadSyncsAtStartAndWhenWoken) {
+  Publish("m", 1, "model.onnx", "one");
+  sync_->Start();
+  ASSERT_TRUE(WaitInstalled(1));
+  Publish("m", 2, "model.onnx", "two");
+  sync_->Wake();
+  ASSERT_TRUE(WaitInstalled(2));
+  sync_->Stop();
+  EXPECT_EQ(Read(repo_.path() / "m/2/model.onnx"), "two");
 }
 
 TEST(ModelSyncCreateTest, StagingMustShareTheRepositorysFileSystem) {
