@@ -181,7 +181,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   RETURN_IF_ERROR(r.CheckKeys(root, "the server config",
                               {"model_repository", "model_control_mode", "repository_poll_secs",
                                "drain_secs", "log_level", "onnxruntime", "http", "grpc", "mqtt",
-                               "shared_memory", "tls", "auth", "state_dir", "uplink"}));
+                               "shared_memory", "tls", "auth", "state_dir", "uplink", "repository_origin"}));
   if (root["model_repository"]) {
     ASSIGN_OR_RETURN(std::string p, r.String(root["model_repository"], "model_repository"));
     c->model_repository = p;
@@ -218,6 +218,9 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ServerConfig* c) {
   if (root["tls"]) RETURN_IF_ERROR(ParseTlsConfig(r, root["tls"], true, &c->tls));
   if (root["auth"]) RETURN_IF_ERROR(ParseAuth(r, root["auth"], &c->auth));
   if (root["uplink"]) RETURN_IF_ERROR(ParseUplinkConfig(r, root["uplink"], &c->uplink));
+  if (root["repository_origin"]) {
+    RETURN_IF_ERROR(ParseRepositoryOrigin(r, root["repository_origin"], &c->repository_origin));
+  }
   return Status::Ok();
 }
 
@@ -276,6 +279,7 @@ StatusOr<ServerConfig> ParseServerConfigFile(const std::filesystem::path& file) 
   if (!config.state_dir.empty() && config.state_dir.is_relative()) {
     config.state_dir = file.parent_path() / config.state_dir;
   }
+  ResolveRepositoryOriginPaths(file.parent_path(), &config.repository_origin);
   if (!config.mqtt.inbox.path.empty() && std::filesystem::path(config.mqtt.inbox.path).is_relative()) {
     config.mqtt.inbox.path = (file.parent_path() / config.mqtt.inbox.path).string();
   }
@@ -312,6 +316,7 @@ Status ValidateServerConfig(const ServerConfig& c) {
   }
   if (c.grpc.enabled && c.grpc.address.empty()) return core::InvalidArgument("grpc address is empty");
   RETURN_IF_ERROR(ValidateTls(c));
+  RETURN_IF_ERROR(ValidateRepositoryOrigin(c.repository_origin));
   if (c.grpc.max_connection_buffer_bytes < c.grpc.max_message_bytes ||
       (c.grpc.max_buffered_bytes > 0 && c.grpc.max_buffered_bytes < c.grpc.max_connection_buffer_bytes)) {
     return core::InvalidArgument(
@@ -340,6 +345,7 @@ std::vector<std::string> ChangedKeys(const ServerConfig& a, const ServerConfig& 
   check(a.tls == b.tls, "tls");
   check(a.auth == b.auth, "auth");
   check(a.uplink == b.uplink, "uplink");
+  check(a.repository_origin == b.repository_origin, "repository_origin");
   return out;
 }
 

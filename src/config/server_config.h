@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/mqtt_config.h"
+#include "config/repository_origin_config.h"
 #include "config/tls_config.h"
 #include "config/uplink_config.h"
 #include "core/status.h"
@@ -117,6 +118,8 @@ struct ServerConfig {
   AuthConfig auth;
   // The uplink to the cloud broker (src/edge/uplink.h); off while uplink.broker is empty.
   UplinkConfig uplink;
+  // Fleet model sync: the repository follows this origin; off while its url is empty.
+  RepositoryOriginConfig repository_origin;
 
   bool operator==(const ServerConfig&) const = default;
 };

@@ -96,6 +96,14 @@ class Engine {
   const core::Clock& clock() const { return *clock_; }
   // Runtime names and versions of the backends, e.g. "onnxruntime 1.30.0".
   std::string backend_versions() const;
+  // Whether the version in `version_dir` of `model`, with `config_file` as
+  // its config.yaml (may not exist), would become READY: loaded (one
+  // instance) by the backend the repository would choose, its config
+  // completed and its device contract checked, then discarded. Fleet model
+  // sync asks before a downloaded version moves into the repository. Any
+  // thread (check_loads.cc).
+  core::Status CheckLoads(const std::string& model, const std::filesystem::path& config_file,
+                          const std::filesystem::path& version_dir) const;
 
   // Whether the server takes inference requests: what every frontend's
   // readiness check reports (HTTP /v2/health/ready, gRPC ServerReady, the

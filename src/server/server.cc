@@ -14,6 +14,8 @@
 #include "core/ticker.h"
 #include "config/model_config_yaml.h"
 #include "config/tokens_yaml.h"
+#include "edge/manifest_publisher.h"
+#include "edge/model_sync.h"
 #include "frontends/grpc/grpc_frontend.h"
 #include "frontends/http/http_server.h"
 #include "frontends/mqtt/mqtt_frontend.h"
@@ -63,7 +65,7 @@ core::StatusOr<std::unique_ptr<net::TlsContext>> MakeTls(const config::TlsConfig
 
 core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpConfig& c, engine::Engine& e,
                                                            net::TlsContext* tls, double handshake_secs,
-                                                           const auth::Policy* policy) {
+                                                           const auth::Policy* policy, http::RepositoryOrigin origin) {
   http::HttpOptions o;
   o.address = c.address;
   o.port = c.port;
@@ -89,6 +91,7 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> MakeHttp(const config::HttpCon
   d.model_control = &e.model_control();
   d.ready = e.ready_flag();
   d.policy = policy;
+  d.origin = std::move(origin);
   return AsFrontend(http::HttpServer::Create(std::move(o), d));
 }
 
@@ -194,6 +197,7 @@ core::StatusOr<std::unique_ptr<Server>> Server::Create(config::ServerConfig conf
   ASSIGN_OR_RETURN(server->policy_, MakePolicy(server->config_.auth, &server->engine_->metrics()));
   RETURN_IF_ERROR(server->AddFrontends());
   RETURN_IF_ERROR(server->OpenUplink());
+  RETURN_IF_ERROR(server->CreateModelSync());
   return server;
 }
 
@@ -235,7 +239,8 @@ void Server::ReloadTls() {
 core::Status Server::AddFrontends() {
   const double handshake_secs = config_.tls.handshake_timeout_secs;
   if (config_.http.enabled) {
-    ASSIGN_OR_RETURN(auto http, MakeHttp(config_.http, *engine_, http_tls_.get(), handshake_secs, policy_.get()));
+    ASSIGN_OR_RETURN(auto http,
+                     MakeHttp(config_.http, *engine_, http_tls_.get(), handshake_secs, policy_.get(), MakeOrigin()));
     frontends_.push_back(std::move(http));
   }
   if (config_.grpc.enabled) {
@@ -256,6 +261,7 @@ core::Status Server::Start() {
   started_ = true;
   RETURN_IF_ERROR(engine_->Start());
   if (uplink_->get()) uplink_->get()->Start();
+  StartModelSync();
   for (auto& f : frontends_) RETURN_IF_ERROR(f->Start());
   const bool auth = policy_->enabled();
   if (config_.http.enabled) LogExposure("http", config_.http.address, http_tls_.get(), auth);
@@ -271,6 +277,7 @@ core::Status Server::Start() {
 void Server::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  StopModelSync();
   token_watch_.reset();
   engine_->SetReady(false);
   if (started_) {

@@ -30,6 +30,13 @@ class Ticker;
 namespace infergate::mqtt {
 class MqttFrontend;
 }
+namespace infergate::edge {
+class ManifestPublisher;
+class ModelSync;
+}
+namespace infergate::http {
+struct RepositoryOrigin;
+}
 
 namespace infergate::server {
 
@@ -86,6 +93,14 @@ class Server {
   core::Status ApplyMqttRoutes(const config::MqttConfig& fresh);
   // Opens the configured uplink and installs the result tap (Create).
   core::Status OpenUplink();
+  // fleet_sync.cc: the repository as a fleet origin (what the HTTP frontend
+  // serves at /v2/repository/manifest and .../files), and the sync that
+  // follows repository_origin (built by Create, started by Start after the
+  // repository's first scan, stopped first by Stop).
+  http::RepositoryOrigin MakeOrigin();
+  core::Status CreateModelSync();
+  void StartModelSync();
+  void StopModelSync();
 
   config::ServerConfig config_;
   // The result tap forwarding to the uplink (never null); outlives the
@@ -107,6 +122,10 @@ class Server {
   std::unique_ptr<core::Ticker> token_watch_;  // checks the tokens file; null: auth off
   std::vector<std::unique_ptr<engine::Frontend>> frontends_;
   mqtt::MqttFrontend* mqtt_ = nullptr;  // in frontends_; null: MQTT off
+  // Fleet model sync (fleet_sync.cc). The publisher outlives the frontends,
+  // which call into it; the sync is null while repository_origin is off.
+  std::unique_ptr<edge::ManifestPublisher> publisher_;
+  std::unique_ptr<edge::ModelSync> model_sync_;
   bool started_ = false;
   bool stopped_ = false;
 };

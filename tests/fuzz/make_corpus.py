@@ -341,3 +341,19 @@ for model in ("identity_fp32", "identity_string", "add_sub", "string_upper", "ru
               "unsupported_op", "corrupt_not_onnx"):
     shutil.copy(os.path.join(ROOT, "tests", "models", model + ".onnx"),
                 os.path.join(CORPUS, "onnx_model_load", model + ".onnx"))
+
+
+# --- manifest: the fleet manifest an origin serves (docs/fleet-sync.md).
+SHA = "a" * 64
+write("manifest", "static.json",
+      '{"format": 1, "models": [{"name": "m", "files": [{"path": "config.yaml", "size": 12, "sha256": "%s"}], '
+      '"versions": [{"version": 3, "files": [{"path": "model.onnx", "size": 4711, "sha256": "%s"}, '
+      '{"path": "data/w.bin", "size": 0, "sha256": "%s"}]}]}]}\n' % (SHA, SHA, SHA))
+write("manifest", "origin.json",
+      '{"format": 1, "files_url": "files/", "models": [{"name": "a", "versions": []}, {"name": "b b%%", "files": [], '
+      '"versions": [{"version": 1, "files": [{"path": "model.onnx", "size": 1, "sha256": "%s"}]}, '
+      '{"version": 2, "files": [{"path": "model.onnx", "size": 1, "sha256": "%s"}]}]}]}\n' % (SHA, SHA))
+write("manifest", "traversal.json",
+      '{"models": [{"name": "../x", "versions": [{"version": 1, "files": '
+      '[{"path": "../../etc/passwd", "size": 1, "sha256": "x"}]}]}]}')
+

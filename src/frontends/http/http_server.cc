@@ -90,6 +90,7 @@ core::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Create(HttpOptions optio
   }
   ctx.policy = deps.policy ? deps.policy : impl->own_policy.get();
   ctx.server_version = impl->options.server_version;
+  ctx.origin = deps.origin;
   core::SharedMemoryRegistry* shared_memory = deps.shared_memory;
   protocol::DecodeLimits limits;
   limits.max_elements_per_tensor = impl->options.max_elements_per_tensor;

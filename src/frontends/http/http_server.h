@@ -43,6 +43,7 @@
 #include "core/status.h"
 #include "engine/frontend.h"
 #include "engine/model_control.h"
+#include "frontends/http/http_types.h"
 
 namespace infergate::pipeline {
 class DeviceService;
@@ -96,6 +97,8 @@ struct HttpDeps {
   net::TlsContext* tls = nullptr;
   // Who may do what (asked once per request); null: authentication off.
   const auth::Policy* policy = nullptr;
+  // The repository as a fleet origin; empty: its endpoints answer 404.
+  RepositoryOrigin origin;
 };
 
 class HttpServer final : public engine::Frontend {

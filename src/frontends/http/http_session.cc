@@ -294,6 +294,7 @@ void HttpSession::Dispatch() {
 void HttpSession::Send(HttpResponse r) {
   if (closed_) return LeaveInFlight();  // the connection is gone: the reply is dropped
   if (shared_.draining->load()) keep_alive_ = false;
+  if (!r.file.empty()) return SendFile(std::move(r));
   shared_.metrics->Respond(r.status);
   response_ = {};
   response_.version(http_version_);
@@ -309,6 +310,35 @@ void HttpSession::Send(HttpResponse r) {
   Arm(Phase::kWrite, core::SecsToMillis(shared_.options->request_timeout_secs));
   bhttp::async_write(stream_, response_,
                      [self = shared_from_this()](error_code ec, size_t) { self->OnWrite(ec); });
+}
+
+void HttpSession::SendFile(HttpResponse r) {
+  error_code ec;
+  file_response_.emplace();
+  file_response_->body().open(r.file.c_str(), boost::beast::file_mode::scan, ec);
+  if (ec) {
+    file_response_.reset();
+    return Send(ErrorResponse(404, "the file is gone"));
+  }
+  shared_.metrics->Respond(r.status);
+  file_response_->version(http_version_);
+  file_response_->result(static_cast<unsigned>(r.status));
+  file_response_->set(bhttp::field::content_type, r.content_type);
+  for (const auto& [name, value] : r.headers) file_response_->set(name, value);
+  file_response_->keep_alive(keep_alive_);
+  file_response_->prepare_payload();
+  file_serializer_.emplace(*file_response_);
+  WriteFileChunk();
+}
+
+void HttpSession::WriteFileChunk() {
+  Arm(Phase::kWrite, core::SecsToMillis(shared_.options->request_timeout_secs));
+  bhttp::async_write_some(stream_, *file_serializer_, [self = shared_from_this()](error_code ec, size_t) {
+    if (!ec && !self->file_serializer_->is_done()) return self->WriteFileChunk();
+    self->file_serializer_.reset();
+    self->file_response_.reset();
+    self->OnWrite(ec);
+  });
 }
 
 void HttpSession::OnWrite(error_code ec) {

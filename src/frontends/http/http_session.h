@@ -16,7 +16,9 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/file_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <chrono>
@@ -83,6 +85,11 @@ class HttpSession : public net::Connection, public std::enable_shared_from_this<
   void OnBody(boost::system::error_code ec);
   void Dispatch();
   void Send(HttpResponse response);
+  // A response whose body is a file: streamed a chunk at a time, each write
+  // timed on its own (request_timeout_secs), so a large file takes as long
+  // as it keeps moving.
+  void SendFile(HttpResponse response);
+  void WriteFileChunk();
   void OnWrite(boost::system::error_code ec);
   // Maps a read error to a refusal (or a silent close when the client left).
   void OnReadError(boost::system::error_code ec);
@@ -113,6 +120,8 @@ class HttpSession : public net::Connection, public std::enable_shared_from_this<
   std::optional<boost::beast::http::request_parser<AlignedBody>> parser_;
   std::optional<auth::Grant> grant_;  // the request's, from Authorize
   boost::beast::http::response<boost::beast::http::string_body> response_;
+  std::optional<boost::beast::http::response<boost::beast::http::file_body>> file_response_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::file_body>> file_serializer_;
   unsigned http_version_ = 11;
   bool keep_alive_ = false;
   bool in_flight_ = false;     // dispatched, reply not yet written

@@ -3,6 +3,7 @@
 // plain functions a unit test calls directly.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -56,6 +57,20 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   // Set when the body holds binary outputs after `*inference_header_length` bytes of JSON.
   std::optional<size_t> inference_header_length;
+  // Set: the body is this file, streamed from disk as it is written (`body`
+  // unused); a file that cannot be opened is answered 404.
+  std::filesystem::path file;
+};
+
+// The model repository published as a fleet origin (GET
+// /v2/repository/manifest and /v2/repository/files/...; the server wires
+// them to edge::ManifestPublisher). Empty functions: those endpoints answer 404.
+struct RepositoryOrigin {
+  // The manifest JSON listing the models `include` accepts.
+  std::function<core::StatusOr<std::string>(const std::function<bool(const std::string&)>& include)> manifest;
+  // The file `path` (relative to the model's folder) of `model`: NOT_FOUND
+  // for anything that is not a published file inside it.
+  std::function<core::StatusOr<std::filesystem::path>(const std::string& model, const std::string& path)> file;
 };
 
 // Delivers the response. Called exactly once, from any thread (an IO thread

@@ -54,6 +54,9 @@ RouteAccess ClassifyRoute(const std::vector<std::string>& seg) {
                                                                                     : auth::Access::kRead, {}};
   if (seg[1] == "repository") {
     if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) return {auth::Access::kAdmin, seg[3]};
+    // The fleet origin: a repository's whole content.
+    if (n == 3 && seg[2] == "manifest") return {auth::Access::kAdmin, {}};
+    if (n >= 5 && seg[2] == "files") return {auth::Access::kAdmin, seg[3]};
     return {auth::Access::kRead, {}};
   }
   if (seg[1] == "systemsharedmemory") {
@@ -139,6 +142,17 @@ void Router::Handle(const HttpRequest& request, Reply reply) const {
     }
     if (n == 5 && seg[2] == "models" && (seg[4] == "load" || seg[4] == "unload")) {
       if (allow(Method::kPost)) RepositoryLoad(ctx_, seg[3], seg[4] == "load", std::move(reply));
+      return;
+    }
+    if (n == 3 && seg[2] == "manifest") {
+      if (allow(Method::kGet)) reply(RepositoryManifest(ctx_, grant));
+      return;
+    }
+    if (n >= 5 && seg[2] == "files") {
+      // Each segment was %-decoded alone: the joined path is checked whole.
+      std::string file = seg[4];
+      for (size_t i = 5; i < n; ++i) file += "/" + seg[i];
+      if (allow(Method::kGet)) reply(RepositoryFile(ctx_, seg[3], file));
       return;
     }
     return unknown();

@@ -51,6 +51,8 @@ struct RouteContext {
   engine::Worker* decode_worker = nullptr;
   protocol::InferRequestDecoder* worker_decoder = nullptr;
   size_t decode_offload_bytes = 0;
+  // The repository as a fleet origin; empty: its endpoints answer 404.
+  RepositoryOrigin origin;
   std::string server_name = "infergate";
   std::string server_version;
 };
@@ -106,6 +108,14 @@ HttpResponse SharedMemoryUnregister(const RouteContext& ctx, const std::string& 
 HttpResponse RepositoryIndex(const RouteContext& ctx, const HttpRequest& request, const auth::Grant& grant = {});
 // POST /v2/repository/models/{m}/load and .../unload (through ModelControl).
 void RepositoryLoad(const RouteContext& ctx, const std::string& model, bool load, Reply reply);
+
+// GET /v2/repository/manifest: the fleet manifest of the models `grant`
+// allows (docs/fleet-sync.md).
+HttpResponse RepositoryManifest(const RouteContext& ctx, const auth::Grant& grant = {});
+// GET /v2/repository/files/{model}/{path...}: a file the manifest lists,
+// streamed; 404 for anything else (a path with "..", a hidden name, a
+// version not published).
+HttpResponse RepositoryFile(const RouteContext& ctx, const std::string& model, const std::string& path);
 
 // The model config in the JSON shape of Triton's ModelConfig protobuf.
 std::string ModelConfigJson(const core::ModelConfig& config);

@@ -526,6 +526,9 @@ TEST(ClassifyRouteTest, EveryEndpointClass) {
       {"/v2/repository/index", Access::kRead, ""},
       {"/v2/repository/models/m/load", Access::kAdmin, "m"},
       {"/v2/repository/models/m/unload", Access::kAdmin, "m"},
+      {"/v2/repository/manifest", Access::kAdmin, ""},
+      {"/v2/repository/files/m/1/model.onnx", Access::kAdmin, "m"},
+      {"/v2/repository/files/m/config.yaml", Access::kAdmin, "m"},
       {"/v2/systemsharedmemory/status", Access::kAdmin, ""},
       {"/v2/systemsharedmemory/region/r/status", Access::kAdmin, ""},
       {"/v2/systemsharedmemory/unregister", Access::kAdmin, ""},
@@ -539,6 +542,26 @@ TEST(ClassifyRouteTest, EveryEndpointClass) {
     EXPECT_EQ(a.access, c.access) << c.target;
     EXPECT_EQ(a.model, c.model) << c.target;
   }
+}
+
+// The fleet origin's file route: the path a client sends reaches the origin
+// whole (its %-decoded segments joined), and a file comes back as a file to
+// stream, not as bytes in memory.
+TEST(OriginRoutesTest, FilePathsAreJoinedAndFilesStreamed) {
+  RouteContext ctx;
+  std::vector<std::pair<std::string, std::string>> asked;
+  ctx.origin.file = [&asked](const std::string& model, const std::string& path) -> core::StatusOr<std::filesystem::path> {
+    asked.emplace_back(model, path);
+    if (path.find("..") != std::string::npos) return core::NotFound("no such file");
+    return std::filesystem::path("/repo") / model / path;
+  };
+  auto ok = RepositoryFile(ctx, "m", "1/model.onnx");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.file, "/repo/m/1/model.onnx");
+  EXPECT_EQ(ok.content_type, "application/octet-stream");
+  EXPECT_EQ(RepositoryFile(ctx, "m", "1/../../x").status, 404);
+  EXPECT_EQ(RepositoryFile(RouteContext{}, "m", "1/model.onnx").status, 404);
+  EXPECT_EQ(RepositoryManifest(RouteContext{}).status, 404);
 }
 
 }  // namespace
