@@ -9,14 +9,16 @@
 
 #include <chrono>
 #include <regex>
+#include <csignal>
+#include <filesystem>
 #include <thread>
+#include <tuple>
 
 #include "grpc_service.grpc.pb.h"
 #include "testing/http_client.h"
 #include "testing/mlp_request.h"
 #include "testing/model_repo.h"
-#include "testing/process.h"
-#include "testing/serve_command.h"
+#include "testing/serve_instance.h"
 #include "testing/temp_dir.h"
 
 namespace infergate {
@@ -24,35 +26,9 @@ namespace {
 
 using testing::CurlClient;
 using testing::MlpRequest;
-using testing::Process;
 using testing::TempDir;
 
-// One `infergate serve` with its HTTP and gRPC ports.
-struct Instance {
-  std::unique_ptr<Process> process;
-  int http_port = 0;
-  int grpc_port = 0;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
-
-  // Ports 0 pick free ones; the same ports again restart a server in place.
-  static Instance Start(const TempDir& repo, int http_port = 0, int grpc_port = 0) {
-    Instance s;
-    s.process = std::make_unique<Process>(std::vector<std::string>{
-        INFERGATE_BINARY, "serve", "--http-address", "127.0.0.1", "--http-port", std::to_string(http_port),
-        "--grpc-address", "127.0.0.1", "--grpc-port", std::to_string(grpc_port), "--model-repository",
-        repo.path().string(), "--repository-poll-secs", "0.2"});
-    for (int i = 0; i < 2; ++i) {
-      auto m = s.process->WaitForLine("(http|grpc): listening on 127\\.0\\.0\\.1:([0-9]+)");
-      if (!m) return s;
-      ((*m)[1] == "http" ? s.http_port : s.grpc_port) = std::stoi((*m)[2]);
-    }
-    if (!s.process->WaitForLine("infergate ready")) return s;
-    auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(s.grpc_port), grpc::InsecureChannelCredentials());
-    s.stub = inference::GRPCInferenceService::NewStub(channel);
-    return s;
-  }
-  std::string http() const { return "http://127.0.0.1:" + std::to_string(http_port); }
-};
+using Instance = testing::ServeInstance;
 
 grpc::Status Infer(inference::GRPCInferenceService::Stub& stub, const std::string& model,
                    inference::ModelInferResponse* out, int64_t batch = 1) {
@@ -100,10 +76,10 @@ class RemoteModelTest : public ::testing::Test {
  protected:
   void SetUp() override {
     testing::CopyModel(cloud_repo_, "mlp16.onnx", "mlp");
-    cloud_ = Instance::Start(cloud_repo_);
+    cloud_ = Instance::Start(cloud_repo_.path());
     ASSERT_TRUE(cloud_.stub) << cloud_.process->Output();
     WriteEdgeRepository(edge_repo_, cloud_.grpc_port, cloud_.http_port);
-    edge_ = Instance::Start(edge_repo_);
+    edge_ = Instance::Start(edge_repo_.path());
     ASSERT_TRUE(edge_.stub) << edge_.process->Output();
   }
 
@@ -203,8 +179,45 @@ TEST_F(RemoteModelTest, ADeadCloudIsUnavailableNamingItThenComesBack) {
   EXPECT_NE(metrics.find("infergate_remote_failures_total{model=\"via_grpc\",reason=\"UNAVAILABLE\"}"),
             std::string::npos);
 
-  cloud_ = Instance::Start(cloud_repo_, cloud_.http_port, cloud_.grpc_port);
+  cloud_ = Instance::Start(cloud_repo_.path(), cloud_.http_port, cloud_.grpc_port);
   ASSERT_TRUE(cloud_.stub) << cloud_.process->Output();
+  EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_grpc", std::chrono::seconds(5)));
+  EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_http", std::chrono::seconds(5)));
+}
+
+// The remote's own errors keep their code and message, with the remote named.
+TEST_F(RemoteModelTest, TheRemotesErrorsKeepTheirCode) {
+  std::filesystem::remove_all(cloud_repo_.path() / "mlp");
+  ASSERT_TRUE(cloud_.process->WaitForLine("model mlp version 1 unloaded"));
+  for (const auto& [model, scheme, port] : {std::tuple<std::string, std::string, int>{"via_grpc", "grpc", cloud_.grpc_port},
+                                            {"via_http", "http", cloud_.http_port}}) {
+    inference::ModelInferResponse r;
+    grpc::Status st = Infer(*edge_.stub, model, &r);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << model << ": " << st.error_message();
+    EXPECT_NE(st.error_message().find("remote " + scheme + "://127.0.0.1:" + std::to_string(port) +
+                                      " model 'mlp': "),
+              std::string::npos)
+        << st.error_message();
+    EXPECT_NE(st.error_message().find("unknown model 'mlp'"), std::string::npos) << st.error_message();
+  }
+}
+
+// A cloud that accepts but never answers: DEADLINE_EXCEEDED after timeout_ms.
+TEST_F(RemoteModelTest, AFrozenCloudTimesOut) {
+  ASSERT_TRUE(AnswersWithin(*edge_.stub, "via_http", std::chrono::seconds(5)));
+  kill(cloud_.process->pid(), SIGSTOP);
+  for (const char* model : {"via_grpc", "via_http"}) {
+    inference::ModelInferResponse r;
+    const auto start = std::chrono::steady_clock::now();
+    grpc::Status st = Infer(*edge_.stub, model, &r);
+    const auto took = std::chrono::steady_clock::now() - start;
+    EXPECT_GE(took, std::chrono::milliseconds(950)) << model;
+    EXPECT_LT(took, std::chrono::milliseconds(1500)) << model;
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << model << ": " << st.error_message();
+    EXPECT_NE(st.error_message().find("model 'mlp': no answer within the timeout"), std::string::npos)
+        << st.error_message();
+  }
+  kill(cloud_.process->pid(), SIGCONT);
   EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_grpc", std::chrono::seconds(5)));
   EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_http", std::chrono::seconds(5)));
 }
@@ -212,12 +225,12 @@ TEST_F(RemoteModelTest, ADeadCloudIsUnavailableNamingItThenComesBack) {
 TEST(RemoteModelStartTest, ACloudDownAtStartIsLoadedOnceItIsUp) {
   TempDir cloud_repo, edge_repo;
   testing::CopyModel(cloud_repo, "mlp16.onnx", "mlp");
-  Instance cloud = Instance::Start(cloud_repo);  // for two free ports
+  Instance cloud = Instance::Start(cloud_repo.path());  // for two free ports
   ASSERT_TRUE(cloud.stub);
   const int http_port = cloud.http_port, grpc_port = cloud.grpc_port;
   cloud.process->Stop();
   WriteEdgeRepository(edge_repo, grpc_port, http_port);
-  Instance edge = Instance::Start(edge_repo);
+  Instance edge = Instance::Start(edge_repo.path());
   ASSERT_TRUE(edge.stub) << edge.process->Output();
   auto meta = CurlClient(edge.http()).Get("/v2/models/via_grpc/ready");
   EXPECT_NE(meta.status, 200);
@@ -226,7 +239,7 @@ TEST(RemoteModelStartTest, ACloudDownAtStartIsLoadedOnceItIsUp) {
             std::string::npos)
       << index.body;
   EXPECT_NE(edge.process->Output().find("model via_grpc version 1 UNAVAILABLE: remote grpc://"), std::string::npos);
-  cloud = Instance::Start(cloud_repo, http_port, grpc_port);
+  cloud = Instance::Start(cloud_repo.path(), http_port, grpc_port);
   ASSERT_TRUE(cloud.stub) << cloud.process->Output();
   EXPECT_TRUE(edge.process->WaitForLine("model via_grpc version 1 READY", std::chrono::seconds(10)));
   EXPECT_TRUE(AnswersWithin(*edge.stub, "via_http", std::chrono::seconds(5)));
