@@ -56,11 +56,14 @@ class HttpClient final : public RemoteClient {
   StatusOr<core::ModelSignature> Metadata() override {
     const Deadline deadline = std::chrono::steady_clock::now() + target_.timeout;
     HttpResponse response;
-    RETURN_IF_ERROR(Call(http::verb::get, path_, "", &response, deadline));
+    RETURN_IF_ERROR(Call(http::verb::get, path_, {}, &response, deadline));
     ASSIGN_OR_RETURN(core::ModelSignature signature, DecodeMetadata(response.body()));
     signature.producer_name = "remote " + target_.url_text;
+    HttpResponse server;
+    binary_ = Call(http::verb::get, target_.url.prefix + "/v2", {}, &server, deadline).ok() &&
+              HasBinaryExtension(server.body());
     HttpResponse config;
-    if (Call(http::verb::get, path_ + "/config", "", &config, deadline).ok()) {
+    if (Call(http::verb::get, path_ + "/config", {}, &config, deadline).ok()) {
       signature.max_batch_size = DecodeMaxBatchSize(config.body());
     }
     return signature;
@@ -69,7 +72,7 @@ class HttpClient final : public RemoteClient {
   Status Infer(const std::vector<core::InferInput>& inputs, const std::vector<std::string>& output_names,
                std::vector<core::InferOutput>* outputs) override {
     const Deadline deadline = std::chrono::steady_clock::now() + target_.timeout;
-    ASSIGN_OR_RETURN(std::string body, EncodeInferRequest(inputs, output_names));
+    ASSIGN_OR_RETURN(EncodedRequest body, EncodeInferRequest(inputs, output_names, binary_));
     auto response = std::make_shared<HttpResponse>();
     RETURN_IF_ERROR(Call(http::verb::post, path_ + "/infer", std::move(body), response.get(), deadline));
     size_t json_length = response->body().size();
@@ -84,15 +87,17 @@ class HttpClient final : public RemoteClient {
   // One exchange; a reused keep-alive connection that the remote had closed
   // is tried once more on a new one. An answer other than 2xx is the
   // remote's error ({"error": "..."}).
-  Status Call(http::verb verb, const std::string& target, std::string body, HttpResponse* response,
+  Status Call(http::verb verb, const std::string& target, EncodedRequest body, HttpResponse* response,
               Deadline deadline) {
     HttpRequest request{verb, target, 11};
     request.set(http::field::host, target_.url.Authority());
     request.set(http::field::user_agent, "infergate");
     if (!target_.token.empty()) request.set(http::field::authorization, "Bearer " + target_.token);
     if (verb == http::verb::post) {
-      request.set(http::field::content_type, "application/json");
-      request.body() = std::move(body);
+      const bool binary = body.json_length < body.body.size();
+      request.set(http::field::content_type, binary ? "application/octet-stream" : "application/json");
+      if (binary) request.set("Inference-Header-Content-Length", std::to_string(body.json_length));
+      request.body() = std::move(body.body);
       request.prepare_payload();
     }
     ASSIGN_OR_RETURN(auto connection, pool_->Take(deadline));
@@ -112,6 +117,9 @@ class HttpClient final : public RemoteClient {
   const RemoteTarget target_;
   std::shared_ptr<HttpPool> pool_;
   std::string path_;  // {prefix}/v2/models/{model}[/versions/{version}]
+  // The remote lists the binary tensor extension: inputs and outputs travel
+  // as bytes after the JSON. Set by Metadata, before any Infer.
+  bool binary_ = false;
 };
 
 }  // namespace

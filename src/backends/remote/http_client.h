@@ -2,8 +2,10 @@
 // {v}], GET .../config, POST .../infer), on Boost.Beast, over plain TCP or
 // TLS (https://, verified against the configured CA or the system's).
 //
-// Requests are sent as v2 JSON ("data" arrays: any v2 server reads them);
-// replies may be JSON or use the binary tensor extension. Connections are
+// Requests use Triton's binary tensor extension when the remote's server
+// metadata (GET /v2, read at load) lists `binary_tensor_data` (infergate,
+// Triton): input and output bytes after the JSON; else plain v2 JSON
+// ("data" arrays, which every v2 server reads). Replies may be either. Connections are
 // kept alive in an HttpPool per remote, shared by every model and version
 // naming it: a call takes an idle connection or opens one (at most
 // kMaxConnections per remote; a call that finds none free waits for one

@@ -133,24 +133,49 @@ Status DecodeOutput(const json& o, std::string_view binary, size_t* binary_at, s
 
 }  // namespace
 
-StatusOr<std::string> EncodeInferRequest(const std::vector<core::InferInput>& inputs,
-                                         const std::vector<std::string>& output_names) {
+StatusOr<EncodedRequest> EncodeInferRequest(const std::vector<core::InferInput>& inputs,
+                                            const std::vector<std::string>& output_names, bool binary) {
   json body;
   json& in = body["inputs"] = json::array();
+  size_t binary_bytes = 0;
   for (const auto& i : inputs) {
     json t{{"name", i.name}, {"datatype", core::DataTypeName(i.tensor.dtype())}, {"shape", i.tensor.shape()}};
-    RETURN_IF_ERROR(TensorToJson(i.tensor, &t["data"]).WithPrefix("input '" + i.name + "'"));
+    if (binary) {
+      t["parameters"] = {{"binary_data_size", i.tensor.byte_size()}};
+      binary_bytes += i.tensor.byte_size();
+    } else {
+      RETURN_IF_ERROR(TensorToJson(i.tensor, &t["data"]).WithPrefix("input '" + i.name + "'"));
+    }
     in.push_back(std::move(t));
   }
   if (!output_names.empty()) {
     json& out = body["outputs"] = json::array();
     for (const auto& name : output_names) out.push_back({{"name", name}});
   }
+  if (binary) body["parameters"] = {{"binary_data_output", true}};
+  EncodedRequest encoded;
   try {
-    return body.dump();
+    encoded.body = body.dump();
   } catch (const json::exception& e) {
     return core::InvalidArgument(std::string("cannot be sent as JSON (a BYTES element is not UTF-8?): ") + e.what());
   }
+  encoded.json_length = encoded.body.size();
+  if (binary) {
+    encoded.body.reserve(encoded.json_length + binary_bytes);
+    for (const auto& i : inputs) encoded.body.append(reinterpret_cast<const char*>(i.tensor.data()), i.tensor.byte_size());
+  }
+  return encoded;
+}
+
+bool HasBinaryExtension(std::string_view body) {
+  json doc = json::parse(body, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("extensions") || !doc["extensions"].is_array()) {
+    return false;
+  }
+  for (const auto& e : doc["extensions"]) {
+    if (e.is_string() && e.get_ref<const std::string&>() == "binary_tensor_data") return true;
+  }
+  return false;
 }
 
 Status DecodeInferResponse(std::string_view body, size_t json_length, std::shared_ptr<const void> owner,

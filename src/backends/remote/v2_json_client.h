@@ -17,10 +17,22 @@
 
 namespace infergate::remote {
 
+struct EncodedRequest {
+  std::string body;        // JSON, then (binary) every input's bytes in input order
+  size_t json_length = 0;  // the Inference-Header-Content-Length when binary
+};
+
 // {"inputs": [{"name", "datatype", "shape", "data": [...]}], "outputs": [...]}.
-// INVALID_ARGUMENT for a BYTES element that is not UTF-8 (JSON cannot carry it).
-core::StatusOr<std::string> EncodeInferRequest(const std::vector<core::InferInput>& inputs,
-                                               const std::vector<std::string>& output_names);
+// With `binary` (Triton's binary tensor extension, for a remote that lists
+// it), inputs carry "binary_data_size" and their bytes follow the JSON, and
+// every output is asked for as binary data. INVALID_ARGUMENT for a BYTES
+// element that is not UTF-8 in the JSON form (JSON cannot carry it).
+core::StatusOr<EncodedRequest> EncodeInferRequest(const std::vector<core::InferInput>& inputs,
+                                                  const std::vector<std::string>& output_names, bool binary);
+
+// Whether a server metadata response (GET /v2) lists Triton's
+// binary_tensor_data extension.
+bool HasBinaryExtension(std::string_view body);
 
 // `body`'s first `json_length` bytes are JSON, then the binary outputs;
 // `owner` keeps `body` alive (binary outputs borrow it). INTERNAL names

@@ -49,21 +49,28 @@ TEST(V2JsonClientTest, RequestsAreWhatAV2ServerDecodes) {
   inputs.push_back({"x", core::Tensor::FromValues<float>(core::DataType::kFp32, {2, 2}, {1.5f, -2.25f, 0.1f, 3e-8f}), {}});
   inputs.push_back({"s", core::Tensor::FromStrings({"a", "bc"}), {}});
   inputs.push_back({"b", core::Tensor::FromValues<uint8_t>(core::DataType::kBool, {2}, {1, 0}), {}});
-  auto body = EncodeInferRequest(inputs, {"y"});
-  ASSERT_TRUE(body.ok()) << body.status().ToString();
-  core::InferRequest decoded;
-  ASSERT_TRUE(protocol::DecodeInferRequest(*body, body->size(), nullptr, &decoded).ok()) << *body;
-  ASSERT_EQ(decoded.inputs.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) {
-    const auto& a = inputs[i].tensor;
-    const auto& b = decoded.inputs[i].tensor;
-    EXPECT_EQ(b.dtype(), a.dtype());
-    EXPECT_EQ(b.shape(), a.shape());
-    ASSERT_EQ(b.byte_size(), a.byte_size());
-    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.byte_size()), 0) << inputs[i].name;
+  for (bool binary : {false, true}) {
+    auto encoded = EncodeInferRequest(inputs, {"y"}, binary);
+    ASSERT_TRUE(encoded.ok()) << encoded.status().ToString();
+    EXPECT_EQ(encoded->json_length < encoded->body.size(), binary);
+    core::InferRequest decoded;
+    auto st = protocol::DecodeInferRequest(encoded->body, encoded->json_length, nullptr, &decoded);
+    ASSERT_TRUE(st.ok()) << st.ToString() << encoded->body;
+    ASSERT_EQ(decoded.inputs.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      const auto& a = inputs[i].tensor;
+      const auto& b = decoded.inputs[i].tensor;
+      EXPECT_EQ(b.dtype(), a.dtype());
+      EXPECT_EQ(b.shape(), a.shape());
+      ASSERT_EQ(b.byte_size(), a.byte_size());
+      EXPECT_EQ(std::memcmp(a.data(), b.data(), a.byte_size()), 0) << inputs[i].name;
+    }
+    ASSERT_EQ(decoded.outputs.size(), 1u);
+    EXPECT_EQ(decoded.outputs[0].name, "y");
+    EXPECT_EQ(protocol::OutputEncoding::ForRequest(decoded).binary("y"), binary);
   }
-  ASSERT_EQ(decoded.outputs.size(), 1u);
-  EXPECT_EQ(decoded.outputs[0].name, "y");
+  EXPECT_TRUE(HasBinaryExtension(R"({"name":"infergate","extensions":["binary_tensor_data","statistics"]})"));
+  EXPECT_FALSE(HasBinaryExtension(R"({"name":"kserve","extensions":[]})"));
 }
 
 TEST(V2JsonClientTest, DecodesJsonAndBinaryOutputs) {
