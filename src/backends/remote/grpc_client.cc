@@ -153,7 +153,7 @@ class GrpcClient final : public RemoteClient {
  private:
   void Prepare(grpc::ClientContext* context) const {
     context->set_deadline(std::chrono::system_clock::now() + target_.timeout);
-    if (!target_.token.empty()) context->AddMetadata("authorization", "Bearer " + target_.token);
+    if (target_.token) context->AddMetadata("authorization", "Bearer " + target_.token->Get());
   }
 
   // A metadata or config request naming the remote model and version.

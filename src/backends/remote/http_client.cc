@@ -92,7 +92,7 @@ class HttpClient final : public RemoteClient {
     HttpRequest request{verb, target, 11};
     request.set(http::field::host, target_.url.Authority());
     request.set(http::field::user_agent, "infergate");
-    if (!target_.token.empty()) request.set(http::field::authorization, "Bearer " + target_.token);
+    if (target_.token) request.set(http::field::authorization, "Bearer " + target_.token->Get());
     if (verb == http::verb::post) {
       const bool binary = body.json_length < body.body.size();
       request.set(http::field::content_type, binary ? "application/octet-stream" : "application/json");

@@ -17,7 +17,7 @@ using core::StatusOr;
 
 constexpr size_t kMaxFileBytes = 1 << 20;
 
-// A token or CA file; UNAVAILABLE when it cannot be read (it may appear
+// A CA file; UNAVAILABLE when it cannot be read (it may appear
 // before the next poll).
 StatusOr<std::string> ReadSmallFile(const std::string& path, const char* key) {
   std::ifstream in(path, std::ios::binary);
@@ -28,13 +28,6 @@ StatusOr<std::string> ReadSmallFile(const std::string& path, const char* key) {
   return text.str();
 }
 
-std::string Trimmed(std::string s) {
-  const char* space = " \t\r\n";
-  s.erase(s.find_last_not_of(space) + 1);
-  s.erase(0, s.find_first_not_of(space));
-  return s;
-}
-
 StatusOr<RemoteTarget> MakeTarget(const core::RemoteModelConfig& c) {
   RemoteTarget t;
   t.url_text = c.url;
@@ -43,9 +36,7 @@ StatusOr<RemoteTarget> MakeTarget(const core::RemoteModelConfig& c) {
   t.version = c.version;
   t.timeout = std::chrono::milliseconds(c.timeout_ms);
   if (!c.token_file.empty()) {
-    ASSIGN_OR_RETURN(std::string token, ReadSmallFile(c.token_file, "remote.token_file"));
-    t.token = Trimmed(std::move(token));
-    if (t.token.empty()) return core::Unavailable("remote.token_file '" + c.token_file + "' is empty");
+    ASSIGN_OR_RETURN(t.token, TokenFile::Open(c.token_file));
   }
   if (!c.ca_file.empty()) {
     ASSIGN_OR_RETURN(t.ca_pem, ReadSmallFile(c.ca_file, "remote.tls.ca_file"));

@@ -17,6 +17,7 @@
 #include "core/infer.h"
 #include "core/model.h"
 #include "core/remote_url.h"
+#include "backends/remote/token_file.h"
 #include "core/status.h"
 
 namespace infergate::remote {
@@ -28,7 +29,7 @@ struct RemoteTarget {
   std::string model;
   std::string version;  // "" lets the remote choose
   std::chrono::milliseconds timeout{1000};
-  std::string token;    // sent as "Authorization: Bearer <token>"; "" for none
+  std::shared_ptr<TokenFile> token;  // sent as "Authorization: Bearer <token>"; null for none
   std::string ca_pem;   // the CA to verify a TLS remote with; "" for the system's
 };
 

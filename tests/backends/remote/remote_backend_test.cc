@@ -11,9 +11,11 @@
 
 #include "backends/remote/remote_backend.h"
 #include "backends/remote/remote_status.h"
+#include "backends/remote/token_file.h"
 #include "backends/remote/v2_json_client.h"
 #include "core/model_config.h"
 #include "protocol/v2_json.h"
+#include "testing/temp_dir.h"
 
 namespace infergate::remote {
 namespace {
@@ -182,6 +184,24 @@ TEST(RemoteBackendTest, AMissingTokenFileIsUnavailable) {
   EXPECT_NE(loaded.status().message().find("remote.token_file '/nonexistent/token' cannot be read"),
             std::string::npos)
       << loaded.status().message();
+}
+
+TEST(TokenFileTest, ARotatedTokenIsUsedFromTheNextCall) {
+  testing::TempDir dir;
+  auto path = dir.Write("cloud.token", "  first-token\n");
+  auto token = TokenFile::Open(path);
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ((*token)->Get(), "first-token");
+  // Replaced as one should: a new file renamed over the old one.
+  auto next = dir.Write("cloud.token.new", "second-token\n");
+  std::filesystem::rename(next, path);
+  EXPECT_EQ((*token)->Get(), "second-token");
+  // Gone, or empty for a moment: the token read before stays.
+  std::filesystem::remove(path);
+  EXPECT_EQ((*token)->Get(), "second-token");
+  dir.Write("cloud.token", "");
+  EXPECT_EQ((*token)->Get(), "second-token");
+  EXPECT_EQ(TokenFile::Open(path).status().code(), StatusCode::kUnavailable);
 }
 
 }  // namespace
