@@ -140,6 +140,17 @@ TEST_F(RemoteModelTest, MetadataIsTheClouds) {
   EXPECT_NE(index.body.find("\"via_grpc\""), std::string::npos) << index.body;
 }
 
+// `infergate inspect` on a remote model connects and shows the remote's view.
+TEST_F(RemoteModelTest, InspectShowsTheRemotesMetadata) {
+  testing::Process inspect({INFERGATE_BINARY, "inspect", (edge_repo_.path() / "via_grpc").string()});
+  EXPECT_EQ(inspect.Wait(), 0) << inspect.Output();
+  const std::string& out = inspect.Output();
+  EXPECT_NE(out.find("loads in remote grpc://127.0.0.1:" + std::to_string(cloud_.grpc_port) + " model 'mlp': yes"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("probabilities  FP32"), std::string::npos) << out;
+}
+
 TEST_F(RemoteModelTest, ABatchIsOneRemoteCall) {
   std::vector<std::thread> clients;
   std::atomic<int> ok{0};
