@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <regex>
 #include <csignal>
@@ -230,6 +231,21 @@ TEST_F(RemoteModelTest, AFrozenCloudTimesOut) {
     EXPECT_NE(st.error_message().find("model 'mlp': no answer within the timeout"), std::string::npos)
         << st.error_message();
   }
+  // A batch to a frozen cloud fails once for all its requests (not once more
+  // per request): every answer within the batching delay + timeout_ms.
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> clients;
+  std::atomic<int> timed_out{0};
+  for (int i = 0; i < 4; ++i) {
+    clients.emplace_back([&] {
+      inference::ModelInferResponse r;
+      if (Infer(*edge_.stub, "batched", &r).error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) timed_out++;
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(timed_out.load(), 4);
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(1200) + testing::Scaled(std::chrono::milliseconds(500)));
   kill(cloud_.process->pid(), SIGCONT);
   EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_grpc", std::chrono::seconds(5)));
   EXPECT_TRUE(AnswersWithin(*edge_.stub, "via_http", std::chrono::seconds(5)));
