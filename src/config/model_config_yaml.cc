@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "config/device_contract_yaml.h"
+#include "config/remote_model_yaml.h"
 #include "config/yaml_util.h"
 
 namespace infergate::config {
@@ -142,7 +143,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
                               {"name", "platform", "backend", "default_model_filename",
                                "max_batch_size", "version_policy", "instance_count",
                                "instance_group", "input", "output", "dynamic_batching",
-                               "onnxruntime", "description", "device"}));
+                               "onnxruntime", "description", "device", "remote"}));
   if (root["name"]) {
     ASSIGN_OR_RETURN(std::string name, r.String(root["name"], "name"));
     if (name != config->name) {
@@ -189,7 +190,8 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
     config->device.emplace();
     RETURN_IF_ERROR(ParseDeviceContract(r, root["device"], &*config->device));
   }
-  return Status::Ok();
+  if (root["remote"]) RETURN_IF_ERROR(ParseRemoteModel(r, root["remote"], config));
+  return CheckRemoteModel(r, root, *config);
 }
 
 }  // namespace
@@ -215,7 +217,9 @@ StatusOr<ModelConfig> ParseModelConfigFile(const std::filesystem::path& file,
   std::ostringstream text;
   text << in.rdbuf();
   if (text.str().size() > (1u << 20)) return core::InvalidArgument(file.string() + ": larger than 1 MiB");
-  return ParseModelConfig(text.str(), file.string(), model_name);
+  ASSIGN_OR_RETURN(ModelConfig config, ParseModelConfig(text.str(), file.string(), model_name));
+  ResolveRemotePaths(file.parent_path(), &config);
+  return config;
 }
 
 }  // namespace infergate::config

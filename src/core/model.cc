@@ -1,8 +1,23 @@
 #include "core/model.h"
 
 #include <algorithm>
+#include <charconv>
+
+#include "core/model_config.h"
 
 namespace infergate::core {
+
+StatusOr<std::unique_ptr<ModelInstance>> Backend::LoadModel(const ModelConfig& config,
+                                                            const std::filesystem::path& file) {
+  return Load(file, config.runtime);
+}
+
+int64_t RemoteModelConfig::LocalVersion() const {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(version.data(), version.data() + version.size(), v);
+  if (ec != std::errc() || end != version.data() + version.size() || v <= 0) return 1;
+  return v;
+}
 
 Status ValidateInputs(const std::vector<TensorSpec>& specs, const std::vector<InferInput>& inputs) {
   for (const auto& in : inputs) {

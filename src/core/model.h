@@ -17,6 +17,9 @@
 
 namespace infergate::core {
 
+struct ModelConfig;
+class MetricsRegistry;
+
 // One input or output as the model file declares it.
 struct TensorSpec {
   std::string name;
@@ -38,6 +41,10 @@ struct ModelSignature {
   std::string description;
   int64_t model_version = 0;  // the file's own version field
   std::map<std::string, std::string> metadata;  // custom metadata_props
+  // The largest batch the model itself accepts when it says so (a remote
+  // server's model configuration); -1 when it does not. CompleteConfig
+  // takes it as the default max_batch_size.
+  int64_t max_batch_size = -1;
 };
 
 // Engine settings a model's config may set; the backend maps them.
@@ -86,6 +93,17 @@ class Backend {
   // Loads `file`; the error names the file and what was wrong with it.
   virtual StatusOr<std::unique_ptr<ModelInstance>> Load(const std::filesystem::path& file,
                                                         const RuntimeOptions& options) = 0;
+  // False for a backend whose models have no file (backend: remote): their
+  // version folders may be absent or empty (see ModelRepository).
+  virtual bool uses_model_file() const { return true; }
+  // Loads one instance of a model version: `file` (empty when
+  // uses_model_file() is false) with the model's parsed `config`. The
+  // repository calls this; the default is Load(file, config.runtime).
+  virtual StatusOr<std::unique_ptr<ModelInstance>> LoadModel(const ModelConfig& config,
+                                                             const std::filesystem::path& file);
+  // Where the backend counts what it does (e.g. remote calls); called once,
+  // by the engine, before any load. `metrics` outlives the backend.
+  virtual void SetMetrics(MetricsRegistry* metrics) { (void)metrics; }
 };
 
 // Checks `inputs` against `specs`: every spec present exactly once, no

@@ -113,7 +113,9 @@ std::string VersionPolicy::ToString() const {
 Status CompleteConfig(const ModelSignature& signature, ModelConfig* config) {
   bool can_batch = FirstDimDynamic(signature.inputs) && FirstDimDynamic(signature.outputs);
   if (config->max_batch_size == kUnsetBatchSize) {
-    config->max_batch_size = can_batch ? kDefaultMaxBatchSize : 0;
+    // A model that states its own limit (a remote server's) keeps it.
+    int64_t own = signature.max_batch_size >= 0 ? signature.max_batch_size : kDefaultMaxBatchSize;
+    config->max_batch_size = can_batch ? own : 0;
     config->autofilled.insert("max_batch_size");
   } else if (config->max_batch_size < 0) {
     return InvalidArgument("max_batch_size must be >= 0, got " +

@@ -46,6 +46,22 @@ struct DynamicBatchingConfig {
   int64_t default_timeout_microseconds = 0;  // 0: no deadline
 };
 
+// The `remote:` section of a model served by another KServe v2 server
+// (backend: remote). Parsed and checked by src/config; used by
+// src/backends/remote.
+struct RemoteModelConfig {
+  std::string url;      // grpc://host:port, grpcs://, http:// or https://host:port
+  std::string model;    // the remote's model name; src/config defaults it to the folder's name
+  std::string version;  // "" lets the remote choose; else a positive integer
+  int64_t timeout_ms = 1000;  // per remote call (metadata at load, each inference)
+  std::string token_file;     // bearer token sent to the remote; "" for none
+  std::string ca_file;        // tls.ca_file: the CA that signed the remote's certificate
+
+  // The version this server lists the model under when its folder has no
+  // version folders: the pinned remote version, else 1.
+  int64_t LocalVersion() const;
+};
+
 inline constexpr int64_t kUnsetBatchSize = -1;
 // max_batch_size when config.yaml does not set it and the model's first
 // dimension is dynamic in every input and output.
@@ -70,6 +86,8 @@ struct ModelConfig {
   // The `device:` section: how telemetry becomes inputs and what the outputs
   // mean. Checked against the model by src/pipeline when a version loads.
   std::optional<DeviceContract> device;
+  // Set for backend: remote (the model is another server's).
+  std::optional<RemoteModelConfig> remote;
   // Top-level keys filled in from the model file rather than config.yaml
   // ("max_batch_size", "input", "output", "input.x.dims", ...).
   std::set<std::string> autofilled;

@@ -238,17 +238,23 @@ void ModelRepository::SetVersion(const std::string& name, int64_t version, Versi
   models_[name].versions[version] = std::move(entry);
 }
 
+bool ModelRepository::UsesNoFile(const ModelConfig& config) const {
+  ModelConfig copy = config;
+  auto backend = options_.backends.Choose(&copy);
+  return backend.ok() && !(*backend)->uses_model_file();
+}
+
 StatusOr<std::shared_ptr<const ModelVersion>> ModelRepository::LoadVersion(
     const ModelConfig& base, int64_t version, const fs::path& file) {
   ModelConfig config = base;
   std::vector<std::unique_ptr<ModelInstance>> instances;
   ASSIGN_OR_RETURN(Backend * backend, options_.backends.Choose(&config));
-  ASSIGN_OR_RETURN(auto first, backend->Load(file, config.runtime));
+  ASSIGN_OR_RETURN(auto first, backend->LoadModel(config, file));
   RETURN_IF_ERROR(CompleteConfig(first->signature(), &config).WithPrefix("config.yaml"));
   if (options_.check_config) RETURN_IF_ERROR(options_.check_config(config).WithPrefix("config.yaml"));
   instances.push_back(std::move(first));
   for (int i = 1; i < config.instance_count; ++i) {
-    ASSIGN_OR_RETURN(auto more, backend->Load(file, config.runtime));
+    ASSIGN_OR_RETURN(auto more, backend->LoadModel(config, file));
     instances.push_back(std::move(more));
   }
   return std::make_shared<const ModelVersion>(std::move(config), version, file, std::move(instances));
@@ -263,7 +269,7 @@ Status ModelRepository::SyncModel(const std::string& name) {
   // Listed first: a folder that cannot be listed changes nothing.
   auto listed = VersionFolders(dir);
   if (!listed.ok()) return listed.status().WithPrefix("model '" + name + "'");
-  const std::vector<int64_t>& available = *listed;
+  std::vector<int64_t> available = *listed;
   const fs::path config_file = dir / kConfigFile;
   auto parsed = options_.parse_config(config_file, name);
   if (!parsed.ok()) {
@@ -274,6 +280,11 @@ Status ModelRepository::SyncModel(const std::string& name) {
     return Status::Ok();
   }
   const ModelConfig& config = *parsed;
+  // A model without a file (backend: remote) needs no version folder: it is
+  // served as one version. Version folders, when there are any, name its
+  // versions as they do for Triton's ensembles.
+  const bool fileless = UsesNoFile(config);
+  if (available.empty() && fileless) available.push_back(config.remote ? config.remote->LocalVersion() : 1);
   Fingerprint config_print;
   Stat(config_file, &config_print.config_mtime, &config_print.config_size);
 
@@ -292,18 +303,20 @@ Status ModelRepository::SyncModel(const std::string& name) {
   }
 
   for (int64_t v : selected) {
-    const fs::path file = dir / std::to_string(v) / config.default_model_filename;
+    const fs::path file = fileless ? fs::path() : dir / std::to_string(v) / config.default_model_filename;
     Fingerprint print = config_print;
-    Stat(file, &print.mtime, &print.size);
+    if (!fileless) Stat(file, &print.mtime, &print.size);
     auto old = current.find(v);
-    if (old != current.end() && old->second.fingerprint == print) continue;
+    // Unchanged files are not loaded again, unless the last load failed for
+    // a reason that may pass (UNAVAILABLE: e.g. a remote server that was down).
+    if (old != current.end() && old->second.fingerprint == print && !old->second.retry) continue;
 
     VersionEntry entry;
     entry.fingerprint = print;
     std::shared_ptr<const ModelVersion> previous =
         old != current.end() ? old->second.loaded : nullptr;
     std::error_code ec;
-    if (!fs::is_regular_file(file, ec)) {
+    if (!fileless && !fs::is_regular_file(file, ec)) {
       entry.status = {v, ModelState::kUnavailable,
                       "missing model file " + RelativeToRoot(file.string(), options_.root)};
     } else {
@@ -315,6 +328,7 @@ Status ModelRepository::SyncModel(const std::string& name) {
       } else {
         entry.status = {v, ModelState::kUnavailable,
                         RelativeToRoot(std::string(loaded.status().message()), options_.root)};
+        entry.retry = loaded.status().code() == StatusCode::kUnavailable;
       }
     }
     if (!entry.loaded && previous) {

@@ -3,6 +3,11 @@
 //   <root>/<model>/config.yaml          optional, parsed by the injected ConfigParser
 //   <root>/<model>/<version>/model.onnx  version = a positive integer folder name
 //
+// A model whose backend uses no file (backend: remote) needs no version
+// folder: without one it is served as a single version (its
+// remote.version when that is a number, else 1); empty version folders,
+// when present, name its versions instead (as Triton's ensembles do).
+//
 // The repository scans the folder, loads the versions each model's
 // version_policy selects, and keeps them in step with the disk when Poll() is
 // called (by the server's poll thread, or by the repository API): versions that
@@ -160,6 +165,7 @@ class ModelRepository {
     VersionStatus status;
     Fingerprint fingerprint;
     std::shared_ptr<const ModelVersion> loaded;  // set while READY
+    bool retry = false;  // the last load failed with UNAVAILABLE: load again at the next Poll
   };
   struct ModelEntry {
     std::string reason;
@@ -170,6 +176,8 @@ class ModelRepository {
   // Error: the model's folder could not be listed (nothing changed).
   Status SyncModel(const std::string& name);  // precondition: sync_mu_ held
   void RecordScan(std::string error);
+  // True when the backend `config` chooses loads no model file.
+  bool UsesNoFile(const ModelConfig& config) const;
   void RemoveModel(const std::string& name);
   void SetVersion(const std::string& name, int64_t version, VersionEntry entry);
   void Notify(RepositoryEvent::Kind kind, std::shared_ptr<const ModelVersion> version);

@@ -17,6 +17,14 @@
 namespace infergate::core {
 namespace {
 
+// Whether a failed batch may have failed because of one of its requests (and
+// is worth running again one request at a time). UNAVAILABLE and
+// DEADLINE_EXCEEDED say the backend could not run anything (e.g. a remote
+// model's server is unreachable or too slow); they fail the whole batch.
+bool AnyRequestsFault(const Status& status) {
+  return status.code() != StatusCode::kUnavailable && status.code() != StatusCode::kDeadlineExceeded;
+}
+
 using std::chrono::microseconds;
 
 std::string Micros(Duration d) {
@@ -470,6 +478,12 @@ void DynamicScheduler::RunBatch(ModelInstance& instance, std::vector<Job>& jobs,
     RETURN_IF_ERROR(RunTimed(instance, inputs, UnionOfOutputs(requests), &outputs, &times.infer));
     return CheckBatchOutputs(outputs, rows);
   }();
+  if (!status.ok() && !AnyRequestsFault(status)) {
+    // No request caused it (a remote model's server is down or did not
+    // answer): running each alone would repeat it once per request.
+    for (Job& job : jobs) Reply(job, status, {}, start, times);
+    return;
+  }
   if (!status.ok()) {
     // Run each request alone so one bad request does not fail the others.
     for (Job& job : jobs) RunAlone(instance, job, start, clock_->Now(), times);

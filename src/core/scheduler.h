@@ -25,7 +25,10 @@
 // with a real clock is at the deadline) and never runs.
 // Backend errors: a failed run of one request fails it with the backend's
 // error. A failed run of a batch of several is retried one request at a time,
-// so a single bad request does not fail its neighbours.
+// so a single bad request does not fail its neighbours, unless the error is
+// UNAVAILABLE or DEADLINE_EXCEEDED (the backend could run nothing, e.g. a
+// remote model's server is down): then every request of the batch gets it
+// at once.
 //
 // Threads: one per instance (it runs batches and, when it finishes one, forms
 // the next), plus one timer thread that wakes at the next batching delay or

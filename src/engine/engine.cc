@@ -18,7 +18,10 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(options)));
   core::ModelRepository::Options repo;
   repo.root = engine->options_.model_repository;
-  for (const auto& backend : engine->backends_) RETURN_IF_ERROR(repo.backends.Add(backend.get()));
+  for (const auto& backend : engine->backends_) {
+    RETURN_IF_ERROR(repo.backends.Add(backend.get()));
+    backend->SetMetrics(&engine->metrics_);
+  }
   repo.parse_config = engine->options_.parse_config;
   repo.check_config = &pipeline::CheckContract;  // a device: section must fit its model
   repo.warn = [](const std::string& warning) { spdlog::warn("repository: {}", warning); };

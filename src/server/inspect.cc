@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "backends/onnxruntime/ort_backend.h"
+#include "backends/remote/remote_backend.h"
 #include "config/model_config_yaml.h"
 #include "core/backend_registry.h"
 
@@ -30,6 +31,8 @@ bool IsModelDir(const fs::path& dir) {
   return fs::exists(dir / "config.yaml", ec) || !NumericSubdirs(dir).empty();
 }
 
+void Describe(core::StatusOr<std::unique_ptr<core::ModelInstance>> instance, InspectReport* r);
+
 void LoadFile(core::Backend& backend, InspectReport* r) {
   std::error_code ec;
   r->file_size = fs::file_size(r->file, ec);
@@ -42,7 +45,11 @@ void LoadFile(core::Backend& backend, InspectReport* r) {
     r->load_error = chosen.message();
     return;
   }
-  auto instance = backend.Load(r->file, r->config.runtime);
+  Describe(backend.Load(r->file, r->config.runtime), r);
+}
+
+// What a loaded instance says, and the config completed from it.
+void Describe(core::StatusOr<std::unique_ptr<core::ModelInstance>> instance, InspectReport* r) {
   if (!instance.ok()) {
     r->load_error = instance.status().message();
     return;
@@ -57,6 +64,24 @@ void LoadFile(core::Backend& backend, InspectReport* r) {
       r->config_error = (r->config_error.empty() ? "" : r->config_error + "; ") + "config.yaml: " + r->device->error;
     }
   }
+}
+
+// A remote model (backend: remote): connects to the remote as the server
+// would and shows the metadata it gets.
+InspectReport InspectRemote(InspectReport r) {
+  const core::RemoteModelConfig& remote = *r.config.remote;
+  r.runtime = "remote " + remote.url + " model '" + remote.model + "'";
+  r.versions_served = r.versions_on_disk.empty() ? std::vector<int64_t>{remote.LocalVersion()}
+                                                 : r.config.version_policy.Select(r.versions_on_disk);
+  if (r.versions_served.empty()) {
+    r.load_error = "version_policy selects none of the version folders";
+    return r;
+  }
+  r.version = r.versions_served.back();
+  if (r.config.platform.empty()) r.config.platform = "remote";  // as the server's BackendRegistry fills it in
+  remote::RemoteBackend backend;
+  Describe(backend.LoadModel(r.config, {}), &r);
+  return r;
 }
 
 InspectReport InspectModelDir(const fs::path& dir, core::Backend& backend) {
@@ -74,6 +99,7 @@ InspectReport InspectModelDir(const fs::path& dir, core::Backend& backend) {
     r.config.name = r.model_name;
   }
   r.versions_on_disk = NumericSubdirs(dir);
+  if (r.config.remote) return InspectRemote(std::move(r));
   r.versions_served = r.config.version_policy.Select(r.versions_on_disk);
   if (r.versions_served.empty()) {
     r.load_error = r.versions_on_disk.empty() ? "no version folders (expected " +

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "backends/onnxruntime/ort_backend.h"
+#include "backends/remote/remote_backend.h"
 #include "core/clock.h"
 #include "core/ticker.h"
 #include "config/model_config_yaml.h"
@@ -34,6 +35,9 @@ core::StatusOr<std::unique_ptr<engine::Frontend>> AsFrontend(core::StatusOr<std:
   return std::unique_ptr<engine::Frontend>(std::move(*made));
 }
 
+// Models served by another KServe v2 server (config.yaml's backend: remote).
+void AddRemoteBackend(engine::EngineOptions* o) { o->backends.push_back(std::make_unique<remote::RemoteBackend>()); }
+
 core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConfig& config) {
   ort::OrtBackendOptions ort_options;
   ort_options.intra_op_threads = config.onnxruntime.intra_op_threads;
@@ -42,6 +46,7 @@ core::StatusOr<engine::EngineOptions> MakeEngineOptions(const config::ServerConf
   engine::EngineOptions o;
   ASSIGN_OR_RETURN(auto ort, ort::OrtBackend::Create(ort_options));
   o.backends.push_back(std::move(ort));
+  AddRemoteBackend(&o);
   o.model_repository = config.model_repository;
   o.poll_secs = config.model_control_mode == config::ModelControlMode::kPoll ? config.repository_poll_secs : 0;
   o.model_control.allow_load_unload = config.model_control_mode != config::ModelControlMode::kNone;

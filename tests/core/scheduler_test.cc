@@ -615,6 +615,22 @@ TEST_F(SchedulerTest, AFailedBatchIsRetriedOneRequestAtATime) {
   EXPECT_EQ(s.batch_stats[1].batch_size, 2u);
 }
 
+// A remote model's server that is down fails the batch once, not once more
+// per request.
+TEST_F(SchedulerTest, ABatchTheBackendCannotRunFailsAtOnce) {
+  Start({.max_batch_size = 8, .delay_us = 100});
+  log_->fail_if = [](const std::vector<InferInput>&) { return Unavailable("remote grpc://cloud:8001 unreachable"); };
+  Add("a", Numbered(DataType::kFp32, 1, 0));
+  Add("b", Numbered(DataType::kFp32, 2, 10));
+  Add("c", Numbered(DataType::kFp32, 1, 20));
+  Advance(microseconds(100));
+  ASSERT_TRUE(sink_.WaitForCount(3));
+  EXPECT_EQ(log_->rows(), (std::vector<int64_t>{4}));  // one run
+  for (const char* id : {"a", "b", "c"}) {
+    EXPECT_EQ(sink_.Get(id)->status, Unavailable("remote grpc://cloud:8001 unreachable")) << id;
+  }
+}
+
 TEST_F(SchedulerTest, FillsResponseFieldsAndMetrics) {
   Start({.max_batch_size = 8, .delay_us = 100});
   log_->during_run = [this] { clock_.Advance(milliseconds(4)); };
