@@ -25,6 +25,7 @@ core::StatusOr<mqtt::ClientOptions> ClientOptionsFor(const UplinkOptions& o, con
   out.tls_insecure = c.tls.insecure;
   out.keepalive_secs = c.keepalive_secs;
   out.clean_session = true;  // what was not acknowledged is in the outbox
+  out.log_name = "uplink";
   out.status_topic = c.StatusTopic();
   out.status_online = "";  // the uplink publishes its JSON status itself
   out.status_offline = R"({"state":"offline"})";

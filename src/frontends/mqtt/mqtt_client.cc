@@ -321,7 +321,7 @@ void MqttClient::Impl::CheckTimeouts(core::TimePoint now) {
 
 void MqttClient::Impl::Stall(const std::string& why) {
   stalls_->Increment();
-  spdlog::warn("mqtt: connection to {} stalled ({}); reconnecting", options_.broker.ToString(), why);
+  spdlog::warn("{}: connection to {} stalled ({}); reconnecting", options_.log_name, options_.broker.ToString(), why);
   ConnectionLost("stalled");
 }
 

@@ -77,6 +77,7 @@ struct ClientOptions {
   uint32_t max_incoming_packet_bytes = 64 * 1024 * 1024;  // announced as Maximum Packet Size (v5)
   int64_t max_queued_publish_bytes = 64 * 1024 * 1024;
   core::Duration stall_timeout = std::chrono::seconds(10);
+  std::string log_name = "mqtt";  // starts the client's log lines ("uplink" for the uplink's)
   std::string status_topic;  // retained online/offline status and last will
   std::string status_online = "online";    // published at each connect; empty: not published
   std::string status_offline = "offline";  // the last will, and published at Stop

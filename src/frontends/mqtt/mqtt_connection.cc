@@ -144,7 +144,7 @@ void MqttClient::Impl::SendConnect() {
 
 void MqttClient::Impl::ConnectFailed(const std::string& why) {
   auto d = backoff_.Failed();
-  spdlog::warn("mqtt: cannot connect to {}: {}; retrying in {:.1f} s", options_.broker.ToString(), why,
+  spdlog::warn("{}: cannot connect to {}: {}; retrying in {:.1f} s", options_.log_name, options_.broker.ToString(), why,
                std::chrono::duration<double>(d).count());
   ConnectionLost("");
 }
@@ -191,7 +191,7 @@ void MqttClient::Impl::ProcessBuffer() {
     if (st.ok() && !complete) break;
     if (st.ok()) st = Dispatch(frame);
     if (!st.ok()) {
-      spdlog::warn("mqtt: {} from {}", st.message(), options_.broker.ToString());
+      spdlog::warn("{}: {} from {}", options_.log_name, st.message(), options_.broker.ToString());
       return CloseWithReason(DisconnectReasonFor(st), st.message());
     }
     used += frame.size;
@@ -236,7 +236,7 @@ core::Status MqttClient::Impl::Dispatch(const Frame& frame) {
   if (auto* d = std::get_if<DisconnectPacket>(&packet)) {
     std::string why = "DISCONNECT from the broker, " + ConnackName(version_, d->reason);
     if (d->properties.reason_string) why += " (" + *d->properties.reason_string + ")";
-    spdlog::warn("mqtt: {}", why);
+    spdlog::warn("{}: {}", options_.log_name, why);
     ConnectionLost(why);
     return core::Status::Ok();
   }
@@ -249,7 +249,7 @@ core::Status MqttClient::Impl::HandleConnack(const ConnackPacket& c) {
   if (c.reason != 0) {
     std::string why = "refused: " + ConnackName(version_, c.reason);
     if (p.reason_string) why += " (" + *p.reason_string + ")";
-    spdlog::error("mqtt: {} {}", options_.broker.ToString(), why);
+    spdlog::error("{}: {} {}", options_.log_name, options_.broker.ToString(), why);
     ConnectFailed(why);
     return core::Status::Ok();
   }
@@ -264,10 +264,10 @@ core::Status MqttClient::Impl::HandleConnack(const ConnackPacket& c) {
   max_qos_ = limits.maximum_qos;
   retain_available_ = p.retain_available.value_or(1) != 0;
   if (p.server_keep_alive) keepalive_secs_ = *p.server_keep_alive;
-  if (p.assigned_client_id) spdlog::info("mqtt: the broker assigned client id {}", *p.assigned_client_id);
+  if (p.assigned_client_id) spdlog::info("{}: the broker assigned client id {}", options_.log_name, *p.assigned_client_id);
   session_.Connected(c.session_present, limits, clock_->Now(), &out_);
   connected_ = true;
-  spdlog::info("mqtt: connected to {} as {}{}", options_.broker.ToString(), options_.client_id,
+  spdlog::info("{}: connected to {} as {}{}", options_.log_name, options_.broker.ToString(), options_.client_id,
                c.session_present ? " (session kept)" : "");
   if (!options_.status_topic.empty() && !options_.status_online.empty()) {
     OutgoingMessage m{options_.status_topic, options_.status_online, 1, true, std::nullopt, "", {}};
@@ -329,9 +329,9 @@ void MqttClient::Impl::HandleSuback(const SubackPacket& s) {
   session_.ReleaseId(s.packet_id);
   const uint8_t code = s.reasons.empty() ? 0x80 : s.reasons[0];
   if (code >= 0x80) {
-    spdlog::error("mqtt: the broker refused the subscription to {} (reason code {})", it->second, code);
+    spdlog::error("{}: the broker refused the subscription to {} (reason code {})", options_.log_name, it->second, code);
   } else {
-    spdlog::info("mqtt: subscribed to {} (QoS {})", it->second, code);
+    spdlog::info("{}: subscribed to {} (QoS {})", options_.log_name, it->second, code);
   }
   pending_subscriptions_.erase(it);
 }
@@ -363,7 +363,7 @@ void MqttClient::Impl::HandleUnsuback(const SubackPacket& u) {
                                       UnsubackName(code) + ")");
     spdlog::error("{}", status.message());
   } else {
-    spdlog::info("mqtt: unsubscribed from {}{}", pending.filter,
+    spdlog::info("{}: unsubscribed from {}{}", options_.log_name, pending.filter,
                  code == kNoSubscriptionExisted ? " (there was no such subscription)" : "");
   }
   if (pending.done) pending.done(status);
@@ -454,7 +454,7 @@ void MqttClient::Impl::ConnectionLost(const std::string& why) {
   if (was_connected) {
     auto d = backoff_.Failed();
     if (!why.empty() && why != "stopping" && !stopping_) {
-      spdlog::warn("mqtt: connection to {} lost: {}; reconnecting in {:.1f} s", options_.broker.ToString(),
+      spdlog::warn("{}: connection to {} lost: {}; reconnecting in {:.1f} s", options_.log_name, options_.broker.ToString(),
                    why, std::chrono::duration<double>(d).count());
     }
     listener_->OnDisconnected();
