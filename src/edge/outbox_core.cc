@@ -91,6 +91,7 @@ core::Status OutboxCore::Push(OutboxMessage message, Outbox::OnSafe on_safe) {
   bytes_ += size;
   if (kept) HoldRecordLocked(e, std::move(kept));
   UpdateGaugesLocked();
+  cv_.notify_all();  // the sender sends it now, not after its commit
   return core::Status::Ok();
 }
 

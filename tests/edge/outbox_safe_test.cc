@@ -18,14 +18,16 @@ using ::testing::ElementsAreArray;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// A commit window no test waits out: nothing is committed before Close.
+// A commit window no test waits out: nothing is committed before Close. On
+// the manual clock nothing else times out either, so the sender sends only
+// when something wakes it.
 OutboxOptions NeverCommitting(OutboxOptions options) {
   options.max_commit_delay = std::chrono::hours(1);
   return options;
 }
 
 TEST_F(OutboxTest, AMessageIsHandedToTheSinkBeforeItsCommit) {
-  auto outbox = Open(NeverCommitting(Options()));
+  auto outbox = OpenOn(NeverCommitting(Options()), &manual_clock_);
   std::atomic<bool> safe{false};
   std::atomic<bool> safe_when_taken{true};
   sink_.OnTake([&](const OutboxMessage&) { safe_when_taken = safe.load(); });
@@ -41,7 +43,7 @@ TEST_F(OutboxTest, AMessageIsHandedToTheSinkBeforeItsCommit) {
 }
 
 TEST_F(OutboxTest, AnAcknowledgementBeforeTheCommitIsSafeAndNeverWritten) {
-  auto outbox = Open(NeverCommitting(Options()));
+  auto outbox = OpenOn(NeverCommitting(Options()), &manual_clock_);
   std::atomic<int> reports{0};
   outbox->Start(&sink_);
   ASSERT_TRUE(outbox
@@ -64,7 +66,7 @@ TEST_F(OutboxTest, AnAcknowledgementBeforeTheCommitIsSafeAndNeverWritten) {
 }
 
 TEST_F(OutboxTest, ALostConnectionResendsMessagesNotCommittedYetInOrder) {
-  auto outbox = Open(NeverCommitting(Options()));
+  auto outbox = OpenOn(NeverCommitting(Options()), &manual_clock_);
   outbox->Start(&sink_);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(outbox->Push(Message("m" + std::to_string(i))).ok());
   ASSERT_TRUE(sink_.WaitTaken(3));
