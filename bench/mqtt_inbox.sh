@@ -10,8 +10,10 @@
 #          (SQLite WAL, group commit, synchronous=FULL) or answered; no
 #          outbox (mqtt.outbox.enabled false);
 #   outbox (with --outbox) infergate with the inbox and the reply outbox
-#          (mqtt.outbox): each QoS 1 reply written durably before it is
-#          published, deleted once the broker acknowledged it.
+#          (mqtt.outbox): each QoS 1 reply published at once while it is
+#          written beside; the request is answered once the reply is
+#          committed or acknowledged (an acknowledgement first cancels the
+#          write).
 # All run at once on their own topics; rounds interleave them (the
 # order rotates each round) and the table gives medians of the rounds. Per run
 # the server's CPU time (/proc/PID/stat utime+stime) and the broker's are
@@ -51,7 +53,7 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --smoke) rounds=1; warmup=0.2; duration=0.5; do_build=0; shift ;;
     --outbox) with_outbox=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/mqtt_inbox.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
