@@ -51,7 +51,7 @@ class OutboxCore : public std::enable_shared_from_this<OutboxCore> {
     core::Counter* written;
     core::Counter* sent;
     core::Counter* writes_skipped;  // acknowledged before their write: never written
-    core::Counter* full;  // the dropped_total counters, by reason
+    core::Counter* full;            // the dropped_total counters, by reason
     core::Counter* expired;
     core::Counter* too_large;
     core::Counter* rejected;

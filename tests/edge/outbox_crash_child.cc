@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
   infergate::edge::OutboxOptions options;
   options.path = argv[1];
   options.max_commit_delay = std::chrono::hours(1);
-  auto outbox = infergate::edge::Outbox::Open(options, &metrics,
-                                              &infergate::core::SteadyClock::Instance(),
-                                              &infergate::core::SystemWallClock::Instance());
+  auto outbox =
+      infergate::edge::Outbox::Open(options, &metrics, &infergate::core::SteadyClock::Instance(),
+                                    &infergate::core::SystemWallClock::Instance());
   if (!outbox.ok()) {
     std::fprintf(stderr, "outbox_crash_child: %s\n", outbox.status().ToString().c_str());
     return 2;

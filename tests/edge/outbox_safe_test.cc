@@ -35,7 +35,7 @@ TEST_F(OutboxTest, AMessageIsHandedToTheSinkBeforeItsCommit) {
   ASSERT_TRUE(outbox->Push(Message("m0"), [&](const core::Status& s) { safe = s.ok(); }).ok());
   ASSERT_TRUE(sink_.WaitTaken(1));
   EXPECT_FALSE(safe_when_taken);
-  EXPECT_FALSE(safe);  // neither committed nor acknowledged
+  EXPECT_FALSE(safe);                     // neither committed nor acknowledged
   outbox->Close(core::Duration::zero());  // commits what is pending
   EXPECT_TRUE(safe);
   EXPECT_EQ(Count("infergate_outbox_written_total"), 1u);
@@ -54,7 +54,7 @@ TEST_F(OutboxTest, AnAcknowledgementBeforeTheCommitIsSafeAndNeverWritten) {
                          })
                   .ok());
   ASSERT_TRUE(sink_.WaitTaken(1));
-  sink_.Finish(0);  // the broker's PUBACK
+  sink_.Finish(0);        // the broker's PUBACK
   EXPECT_EQ(reports, 1);  // at once, not at a commit
   EXPECT_EQ(outbox->messages(), 0);
   outbox->Close(core::Duration::zero());

@@ -25,9 +25,9 @@ TEST_F(OutboxTest, SendsInPushOrderAndForgetsWhatTheBrokerAcknowledged) {
   EXPECT_EQ(Count("infergate_outbox_sent_total"), 50u);
   outbox->Close(seconds(1));
   // Each one written, or acknowledged before its write and never written.
-  EXPECT_EQ(Count("infergate_outbox_written_total") +
-                Count("infergate_outbox_writes_skipped_total"),
-            50u);
+  EXPECT_EQ(
+      Count("infergate_outbox_written_total") + Count("infergate_outbox_writes_skipped_total"),
+      50u);
   auto reopened = Open(Options());
   EXPECT_EQ(reopened->messages(), 0);  // nothing left in the file
 }
