@@ -10,8 +10,10 @@
 #          (SQLite WAL, group commit, synchronous=FULL) or answered; no
 #          outbox (mqtt.outbox.enabled false);
 #   outbox (with --outbox) infergate with the inbox and the reply outbox
-#          (mqtt.outbox): each QoS 1 reply written durably before it is
-#          published, deleted once the broker acknowledged it.
+#          (mqtt.outbox): each QoS 1 reply published at once while it is
+#          written beside; the request is answered once the reply is
+#          committed or acknowledged (an acknowledgement first cancels the
+#          write).
 # All run at once on their own topics; rounds interleave them (the
 # order rotates each round) and the table gives medians of the rounds. Per run
 # the server's CPU time (/proc/PID/stat utime+stime) and the broker's are
@@ -44,7 +46,7 @@ command_line="bench/mqtt_inbox.sh $*"
 smoke_warmup=0.2
 smoke_duration=0.5
 . "$root/bench/lib.sh"
-bench_options bench/mqtt_inbox.sh 2,31 --outbox=with_outbox -- "$@"
+bench_options bench/mqtt_inbox.sh 2,32 --outbox=with_outbox -- "$@"
 out=${out:-$build/bench-results/mqtt-inbox-$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p "$out/state" "$out/state-outbox"
 # A journal of an earlier run would be answered first.

@@ -18,7 +18,7 @@ out, rounds, levels, tck = (sys.argv[1], int(sys.argv[2]),
 ALL_SYSTEMS = [("echo", "broker echo ceiling (mqtt-echo, no inference)"),
                ("plain", "infergate, no inbox (acknowledged once answered)"),
                ("inbox", "infergate, inbox journal on (acknowledged once journaled or answered)"),
-               ("outbox", "infergate, inbox and reply outbox on (replies durable before they are published)")]
+               ("outbox", "infergate, inbox and reply outbox on (answered once the reply is committed or acknowledged)")]
 RUN = (sys.argv[5] if len(sys.argv) > 5 else "echo plain inbox").split()
 SYSTEMS = [(s, what) for s, what in ALL_SYSTEMS if s in RUN]
 
@@ -40,6 +40,10 @@ def measure(sys_name, c, r):
         m["after_answer"] = delta(before, after, 'infergate_mqtt_acknowledgements_total{after="answer"}')
         m["after_outbox"] = delta(before, after, 'infergate_mqtt_acknowledgements_total{after="outbox"}')
         m["outbox_sent"] = delta(before, after, 'infergate_outbox_sent_total{outbox="mqtt"}')
+        m["outbox_written"] = delta(before, after, 'infergate_outbox_written_total{outbox="mqtt"}')
+        m["outbox_skipped"] = delta(before, after, 'infergate_outbox_writes_skipped_total{outbox="mqtt"}')
+        m["outbox_written_pct"] = 100.0 * m["outbox_written"] / max(m["outbox_sent"], 1)
+        m["outbox_skipped_pct"] = 100.0 * m["outbox_skipped"] / max(m["outbox_sent"], 1)
         m["journaled"] = delta(before, after, 'infergate_mqtt_inbox_requests_total{outcome="journaled"}')
         m["commits_s"] = delta(before, after, "infergate_journal_commits_total" + j) / wall
         m["rows_req"] = delta(before, after, "infergate_journal_commit_changes_sum" + j) / max(requests, 1)
@@ -106,12 +110,14 @@ for c in levels:
           f"| {ratio('inbox', 'plain', c):.2f}x (p50 {ratio('inbox', 'plain', c, 'p50'):.2f}x) | {cpu:+.1f} |")
 if "outbox" in RUN:
     print()
-    print("| devices | outbox / inbox | outbox / plain | outbox - inbox server CPU us/req |")
-    print("|---:|---:|---:|---:|")
+    print("| devices | outbox / inbox | outbox / plain | outbox - inbox server CPU us/req "
+          "| replies written | writes skipped (acknowledged first) |")
+    print("|---:|---:|---:|---:|---:|---:|")
     for c in levels:
         cpu = table.diff("outbox", "inbox", c, "server_us")
         print(f"| {c} | {ratio('outbox', 'inbox', c):.2f}x (p50 {ratio('outbox', 'inbox', c, 'p50'):.2f}x) "
-              f"| {ratio('outbox', 'plain', c):.2f}x (p50 {ratio('outbox', 'plain', c, 'p50'):.2f}x) | {cpu:+.1f} |")
+              f"| {ratio('outbox', 'plain', c):.2f}x (p50 {ratio('outbox', 'plain', c, 'p50'):.2f}x) | {cpu:+.1f} "
+              f"| {med('outbox', c, 'outbox_written_pct'):.0f}% | {med('outbox', c, 'outbox_skipped_pct'):.0f}% |")
 print()
 table.print_per_round(SYSTEMS, levels, "req/s")
 if problems:

@@ -18,6 +18,7 @@ core::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(OutboxOptions options,
   journal_options.max_bytes = options.max_bytes;
   journal_options.max_records = options.max_records;
   journal_options.durability = options.durability;
+  journal_options.max_commit_delay = options.max_commit_delay;
   journal_options.recover_data = false;  // read back when sent
   ASSIGN_OR_RETURN(std::unique_ptr<state::Journal> journal,
                    state::Journal::Open(journal_options, metrics, clock, wall_clock));
@@ -38,8 +39,8 @@ void Outbox::Start(OutboxSink* sink) {
   sender_ = std::thread([core = core_, sink] { core->Run(sink); });
 }
 
-core::Status Outbox::Push(OutboxMessage message, OnDurable on_durable) {
-  return core_->Push(std::move(message), std::move(on_durable));
+core::Status Outbox::Push(OutboxMessage message, OnSafe on_safe) {
+  return core_->Push(std::move(message), std::move(on_safe));
 }
 
 void Outbox::Wake() { core_->Wake(); }

@@ -1,18 +1,33 @@
 // Outbox: a durable queue of messages for a broker, between whoever produces
 // them (replies, results for the cloud) and an OutboxSink that publishes them.
-// A message is written to a journal (state/journal.h: SQLite WAL, group
-// commit) before it is handed to the sink, and deleted only once the sink
-// reports the broker acknowledged it; what was not acknowledged when the
-// process stopped or crashed (kill -9 included) is sent again, in order, by
-// the next run.
+// A pushed message is written to a journal (state/journal.h: SQLite WAL,
+// group commit) and, at the same time, handed to the sink from memory: a
+// message never waits for a disk sync to be sent. It is forgotten once the
+// sink reports the broker acknowledged it; when that comes before its commit,
+// the write is cancelled (Journal::Remove: never written), so with a healthy
+// broker most messages never reach the disk.
 //
-// Sending: one sender thread hands the durable messages to the sink in id
-// (push) order, at most `max_inflight` not done at once and at most
-// `max_rate` a second (a token bucket on the injected Clock). A message whose
-// `done` reports UNAVAILABLE or CANCELLED (connection lost, stop) is sent
-// again: the sender rewinds to the oldest message not done (duplicates at
-// QoS 1 are possible, as with any MQTT resend). When Send itself returns
-// UNAVAILABLE (not connected, client queue full) the sender waits for Wake.
+// What is guaranteed: Push's `on_safe` reports OK once the message is
+// committed to the file OR acknowledged by the broker, whichever comes first.
+// From then on it reaches the broker even if the process is killed (kill -9)
+// or the broker goes away: what was committed and not acknowledged is sent
+// again, in order, by the next run. Before that report a crash may lose the
+// message, so a caller that owes something for it (the MQTT frontend's
+// request acknowledgement) waits for on_safe; a request not acknowledged is
+// delivered again by its broker and answered again (at-least-once, as QoS 1
+// promises). Records read back from the file (a backlog beyond
+// `memory_bytes`, or recovered at Open) are committed already.
+//
+// Sending: one sender thread hands the messages to the sink in id (push)
+// order, at most `max_inflight` not done at once and at most `max_rate` a
+// second (a token bucket on the injected Clock). A message held in memory is
+// sent at once; one only in the file (beyond memory_bytes) once committed
+// and read back. A message whose `done` reports UNAVAILABLE or CANCELLED
+// (connection lost, stop) is sent again: the sender rewinds to the oldest
+// message not done, committed or not (a message not committed yet is still in
+// memory); duplicates at QoS 1 are possible, as with any MQTT resend. When
+// Send itself returns UNAVAILABLE (not connected, client queue full) the
+// sender waits for Wake.
 //
 // Bounds and drops (each counted in infergate_outbox_dropped_total{reason}):
 //   full       a Push passes max_bytes or max_records: the oldest messages
@@ -32,14 +47,17 @@
 //
 // Metrics (label `outbox` = options.name): infergate_outbox_messages,
 // infergate_outbox_bytes, infergate_outbox_oldest_age_seconds (gauges),
-// infergate_outbox_written_total (durable), infergate_outbox_sent_total
-// (acknowledged), infergate_outbox_dropped_total{reason} (counters).
+// infergate_outbox_written_total (records that reached the file),
+// infergate_outbox_sent_total (acknowledged),
+// infergate_outbox_writes_skipped_total (acknowledged before their write, so
+// never written), infergate_outbox_dropped_total{reason} (counters).
 //
 // Thread-safety: Push, Wake, messages and bytes from any thread (Push never
 // blocks on the disk: the write is grouped on the journal's thread); Start
-// once, Close from one controlling thread, not from a sink's or on_durable
+// once, Close from one controlling thread, not from a sink's or on_safe
 // callback. The sink's Send is called on the sender thread; its `done` may
-// run on any thread, also after Close (it then only counts).
+// run on any thread, also after Close (it then only counts). on_safe runs on
+// the journal's thread or on the thread of the sink's `done`.
 #pragma once
 
 #include <chrono>
@@ -83,6 +101,10 @@ struct OutboxOptions {
   int max_inflight = 256;                               // handed to the sink and not done
   double max_rate = 0;             // messages/s handed to the sink; 0 = unlimited
   int64_t memory_bytes = 4 << 20;  // newest records kept in memory (sent without reading back)
+  // The journal's group commit window (JournalOptions::max_commit_delay): a
+  // longer one lets more acknowledgements cancel their writes, and delays
+  // on_safe by as much only for messages the broker has not acknowledged.
+  core::Duration max_commit_delay = core::Duration::zero();
   state::Durability durability = state::Durability::kPowerLoss;
 };
 
@@ -90,7 +112,9 @@ class OutboxCore;
 
 class Outbox {
  public:
-  using OnDurable = std::function<void(const core::Status&)>;
+  // Push's callback: the message is safe (committed or acknowledged).
+  using OnSafe = std::function<void(const core::Status&)>;
+  using OnDurable = OnSafe;  // the earlier name
 
   // Opens (or creates) the file and recovers the previous run's messages,
   // which are sent first, in order. An unreadable or corrupt file is an
@@ -107,13 +131,14 @@ class Outbox {
   // Close and must accept `done` calls after it). Call once.
   void Start(OutboxSink* sink);
 
-  // Writes `message` durably before it is sent; drops the oldest to make room
-  // (counted "full"). `on_durable` (may be null) runs once on the journal's
-  // thread: OK when committed (also when dropped before its commit), else the
-  // write's error (the message is gone). Errors at once, without on_durable:
-  // larger than max_bytes (RESOURCE_EXHAUSTED, counted "too_large"), closed
-  // (FAILED_PRECONDITION).
-  core::Status Push(OutboxMessage message, OnDurable on_durable = nullptr);
+  // Queues `message` for the sink and writes it to the file beside; drops the
+  // oldest to make room (counted "full"). `on_safe` (may be null) runs once,
+  // without blocking: OK when the message is committed or acknowledged by the
+  // broker, whichever comes first (also when dropped or refused by the broker
+  // before either), else the write's error when it failed before either (the
+  // message is gone). Errors at once, without on_safe: larger than max_bytes
+  // (RESOURCE_EXHAUSTED, counted "too_large"), closed (FAILED_PRECONDITION).
+  core::Status Push(OutboxMessage message, OnSafe on_safe = nullptr);
 
   // The sink may take messages again (e.g. its client connected).
   void Wake();

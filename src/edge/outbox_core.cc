@@ -13,10 +13,13 @@ OutboxCore::Metrics::Metrics(core::MetricsRegistry& r, const std::string& name) 
   bytes = &r.GetGauge("infergate_outbox_bytes", "Bytes of the messages in the durable outbox", l);
   oldest_age = &r.GetGauge("infergate_outbox_oldest_age_seconds",
                            "Age of the oldest message in the durable outbox", l);
-  written =
-      &r.GetCounter("infergate_outbox_written_total", "Messages written durably to the outbox", l);
+  written = &r.GetCounter("infergate_outbox_written_total",
+                          "Outbox messages written durably to its file", l);
   sent =
       &r.GetCounter("infergate_outbox_sent_total", "Outbox messages acknowledged by the broker", l);
+  writes_skipped = &r.GetCounter(
+      "infergate_outbox_writes_skipped_total",
+      "Outbox messages acknowledged by the broker before their write, so never written", l);
   const char* help = "Outbox messages dropped, by reason (full, expired, too_large, rejected)";
   auto dropped = [&](const char* reason) {
     return &r.GetCounter("infergate_outbox_dropped_total", help, {l[0], {"reason", reason}});
@@ -52,7 +55,7 @@ void OutboxCore::Recover(std::vector<state::JournalRecord> records) {
   UpdateGaugesLocked();
 }
 
-core::Status OutboxCore::Push(OutboxMessage message, Outbox::OnDurable on_durable) {
+core::Status OutboxCore::Push(OutboxMessage message, Outbox::OnSafe on_safe) {
   std::string record = EncodeOutboxMessage(message);
   const auto size = static_cast<int64_t>(record.size());
   if (size > options_.max_bytes) {
@@ -72,49 +75,59 @@ core::Status OutboxCore::Push(OutboxMessage message, Outbox::OnDurable on_durabl
     kept = std::make_shared<const std::string>(record);
   }
   // The journal may call back before Append returns: the callback waits for
-  // mu_, and finds the id in `slot` then.
-  auto slot = std::make_shared<uint64_t>(0);
+  // mu_, and finds the id in `pushed` then.
+  auto pushed = std::make_shared<Pushed>();
+  pushed->on_safe = std::move(on_safe);
   auto id = journal_->Append(std::move(record),
-                             [self = shared_from_this(), slot,
-                              on_durable = std::move(on_durable)](const core::Status& status) {
-                               self->OnDurable(slot, status);
-                               if (on_durable) on_durable(status);
+                             [self = shared_from_this(), pushed](const core::Status& status) {
+                               self->OnCommitted(pushed, status);
                              });
   if (!id.ok()) return id.status();
-  *slot = *id;
+  pushed->id = *id;
   Entry& e = entries_[*id];
+  e.pushed = std::move(pushed);
   e.size = size;
   e.appended = wall_clock_->Now();
   bytes_ += size;
   if (kept) HoldRecordLocked(e, std::move(kept));
   UpdateGaugesLocked();
+  cv_.notify_all();  // the sender sends it now, not after its commit
   return core::Status::Ok();
 }
 
-void OutboxCore::OnDurable(const std::shared_ptr<uint64_t>& slot, const core::Status& status) {
-  std::lock_guard lock(mu_);
-  auto it = entries_.find(*slot);    // set by Push under mu_
-  if (it == entries_.end()) return;  // dropped before its commit
-  if (status.ok()) {
-    it->second.durable = true;
-    metrics_->written->Increment();
-  } else {  // not written: the journal forgot it already
-    spdlog::error("outbox {}: a message was lost: {}", options_.name, status.ToString());
-    memory_bytes_ -= it->second.record ? it->second.size : 0;
-    bytes_ -= it->second.size;
-    entries_.erase(it);
-    UpdateGaugesLocked();
+void OutboxCore::OnCommitted(const std::shared_ptr<Pushed>& pushed, const core::Status& status) {
+  {
+    std::lock_guard lock(mu_);
+    if (status.ok() && !pushed->cancelled) metrics_->written->Increment();
+    auto it = entries_.find(pushed->id);  // set by Push under mu_
+    if (it != entries_.end()) {           // else acknowledged or dropped
+      if (status.ok()) {
+        it->second.durable = true;
+      } else {  // not written: the journal forgot it already
+        spdlog::error("outbox {}: a message was lost: {}", options_.name, status.ToString());
+        memory_bytes_ -= it->second.record ? it->second.size : 0;
+        bytes_ -= it->second.size;
+        entries_.erase(it);
+        UpdateGaugesLocked();
+      }
+      cv_.notify_all();
+    }
   }
-  cv_.notify_all();
+  pushed->Report(status);  // no-op when acknowledged first
 }
 
 void OutboxCore::OnDone(uint64_t id, const core::Status& status) {
-  std::lock_guard lock(mu_);
+  std::shared_ptr<Pushed> acknowledged;
+  std::unique_lock lock(mu_);
   --inflight_;
   auto it = entries_.find(id);
   if (status.ok()) {
     metrics_->sent->Increment();
-    if (it != entries_.end()) DropLocked(it, nullptr);
+    if (it != entries_.end()) {
+      acknowledged = it->second.pushed;
+      DropLocked(it, nullptr);
+      if (acknowledged && acknowledged->cancelled) metrics_->writes_skipped->Increment();
+    }
   } else if (status.code() == core::StatusCode::kUnavailable ||
              status.code() == core::StatusCode::kCancelled) {
     if (it != entries_.end()) it->second.inflight = false;
@@ -126,6 +139,9 @@ void OutboxCore::OnDone(uint64_t id, const core::Status& status) {
   }
   UpdateGaugesLocked();
   cv_.notify_all();
+  lock.unlock();
+  // Safe now, committed or not: the broker has it.
+  if (acknowledged) acknowledged->Report(core::Status::Ok());
 }
 
 void OutboxCore::Wake() {
@@ -164,7 +180,8 @@ void OutboxCore::HoldRecordLocked(Entry& entry, std::shared_ptr<const std::strin
 
 OutboxCore::Entries::iterator OutboxCore::DropLocked(Entries::iterator it, core::Counter* reason) {
   if (reason != nullptr) reason->Increment();
-  journal_->Remove(it->first);
+  const bool cancelled = journal_->Remove(it->first);
+  if (cancelled && it->second.pushed) it->second.pushed->cancelled = true;
   if (it->second.record) memory_bytes_ -= it->second.size;
   bytes_ -= it->second.size;
   return entries_.erase(it);

@@ -7,6 +7,7 @@
 // never held across a sink's Send or a journal read.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <map>
@@ -29,7 +30,7 @@ class OutboxCore : public std::enable_shared_from_this<OutboxCore> {
   ~OutboxCore();
 
   void Recover(std::vector<state::JournalRecord> records);
-  core::Status Push(OutboxMessage message, Outbox::OnDurable on_durable);
+  core::Status Push(OutboxMessage message, Outbox::OnSafe on_safe);
   void Wake();
   // The sender thread's loop; returns after Stop.
   void Run(OutboxSink* sink);
@@ -49,17 +50,31 @@ class OutboxCore : public std::enable_shared_from_this<OutboxCore> {
     core::Gauge* oldest_age;
     core::Counter* written;
     core::Counter* sent;
-    core::Counter* full;  // the dropped_total counters, by reason
+    core::Counter* writes_skipped;  // acknowledged before their write: never written
+    core::Counter* full;            // the dropped_total counters, by reason
     core::Counter* expired;
     core::Counter* too_large;
     core::Counter* rejected;
   };
+  // One Push's callback, shared by its entry and its journal callback:
+  // on_safe runs once, on the commit or the broker's acknowledgement,
+  // whichever comes first.
+  struct Pushed {
+    uint64_t id = 0;         // guarded by mu_; set by Push, maybe after the commit
+    bool cancelled = false;  // guarded by mu_; removed before its commit: never written
+    std::atomic<bool> reported{false};
+    Outbox::OnSafe on_safe;
+    void Report(const core::Status& status) {
+      if (!reported.exchange(true) && on_safe) on_safe(status);
+    }
+  };
   struct Entry {
     int64_t size = 0;
     core::WallTime appended;
-    bool durable = false;
+    bool durable = false;  // committed (recovered and read-back records are)
     bool inflight = false;
     std::shared_ptr<const std::string> record;  // null: only in the file
+    std::shared_ptr<Pushed> pushed;             // null: recovered
   };
   // What the sender does next.
   struct Step {
@@ -69,8 +84,8 @@ class OutboxCore : public std::enable_shared_from_this<OutboxCore> {
   };
   using Entries = std::map<uint64_t, Entry>;
 
-  // `slot` holds the id (Push sets it under mu_, maybe after the commit).
-  void OnDurable(const std::shared_ptr<uint64_t>& slot, const core::Status& status);
+  // The journal's callback for `pushed`: committed (or cancelled), or the write's error.
+  void OnCommitted(const std::shared_ptr<Pushed>& pushed, const core::Status& status);
   void OnDone(uint64_t id, const core::Status& status);
   Step NextLocked();
   core::TimePoint ExpireLocked();  // returns when the next expiry is due

@@ -51,8 +51,10 @@ OutboxCore::Step OutboxCore::NextLocked() {
   }
   auto it = entries_.lower_bound(cursor_);
   while (it != entries_.end() && it->second.inflight) ++it;
-  if (it == entries_.end() || !it->second.durable) return wait;  // in order: wait for its write
-  if (!it->second.record) return Step{Step::kLoad, it->first};
+  if (it == entries_.end()) return wait;
+  // Held in memory: sent at once, its write goes on beside. Only in the file
+  // (or going there): in order, wait for its commit, then read it back.
+  if (!it->second.record) return it->second.durable ? Step{Step::kLoad, it->first} : wait;
   core::TimePoint refill;
   if (!TakeTokenLocked(now, &refill)) {
     wait.until = std::min(wait.until, refill);

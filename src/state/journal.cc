@@ -155,17 +155,19 @@ core::StatusOr<uint64_t> Journal::Append(std::string record, OnDurable on_durabl
   return id;
 }
 
-void Journal::Remove(uint64_t id) {
+bool Journal::Remove(uint64_t id) {
   std::lock_guard lock(mu_);
-  if (closing_) return;
+  if (closing_) return false;
   auto live = live_sizes_.find(id);
-  if (live == live_sizes_.end()) return;
+  if (live == live_sizes_.end()) return false;
   live_bytes_ -= live->second;
   live_sizes_.erase(live);
   const bool was_idle = !HasWorkLocked();
+  bool cancelled = false;
   if (auto p = pending_.find(id); p != pending_.end()) {
     cancelled_.push_back(std::move(p->second.on_durable));
     pending_.erase(p);
+    cancelled = true;
   } else {
     pending_deletes_.push_back(id);
   }
@@ -175,6 +177,7 @@ void Journal::Remove(uint64_t id) {
     oldest_pending_ = clock_->Now();
     cv_.notify_one();
   }
+  return cancelled;
 }
 
 void Journal::Close() {

@@ -122,12 +122,13 @@ class Journal {
   // called.
   core::StatusOr<uint64_t> Append(std::string record, OnDurable on_durable);
 
-  // The record is no longer needed. Not committed yet: it is never written,
-  // and its on_durable runs with OK on the writer thread after the next commit
-  // (never on the caller's thread). Already committed: deleted in the next
-  // commit. Unknown ids (already removed, or whose write failed) are ignored.
-  // Its bytes and count leave the bounds at once.
-  void Remove(uint64_t id);
+  // The record is no longer needed. Not committed yet (not taken by a
+  // running commit either): it is never written, its on_durable runs with OK
+  // on the writer thread after the next commit (never on the caller's
+  // thread), and Remove returns true. Already committed or being committed:
+  // deleted in the next commit. Unknown ids (already removed, or whose write
+  // failed) are ignored. Its bytes and count leave the bounds at once.
+  bool Remove(uint64_t id);
 
   // Commits what is pending, runs the remaining callbacks and stops the writer
   // thread. Idempotent; Append fails and Remove does nothing afterwards.

@@ -32,6 +32,7 @@ class TestSink : public OutboxSink {
     }
     if (!accepting_) return core::Unavailable("not connected");
     topics_.push_back(message.topic);
+    if (on_take_) on_take_(message);
     if (auto_ack_) {
       lock.unlock();
       done(core::Status::Ok());  // before Send returns, as a fast broker may
@@ -54,6 +55,11 @@ class TestSink : public OutboxSink {
   void SetAutoAck(bool auto_ack) {
     std::lock_guard lock(mu_);
     auto_ack_ = auto_ack;
+  }
+  // Runs `on_take` (under the sink's lock) for each message taken.
+  void OnTake(std::function<void(const OutboxMessage&)> on_take) {
+    std::lock_guard lock(mu_);
+    on_take_ = std::move(on_take);
   }
   // Waits until `n` messages were taken (in all).
   bool WaitTaken(size_t n) {
@@ -91,6 +97,7 @@ class TestSink : public OutboxSink {
   int offers_ = 0;
   std::vector<std::string> topics_;
   std::vector<Done> done_;  // by take order; moved out when finished
+  std::function<void(const OutboxMessage&)> on_take_;
 };
 
 // Polls `done` until it holds; false after testing::kTestTimeout. For state

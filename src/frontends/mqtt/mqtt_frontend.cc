@@ -84,6 +84,10 @@ core::Status MqttFrontend::OpenOutbox() {
   o.name = "mqtt";
   o.max_bytes = config_.outbox.max_bytes;
   o.max_age = core::SecsToMillis(config_.outbox.max_age_secs);
+  // The broker's PUBACK on a LAN comes well within this: most replies are
+  // acknowledged before their write and never written; one not acknowledged
+  // by then is safe (its request answered) one window later.
+  o.max_commit_delay = std::chrono::milliseconds(2);
   auto outbox = edge::Outbox::Open(o, metrics_, clock_, &core::SystemWallClock::Instance());
   if (!outbox.ok()) {
     return outbox.status().WithPrefix("mqtt.outbox (move the file away to start without the replies it holds)");

@@ -56,9 +56,10 @@
 //
 // Outbox (mqtt.outbox with a path): QoS 1/2 replies are written to a durable
 // edge::Outbox and published from it through the client (MqttOutboxSink) once
-// connected, in order; a request counts as answered once its reply is durable
-// there, so a broker outage or a crash after that loses no reply (replies of
-// the previous run go after the first connect).
+// connected, in order, without waiting for their write; a request counts as
+// answered once its reply is safe there (committed or acknowledged by the
+// broker, whichever is first), so a broker outage or a crash after that loses
+// no reply (replies of the previous run go after the first connect).
 //
 // Shutdown (engine::Frontend): Drain stops reading (the broker keeps what
 // devices send next for a persistent session) and waits until every message

@@ -44,7 +44,7 @@ class Receipt : public std::enable_shared_from_this<Receipt> {
   void Journal(const IncomingMessage& message);
   // The request is answered: its record goes, and it is acknowledged if it
   // was not yet (counted as after `after`: "answer", or "outbox" when the
-  // answer is a reply durable in the outbox).
+  // answer is a reply safe in the outbox: committed or acknowledged).
   void Answered(std::string_view after = "answer");
 
  private:

@@ -77,9 +77,10 @@ void ReplySink::Send(OutgoingMessage message, PublishDone done) {
     if (!client) {
       st = core::Unavailable("mqtt: stopped");
     } else if (outbox && message.qos > 0) {
-      st = outbox->Push(ToOutboxMessage(std::move(message)), [done](const core::Status& durable) {
-        // Not written: the request stays unanswered (sent again, or run again from the inbox).
-        if (done) done(durable.ok() ? durable : core::Unavailable(durable.message()));
+      st = outbox->Push(ToOutboxMessage(std::move(message)), [done](const core::Status& safe) {
+        // Committed or acknowledged by the broker. Not written (and not acknowledged): the
+        // request stays unanswered (sent again, or run again from the inbox).
+        if (done) done(safe.ok() ? safe : core::Unavailable(safe.message()));
       });
       if (st.code() == core::StatusCode::kFailedPrecondition) st = core::Unavailable(st.message());
     } else {

@@ -61,8 +61,8 @@ struct ReplySink {
 
   void CountRejected(std::string_view reason);
   // Hands `message` to the client unless the frontend has stopped; a QoS 1/2
-  // message goes to the outbox when there is one, and is done once durable
-  // there. `done` runs once the reply is done (also when it was refused,
+  // message goes to the outbox when there is one, and is done once safe
+  // there (committed or acknowledged by the broker). `done` runs once the reply is done (also when it was refused,
   // then at once).
   void Send(OutgoingMessage message, PublishDone done);
   // A JSON body (a result of `model` for request `id`) to `target`. A reply
@@ -83,7 +83,7 @@ struct ReplySink {
   uint32_t PacketLimit();
   // Acknowledges a request to the broker (QoS 1/2) unless stopped; counted
   // by what it came after ("journal": its inbox record is durable, "answer",
-  // "outbox": its reply is durable in the outbox).
+  // "outbox": its reply is safe in the outbox).
   void Ack(const AckHandle& ack, std::string_view after);
   // A PublishDone that tells `receipt` its request is answered (null without
   // a receipt), unless the reply was dropped for a lost connection or a stop
