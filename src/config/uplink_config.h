@@ -48,7 +48,7 @@ struct UplinkConfig {
   std::string topic_prefix;  // required: uplink topic = prefix + '/' + local result topic
   UplinkForward forward = UplinkForward::kAlerts;
   int qos = 1;               // 1 or 2: the outbox keeps what the broker has not acknowledged
-  double max_rate = 1000;    // messages/s while draining a backlog; 0: unlimited
+  double max_rate = 1000;    // messages/s a backlog drains on top of live results; 0: unlimited
   std::string status_topic;  // empty: <topic_prefix>/status
   double reconnect_min_secs = 0.5;
   double reconnect_max_secs = 30.0;

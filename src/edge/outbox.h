@@ -19,8 +19,12 @@
 // `memory_bytes`, or recovered at Open) are committed already.
 //
 // Sending: one sender thread hands the messages to the sink in id (push)
-// order, at most `max_inflight` not done at once and at most `max_rate` a
-// second (a token bucket on the injected Clock). A message held in memory is
+// order, at most `max_inflight` not done at once. `max_rate` bounds how fast
+// a backlog drains on top of live traffic: a token bucket on the injected
+// Clock (a tenth of a second's worth, at least 1) filled at max_rate a second
+// and by one token per Push, so messages pushed while the sender keeps up go
+// at once whatever the rate, and a backlog shrinks by at most max_rate a
+// second however much is pushed meanwhile. A message held in memory is
 // sent at once; one only in the file (beyond memory_bytes) once committed
 // and read back. A message whose `done` reports UNAVAILABLE or CANCELLED
 // (connection lost, stop) is sent again: the sender rewinds to the oldest
@@ -99,7 +103,7 @@ struct OutboxOptions {
   int64_t max_records = 1000000;
   core::Duration max_age = std::chrono::hours(24 * 7);  // zero: no limit; older: "expired"
   int max_inflight = 256;                               // handed to the sink and not done
-  double max_rate = 0;             // messages/s handed to the sink; 0 = unlimited
+  double max_rate = 0;             // messages/s a backlog drains beyond live traffic; 0 = unlimited
   int64_t memory_bytes = 4 << 20;  // newest records kept in memory (sent without reading back)
   // The journal's group commit window (JournalOptions::max_commit_delay): a
   // longer one lets more acknowledgements cancel their writes, and delays

@@ -91,6 +91,9 @@ core::Status OutboxCore::Push(OutboxMessage message, Outbox::OnSafe on_safe) {
   bytes_ += size;
   if (kept) HoldRecordLocked(e, std::move(kept));
   UpdateGaugesLocked();
+  // Each message brings its own token: live traffic is never held below the
+  // rate it arrives at; max_rate bounds what a backlog adds on top of it.
+  if (options_.max_rate > 0) tokens_ = std::min(RateBurst(), tokens_ + 1);
   cv_.notify_all();  // the sender sends it now, not after its commit
   return core::Status::Ok();
 }

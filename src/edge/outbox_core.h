@@ -90,6 +90,7 @@ class OutboxCore : public std::enable_shared_from_this<OutboxCore> {
   Step NextLocked();
   core::TimePoint ExpireLocked();  // returns when the next expiry is due
   bool TakeTokenLocked(core::TimePoint now, core::TimePoint* until);
+  double RateBurst() const;  // the bucket's size: a tenth of a second's worth, at least 1
   void Send(OutboxSink* sink, uint64_t id, std::shared_ptr<const std::string> record,
             std::unique_lock<std::mutex>& lock);
   void Load(uint64_t id, std::unique_lock<std::mutex>& lock);

@@ -78,11 +78,12 @@ core::TimePoint OutboxCore::ExpireLocked() {
   return core::TimePoint::max();
 }
 
+double OutboxCore::RateBurst() const { return std::max(1.0, options_.max_rate / 10); }
+
 bool OutboxCore::TakeTokenLocked(core::TimePoint now, core::TimePoint* until) {
   if (options_.max_rate <= 0) return true;
-  const double burst = std::max(1.0, options_.max_rate / 10);  // a tenth of a second's worth
-  tokens_ = std::min(
-      burst, tokens_ + std::chrono::duration<double>(now - refilled_).count() * options_.max_rate);
+  tokens_ = std::min(RateBurst(), tokens_ + std::chrono::duration<double>(now - refilled_).count() *
+                                                 options_.max_rate);
   refilled_ = now;
   if (tokens_ >= 1) {
     tokens_ -= 1;

@@ -237,6 +237,21 @@ TEST_F(OutboxTest, TheRateBoundsSendsOnTheInjectedClock) {
   outbox->Close(core::Duration::zero());
 }
 
+// max_rate bounds a backlog's drain, not live traffic: a message pushed
+// while the sender keeps up goes at once whatever the rate.
+TEST_F(OutboxTest, LiveTrafficIsNotHeldToTheRate) {
+  OutboxOptions options = Options();
+  options.max_rate = 10;  // one per 100 ms of the clock, which never moves here
+  auto outbox = OpenOn(options, &manual_clock_);
+  sink_.SetAutoAck(true);
+  outbox->Start(&sink_);
+  for (size_t i = 1; i <= 20; ++i) {
+    ASSERT_TRUE(outbox->Push(Message("live" + std::to_string(i))).ok());
+    ASSERT_TRUE(sink_.WaitTaken(i)) << "message " << i << " waited for the rate";
+  }
+  outbox->Close(core::Duration::zero());
+}
+
 TEST_F(OutboxTest, AnUnreadableFileIsAnErrorNamingIt) {
   OutboxOptions options = Options();
   options.path = (dir_.path() / "missing" / "outbox.db").string();
