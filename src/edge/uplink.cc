@@ -1,5 +1,6 @@
 #include "edge/uplink.h"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <utility>
@@ -151,8 +152,22 @@ void Uplink::OnIdle() {
 }
 
 std::string Uplink::StatusJson() const {
-  return R"({"state":"online","backlog":)" + std::to_string(outbox_->messages()) +
-         R"(,"backlog_bytes":)" + std::to_string(outbox_->bytes()) + "}";
+  std::string json = R"({"state":"online","backlog":)" + std::to_string(outbox_->messages()) +
+                     R"(,"backlog_bytes":)" + std::to_string(outbox_->bytes());
+  if (deps_.models) {
+    // The versions this instance serves (READY), so the platform sees what a
+    // fleet runs: {"models":{"name":[1,2],...}}.
+    nlohmann::json models = nlohmann::json::object();
+    for (const core::ModelStatus& m : deps_.models()) {
+      nlohmann::json ready = nlohmann::json::array();
+      for (const core::VersionStatus& v : m.versions) {
+        if (v.state == core::ModelState::kReady) ready.push_back(v.version);
+      }
+      models[m.name] = std::move(ready);
+    }
+    json += R"(,"models":)" + models.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  return json + "}";
 }
 
 void Uplink::PublishStatus(bool force) {

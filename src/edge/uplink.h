@@ -31,13 +31,16 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "config/uplink_config.h"
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "core/model_repository.h"
 #include "core/status.h"
 #include "edge/outbox.h"
 #include "frontends/mqtt/mqtt_client.h"
@@ -58,6 +61,8 @@ struct UplinkDeps {
   core::MetricsRegistry* metrics = nullptr;
   const core::Clock* clock = &core::SteadyClock::Instance();
   const core::WallClock* wall_clock = &core::SystemWallClock::Instance();
+  // The repository's models (ModelRepository::Index), for the status; null: none reported.
+  std::function<std::vector<core::ModelStatus>()> models;
 };
 
 class Uplink final : public pipeline::ResultObserver, public mqtt::MqttClientListener {

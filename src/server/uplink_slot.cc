@@ -64,6 +64,7 @@ core::StatusOr<std::unique_ptr<edge::Uplink>> MakeUplink(const config::ServerCon
   edge::UplinkDeps d;
   d.metrics = &e.metrics();
   d.clock = &e.clock();
+  d.models = [&e] { return e.repository().Index(); };
   return edge::Uplink::Create(std::move(o), d);
 }
 

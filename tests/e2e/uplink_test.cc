@@ -123,6 +123,7 @@ TEST_F(UplinkE2ETest, AlertsArriveOnTheCloudBrokerUnderThePrefixAndTheStatusSays
   auto status = cloud.WaitOn("sites/plant-3/gw-17/status");
   ASSERT_TRUE(status) << server->Output();
   EXPECT_TRUE(Has(*status, R"({"state":"online","backlog":0)")) << status->payload;
+  EXPECT_TRUE(Has(*status, R"("models":{"predictive_maintenance":[1]})")) << status->payload;
   MqttTestClient later(cloud_.port(), "dashboard");  // subscribes after it was published
   ASSERT_TRUE(later.Connect());
   ASSERT_TRUE(later.Subscribe("sites/plant-3/gw-17/status", 1));

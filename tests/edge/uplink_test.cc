@@ -43,7 +43,9 @@ class UplinkTest : public ::testing::Test {
     o.outbox_path = (dir_.path() / file).string();
     o.client_id = "gw-uplink";
     o.local_topic_prefix = "infergate";
-    auto u = Uplink::Create(std::move(o), {&metrics_});
+    UplinkDeps deps;
+    deps.metrics = &metrics_;
+    auto u = Uplink::Create(std::move(o), deps);
     EXPECT_TRUE(u.ok()) << u.status().ToString();
     return u.ok() ? std::move(*u) : nullptr;
   }
