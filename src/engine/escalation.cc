@@ -29,7 +29,7 @@ void Tag(core::InferResponse* response, const char* tier, const char* escalation
 
 // What the local request said, kept for the target's request and the reply.
 struct EscalatingService::Captured {
-  std::shared_ptr<const core::ModelVersion> version;  // its config holds the rule
+  std::shared_ptr<const core::ModelConfig> config;  // holds the rule
   std::string id;
   core::Parameters parameters;
   std::vector<core::InferInput> inputs;  // share the request's storage until escalated
@@ -46,18 +46,26 @@ struct EscalatingService::Pending {
   std::atomic<bool> done{false};
 };
 
-EscalatingService::EscalatingService(core::InferenceService* inner, core::ModelRepository* repository,
+EscalatingService::ConfigLookup EscalatingService::LookupIn(const core::ModelRepository* repository) {
+  return [repository](const std::string& model, int64_t version) -> std::shared_ptr<const core::ModelConfig> {
+    auto found = repository->Get(model, version);
+    if (!found.ok()) return nullptr;
+    return std::shared_ptr<const core::ModelConfig>(*found, &(*found)->config());
+  };
+}
+
+EscalatingService::EscalatingService(core::InferenceService* inner, ConfigLookup lookup,
                                      core::MetricsRegistry* metrics, const core::Clock* clock)
-    : inner_(inner), repository_(repository), metrics_(metrics), clock_(clock), timers_(clock) {}
+    : inner_(inner), lookup_(std::move(lookup)), metrics_(metrics), clock_(clock), timers_(clock) {}
 
 void EscalatingService::Submit(std::unique_ptr<core::InferRequest> request) {
-  auto version = repository_->Get(request->model_name, request->model_version);
-  if (!version.ok() || !(*version)->config().escalate) {
+  auto config = lookup_(request->model_name, request->model_version);
+  if (!config || !config->escalate) {
     inner_->Submit(std::move(request));
     return;
   }
   auto captured = std::make_shared<Captured>();
-  captured->version = std::move(*version);
+  captured->config = std::move(config);
   captured->id = request->id;
   captured->parameters = request->parameters;
   captured->inputs = request->inputs;
@@ -71,7 +79,7 @@ void EscalatingService::Submit(std::unique_ptr<core::InferRequest> request) {
 
 void EscalatingService::OnLocal(const std::shared_ptr<Captured>& captured,
                                 std::unique_ptr<core::InferResponse> response) {
-  const core::ModelConfig& config = captured->version->config();
+  const core::ModelConfig& config = *captured->config;
   if (!response->status.ok() || !ShouldEscalate(config, *response)) {
     if (response->status.ok()) Tag(response.get(), "edge", nullptr);
     captured->inputs.clear();
@@ -83,7 +91,7 @@ void EscalatingService::OnLocal(const std::shared_ptr<Captured>& captured,
 
 void EscalatingService::Escalate(const std::shared_ptr<Captured>& captured,
                                  std::unique_ptr<core::InferResponse> local) {
-  const core::ModelConfig& config = captured->version->config();
+  const core::ModelConfig& config = *captured->config;
   const core::EscalationConfig& e = *config.escalate;
   CircuitBreaker& breaker = BreakerFor(e);
   if (!breaker.Allow()) {
@@ -101,7 +109,9 @@ void EscalatingService::Escalate(const std::shared_ptr<Captured>& captured,
   request->model_name = e.to;
   request->id = captured->id;
   request->parameters = captured->parameters;
-  for (const auto& in : captured->inputs) request->inputs.push_back({in.name, OwnedCopy(in.tensor), in.parameters});
+  // Input parameters stay behind: they describe the client's transport
+  // (shared memory, binary sizes), which the tensors have already resolved.
+  for (const auto& in : captured->inputs) request->inputs.push_back({in.name, OwnedCopy(in.tensor), {}});
   captured->inputs.clear();  // the client's memory is not needed any more
   for (const auto& name : captured->outputs) request->outputs.push_back({name, {}, std::nullopt});
   core::TimePoint deadline = pending->sent + std::chrono::milliseconds(e.timeout_ms);
@@ -118,7 +128,7 @@ void EscalatingService::OnTarget(const std::shared_ptr<Pending>& pending,
                                  std::unique_ptr<core::InferResponse> response) {
   if (pending->done.exchange(true)) return;  // the timer answered
   const Captured& captured = *pending->captured;
-  const std::string& model = captured.version->config().name;
+  const std::string& model = captured.config->name;
   if (response->status.code() == core::StatusCode::kDeadlineExceeded) {
     pending->breaker->OnFailure();
     FallBack(captured, std::move(pending->local), "timeout");
@@ -135,7 +145,7 @@ void EscalatingService::OnTarget(const std::shared_ptr<Pending>& pending,
                          {{"model", model}}, core::LatencyBuckets())
       .Observe(took.count());
   response->model_name = model;
-  response->model_version = captured.version->version();
+  response->model_version = pending->local->model_version;
   response->id = captured.id;
   Tag(response.get(), "cloud", nullptr);
   captured.reply(std::move(response));
@@ -150,7 +160,7 @@ void EscalatingService::OnTimeout(const std::shared_ptr<Pending>& pending) {
 void EscalatingService::FallBack(const Captured& captured, std::unique_ptr<core::InferResponse> local,
                                  const char* reason) {
   metrics_->GetCounter(kFallbacks, "Escalations answered by the local model instead.",
-                       {{"model", captured.version->config().name}, {"reason", reason}})
+                       {{"model", captured.config->name}, {"reason", reason}})
       .Increment();
   Tag(local.get(), "edge", reason);
   captured.reply(std::move(local));

@@ -27,6 +27,7 @@
 // Thread-safety: Submit from any thread, also from inside a callback.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,11 +44,20 @@ namespace infergate::engine {
 
 class EscalatingService final : public core::InferenceService {
  public:
+  // The configuration of the READY version `version` (0: the newest) of
+  // `model`, or null. Called on every Submit, from any thread.
+  using ConfigLookup =
+      std::function<std::shared_ptr<const core::ModelConfig>(const std::string& model, int64_t version)>;
+  // The repository's lookup (the config shares the version's lifetime).
+  static ConfigLookup LookupIn(const core::ModelRepository* repository);
+
   // The pointers are not owned and outlive this.
-  EscalatingService(core::InferenceService* inner, core::ModelRepository* repository,
-                    core::MetricsRegistry* metrics, const core::Clock* clock);
+  EscalatingService(core::InferenceService* inner, ConfigLookup lookup, core::MetricsRegistry* metrics,
+                    const core::Clock* clock);
 
   void Submit(std::unique_ptr<core::InferRequest> request) override;
+  // Makes the timer thread re-read the clock (tests with a ManualClock).
+  void WakeTimers() { timers_.Wake(); }
 
  private:
   struct Pending;
@@ -62,7 +72,7 @@ class EscalatingService final : public core::InferenceService {
   CircuitBreaker& BreakerFor(const core::EscalationConfig& config);
 
   core::InferenceService* inner_;
-  core::ModelRepository* repository_;
+  ConfigLookup lookup_;
   core::MetricsRegistry* metrics_;
   const core::Clock* clock_;
   std::mutex mu_;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -127,6 +128,7 @@ TEST_F(EscalationTest, AGoneCloudCostsTimeoutThenNothingAndComesBack) {
 
   // Frozen cloud: the first three escalations wait timeout_ms, then the edge answers.
   kill(cloud_.process->pid(), SIGSTOP);
+  Clock::duration slowest{};
   for (int i = 0; i < 3; ++i) {
     Answer a = Ask(*edge_.stub, 0.5f);
     ASSERT_TRUE(a.status.ok()) << a.status.error_message();
@@ -134,6 +136,7 @@ TEST_F(EscalationTest, AGoneCloudCostsTimeoutThenNothingAndComesBack) {
     EXPECT_EQ(a.escalation, "timeout");
     EXPECT_GE(a.took, milliseconds(kTimeoutMs));
     EXPECT_LT(a.took, milliseconds(kTimeoutMs) + testing::Scaled(milliseconds(20))) << i;
+    slowest = std::max(slowest, a.took);
   }
   // The breaker is open: at once, as fast as a local answer.
   std::vector<Clock::duration> open;
@@ -146,6 +149,12 @@ TEST_F(EscalationTest, AGoneCloudCostsTimeoutThenNothingAndComesBack) {
     open.push_back(a.took);
   }
   EXPECT_LT(Median(open), local_median + testing::Scaled(milliseconds(1)));
+  std::printf("frozen cloud: slowest answer %.3f ms; local answer median %.3f ms (max %.3f ms); "
+              "breaker open: median %.3f ms\n",
+              std::chrono::duration<double, std::milli>(slowest).count(),
+              std::chrono::duration<double, std::milli>(local_median).count(),
+              std::chrono::duration<double, std::milli>(local_max).count(),
+              std::chrono::duration<double, std::milli>(Median(open)).count());
   auto metrics = testing::CurlClient(edge_.http()).Get("/metrics").body;
   EXPECT_NE(metrics.find("infergate_escalation_fallbacks_total{model=\"small\",reason=\"timeout\"} 3"),
             std::string::npos) << metrics;
