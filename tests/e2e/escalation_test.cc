@@ -7,6 +7,7 @@
 // gets escalations again after the half-open probe.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "grpc_service.grpc.pb.h"
@@ -113,9 +115,19 @@ TEST_F(EscalationTest, FiresExactlyBelowTheThreshold) {
     EXPECT_EQ(a.tier, "edge") << score;
     EXPECT_EQ(a.escalation, "") << score;
   }
-  auto metrics = testing::CurlClient(edge_.http()).Get("/metrics").body;
-  EXPECT_NE(metrics.find("infergate_escalations_total{model=\"small\",to=\"big\"} 4"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("infergate_escalation_duration_seconds_count{model=\"small\"} 4"), std::string::npos);
+  // Over HTTP: the same rule, the tier in the v2 JSON reply's parameters.
+  testing::CurlClient http(edge_.http());
+  for (auto [score, tier] : {std::pair{0.5, "cloud"}, std::pair{0.9, "edge"}}) {
+    nlohmann::json body = {{"inputs", {{{"name", "INPUT0"}, {"datatype", "FP32"}, {"shape", {1, 1}}, {"data", {score}}}}}};
+    auto reply = http.Post("/v2/models/small/infer", body.dump());
+    ASSERT_EQ(reply.status, 200) << reply.body;
+    auto json = nlohmann::json::parse(reply.body);
+    EXPECT_EQ(json["parameters"]["tier"], tier) << reply.body;
+    EXPECT_EQ(json["model_name"], "small");
+  }
+  auto metrics = http.Get("/metrics").body;
+  EXPECT_NE(metrics.find("infergate_escalations_total{model=\"small\",to=\"big\"} 5"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("infergate_escalation_duration_seconds_count{model=\"small\"} 5"), std::string::npos);
   EXPECT_NE(metrics.find("infergate_escalation_breaker_state{to=\"big\"} 0"), std::string::npos);
 }
 
