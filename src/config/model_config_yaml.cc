@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "config/device_contract_yaml.h"
+#include "config/escalate_yaml.h"
 #include "config/remote_model_yaml.h"
 #include "config/yaml_util.h"
 
@@ -143,7 +144,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
                               {"name", "platform", "backend", "default_model_filename",
                                "max_batch_size", "version_policy", "instance_count",
                                "instance_group", "input", "output", "dynamic_batching",
-                               "onnxruntime", "description", "device", "remote"}));
+                               "onnxruntime", "description", "device", "remote", "escalate"}));
   if (root["name"]) {
     ASSIGN_OR_RETURN(std::string name, r.String(root["name"], "name"));
     if (name != config->name) {
@@ -191,6 +192,7 @@ Status ParseRoot(const YamlReader& r, const YAML::Node& root, ModelConfig* confi
     RETURN_IF_ERROR(ParseDeviceContract(r, root["device"], &*config->device));
   }
   if (root["remote"]) RETURN_IF_ERROR(ParseRemoteModel(r, root["remote"], config));
+  if (root["escalate"]) RETURN_IF_ERROR(ParseEscalate(r, root["escalate"], config));
   return CheckRemoteModel(r, root, *config);
 }
 

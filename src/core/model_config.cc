@@ -140,6 +140,31 @@ Status CompleteConfig(const ModelSignature& signature, ModelConfig* config) {
     config->description = signature.description;
     config->autofilled.insert("description");
   }
+  return CheckEscalation(*config).WithPrefix("escalate");
+}
+
+Status CheckEscalation(const ModelConfig& config) {
+  if (!config.escalate) return Status::Ok();
+  const EscalationConfig& e = *config.escalate;
+  if (e.to == config.name) return InvalidArgument("to: a model cannot escalate to itself");
+  if (e.when == EscalationConfig::When::kAlways) return Status::Ok();
+  // The output the rule reads: the device contract's result output, else the first.
+  std::string output = config.device ? config.device->result.output : "";
+  const TensorConfig* scored = nullptr;
+  for (const auto& t : config.outputs) {
+    if (output.empty() || t.name == output) {
+      scored = &t;
+      break;
+    }
+  }
+  if (scored == nullptr) return InvalidArgument("when: the model has no output to score");
+  if (scored->dtype == DataType::kBytes) {
+    return InvalidArgument("when: output '" + scored->name + "' holds BYTES, not scores; use {always: true}");
+  }
+  if (e.when == EscalationConfig::When::kLabelIn &&
+      (!config.device || config.device->result.kind != DeviceResult::Kind::kClasses)) {
+    return InvalidArgument("when.label_in needs a device contract whose result has classes (labels)");
+  }
   return Status::Ok();
 }
 

@@ -62,6 +62,33 @@ struct RemoteModelConfig {
   int64_t LocalVersion() const;
 };
 
+// The `escalate:` section: when the local model's answer is doubtful, the
+// same inputs go to another model of the repository (usually backend:
+// remote) and its answer replaces the local one if it comes within
+// timeout_ms. Parsed by src/config, run by src/engine (escalation.h).
+struct EscalationConfig {
+  enum class When { kAlways, kScoreBelow, kLabelIn };
+  std::string to;  // a model of this repository, resolved per request
+  When when = When::kAlways;
+  // kScoreBelow: escalate when a batch item's score (its highest value in
+  // the first output) is below this.
+  double score_below = 0;
+  // kLabelIn: escalate when a batch item's top label (device contract
+  // labels, argmax of the first output) is one of these.
+  std::vector<std::string> label_in;
+  int64_t timeout_ms = 300;
+  // Circuit breaker on the target: after `breaker_failures` consecutive
+  // timeouts or failures it stays open for `breaker_open_secs` (escalations
+  // skipped at once), then one probe decides.
+  int64_t breaker_failures = 3;
+  double breaker_open_secs = 10;
+};
+
+// Whether `config`'s escalation rule can be evaluated on its outputs (the
+// first output numeric; label_in needs device contract labels). OK without
+// escalation. Errors name the key.
+Status CheckEscalation(const ModelConfig& config);
+
 inline constexpr int64_t kUnsetBatchSize = -1;
 // max_batch_size when config.yaml does not set it and the model's first
 // dimension is dynamic in every input and output.
@@ -88,6 +115,8 @@ struct ModelConfig {
   std::optional<DeviceContract> device;
   // Set for backend: remote (the model is another server's).
   std::optional<RemoteModelConfig> remote;
+  // Set when answers may escalate to another model.
+  std::optional<EscalationConfig> escalate;
   // Top-level keys filled in from the model file rather than config.yaml
   // ("max_batch_size", "input", "output", "input.x.dims", ...).
   std::set<std::string> autofilled;

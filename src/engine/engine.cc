@@ -35,7 +35,9 @@ core::StatusOr<std::unique_ptr<Engine>> Engine::Create(EngineOptions options) {
   e.dispatcher_ = std::make_unique<core::Dispatcher>(e.repository_.get(), &e.metrics_, e.clock_);
   e.contracts_ = std::make_unique<pipeline::DeviceContracts>(
       e.repository_.get(), pipeline::ContractRunner::Options{e.clock_, &e.metrics_});
-  e.devices_ = std::make_unique<pipeline::DeviceService>(e.contracts_.get(), e.dispatcher_.get());
+  e.escalation_ = std::make_unique<EscalatingService>(
+      e.dispatcher_.get(), EscalatingService::LookupIn(e.repository_.get()), &e.metrics_, e.clock_);
+  e.devices_ = std::make_unique<pipeline::DeviceService>(e.contracts_.get(), e.escalation_.get());
   e.model_control_ = std::make_unique<ModelControl>(e.repository_.get(), e.options_.model_control);
   if (e.options_.shared_memory) {
     e.shared_memory_ = std::make_unique<core::SharedMemoryRegistry>(

@@ -37,6 +37,7 @@
 #include "core/model_repository.h"
 #include "core/shared_memory.h"
 #include "core/status.h"
+#include "engine/escalation.h"
 #include "engine/model_control.h"
 #include "pipeline/contracts.h"
 #include "pipeline/device_service.h"
@@ -80,7 +81,8 @@ class Engine {
   void Stop();
 
   // Inference: validated, queued and batched per model version.
-  core::InferenceService& inference() { return *dispatcher_; }
+  // Models with `escalate:` go through the escalation service (escalation.h).
+  core::InferenceService& inference() { return *escalation_; }
   core::ModelRepository& repository() { return *repository_; }
   // Per model version statistics (Triton's statistics extension and the
   // /metrics figures are one source).
@@ -131,6 +133,7 @@ class Engine {
   std::vector<std::unique_ptr<core::Backend>> backends_;
   std::unique_ptr<core::ModelRepository> repository_;
   std::unique_ptr<core::Dispatcher> dispatcher_;
+  std::unique_ptr<EscalatingService> escalation_;  // wraps dispatcher_
   std::unique_ptr<pipeline::DeviceContracts> contracts_;
   std::unique_ptr<pipeline::DeviceService> devices_;
   std::unique_ptr<ModelControl> model_control_;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <utility>
+#include <variant>
 
 #include "pipeline/tensor_values.h"
 
@@ -39,6 +41,19 @@ void Classes(const DeviceResult& spec, const std::vector<double>& scores, Result
 
 }  // namespace
 
+namespace {
+
+void CopyTier(const core::Parameters& parameters, Result* out) {
+  for (auto [key, field] : {std::pair{"tier", &out->tier}, std::pair{"escalation", &out->escalation}}) {
+    auto it = parameters.find(key);
+    if (it != parameters.end() && std::holds_alternative<std::string>(it->second)) {
+      *field = std::get<std::string>(it->second);
+    }
+  }
+}
+
+}  // namespace
+
 core::StatusOr<Result> Postprocess(const ContractPlan& plan, const core::InferResponse& response) {
   const DeviceResult& spec = plan.contract.result;
   const core::InferOutput* output = nullptr;
@@ -51,6 +66,7 @@ core::StatusOr<Result> Postprocess(const ContractPlan& plan, const core::InferRe
   out.model_name = response.model_name;
   out.model_version = response.model_version;
   out.fields = spec.fields;
+  CopyTier(response.parameters, &out);
   if (values.empty()) return core::Internal("output '" + spec.output + "' is empty");
   if (spec.kind == DeviceResult::Kind::kScore) {
     if (values.size() != 1) {

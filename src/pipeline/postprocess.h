@@ -34,6 +34,11 @@ struct Result {
   // its sequence number and its time in seconds.
   int64_t seq = 0;
   double ts = 0;
+  // For a model with `escalate:` (the response's "tier" and "escalation"
+  // parameters): "edge" or "cloud", and "timeout" or "unavailable" when the
+  // edge answered because escalating failed. Empty otherwise (not encoded).
+  std::string tier;
+  std::string escalation;
   core::ReplyFieldNames fields;
 };
 

@@ -267,6 +267,8 @@ std::string EncodeResult(const pipeline::Result& r) {
     w.Key(f.ts);
     w.Double(r.ts);
   }
+  if (!r.tier.empty()) w.Member("tier", std::string_view(r.tier));
+  if (!r.escalation.empty()) w.Member("escalation", std::string_view(r.escalation));
   w.EndObject();
   return out;
 }

@@ -48,6 +48,21 @@ TEST(PostprocessTest, ScoreAgainstThreshold) {
   EXPECT_EQ(low->label, "normal");
 }
 
+TEST(PostprocessTest, TheTierOfAnEscalatingModelIsKept) {
+  auto plan = Plan(kScoreYaml);
+  auto plain = Postprocess(plan, Response("score", {0.09}));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->tier, "");
+  EXPECT_EQ(plain->escalation, "");
+  core::InferResponse response = Response("score", {0.09});
+  response.parameters["tier"] = std::string("edge");
+  response.parameters["escalation"] = std::string("timeout");
+  auto r = Postprocess(plan, response);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tier, "edge");
+  EXPECT_EQ(r->escalation, "timeout");
+}
+
 TEST(PostprocessTest, ArgmaxTopKAndAlertLabels) {
   auto plan = Plan(testing::kClassifierYaml);
   auto r = Postprocess(plan, Response("probs", {0.1, 0.2, 0.6, 0.1}));

@@ -112,6 +112,21 @@ TEST(TelemetryJsonTest, EncodeTelemetryNestsPathsAndRoundTrips) {
   EXPECT_EQ(back->fields, t.fields);
 }
 
+TEST(TelemetryJsonTest, EncodeResultSaysTheTierWhenThereIsOne) {
+  pipeline::Result r;
+  r.device_id = "d";
+  r.label = "normal";
+  EXPECT_EQ(EncodeResult(r).find("tier"), std::string::npos);
+  r.tier = "cloud";
+  EXPECT_EQ(nlohmann::json::parse(EncodeResult(r))["tier"], "cloud");
+  EXPECT_FALSE(nlohmann::json::parse(EncodeResult(r)).contains("escalation"));
+  r.tier = "edge";
+  r.escalation = "unavailable";
+  auto json = nlohmann::json::parse(EncodeResult(r));
+  EXPECT_EQ(json["tier"], "edge");
+  EXPECT_EQ(json["escalation"], "unavailable");
+}
+
 TEST(TelemetryJsonTest, EncodeResultUsesTheContractsFieldNames) {
   pipeline::Result r;
   r.device_id = "pump-7";
