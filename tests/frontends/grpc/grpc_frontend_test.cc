@@ -177,6 +177,9 @@ TEST_F(GrpcFrontendTest, StreamReadsOnlyAsFarAsItsInFlightLimit) {
   EXPECT_EQ(ids.size(), static_cast<size_t>(kRequests));
   EXPECT_EQ(errors, kRequests / 5);
   (*limited)->Stop();
+  // A scheduler thread may still hold the last reply's callback, and with it
+  // the stream's connection: the schedulers finish before the frontend goes.
+  dispatcher_->Shutdown();
 }
 
 }  // namespace

@@ -50,6 +50,14 @@ class InProcessGrpcTest : public ::testing::Test {
         "127.0.0.1:" + std::to_string(frontend_->port()), ::grpc::InsecureChannelCredentials()));
   }
 
+  // The schedulers' last callbacks may hold a connection of the frontend:
+  // they finish (Shutdown joins the scheduler threads) before the frontend,
+  // and the io_context its timers belong to, are destroyed.
+  void TearDown() override {
+    if (frontend_) frontend_->Stop();
+    if (dispatcher_) dispatcher_->Shutdown();
+  }
+
   double Gauge(const std::string& name, const core::Labels& labels = {}) {
     return metrics_.GetGauge(name, "", labels).value();
   }

@@ -92,7 +92,7 @@ class GrpcSharedMemoryTest : public InProcessGrpcTest {
     Serve({}, &registry_);
   }
   // The frontend goes before the registry it was given.
-  void TearDown() override { frontend_->Stop(); }
+  void TearDown() override { InProcessGrpcTest::TearDown(); }
   double Refused() {
     return Counter("infergate_grpc_requests_rejected_total", {{"reason", "shared_memory"}});
   }
